@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// One ncc bundle per action: actions/<name>/src/index.ts -> dist/<name>/index.js.
+//   node scripts/bundle.mjs            rebuild every bundle
+//   node scripts/bundle.mjs verify     rebuild one action's bundle
+//   node scripts/bundle.mjs --check    fail when dist/ differs from a fresh bundle
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+const args = process.argv.slice(2);
+const check = args.includes('--check');
+const wanted = args.filter((a) => !a.startsWith('--'));
+const actions = readdirSync(join(root, 'actions'), { withFileTypes: true })
+  .filter((d) => d.isDirectory() && existsSync(join(root, 'actions', d.name, 'src', 'index.ts')))
+  .map((d) => d.name)
+  .filter((name) => wanted.length === 0 || wanted.includes(name));
+for (const name of wanted) {
+  if (!actions.includes(name)) {
+    console.error(`No action named "${name}" (expected actions/${name}/src/index.ts)`);
+    process.exit(2);
+  }
+}
+
+/** Every file of one bundle, by path relative to dist/<name>/. */
+function build(name) {
+  const entry = join(root, 'actions', name, 'src', 'index.ts');
+  const out = mkdtempSync(join(tmpdir(), `bundle-${name}-`));
+  try {
+    // The CLI, not the API: it is what detects "type": "module" and emits an ESM bundle.
+    execFileSync(
+      process.execPath,
+      [
+        require.resolve('@vercel/ncc/dist/ncc/cli.js'),
+        'build',
+        entry,
+        '-o',
+        out,
+        '--minify',
+        '--quiet',
+        '--target',
+        'es2023',
+        '--no-source-map-register',
+      ],
+      { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 },
+    );
+    const files = new Map(listFiles(out).map((f) => [f, readFileSync(join(out, f))]));
+    if (!files.has('package.json')) files.set('package.json', Buffer.from('{"type":"module"}\n'));
+    return files;
+  } catch (err) {
+    const stderr = String(err.stderr ?? err.message);
+    console.error(
+      `ncc failed for actions/${name}:\n${stderr
+        .split('\n')
+        .filter((l) => l.length < 400)
+        .slice(-30)
+        .join('\n')}`,
+    );
+    process.exit(1);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+function listFiles(dir, base = dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? listFiles(join(dir, d.name), base) : [relative(base, join(dir, d.name))],
+  );
+}
+
+let stale = [];
+for (const name of actions) {
+  const started = Date.now();
+  const files = build(name);
+  const out = join(root, 'dist', name);
+  if (check) {
+    const present = listFiles(out);
+    for (const file of new Set([...present, ...files.keys()])) {
+      const want = files.get(file);
+      const path = join(out, file);
+      const have = existsSync(path) ? readFileSync(path) : undefined;
+      if (want === undefined || have === undefined || Buffer.compare(want, have) !== 0) {
+        stale.push(`dist/${name}/${file}`);
+      }
+    }
+  } else {
+    rmSync(out, { recursive: true, force: true });
+    for (const [file, content] of files) {
+      mkdirSync(dirname(join(out, file)), { recursive: true });
+      writeFileSync(join(out, file), content);
+    }
+    const size = files.get('index.js').length;
+    console.log(`dist/${name}/index.js  ${(size / 1024).toFixed(0)} KiB  (${Date.now() - started} ms)`);
+  }
+}
+if (check) {
+  // A bundle whose action was deleted is stale too.
+  if (wanted.length === 0 && existsSync(join(root, 'dist'))) {
+    for (const d of readdirSync(join(root, 'dist'))) {
+      if (!actions.includes(d)) stale.push(`dist/${d}/ (no actions/${d}/src/index.ts)`);
+    }
+  }
+  if (stale.length) {
+    console.error(`dist/ is stale; run \`npm run bundle\` and commit the result:\n  ${stale.join('\n  ')}`);
+    process.exit(1);
+  }
+  console.log(`dist/ matches a fresh bundle (${actions.length} actions).`);
+}
