@@ -1,0 +1,188 @@
+/**
+ * The scenario format: everything the simulator starts with and how each
+ * image behaves. Files live in sim/scenarios/*.json. Times are simulated
+ * milliseconds unless named otherwise; the clock runs `speed` times faster
+ * than real time.
+ *
+ * Fields are added here, never renamed: tests and the demo depend on them.
+ */
+
+export interface Scenario {
+  /** Shown in logs. */
+  name?: string;
+  region?: string; // default us-east-1
+  accountId?: string; // default 123456789012
+  /** Seed of the jitter on every phase duration; same seed, same run. */
+  seed?: number;
+  /** Phase durations of the task lifecycle, in simulated ms. */
+  timing?: Partial<Timing>;
+  clusters: ClusterSpec[];
+  /** RegisterTaskDefinition requests (the API's own shape), registered in order at load. */
+  taskDefinitions: TaskDefinitionSpec[];
+  targetGroups?: TargetGroupSpec[];
+  loadBalancers?: LoadBalancerSpec[];
+  /** Services, created at load already steady on their task definition. */
+  services?: ServiceSpec[];
+  /**
+   * How images behave, matched against a container's image URI: an exact URI,
+   * or a glob where `*` matches any run of characters (e.g. `*:broken-*`).
+   * The first matching key wins, in the object's order; `"default"` matches
+   * everything else. An image with no match starts and is healthy.
+   */
+  images?: Record<string, ImageBehaviour>;
+  /** Faults injected on named operations. */
+  faults?: FaultSpec[];
+  /** ECR: the real OCI registry the simulator's ECR fronts (build-push). */
+  ecr?: EcrSpec;
+  /** CloudFormation stacks whose templates GetTemplate returns (cdk-diff `deployed`). */
+  stacks?: StackSpec[];
+}
+
+export interface Timing {
+  /** PROVISIONING -> PENDING (ENI attached). */
+  provisionMs: number;
+  /** PENDING -> RUNNING (image pulled, container started), unless the image says otherwise. */
+  pullMs: number;
+  /** How long a stopping task takes to reach STOPPED after StopTask or scale-in (SIGTERM, stopTimeout). */
+  stopMs: number;
+  /** ± this fraction of every duration, from the seeded generator. */
+  jitter: number;
+  /** The ECS scheduler's reconcile tick. */
+  schedulerTickMs: number;
+}
+
+export interface ClusterSpec {
+  name: string;
+  /** The cluster's default capacity provider strategy (RunTask without launchType uses it). */
+  defaultCapacityProviderStrategy?: { capacityProvider: string; weight?: number; base?: number }[];
+  capacityProviders?: string[];
+}
+
+/** RegisterTaskDefinition's request shape, plus tags. */
+export interface TaskDefinitionSpec {
+  family: string;
+  containerDefinitions: Record<string, unknown>[];
+  [field: string]: unknown;
+}
+
+export interface TargetGroupSpec {
+  name: string;
+  port: number;
+  protocol?: 'HTTP' | 'HTTPS';
+  targetType?: 'ip' | 'instance';
+  healthCheck?: {
+    path?: string;
+    intervalSeconds?: number; // default 30 (ELB default)
+    timeoutSeconds?: number; // default 5
+    healthyThresholdCount?: number; // default 5
+    unhealthyThresholdCount?: number; // default 2
+    matcher?: string; // default "200"
+  };
+  /** deregistration_delay.timeout_seconds; default 300 (ELB default). */
+  deregistrationDelaySeconds?: number;
+}
+
+export interface LoadBalancerSpec {
+  name: string;
+  /**
+   * The ALB's data plane: a real HTTP listener on 127.0.0.1. Its address is
+   * the load balancer's DNS name ("127.0.0.1:<port>"). 0 picks a free port.
+   */
+  httpPort?: number;
+  listeners: ListenerSpec[];
+}
+
+export interface ListenerSpec {
+  port: number; // the listener port as AWS would report it, e.g. 80
+  protocol?: 'HTTP' | 'HTTPS';
+  /** Default action: forward to a target group, or a fixed response. */
+  defaultTargetGroup?: string;
+  defaultFixedResponse?: { statusCode: number; body?: string; contentType?: string };
+  rules?: { priority: number; pathPatterns?: string[]; hostHeaders?: string[]; targetGroup: string }[];
+}
+
+export interface ServiceSpec {
+  cluster: string;
+  name: string;
+  /** "family:revision" or "family" (latest). */
+  taskDefinition: string;
+  desiredCount: number;
+  launchType?: 'FARGATE' | 'EC2';
+  loadBalancers?: { targetGroup: string; containerName: string; containerPort: number }[];
+  deploymentConfiguration?: {
+    minimumHealthyPercent?: number; // default 100
+    maximumPercent?: number; // default 200
+    deploymentCircuitBreaker?: { enable: boolean; rollback: boolean };
+  };
+  networkConfiguration?: {
+    awsvpcConfiguration: {
+      subnets: string[];
+      securityGroups?: string[];
+      assignPublicIp?: 'ENABLED' | 'DISABLED';
+    };
+  };
+  healthCheckGracePeriodSeconds?: number;
+  /** The ServiceDeployment API answers for this service (default true). */
+  serviceDeployments?: boolean;
+}
+
+export interface ImageBehaviour {
+  /** "ok" (default): starts; "crash": exits at start; "pull-error": cannot be pulled. */
+  start?: 'ok' | 'crash' | 'pull-error';
+  /** For "crash": the essential container's exit code (default 1) and reason. */
+  exitCode?: number;
+  reason?: string;
+  /** For "ok": a long-running container that exits after this long (crash loop). */
+  crashAfterMs?: number;
+  /** Overrides timing.pullMs for this image. */
+  pullMs?: number;
+  /** ALB health checks: "healthy" (default), or failing with the matching reason code. */
+  health?: 'healthy' | 'unhealthy' | 'timeout';
+  /** The status health checks get when unhealthy (default 500). */
+  healthStatus?: number;
+  /** What the ALB data plane answers from a task of this image; default 200 and a body naming service and revision. */
+  http?: { status?: number; body?: string; latencyMs?: number };
+  /** Lines written to the container's awslogs stream once it runs. */
+  logLines?: string[];
+  /**
+   * One-off tasks (RunTask): how long the task runs and how each container
+   * ends. Containers not named exit with `exitCode` (default 0).
+   */
+  oneOff?: {
+    durationMs?: number;
+    exitCode?: number;
+    /** Per container name: exit code, log lines. */
+    containers?: Record<string, { exitCode?: number; logLines?: string[]; reason?: string }>;
+    /** Lines each container writes, spread over the task's run time. */
+    logLines?: string[];
+  };
+}
+
+export interface FaultSpec {
+  /** "ecs", "elbv2", "ecr", "logs", "cloudformation", or "*". */
+  service: string;
+  /** Operation name as in the API reference (e.g. "DescribeServices"), or "*". */
+  operation: string;
+  kind: 'throttle' | 'http500' | 'reset';
+  /** Skip this many matching calls before the fault starts (default 0). */
+  after?: number;
+  /** How many matching calls fail (default 1). */
+  count?: number;
+}
+
+export interface EcrSpec {
+  /** The real registry: "127.0.0.1:5000". */
+  registry: string;
+  username?: string;
+  password?: string;
+  /** Repository names the account has. */
+  repositories: string[];
+  /** DescribeImageScanFindings answers: repository -> findings for any image. */
+  scanFindings?: Record<string, { name: string; severity: string; uri?: string; description?: string }[]>;
+}
+
+export interface StackSpec {
+  name: string;
+  /** The template as deployed (JSON object). */
+  template: Record<string, unknown>;
+}
