@@ -1,0 +1,92 @@
+/**
+ * CloudWatch Logs of a container that uses the awslogs driver: where its
+ * stream is, and its last lines.
+ */
+import {
+  GetLogEventsCommand,
+  type CloudWatchLogsClient,
+  type GetLogEventsCommandOutput,
+} from '@aws-sdk/client-cloudwatch-logs';
+import type { ContainerDefinition } from '@aws-sdk/client-ecs';
+
+export interface AwslogsStream {
+  logGroupName: string;
+  logStreamName: string;
+  /** awslogs-region when the container sets one. */
+  region?: string;
+}
+
+/**
+ * The stream a task's container writes to, per the awslogs driver's rule
+ * `prefix/container-name/task-id`. Undefined when the container does not use
+ * awslogs or sets no stream prefix (then the stream name is not derivable).
+ * `task` is a task ARN or its id.
+ */
+export function awslogsStreamFor(
+  container: Pick<ContainerDefinition, 'name' | 'logConfiguration'>,
+  task: string,
+): AwslogsStream | undefined {
+  const config = container.logConfiguration;
+  if (config?.logDriver !== 'awslogs' || !container.name) return undefined;
+  const group = config.options?.['awslogs-group'];
+  const prefix = config.options?.['awslogs-stream-prefix'];
+  if (!group || !prefix) return undefined;
+  const taskId = task.slice(task.lastIndexOf('/') + 1);
+  const region = config.options?.['awslogs-region'];
+  return {
+    logGroupName: group,
+    logStreamName: `${prefix}/${container.name}/${taskId}`,
+    ...(region ? { region } : {}),
+  };
+}
+
+/** The last `count` lines of a stream, oldest first; [] when the stream does not exist yet. */
+export async function lastLogLines(
+  logs: CloudWatchLogsClient,
+  stream: AwslogsStream,
+  count = 20,
+): Promise<string[]> {
+  let reply: GetLogEventsCommandOutput;
+  try {
+    reply = await logs.send(
+      new GetLogEventsCommand({
+        logGroupName: stream.logGroupName,
+        logStreamName: stream.logStreamName,
+        startFromHead: false,
+        limit: count,
+      }),
+    );
+  } catch (err) {
+    if ((err as { name?: string }).name === 'ResourceNotFoundException') return [];
+    throw err;
+  }
+  return (reply.events ?? []).map((e) => (e.message ?? '').replace(/\n$/, '')).slice(-count);
+}
+
+/**
+ * Reads a stream forward from `nextToken` (undefined: from the start): the
+ * new lines and the token to continue from. For following a running task.
+ */
+export async function readLogStream(
+  logs: CloudWatchLogsClient,
+  stream: AwslogsStream,
+  nextToken?: string,
+): Promise<{ lines: string[]; nextToken?: string }> {
+  try {
+    const reply = await logs.send(
+      new GetLogEventsCommand({
+        logGroupName: stream.logGroupName,
+        logStreamName: stream.logStreamName,
+        startFromHead: true,
+        ...(nextToken ? { nextToken } : {}),
+      }),
+    );
+    return {
+      lines: (reply.events ?? []).map((e) => (e.message ?? '').replace(/\n$/, '')),
+      nextToken: reply.nextForwardToken ?? nextToken,
+    };
+  } catch (err) {
+    if ((err as { name?: string }).name === 'ResourceNotFoundException') return { lines: [], nextToken };
+    throw err;
+  }
+}

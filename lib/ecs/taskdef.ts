@@ -1,0 +1,174 @@
+/**
+ * Task-definition cloning: read a revision, swap images by container name,
+ * and register a new revision only when something changed.
+ */
+import {
+  DescribeTaskDefinitionCommand,
+  RegisterTaskDefinitionCommand,
+  type ECSClient,
+  type RegisterTaskDefinitionRequest,
+  type Tag,
+  type TaskDefinition,
+} from '@aws-sdk/client-ecs';
+import { isDeepStrictEqual } from 'node:util';
+
+/**
+ * Every field RegisterTaskDefinition accepts. `tags` comes from the
+ * DescribeTaskDefinition reply (include TAGS), the others from the task
+ * definition itself. The check below fails to compile when the SDK adds a
+ * request field this list lacks, so a clone never silently drops one.
+ */
+export const REGISTERABLE_FIELDS = [
+  'family',
+  'taskRoleArn',
+  'executionRoleArn',
+  'networkMode',
+  'containerDefinitions',
+  'volumes',
+  'placementConstraints',
+  'requiresCompatibilities',
+  'cpu',
+  'memory',
+  'tags',
+  'pidMode',
+  'ipcMode',
+  'proxyConfiguration',
+  'inferenceAccelerators',
+  'ephemeralStorage',
+  'runtimePlatform',
+  'enableFaultInjection',
+] as const satisfies readonly (keyof RegisterTaskDefinitionRequest)[];
+
+type MissingRegisterableField = Exclude<
+  keyof RegisterTaskDefinitionRequest,
+  (typeof REGISTERABLE_FIELDS)[number]
+>;
+// Compile-time exhaustiveness: `true` only when no request field is missing above.
+const registerableFieldsComplete: [MissingRegisterableField] extends [never]
+  ? true
+  : MissingRegisterableField = true;
+void registerableFieldsComplete;
+
+/** Fields DescribeTaskDefinition returns that RegisterTaskDefinition rejects. */
+export const READ_ONLY_FIELDS = [
+  'taskDefinitionArn',
+  'revision',
+  'status',
+  'requiresAttributes',
+  'compatibilities',
+  'registeredAt',
+  'registeredBy',
+  'deregisteredAt',
+] as const satisfies readonly (keyof TaskDefinition)[];
+
+export interface DescribedTaskDefinition {
+  taskDefinition: TaskDefinition & { taskDefinitionArn: string };
+  tags: Tag[];
+}
+
+/** DescribeTaskDefinition with its tags. `ref` is an ARN, "family:revision" or "family". */
+export async function describeTaskDefinition(ecs: ECSClient, ref: string): Promise<DescribedTaskDefinition> {
+  const reply = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: ref, include: ['TAGS'] }));
+  const td = reply.taskDefinition;
+  if (!td?.taskDefinitionArn)
+    throw new Error(`DescribeTaskDefinition returned no task definition for ${ref}`);
+  return { taskDefinition: td as DescribedTaskDefinition['taskDefinition'], tags: reply.tags ?? [] };
+}
+
+/**
+ * The RegisterTaskDefinition request that recreates `described` exactly:
+ * every registerable field kept, the read-only ones dropped, tags carried.
+ * Empty tag lists are left out (the API rejects an empty `tags`).
+ */
+export function registerableInput(described: DescribedTaskDefinition): RegisterTaskDefinitionRequest {
+  const source: Record<string, unknown> = { ...described.taskDefinition, tags: described.tags };
+  const input: Record<string, unknown> = {};
+  for (const field of REGISTERABLE_FIELDS) {
+    const value = source[field];
+    if (value === undefined || value === null) continue;
+    if (Array.isArray(value) && value.length === 0 && field === 'tags') continue;
+    input[field] = structuredClone(value);
+  }
+  return input as unknown as RegisterTaskDefinitionRequest;
+}
+
+export interface ImageChange {
+  container: string;
+  from: string | undefined;
+  to: string;
+}
+
+/** Container names of a task definition (or a request). */
+export function containerNames(td: Pick<TaskDefinition, 'containerDefinitions'>): string[] {
+  return (td.containerDefinitions ?? []).map((c) => c.name ?? '').filter(Boolean);
+}
+
+/**
+ * Replaces the image of every container named in `images` (container name →
+ * image URI). Containers not named keep theirs. Returns the new request and
+ * what changed; no change means registering would only duplicate the revision.
+ */
+export function withImages(
+  input: RegisterTaskDefinitionRequest,
+  images: Record<string, string>,
+): { input: RegisterTaskDefinitionRequest; changes: ImageChange[] } {
+  const changes: ImageChange[] = [];
+  const containerDefinitions = (input.containerDefinitions ?? []).map((container) => {
+    const image = container.name !== undefined ? images[container.name] : undefined;
+    if (image === undefined || image === container.image) return container;
+    changes.push({ container: container.name!, from: container.image, to: image });
+    return { ...container, image };
+  });
+  return { input: { ...input, containerDefinitions }, changes };
+}
+
+export interface TaskDefinitionClone {
+  /** The revision read. */
+  source: DescribedTaskDefinition;
+  /** The request that would register the new revision. */
+  input: RegisterTaskDefinitionRequest;
+  /** Empty: the new revision would equal `source`; nothing to register. */
+  changes: ImageChange[];
+}
+
+/** Reads `ref` and prepares its clone with `images` applied (no call that changes anything). */
+export async function planClone(
+  ecs: ECSClient,
+  ref: string,
+  images: Record<string, string>,
+): Promise<TaskDefinitionClone> {
+  const source = await describeTaskDefinition(ecs, ref);
+  const base = registerableInput(source);
+  const { input, changes } = withImages(base, images);
+  return { source, input, changes };
+}
+
+/** True when registering `input` would create a revision identical to `source`. */
+export function isSameDefinition(
+  source: DescribedTaskDefinition,
+  input: RegisterTaskDefinitionRequest,
+): boolean {
+  return isDeepStrictEqual(registerableInput(source), input);
+}
+
+/** Registers the clone; returns the new revision's ARN. */
+export async function registerClone(ecs: ECSClient, clone: TaskDefinitionClone): Promise<string> {
+  const reply = await ecs.send(new RegisterTaskDefinitionCommand(clone.input));
+  const arn = reply.taskDefinition?.taskDefinitionArn;
+  if (!arn) throw new Error(`RegisterTaskDefinition returned no ARN for family ${clone.input.family}`);
+  return arn;
+}
+
+/** "arn:aws:ecs:r:a:task-definition/web:7" or "web:7" → { family: "web", revision: 7 }. */
+export function parseTaskDefinitionRef(ref: string): { family: string; revision?: number } {
+  const name = ref.includes(':task-definition/') ? ref.slice(ref.indexOf(':task-definition/') + 17) : ref;
+  const match = /^(.+?)(?::(\d+))?$/.exec(name);
+  return { family: match?.[1] ?? name, ...(match?.[2] ? { revision: Number(match[2]) } : {}) };
+}
+
+/** "family:revision" of an ARN, for humans. */
+export function shortTaskDefinition(arn: string | undefined): string {
+  if (!arn) return '-';
+  const { family, revision } = parseTaskDefinitionRef(arn);
+  return revision === undefined ? family : `${family}:${revision}`;
+}
