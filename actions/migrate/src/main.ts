@@ -1,0 +1,89 @@
+import * as core from '@actions/core';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { clientConfig } from '../../../lib/aws/config.js';
+import { errorMessage } from '../../../lib/errors.js';
+import { shortTaskDefinition } from '../../../lib/ecs/taskdef.js';
+import { runMigration, type MigrationResult } from '../../../lib/migrate/run.js';
+import { formatDuration } from '../../../lib/time.js';
+import { cancellationSignal } from '../../_common/cancel.js';
+import { coreLog } from '../../_common/core-log.js';
+import { getInputs } from './inputs.js';
+
+export async function run(): Promise<void> {
+  const signal = cancellationSignal((name) => core.warning(`Received ${name}: stopping the migration task`));
+  try {
+    const inputs = getInputs();
+    const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
+    if (!region) {
+      throw new Error(
+        'No AWS region: set AWS_REGION (aws-actions/configure-aws-credentials does) before this step',
+      );
+    }
+    const config = clientConfig({ region });
+    const clients = { ecs: new ECSClient(config), logs: new CloudWatchLogsClient(config) };
+    const result = await runMigration(clients, { ...inputs, region }, coreLog, signal);
+    writeOutputs(result);
+    await writeSummary(result);
+    for (const warning of result.judgement.warnings) core.warning(warning);
+    if (result.ok) {
+      core.info(result.message);
+    } else {
+      core.setFailed(failureText(result));
+    }
+  } catch (err) {
+    core.setFailed(errorMessage(err));
+  }
+}
+
+function writeOutputs(result: MigrationResult): void {
+  core.setOutput('task-arn', result.taskArns[0] ?? '');
+  core.setOutput('exit-code', result.exitCode === undefined ? '' : String(result.exitCode));
+  core.setOutput('task-definition-arn', result.taskDefinitionArn);
+}
+
+function failureText(result: MigrationResult): string {
+  const lines = [result.message, ...result.details];
+  if (result.lastLogLines.length > 0) {
+    lines.push(`Last log lines:`, ...result.lastLogLines.slice(-10).map((l) => `  ${l}`));
+  }
+  return lines.join('\n');
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+async function writeSummary(result: MigrationResult): Promise<void> {
+  const summary = core.summary
+    .addHeading(`Migration ${result.ok ? 'succeeded' : 'failed'}`, 3)
+    .addRaw(
+      [
+        `Task definition: \`${shortTaskDefinition(result.taskDefinitionArn)}\`${result.registered ? ' (registered for the new image)' : ''}`,
+        `Duration: ${formatDuration(result.durationMs)}`,
+        result.consoleUrl ? `Task: <a href="${result.consoleUrl}">${result.taskArns[0] ?? ''}</a>` : '',
+      ]
+        .filter(Boolean)
+        .join('<br>\n'),
+    )
+    .addEOL()
+    .addTable([
+      [
+        { data: 'Container', header: true },
+        { data: 'Essential', header: true },
+        { data: 'Exit code', header: true },
+        { data: 'Reason', header: true },
+      ],
+      ...result.judgement.containers.map((c) => [
+        escapeHtml(c.name),
+        c.essential ? 'yes' : 'no',
+        c.exitCode === undefined ? '—' : String(c.exitCode),
+        escapeHtml(c.reason ?? ''),
+      ]),
+    ]);
+  if (!result.ok) summary.addRaw(`<p>${escapeHtml(result.message)}</p>`, true);
+  if (result.lastLogLines.length > 0) {
+    summary.addDetails('Last log lines', `\n\n<pre>${escapeHtml(result.lastLogLines.join('\n'))}</pre>\n`);
+  }
+  await summary.write();
+}

@@ -1,0 +1,76 @@
+/**
+ * Judging stopped one-off tasks: success only when every task ended on its
+ * own (stop code EssentialContainerExited) and every essential container of
+ * every task exited 0. A non-essential container (a sidecar) that failed is
+ * only a warning: ECS itself does not stop the task for it.
+ */
+import type { Task } from '@aws-sdk/client-ecs';
+
+export interface ContainerOutcome {
+  /** Task id (the last part of the task ARN). */
+  task: string;
+  name: string;
+  essential: boolean;
+  exitCode?: number;
+  reason?: string;
+  lastStatus?: string;
+}
+
+export interface Judgement {
+  ok: boolean;
+  /** Why the run failed, one line each; empty when ok. */
+  failures: string[];
+  /** Problems that do not fail the run (non-essential containers). */
+  warnings: string[];
+  containers: ContainerOutcome[];
+}
+
+export function taskId(taskArn: string): string {
+  return taskArn.slice(taskArn.lastIndexOf('/') + 1);
+}
+
+/**
+ * `essential` maps container name -> essential flag from the task definition
+ * (the DescribeTasks reply does not carry it); a container missing from it
+ * counts as essential, as ECS's default is.
+ */
+export function judgeTasks(tasks: Task[], essential: Record<string, boolean>): Judgement {
+  const failures: string[] = [];
+  const warnings: string[] = [];
+  const containers: ContainerOutcome[] = [];
+  if (tasks.length === 0) failures.push('no task to judge');
+  for (const task of tasks) {
+    const id = taskId(task.taskArn ?? '?');
+    if (task.lastStatus !== 'STOPPED') {
+      failures.push(`task ${id} has not stopped (last status ${task.lastStatus ?? 'unknown'})`);
+    } else if (task.stopCode && task.stopCode !== 'EssentialContainerExited') {
+      // Stopped from outside (StopTask, Spot interruption) or never started:
+      // even an exit code 0 does not prove the migration ran to its end.
+      failures.push(`task ${id} stopped with ${task.stopCode}: ${task.stoppedReason ?? 'no reason given'}`);
+    }
+    for (const container of task.containers ?? []) {
+      const name = container.name ?? '?';
+      const outcome: ContainerOutcome = {
+        task: id,
+        name,
+        essential: essential[name] ?? true,
+        ...(container.exitCode !== undefined ? { exitCode: container.exitCode } : {}),
+        ...(container.reason ? { reason: container.reason } : {}),
+        ...(container.lastStatus ? { lastStatus: container.lastStatus } : {}),
+      };
+      containers.push(outcome);
+      if (outcome.exitCode === 0) continue;
+      const what =
+        outcome.exitCode === undefined
+          ? `container ${name} has no exit code (it did not run to its end)`
+          : `container ${name} exited with code ${outcome.exitCode}`;
+      const line = `${what}${outcome.reason ? `: ${outcome.reason}` : ''}${tasks.length > 1 ? ` (task ${id})` : ''}`;
+      if (outcome.essential) failures.push(line);
+      else warnings.push(`non-essential ${line}`);
+    }
+    if ((task.containers ?? []).length === 0 && task.lastStatus === 'STOPPED') {
+      failures.push(`task ${id} reports no containers`);
+    }
+  }
+  return { ok: failures.length === 0, failures, warnings, containers };
+}
