@@ -1,0 +1,97 @@
+/**
+ * npm run workflow -- <file> [--event push|workflow_dispatch] [--input k=v]... [--approve]
+ *                    [--env k=v]... [--secret k=v]... [--var k=v]... [--sim SCENARIO [--speed N]]
+ *
+ * Runs a workflow of this repository locally (see runner/README.md). With
+ * --sim, it starts the AWS simulator with that scenario and points every step
+ * at it; otherwise give AWS_ENDPOINT_URL yourself with --env.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { renderRun } from './report.js';
+import { repositoryRoot, runWorkflow, workflowPath, type EnvironmentRule } from './run.js';
+
+function pairs(values: string[] | undefined, flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const value of values ?? []) {
+    const at = value.indexOf('=');
+    if (at <= 0) throw new Error(`${flag} takes name=value, got "${value}"`);
+    out[value.slice(0, at)] = value.slice(at + 1);
+  }
+  return out;
+}
+
+export function loadEnvironments(root: string): Record<string, EnvironmentRule> {
+  const file = resolve(root, '.github', 'environments.yml');
+  return existsSync(file)
+    ? ((parseYaml(readFileSync(file, 'utf8')) as Record<string, EnvironmentRule>) ?? {})
+    : {};
+}
+
+export function headSha(root: string): string {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    return '0000000000000000000000000000000000000000';
+  }
+}
+
+async function main() {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      event: { type: 'string', default: 'push' },
+      input: { type: 'string', multiple: true },
+      env: { type: 'string', multiple: true },
+      secret: { type: 'string', multiple: true },
+      var: { type: 'string', multiple: true },
+      approve: { type: 'boolean', default: false },
+      sim: { type: 'string' },
+      speed: { type: 'string', default: '20' },
+    },
+  });
+  const [file] = positionals;
+  if (!file)
+    throw new Error(
+      'usage: npm run workflow -- <workflow file> [--event E] [--input k=v] [--approve] [--sim SCENARIO]',
+    );
+  const env = pairs(values.env, '--env');
+  let close: (() => Promise<void>) | undefined;
+  if (values.sim) {
+    const { startSim } = await import('../sim/index.js');
+    const sim = await startSim({ scenario: resolve(values.sim), speed: Number(values.speed), port: 0 });
+    env.AWS_ENDPOINT_URL = sim.url;
+    close = () => sim.close();
+    console.log(`simulator: ${sim.url} (${values.sim}, speed ${values.speed})`);
+  }
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort('SIGINT'));
+  try {
+    const sha = headSha(repositoryRoot);
+    const run = await runWorkflow(workflowPath(repositoryRoot, file), {
+      repoRoot: repositoryRoot,
+      event: values.event!,
+      inputs: pairs(values.input, '--input'),
+      env,
+      secrets: pairs(values.secret, '--secret'),
+      vars: pairs(values.var, '--var'),
+      approve: values.approve,
+      environments: loadEnvironments(repositoryRoot),
+      sha,
+      eventPayload: values.event === 'push' ? { before: sha, after: sha } : {},
+      signal: controller.signal,
+    });
+    console.log(`\n${renderRun(run)}`);
+    process.exitCode = run.conclusion === 'success' ? 0 : 1;
+  } finally {
+    await close?.();
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`workflow: ${err.message}`);
+  process.exitCode = 2;
+});

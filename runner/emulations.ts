@@ -1,0 +1,111 @@
+/**
+ * Third-party actions the pipeline uses, replaced by their documented effect
+ * so the workflow can run on this machine:
+ * - actions/checkout: the repository at `path` in the workspace. The local
+ *   working tree stands in for every repository and ref (it is what is being
+ *   tested), linked rather than copied.
+ * - aws-actions/configure-aws-credentials: AWS_REGION, AWS_DEFAULT_REGION and
+ *   credentials exported to the job's later steps, masked. The runner's own
+ *   credentials (the simulator accepts any) stand in for the OIDC role.
+ * - actions/setup-node: Node.js on PATH; the runner checks the one it has.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export interface Effect {
+  ok: boolean;
+  log: string[];
+  env: Record<string, string>;
+  masks: string[];
+}
+
+interface EmulationContext {
+  repoRoot: string;
+  workspace: string;
+  github: Record<string, unknown>;
+  env: Record<string, string>;
+}
+
+type Emulation = (inputs: Record<string, string>, ctx: EmulationContext) => Effect;
+
+const emulations: Record<string, Emulation> = {
+  'actions/checkout': (inputs, ctx) => {
+    const repository = inputs.repository || String(ctx.github.repository);
+    const ref = inputs.ref || String(ctx.github.sha);
+    const target = resolve(ctx.workspace, inputs.path ?? '');
+    if (!target.startsWith(ctx.workspace)) {
+      return { ok: false, log: [`path "${inputs.path}" is outside the workspace`], env: {}, masks: [] };
+    }
+    if (target === ctx.workspace) {
+      // Link each top-level entry: the workspace itself must stay a real folder.
+      for (const entry of readdirSync(ctx.repoRoot)) {
+        if (entry === 'node_modules' || existsSync(join(target, entry))) continue;
+        symlinkSync(join(ctx.repoRoot, entry), join(target, entry));
+      }
+      symlinkSync(join(ctx.repoRoot, 'node_modules'), join(target, 'node_modules'));
+    } else {
+      mkdirSync(resolve(target, '..'), { recursive: true });
+      symlinkSync(ctx.repoRoot, target);
+    }
+    return {
+      ok: true,
+      log: [`checkout: ${repository}@${ref.slice(0, 12)} → ${inputs.path || '.'} (the local working tree)`],
+      env: {},
+      masks: [],
+    };
+  },
+  'aws-actions/configure-aws-credentials': (inputs, ctx) => {
+    const region = inputs['aws-region'];
+    if (!region)
+      return { ok: false, log: ['Input required and not supplied: aws-region'], env: {}, masks: [] };
+    const env: Record<string, string> = {
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ACCESS_KEY_ID: ctx.env.AWS_ACCESS_KEY_ID || process.env.AWS_ACCESS_KEY_ID || 'ASIALOCALRUNNER00000',
+      AWS_SECRET_ACCESS_KEY:
+        ctx.env.AWS_SECRET_ACCESS_KEY ||
+        process.env.AWS_SECRET_ACCESS_KEY ||
+        'local-runner-secret-access-key',
+      AWS_SESSION_TOKEN: 'local-runner-session-token',
+    };
+    const role = inputs['role-to-assume'];
+    return {
+      ok: true,
+      log: [
+        `configure-aws-credentials: ${role ? `role ${role} (OIDC)` : 'static keys'} → the runner's credentials, region ${region}`,
+      ],
+      env,
+      masks: [env.AWS_SECRET_ACCESS_KEY!, env.AWS_SESSION_TOKEN!],
+    };
+  },
+  'actions/setup-node': (inputs, ctx) => {
+    let wanted = inputs['node-version'] ?? '';
+    if (!wanted && inputs['node-version-file']) {
+      wanted = readFileSync(resolve(ctx.workspace, inputs['node-version-file']), 'utf8').trim();
+    }
+    const have = process.versions.node;
+    const major = wanted.replace(/^v/, '').split('.')[0];
+    const runnerNode = Number(have.split('.')[0]) >= 24 ? have : '24 (the project’s node_modules/.bin/node)';
+    if (major && !runnerNode.startsWith(major)) {
+      return {
+        ok: false,
+        log: [`setup-node: Node ${wanted} requested, the runner has ${runnerNode}`],
+        env: {},
+        masks: [],
+      };
+    }
+    return { ok: true, log: [`setup-node: using Node ${runnerNode}`], env: {}, masks: [] };
+  },
+};
+
+function actionName(uses: string): string {
+  return uses.split('@')[0]!;
+}
+
+export function isEmulated(uses: string): boolean {
+  return actionName(uses) in emulations;
+}
+
+export function emulate(uses: string, inputs: Record<string, string>, ctx: EmulationContext): Effect {
+  return emulations[actionName(uses)]!(inputs, ctx);
+}

@@ -1,0 +1,694 @@
+/**
+ * A local runner for this repository's workflows: it orders jobs by `needs`,
+ * evaluates expressions with GitHub's library, runs `uses: ./…` JavaScript
+ * actions from their committed bundles as Node 24 processes with the runner's
+ * environment protocol, and `run:` steps with bash. Third-party actions are
+ * replaced by their documented effect (see emulations.ts); anything it does
+ * not support fails the step loudly.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { condition, interpolate, interpolateString, type Contexts, type Status } from './expressions.js';
+import { emulate, isEmulated } from './emulations.js';
+import {
+  ancestors,
+  jobOrder,
+  loadWorkflow,
+  needsOf,
+  triggers,
+  type Job,
+  type Step,
+  type Workflow,
+  type WorkflowCallSpec,
+} from './workflow.js';
+
+export type Result = 'success' | 'failure' | 'cancelled' | 'skipped';
+
+export interface EnvironmentRule {
+  reviewers?: string[];
+}
+
+export interface RunnerOptions {
+  /** The local repository: `actions/checkout` links it into the workspace. */
+  repoRoot: string;
+  event: string;
+  /** workflow_dispatch inputs. */
+  inputs?: Record<string, string>;
+  /** Extra fields of github.event. */
+  eventPayload?: Record<string, unknown>;
+  /** Environment every step gets (e.g. AWS_ENDPOINT_URL of the simulator). */
+  env?: Record<string, string>;
+  secrets?: Record<string, string>;
+  vars?: Record<string, string>;
+  /** Environments and their protection rules (the repository settings GitHub would hold). */
+  environments?: Record<string, EnvironmentRule>;
+  /** Approve every environment that has reviewers. */
+  approve?: boolean;
+  /** Where log lines go (default: stdout). */
+  log?: (line: string) => void;
+  sha?: string;
+  ref?: string;
+  repository?: string;
+  /** Cancels the run (forwarded to the running step as SIGINT, then SIGTERM). */
+  signal?: AbortSignal;
+}
+
+export interface StepRecord {
+  name: string;
+  id?: string;
+  outcome: Result;
+  conclusion: Result;
+  outputs: Record<string, string>;
+  summary: string;
+  durationMs: number;
+  note?: string;
+}
+
+export interface JobRecord {
+  id: string;
+  name: string;
+  result: Result;
+  outputs: Record<string, string>;
+  steps: StepRecord[];
+  durationMs: number;
+  note?: string;
+  environment?: string;
+  /** The called workflow's run, for `uses:` jobs. */
+  called?: WorkflowRecord;
+}
+
+export interface WorkflowRecord {
+  name: string;
+  file: string;
+  conclusion: Result;
+  jobs: JobRecord[];
+  outputs: Record<string, string>;
+  durationMs: number;
+}
+
+interface Scope {
+  options: RunnerOptions;
+  log: (line: string) => void;
+  masks: Set<string>;
+  github: Record<string, unknown>;
+  inputs: Record<string, unknown>;
+  secrets: Record<string, string>;
+  prefix: string;
+}
+
+function node24(): string {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major >= 24) return process.execPath;
+  const local = resolve(import.meta.dirname, '..', 'node_modules', '.bin', 'node');
+  if (existsSync(local)) return local;
+  throw new Error(
+    'Node.js 24 is needed to run node24 actions: run `npm ci` (it installs one) or use Node 24',
+  );
+}
+
+export function mask(text: string, masks: Set<string>): string {
+  let out = text;
+  for (const secret of masks) if (secret.length > 0) out = out.split(secret).join('***');
+  return out;
+}
+
+/** Parses the file-command format (name=value and name<<DELIMITER heredocs). */
+export function parseFileCommands(text: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
+    if (heredoc) {
+      const value: string[] = [];
+      for (i++; i < lines.length && lines[i] !== heredoc[2]; i++) value.push(lines[i]!);
+      result[heredoc[1]!] = value.join('\n');
+    } else if (line.includes('=')) {
+      result[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
+    }
+  }
+  return result;
+}
+
+function stringMap(values: Record<string, unknown> | undefined, contexts: Contexts, status: Status) {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values ?? {})) out[k] = interpolateString(v, contexts, status);
+  return out;
+}
+
+export async function runWorkflow(file: string, options: RunnerOptions): Promise<WorkflowRecord> {
+  const workflow = loadWorkflow(file);
+  const on = triggers(workflow);
+  if (!(options.event in on)) {
+    throw new Error(`${file} does not run on "${options.event}" (it runs on: ${Object.keys(on).join(', ')})`);
+  }
+  const dispatch = (on.workflow_dispatch ?? {}) as { inputs?: Record<string, { default?: unknown }> };
+  const inputs: Record<string, unknown> = {};
+  if (options.event === 'workflow_dispatch') {
+    for (const [name, spec] of Object.entries(dispatch.inputs ?? {})) inputs[name] = spec?.default ?? '';
+    for (const [name, value] of Object.entries(options.inputs ?? {})) {
+      if (!(name in (dispatch.inputs ?? {})))
+        throw new Error(`${file} has no workflow_dispatch input "${name}"`);
+      inputs[name] = value;
+    }
+  } else if (options.inputs && Object.keys(options.inputs).length > 0) {
+    throw new Error(`--input only applies to workflow_dispatch, not "${options.event}"`);
+  }
+  const repository = options.repository ?? 'acme/alva';
+  const sha = options.sha ?? '0000000000000000000000000000000000000000';
+  const ref = options.ref ?? 'refs/heads/staging';
+  const github = {
+    event_name: options.event,
+    event: { inputs, ...options.eventPayload },
+    sha,
+    ref,
+    ref_name: ref.replace(/^refs\/(heads|tags)\//, ''),
+    repository,
+    repository_owner: repository.split('/')[0],
+    run_id: String(Date.now()),
+    run_number: '1',
+    run_attempt: '1',
+    actor: 'local-runner',
+    server_url: 'https://github.com',
+    api_url: 'https://api.github.com',
+    workflow: workflow.name ?? file,
+    token: 'local-runner-token',
+  };
+  const scope: Scope = {
+    options,
+    log: options.log ?? ((line) => console.log(line)),
+    masks: new Set(Object.values(options.secrets ?? {}).filter(Boolean)),
+    github,
+    inputs,
+    secrets: options.secrets ?? {},
+    prefix: '',
+  };
+  scope.masks.add(github.token);
+  return runJobs(file, workflow, scope);
+}
+
+async function runJobs(file: string, workflow: Workflow, scope: Scope): Promise<WorkflowRecord> {
+  const started = Date.now();
+  const records = new Map<string, JobRecord>();
+  for (const id of jobOrder(workflow)) {
+    const job = workflow.jobs[id]!;
+    const record = await runJob(id, job, workflow, records, scope);
+    records.set(id, record);
+  }
+  const jobs = [...records.values()];
+  const conclusion: Result = jobs.some((j) => j.result === 'cancelled')
+    ? 'cancelled'
+    : jobs.some((j) => j.result === 'failure')
+      ? 'failure'
+      : 'success';
+  return {
+    name: workflow.name ?? file,
+    file,
+    conclusion,
+    jobs,
+    outputs: {},
+    durationMs: Date.now() - started,
+  };
+}
+
+function jobStatus(workflow: Workflow, id: string, records: Map<string, JobRecord>, scope: Scope): Status {
+  const up = [...ancestors(workflow, id)].map((a) => records.get(a)!);
+  return {
+    success: () => needsOf(workflow.jobs[id]!).every((n) => records.get(n)?.result === 'success'),
+    failure: () => up.some((r) => r.result === 'failure'),
+    cancelled: () => Boolean(scope.options.signal?.aborted),
+  };
+}
+
+async function runJob(
+  id: string,
+  job: Job,
+  workflow: Workflow,
+  records: Map<string, JobRecord>,
+  scope: Scope,
+): Promise<JobRecord> {
+  const started = Date.now();
+  const label = `${scope.prefix}${job.name ?? id}`;
+  const needs = Object.fromEntries(
+    needsOf(job).map((n) => [n, { result: records.get(n)!.result, outputs: records.get(n)!.outputs }]),
+  );
+  const contexts: Contexts = {
+    github: scope.github,
+    inputs: scope.inputs,
+    needs,
+    vars: scope.options.vars ?? {},
+    env: {},
+  };
+  const status = jobStatus(workflow, id, records, scope);
+  const record: JobRecord = { id, name: label, result: 'skipped', outputs: {}, steps: [], durationMs: 0 };
+  for (const unsupported of ['strategy', 'services', 'container'] as const) {
+    if (job[unsupported] !== undefined) {
+      throw new Error(`job "${id}" uses \`${unsupported}:\`, which the local runner does not support`);
+    }
+  }
+  let run: boolean;
+  try {
+    run = condition(job.if, contexts, status);
+  } catch (err) {
+    scope.log(`✖ ${label}: cannot evaluate if: ${job.if} (${(err as Error).message})`);
+    return { ...record, result: 'failure', durationMs: Date.now() - started };
+  }
+  if (!run) {
+    const why = job.if !== undefined ? `if: ${String(job.if).trim()}` : 'a job it needs did not succeed';
+    scope.log(`⏭  ${label}: skipped (${why})`);
+    return { ...record, note: `skipped (${why})` };
+  }
+  if (scope.options.signal?.aborted) return { ...record, result: 'cancelled' };
+
+  if (job.uses) return runCalledWorkflow(id, job, contexts, status, scope, record, started);
+
+  // Environment protection rules: pause for approval.
+  if (job.environment !== undefined) {
+    const env = typeof job.environment === 'string' ? { name: job.environment } : job.environment;
+    const name = interpolateString(env.name, contexts, status);
+    const url = env.url ? interpolateString(env.url, contexts, status) : '';
+    record.environment = name;
+    const rule = scope.options.environments?.[name];
+    if (rule?.reviewers?.length) {
+      if (!scope.options.approve) {
+        scope.log(
+          `⏸  ${label}: environment "${name}" requires approval from ${rule.reviewers.join(', ')}; run with --approve to approve`,
+        );
+        return { ...record, result: 'failure', note: `waiting for approval of environment "${name}"` };
+      }
+      scope.log(`✔ ${label}: environment "${name}" approved (--approve) for ${rule.reviewers.join(', ')}`);
+    }
+    if (url) scope.log(`   ${label}: environment ${name} → ${url}`);
+  }
+
+  scope.log(`\n━━ ${label}`);
+  const workspace = mkdtempSync(join(tmpdir(), 'runner-ws-'));
+  const runnerTemp = mkdtempSync(join(tmpdir(), 'runner-temp-'));
+  const jobEnv: Record<string, string> = {};
+  const addedEnv: Record<string, string> = {};
+  const steps: Record<string, { outputs: Record<string, string>; outcome: Result; conclusion: Result }> = {};
+  const posts: (() => Promise<void>)[] = [];
+  let failed = false;
+  let cancelled = false;
+  const stepStatus: Status = {
+    success: () => !failed && !cancelled,
+    failure: () => failed,
+    cancelled: () => cancelled || Boolean(scope.options.signal?.aborted),
+  };
+  const stepContexts = (): Contexts => ({
+    ...contexts,
+    env: { ...jobEnv, ...addedEnv },
+    steps,
+    runner: { temp: runnerTemp, os: 'Linux', arch: 'X64', name: 'local-runner', debug: '' },
+    job: { status: failed ? 'failure' : 'success' },
+    secrets: scope.secrets,
+    matrix: {},
+    strategy: {},
+  });
+  try {
+    Object.assign(jobEnv, stringMap(workflow.env, stepContexts(), stepStatus));
+    Object.assign(jobEnv, stringMap(job.env, stepContexts(), stepStatus));
+    for (const [index, step] of (job.steps ?? []).entries()) {
+      const name = step.name ?? (step.uses ? `Run ${step.uses}` : `Run ${String(step.run).split('\n')[0]}`);
+      const ctx = stepContexts();
+      let go: boolean;
+      try {
+        go = condition(step.if, ctx, stepStatus);
+      } catch (err) {
+        scope.log(`  ✖ ${name}: cannot evaluate if: ${step.if} (${(err as Error).message})`);
+        failed = true;
+        continue;
+      }
+      if (scope.options.signal?.aborted) cancelled = true;
+      if (!go) {
+        const rec: StepRecord = {
+          name,
+          id: step.id,
+          outcome: 'skipped',
+          conclusion: 'skipped',
+          outputs: {},
+          summary: '',
+          durationMs: 0,
+        };
+        record.steps.push(rec);
+        if (step.id) steps[step.id] = { outputs: {}, outcome: 'skipped', conclusion: 'skipped' };
+        scope.log(`  ⏭  ${name} (skipped${step.if !== undefined ? `: if ${String(step.if).trim()}` : ''})`);
+        continue;
+      }
+      scope.log(`  ▶ ${name}`);
+      const rec = await runStep(step, index, {
+        scope,
+        ctx,
+        status: stepStatus,
+        workspace,
+        runnerTemp,
+        env: { ...jobEnv, ...addedEnv },
+        addEnv: (k, v) => (addedEnv[k] = v),
+        addPost: (fn) => posts.push(fn),
+        jobTimeoutMs: (job['timeout-minutes'] ?? 360) * 60_000 - (Date.now() - started),
+      });
+      rec.name = name;
+      record.steps.push(rec);
+      if (step.id)
+        steps[step.id] = { outputs: rec.outputs, outcome: rec.outcome, conclusion: rec.conclusion };
+      if (rec.conclusion === 'failure') failed = true;
+      if (rec.outcome === 'cancelled') cancelled = true;
+      scope.log(
+        `  ${rec.conclusion === 'success' ? '✔' : '✖'} ${name} (${(rec.durationMs / 1000).toFixed(1)}s)`,
+      );
+    }
+  } finally {
+    for (const post of posts.reverse()) await post();
+    rmSync(workspace, { recursive: true, force: true });
+    rmSync(runnerTemp, { recursive: true, force: true });
+  }
+  const final = stepContexts();
+  try {
+    record.outputs = stringMap(job.outputs, final, stepStatus);
+  } catch (err) {
+    scope.log(`  ✖ ${label}: cannot evaluate outputs (${(err as Error).message})`);
+    failed = true;
+  }
+  record.result = cancelled ? 'cancelled' : failed && !job['continue-on-error'] ? 'failure' : 'success';
+  record.durationMs = Date.now() - started;
+  scope.log(`━━ ${label}: ${record.result} (${(record.durationMs / 1000).toFixed(1)}s)`);
+  return record;
+}
+
+async function runCalledWorkflow(
+  id: string,
+  job: Job,
+  contexts: Contexts,
+  status: Status,
+  scope: Scope,
+  record: JobRecord,
+  started: number,
+): Promise<JobRecord> {
+  const uses = job.uses!;
+  if (!uses.startsWith('./')) {
+    throw new Error(
+      `job "${id}" calls ${uses}: the local runner only runs reusable workflows of this repository`,
+    );
+  }
+  const file = resolve(scope.options.repoRoot, uses);
+  const called = loadWorkflow(file);
+  const spec = (triggers(called).workflow_call ?? {}) as WorkflowCallSpec;
+  const withValues = { ...contexts, secrets: scope.secrets };
+  const inputs: Record<string, unknown> = {};
+  for (const [name, input] of Object.entries(spec.inputs ?? {})) {
+    const given = job.with?.[name];
+    let value = given !== undefined ? interpolate(given, withValues, status) : input.default;
+    if (value === undefined && input.required) throw new Error(`${uses} requires input "${name}"`);
+    if (input.type === 'number' && value !== undefined) value = Number(value);
+    if (input.type === 'boolean' && typeof value === 'string') value = value === 'true';
+    inputs[name] = value ?? (input.type === 'boolean' ? false : input.type === 'number' ? 0 : '');
+  }
+  for (const name of Object.keys(job.with ?? {})) {
+    if (!(name in (spec.inputs ?? {}))) throw new Error(`${uses} has no input "${name}"`);
+  }
+  let secrets: Record<string, string> = {};
+  if (job.secrets === 'inherit') secrets = scope.secrets;
+  else secrets = stringMap(job.secrets, withValues, status);
+  scope.log(`\n══ ${record.name}: calls ${uses}`);
+  const inner: Scope = { ...scope, inputs, secrets, prefix: `${scope.prefix}${job.name ?? id} / ` };
+  const run = await runJobs(file, called, inner);
+  const jobsContext = Object.fromEntries(
+    run.jobs.map((j) => [j.id, { result: j.result, outputs: j.outputs }]),
+  );
+  const outputs: Record<string, string> = {};
+  for (const [name, output] of Object.entries(spec.outputs ?? {})) {
+    outputs[name] = interpolateString(output.value, { ...contexts, jobs: jobsContext }, status);
+  }
+  run.outputs = outputs;
+  return {
+    ...record,
+    result: run.conclusion,
+    outputs,
+    called: run,
+    durationMs: Date.now() - started,
+  };
+}
+
+interface StepContext {
+  scope: Scope;
+  ctx: Contexts;
+  status: Status;
+  workspace: string;
+  runnerTemp: string;
+  env: Record<string, string>;
+  addEnv: (name: string, value: string) => void;
+  addPost: (fn: () => Promise<void>) => void;
+  jobTimeoutMs: number;
+}
+
+async function runStep(step: Step, index: number, sc: StepContext): Promise<StepRecord> {
+  const started = Date.now();
+  const record: StepRecord = {
+    name: '',
+    id: step.id,
+    outcome: 'success',
+    conclusion: 'success',
+    outputs: {},
+    summary: '',
+    durationMs: 0,
+  };
+  const files = mkdtempSync(join(sc.runnerTemp, `step-${index}-`));
+  const fileEnv = {
+    GITHUB_OUTPUT: join(files, 'output'),
+    GITHUB_ENV: join(files, 'env'),
+    GITHUB_PATH: join(files, 'path'),
+    GITHUB_STATE: join(files, 'state'),
+    GITHUB_STEP_SUMMARY: join(files, 'summary'),
+  };
+  for (const f of Object.values(fileEnv)) writeFileSync(f, '');
+  try {
+    const stepEnv = stringMap(step.env, sc.ctx, sc.status);
+    const env = { ...baseEnv(sc), ...sc.env, ...stepEnv, ...fileEnv };
+    const timeoutMs = Math.min(sc.jobTimeoutMs, (step['timeout-minutes'] ?? 360) * 60_000);
+    let exitCode: number;
+    if (step.run !== undefined) {
+      exitCode = await runShell(step, env, sc, timeoutMs);
+    } else if (step.uses?.startsWith('./')) {
+      exitCode = await runLocalAction(step, env, sc, timeoutMs, fileEnv);
+    } else if (step.uses && isEmulated(step.uses)) {
+      const withValues = stringMap(step.with, sc.ctx, sc.status);
+      const effect = emulate(step.uses, withValues, {
+        repoRoot: sc.scope.options.repoRoot,
+        workspace: sc.workspace,
+        github: sc.scope.github,
+        env: sc.env,
+      });
+      for (const line of effect.log) sc.scope.log(`    ${mask(line, sc.scope.masks)}`);
+      for (const secret of effect.masks) sc.scope.masks.add(secret);
+      for (const [k, v] of Object.entries(effect.env)) sc.addEnv(k, v);
+      exitCode = effect.ok ? 0 : 1;
+      record.note = effect.log.join(' ');
+    } else {
+      sc.scope.log(
+        `    ✖ ${step.uses}: not supported by the local runner (it runs ./ JavaScript actions, run: steps and the emulated actions listed in runner/README.md)`,
+      );
+      exitCode = 1;
+    }
+    record.outputs = parseFileCommands(readFileSync(fileEnv.GITHUB_OUTPUT, 'utf8'));
+    for (const [k, v] of Object.entries(parseFileCommands(readFileSync(fileEnv.GITHUB_ENV, 'utf8'))))
+      sc.addEnv(k, v);
+    const path = readFileSync(fileEnv.GITHUB_PATH, 'utf8').split('\n').filter(Boolean);
+    if (path.length) sc.addEnv('PATH', [...path.reverse(), sc.env.PATH ?? process.env.PATH].join(':'));
+    record.summary = mask(readFileSync(fileEnv.GITHUB_STEP_SUMMARY, 'utf8'), sc.scope.masks);
+    if (exitCode === 130 || sc.scope.options.signal?.aborted) record.outcome = 'cancelled';
+    else if (exitCode !== 0) record.outcome = 'failure';
+    record.conclusion =
+      record.outcome === 'failure' && step['continue-on-error'] ? 'success' : record.outcome;
+  } catch (err) {
+    sc.scope.log(`    ✖ ${(err as Error).message}`);
+    record.outcome = 'failure';
+    record.conclusion = step['continue-on-error'] ? 'success' : 'failure';
+  }
+  record.durationMs = Date.now() - started;
+  return record;
+}
+
+function baseEnv(sc: StepContext): Record<string, string> {
+  const g = sc.scope.github;
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith('INPUT_') && !k.startsWith('GITHUB_') && !k.startsWith('STATE_'))
+      env[k] = v;
+  }
+  return {
+    ...env,
+    ...sc.scope.options.env,
+    CI: 'true',
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: sc.workspace,
+    GITHUB_REPOSITORY: String(g.repository),
+    GITHUB_REPOSITORY_OWNER: String(g.repository_owner),
+    GITHUB_SHA: String(g.sha),
+    GITHUB_REF: String(g.ref),
+    GITHUB_REF_NAME: String(g.ref_name),
+    GITHUB_EVENT_NAME: String(g.event_name),
+    GITHUB_RUN_ID: String(g.run_id),
+    GITHUB_RUN_NUMBER: String(g.run_number),
+    GITHUB_RUN_ATTEMPT: String(g.run_attempt),
+    GITHUB_ACTOR: String(g.actor),
+    GITHUB_SERVER_URL: String(g.server_url),
+    GITHUB_API_URL: String(g.api_url),
+    GITHUB_WORKFLOW: String(g.workflow),
+    RUNNER_TEMP: sc.runnerTemp,
+    RUNNER_OS: 'Linux',
+    RUNNER_ARCH: 'X64',
+  };
+}
+
+function runShell(
+  step: Step,
+  env: Record<string, string>,
+  sc: StepContext,
+  timeoutMs: number,
+): Promise<number> {
+  const shell = step.shell ?? 'bash';
+  if (shell !== 'bash' && shell !== 'sh') {
+    throw new Error(`shell "${shell}" is not supported by the local runner (bash and sh are)`);
+  }
+  const script = interpolateString(step.run, sc.ctx, sc.status);
+  const file = join(sc.runnerTemp, `script-${Date.now()}.sh`);
+  writeFileSync(file, script);
+  const cwd = step['working-directory']
+    ? resolve(sc.workspace, interpolateString(step['working-directory'], sc.ctx, sc.status))
+    : sc.workspace;
+  // GitHub's default for bash: fail on the first error, including inside pipes.
+  const args = shell === 'bash' ? ['--noprofile', '--norc', '-eo', 'pipefail', file] : ['-e', file];
+  return runProcess(shell, args, env, cwd, sc, timeoutMs);
+}
+
+async function runLocalAction(
+  step: Step,
+  env: Record<string, string>,
+  sc: StepContext,
+  timeoutMs: number,
+  fileEnv: Record<string, string>,
+): Promise<number> {
+  const dir = resolve(sc.workspace, step.uses!);
+  const metaFile = ['action.yml', 'action.yaml'].map((f) => join(dir, f)).find((f) => existsSync(f));
+  if (!metaFile) throw new Error(`${step.uses}: no action.yml there (is the repository checked out?)`);
+  const meta = parseYaml(readFileSync(metaFile, 'utf8')) as {
+    inputs?: Record<string, { default?: string; required?: boolean }>;
+    runs: { using: string; main: string; post?: string; 'post-if'?: string; pre?: string };
+  };
+  if (!/^node(20|24)$/.test(meta.runs.using)) {
+    throw new Error(
+      `${step.uses} runs with "${meta.runs.using}"; the local runner runs node20/node24 actions only`,
+    );
+  }
+  if (meta.runs.pre) throw new Error(`${step.uses} has a pre step, which the local runner does not run`);
+  const inputs: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(meta.inputs ?? {})) {
+    const value = step.with?.[name] ?? spec.default;
+    if (value !== undefined)
+      inputs[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = interpolateString(value, sc.ctx, sc.status);
+  }
+  for (const name of Object.keys(step.with ?? {})) {
+    if (!(name in (meta.inputs ?? {}))) sc.scope.log(`    ⚠ Unexpected input '${name}' for ${step.uses}`);
+  }
+  const actionEnv = { ...env, ...inputs, GITHUB_ACTION_PATH: dir };
+  const code = await runProcess(
+    node24(),
+    [resolve(dir, meta.runs.main)],
+    actionEnv,
+    sc.workspace,
+    sc,
+    timeoutMs,
+  );
+  if (meta.runs.post) {
+    const state = parseFileCommands(readFileSync(fileEnv.GITHUB_STATE!, 'utf8'));
+    const postIf = meta.runs['post-if'] ?? 'always()';
+    sc.addPost(async () => {
+      if (!condition(postIf, sc.ctx, sc.status)) return;
+      sc.scope.log(`  ▶ Post ${step.name ?? step.uses}`);
+      const stateEnv = Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]));
+      await runProcess(
+        node24(),
+        [resolve(dir, meta.runs.post!)],
+        { ...actionEnv, ...stateEnv },
+        sc.workspace,
+        sc,
+        60_000,
+      );
+    });
+  }
+  return code;
+}
+
+/** Runs a process, rendering workflow commands (::group::, ::add-mask::, ...) as the runner would. */
+function runProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+  sc: StepContext,
+  timeoutMs: number,
+): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const signal = sc.scope.options.signal;
+    let pending = '';
+    const onLine = (line: string) => {
+      const cmd = /^::([a-z-]+)(?: [^:]*)?::(.*)$/.exec(line);
+      if (cmd) {
+        const [, name, value] = cmd;
+        if (name === 'add-mask') return void sc.scope.masks.add(value!);
+        if (name === 'debug') return;
+        if (name === 'group') return sc.scope.log(`    ▸ ${mask(value!, sc.scope.masks)}`);
+        if (name === 'endgroup') return;
+        const icon = name === 'error' ? '✖ Error:' : name === 'warning' ? '⚠ Warning:' : 'ℹ';
+        return sc.scope.log(`    ${icon} ${mask(decode(value!), sc.scope.masks)}`);
+      }
+      sc.scope.log(`    ${mask(line, sc.scope.masks)}`);
+    };
+    const onData = (chunk: Buffer) => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      lines.forEach(onLine);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setTimeout(
+      () => {
+        sc.scope.log(`    ✖ timed out after ${Math.round(timeoutMs / 1000)}s: cancelling`);
+        child.kill('SIGINT');
+        setTimeout(() => child.kill('SIGKILL'), 7_500).unref();
+      },
+      Math.max(1, timeoutMs),
+    );
+    // The runner's cancellation: SIGINT, SIGTERM 7.5 s later, then SIGKILL.
+    const onAbort = () => {
+      child.kill('SIGINT');
+      setTimeout(() => child.kill('SIGTERM'), 7_500).unref();
+      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', reject);
+    child.on('close', (code, sig) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (pending) onLine(pending);
+      resolvePromise(code ?? (sig ? 128 + 2 : 1));
+    });
+  });
+}
+
+function decode(value: string): string {
+  return value.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
+}
+
+export function workflowPath(repoRoot: string, file: string): string {
+  const path = resolve(repoRoot, file);
+  if (!existsSync(path)) throw new Error(`no workflow file at ${path}`);
+  return path;
+}
+
+export const repositoryRoot = resolve(import.meta.dirname, '..');
