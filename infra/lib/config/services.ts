@@ -1,0 +1,236 @@
+/**
+ * The single source of truth for the staging environment: every name, port,
+ * size and per-service setting the stacks use comes from here, so the stacks,
+ * the tests and the deploy workflows cannot drift apart.
+ */
+
+/** The application secrets (Secrets Manager) a service may receive. */
+export type AppSecret =
+  'jwtPrivateKey' | 'jwtPublicKey' | 'jwtSecret' | 'openaiApiKey' | 'resendApiKey' | 'cookieSecret';
+
+/** Plain, non-secret values the stacks resolve per service. */
+export type DerivedEnvironment =
+  /** The ALB's DNS name (or the public hosts once a domain is set): CORS origins. */
+  | 'corsOrigins'
+  /** redis(s)://<primary endpoint>:<port> of the cache. */
+  | 'redisUrl'
+  /** Cloud Map URL of another service, e.g. http://api.alva-staging.local:3001. */
+  | { serviceUrl: string };
+
+export interface ServiceConfig {
+  /** Short name: the container name, the Cloud Map name and the suffix of every resource name. */
+  readonly name: string;
+  readonly port: number;
+  /** ALB path patterns routed to this service; undefined for the listener's default target. */
+  readonly pathPatterns?: readonly string[];
+  /** Listener rule priority (lower wins); required with pathPatterns. */
+  readonly priority?: number;
+  /** Host prefix once a domain is configured: `<hostPrefix>.<domain>`. */
+  readonly hostPrefix: string;
+  readonly healthCheckPath: string;
+  /** Fargate task size: CPU units and memory in MiB (0.5 vCPU, 1 GB per the plan). */
+  readonly cpu: number;
+  readonly memoryMiB: number;
+  readonly desiredCount: number;
+  /** Literal environment variables (never secrets). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Environment variables whose values the stacks derive from other resources. */
+  readonly derivedEnvironment?: Readonly<Record<string, DerivedEnvironment>>;
+  /** Whether the task receives the database credentials (PGUSER/PGPASSWORD secrets, PGHOST/PGPORT/PGDATABASE). */
+  readonly database: boolean;
+  /**
+   * Application secrets as ECS `secrets`: environment variable name -> secret.
+   * Exactly the plan's list per service; a secret no service lists (JWT secret,
+   * OpenAI key, cookie secret) exists but reaches no task until added here.
+   */
+  readonly secrets: Readonly<Record<string, AppSecret>>;
+}
+
+export interface EnvironmentConfig {
+  readonly account: string;
+  readonly region: string;
+  /** Prefix of every resource and stack name: alva-staging. */
+  readonly prefix: string;
+  /** Prefix of the ECS service, ECR repository and task family names: alva. */
+  readonly appPrefix: string;
+  readonly clusterName: string;
+  readonly albName: string;
+  readonly cloudMapNamespace: string;
+  readonly maxAzs: number;
+  readonly natGateways: number;
+  readonly database: {
+    readonly instanceClass: string;
+    readonly instanceSize: string;
+    readonly allocatedStorageGiB: number;
+    readonly backupRetentionDays: number;
+    readonly databaseName: string;
+    readonly username: string;
+    readonly port: number;
+  };
+  readonly cache: {
+    readonly nodeType: string;
+    readonly port: number;
+  };
+  readonly migrations: {
+    readonly family: string;
+    readonly containerName: string;
+    /** The image the task runs: the repository of this service. */
+    readonly imageFrom: string;
+    readonly command: readonly string[];
+    readonly cpu: number;
+    readonly memoryMiB: number;
+  };
+  readonly logRetentionDays: number;
+  /** Images kept per ECR repository before the oldest expire. */
+  readonly ecrImagesToKeep: number;
+  /** The repository whose `staging` environment may assume the deploy role (owner/name). */
+  readonly githubRepository: string;
+  readonly githubEnvironment: string;
+}
+
+export const environment: EnvironmentConfig = {
+  account: '123456789012',
+  region: 'us-east-1',
+  prefix: 'alva-staging',
+  appPrefix: 'alva',
+  clusterName: 'alva-staging-cluster',
+  albName: 'alva-staging-alb',
+  cloudMapNamespace: 'alva-staging.local',
+  maxAzs: 2,
+  natGateways: 1,
+  database: {
+    instanceClass: 't3',
+    instanceSize: 'micro',
+    allocatedStorageGiB: 20,
+    backupRetentionDays: 7,
+    databaseName: 'alva',
+    username: 'alva',
+    port: 5432,
+  },
+  cache: { nodeType: 'cache.t3.micro', port: 6379 },
+  migrations: {
+    family: 'alva-migrations',
+    containerName: 'migrations',
+    imageFrom: 'api',
+    command: ['pnpm', 'db:migrate'],
+    cpu: 256,
+    memoryMiB: 512,
+  },
+  logRetentionDays: 30,
+  ecrImagesToKeep: 30,
+  githubRepository: 'alva-app/alva',
+  githubEnvironment: 'staging',
+};
+
+const nodeEnv = { NODE_ENV: 'production' } as const;
+
+export const services: readonly ServiceConfig[] = [
+  {
+    name: 'web',
+    port: 3000,
+    hostPrefix: 'staging',
+    healthCheckPath: '/',
+    cpu: 512,
+    memoryMiB: 1024,
+    desiredCount: 1,
+    environment: nodeEnv,
+    derivedEnvironment: {
+      NEXT_PUBLIC_API_URL: { serviceUrl: 'api' },
+      NEXT_PUBLIC_AUTH_URL: { serviceUrl: 'auth' },
+    },
+    database: false,
+    secrets: {},
+  },
+  {
+    name: 'api',
+    port: 3001,
+    pathPatterns: ['/api/*'],
+    priority: 10,
+    hostPrefix: 'api-staging',
+    healthCheckPath: '/api/health',
+    cpu: 512,
+    memoryMiB: 1024,
+    desiredCount: 1,
+    environment: nodeEnv,
+    derivedEnvironment: { REDIS_URL: 'redisUrl', CORS_ORIGINS: 'corsOrigins' },
+    database: true,
+    secrets: { JWT_PUBLIC_KEY: 'jwtPublicKey' },
+  },
+  {
+    name: 'auth',
+    port: 3002,
+    pathPatterns: ['/auth/*'],
+    priority: 20,
+    hostPrefix: 'auth-staging',
+    healthCheckPath: '/auth/health',
+    cpu: 512,
+    memoryMiB: 1024,
+    desiredCount: 1,
+    environment: nodeEnv,
+    derivedEnvironment: { CORS_ORIGINS: 'corsOrigins' },
+    database: true,
+    secrets: {
+      JWT_PRIVATE_KEY: 'jwtPrivateKey',
+      JWT_PUBLIC_KEY: 'jwtPublicKey',
+      RESEND_API_KEY: 'resendApiKey',
+    },
+  },
+  {
+    name: 'admin',
+    port: 3003,
+    pathPatterns: ['/admin/*'],
+    priority: 30,
+    hostPrefix: 'admin-staging',
+    healthCheckPath: '/admin',
+    cpu: 512,
+    memoryMiB: 1024,
+    desiredCount: 1,
+    environment: nodeEnv,
+    derivedEnvironment: {
+      NEXT_PUBLIC_API_URL: { serviceUrl: 'api' },
+      NEXT_PUBLIC_AUTH_URL: { serviceUrl: 'auth' },
+    },
+    database: false,
+    secrets: {},
+  },
+];
+
+/** Secrets Manager names of the application secrets (values are set out of band). */
+export const appSecretNames: Readonly<Record<AppSecret, string>> = {
+  jwtPrivateKey: `${environment.prefix}-jwt-private-key`,
+  jwtPublicKey: `${environment.prefix}-jwt-public-key`,
+  jwtSecret: `${environment.prefix}-jwt-secret`,
+  openaiApiKey: `${environment.prefix}-openai-api-key`,
+  resendApiKey: `${environment.prefix}-resend-api-key`,
+  cookieSecret: `${environment.prefix}-cookie-secret`,
+};
+
+export const databaseSecretName = `${environment.prefix}-database`;
+
+/** Names derived from a service's short name; nothing else spells them out. */
+export const names = {
+  service: (s: ServiceConfig): string => `${environment.appPrefix}-${s.name}`,
+  repository: (name: string): string => `${environment.appPrefix}-${name}`,
+  logGroup: (name: string): string => `/ecs/${environment.prefix}/${name}`,
+  /** Target group names are limited to 32 characters. */
+  targetGroup: (s: ServiceConfig): string => `${environment.prefix}-${s.name}`,
+  stack: (part: string): string => `AlvaStaging${part}`,
+};
+
+export function serviceByName(name: string): ServiceConfig {
+  const found = services.find((s) => s.name === name);
+  if (!found) throw new Error(`No service named "${name}" in infra/lib/config/services.ts`);
+  return found;
+}
+
+/** Settings passed on the command line (`cdk synth -c key=value`). */
+export interface ContextSettings {
+  /** e.g. alva.app: enables host routing, an ACM certificate and HTTPS. */
+  readonly domain?: string;
+  /** owner/name of the repository whose `staging` environment deploys. */
+  readonly githubRepository: string;
+  /** Address subscribed to the alarm topic. */
+  readonly alarmEmail?: string;
+  /** Account to deploy to (defaults to the placeholder account used offline). */
+  readonly account: string;
+}

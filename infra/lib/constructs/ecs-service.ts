@@ -1,0 +1,139 @@
+import { Duration, Size, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
+import { Construct } from 'constructs';
+
+/**
+ * A Fargate service in a private subnet behind an existing ALB target group,
+ * in the style of aws-cdk-lib/aws-ecs-patterns, with defaults chosen for fast,
+ * safe rolling deployments. Unlike ecs-patterns it creates no load balancer and
+ * no security group: both are owned elsewhere, so rules cannot multiply.
+ */
+export interface RollingFargateServiceProps {
+  readonly cluster: ecs.ICluster;
+  /** ECS service name, e.g. alva-api. */
+  readonly serviceName: string;
+  /** Task definition family. @default serviceName */
+  readonly family?: string;
+  /** Container name the deploy actions address, e.g. api. */
+  readonly containerName: string;
+  readonly image: ecs.ContainerImage;
+  readonly containerPort: number;
+  /** @default 512 (0.5 vCPU) */
+  readonly cpu?: number;
+  /** @default 1024 */
+  readonly memoryLimitMiB?: number;
+  /** @default 1 */
+  readonly desiredCount?: number;
+  readonly environment?: Readonly<Record<string, string>>;
+  readonly secrets?: Readonly<Record<string, ecs.Secret>>;
+  /** Destination of the awslogs driver; the caller sets its retention. */
+  readonly logGroup: logs.ILogGroup;
+  readonly securityGroups: ec2.ISecurityGroup[];
+  /** @default the cluster VPC's private subnets with egress */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** Target group the service registers its tasks in. */
+  readonly targetGroup?: elbv2.IApplicationTargetGroup;
+  /** Cloud Map name in the cluster's default namespace, e.g. api -> api.<namespace>. */
+  readonly cloudMapName?: string;
+  /**
+   * With one task, 100 keeps the old task serving until its replacement is
+   * healthy (zero downtime); 200 allows that replacement to start alongside.
+   * @default 100
+   */
+  readonly minHealthyPercent?: number;
+  /** @default 200 */
+  readonly maxHealthyPercent?: number;
+  /**
+   * How long ECS ignores failing ALB health checks of a new task. The ALB
+   * needs healthyThreshold x interval (10 s here) after the app listens; 30 s
+   * covers a cold Node start without delaying a healthy deployment at all.
+   * @default 30 seconds when a target group is given
+   */
+  readonly healthCheckGracePeriod?: Duration;
+  /**
+   * SIGTERM-to-SIGKILL time. ECS drains the target (deregistration delay)
+   * before it sends SIGTERM, so the app has only to close its pools; AWS's
+   * ECS best-practices guide recommends a short timeout for apps that handle
+   * SIGTERM (Fargate default 30 s, maximum 120 s).
+   * @default 10 seconds
+   */
+  readonly stopTimeout?: Duration;
+}
+
+export class RollingFargateService extends Construct {
+  readonly service: ecs.FargateService;
+  readonly taskDefinition: ecs.FargateTaskDefinition;
+  readonly container: ecs.ContainerDefinition;
+
+  constructor(scope: Construct, id: string, props: RollingFargateServiceProps) {
+    super(scope, id);
+
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      family: props.family ?? props.serviceName,
+      cpu: props.cpu ?? 512,
+      memoryLimitMiB: props.memoryLimitMiB ?? 1024,
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.X86_64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
+    });
+    this.container = this.taskDefinition.addContainer(props.containerName, {
+      containerName: props.containerName,
+      image: props.image,
+      essential: true,
+      portMappings: [{ containerPort: props.containerPort, name: props.containerName }],
+      environment: { ...props.environment },
+      secrets: { ...props.secrets },
+      logging: ecs.LogDrivers.awsLogs({
+        logGroup: props.logGroup,
+        streamPrefix: props.containerName,
+        // Never block the app on a slow log pipe; a 25 MB buffer covers bursts.
+        mode: ecs.AwsLogDriverMode.NON_BLOCKING,
+        maxBufferSize: Size.mebibytes(25),
+      }),
+      stopTimeout: props.stopTimeout ?? Duration.seconds(10),
+    });
+    if (Object.keys(props.environment ?? {}).length > 0) {
+      Validations.of(this.taskDefinition).acknowledge({
+        id: 'AwsSolutions-ECS2',
+        reason:
+          'Only non-secret configuration is plain environment; every secret is passed as an ECS secret.',
+      });
+    }
+
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster: props.cluster,
+      serviceName: props.serviceName,
+      taskDefinition: this.taskDefinition,
+      desiredCount: props.desiredCount ?? 1,
+      minHealthyPercent: props.minHealthyPercent ?? 100,
+      maxHealthyPercent: props.maxHealthyPercent ?? 200,
+      // A deployment whose tasks keep failing stops and returns to the last good revision.
+      circuitBreaker: { enable: true, rollback: true },
+      healthCheckGracePeriod:
+        props.healthCheckGracePeriod ?? (props.targetGroup ? Duration.seconds(30) : undefined),
+      securityGroups: props.securityGroups,
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      assignPublicIp: false,
+      propagateTags: ecs.PropagatedTagSource.SERVICE,
+      enableECSManagedTags: true,
+      cloudMapOptions: props.cloudMapName
+        ? {
+            name: props.cloudMapName,
+            dnsRecordType: servicediscovery.DnsRecordType.A,
+            // Short TTL: a replaced task's address leaves callers' caches quickly.
+            dnsTtl: Duration.seconds(10),
+            container: this.container,
+            containerPort: props.containerPort,
+          }
+        : undefined,
+    });
+    if (props.targetGroup) {
+      this.service.attachToApplicationTargetGroup(props.targetGroup);
+    }
+  }
+}

@@ -1,0 +1,181 @@
+import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as rds from 'aws-cdk-lib/aws-rds';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
+import type { Construct } from 'constructs';
+import {
+  type AppSecret,
+  type DerivedEnvironment,
+  environment,
+  names,
+  serviceByName,
+  services,
+} from '../config/services.js';
+import { RollingFargateService } from '../constructs/ecs-service.js';
+import { immutable } from './network-stack.js';
+
+export interface EcsStackProps extends StackProps {
+  readonly vpc: ec2.IVpc;
+  readonly securityGroup: ec2.ISecurityGroup;
+  readonly repositories: Readonly<Record<string, ecr.IRepository>>;
+  readonly targetGroups: Readonly<Record<string, elbv2.IApplicationTargetGroup>>;
+  readonly appSecrets: Readonly<Record<AppSecret, secretsmanager.ISecret>>;
+  readonly database: rds.IDatabaseInstance;
+  readonly databaseSecret: secretsmanager.ISecret;
+  readonly redisUrl: string;
+  readonly publicOrigins: string[];
+  /** Tag of the images the task definitions start from; the deploy actions register newer revisions. */
+  readonly imageTag: string;
+}
+
+/**
+ * The Fargate cluster, the four services, the migration task definition and
+ * their log groups. The deploy actions register new task-definition revisions
+ * of these families and update these services; everything they address by
+ * name (cluster, services, containers, family) comes from config/services.ts.
+ */
+export class EcsStack extends Stack {
+  readonly cluster: ecs.Cluster;
+  /** Service short name -> ECS service. */
+  readonly services: Readonly<Record<string, ecs.FargateService>>;
+  readonly migrationTaskDefinition: ecs.FargateTaskDefinition;
+  /** Log groups by container name (services and migrations). */
+  readonly logGroups: Readonly<Record<string, logs.LogGroup>>;
+  /** Every role a task definition here passes to ECS (task roles and execution roles). */
+  readonly passedRoles: iam.IRole[];
+
+  constructor(scope: Construct, id: string, props: EcsStackProps) {
+    super(scope, id, props);
+
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      clusterName: environment.clusterName,
+      vpc: props.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      enableFargateCapacityProviders: true,
+      defaultCloudMapNamespace: {
+        name: environment.cloudMapNamespace,
+        type: servicediscovery.NamespaceType.DNS_PRIVATE,
+        useForServiceConnect: false,
+      },
+    });
+    const securityGroups = [immutable(this, 'EcsSecurityGroup', props.securityGroup)];
+
+    const logGroup = (name: string): logs.LogGroup =>
+      new logs.LogGroup(this, `${name}Logs`, {
+        logGroupName: names.logGroup(name),
+        retention: environment.logRetentionDays,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+    const logGroups: Record<string, logs.LogGroup> = {};
+
+    const databaseEnvironment = {
+      PGHOST: props.database.dbInstanceEndpointAddress,
+      PGPORT: props.database.dbInstanceEndpointPort,
+      PGDATABASE: environment.database.databaseName,
+    };
+    const databaseSecrets = {
+      PGUSER: ecs.Secret.fromSecretsManager(props.databaseSecret, 'username'),
+      PGPASSWORD: ecs.Secret.fromSecretsManager(props.databaseSecret, 'password'),
+    };
+    const derive = (value: DerivedEnvironment): string => {
+      if (value === 'redisUrl') return props.redisUrl;
+      if (value === 'corsOrigins') return props.publicOrigins.join(',');
+      const target = serviceByName(value.serviceUrl);
+      return `http://${target.name}.${environment.cloudMapNamespace}:${target.port}`;
+    };
+
+    const created: Record<string, ecs.FargateService> = {};
+    this.passedRoles = [];
+    for (const service of services) {
+      logGroups[service.name] = logGroup(service.name);
+      const derived = Object.fromEntries(
+        Object.entries(service.derivedEnvironment ?? {}).map(([key, value]) => [key, derive(value)]),
+      );
+      const secrets = Object.fromEntries(
+        Object.entries(service.secrets).map(([key, secret]) => [
+          key,
+          ecs.Secret.fromSecretsManager(props.appSecrets[secret]),
+        ]),
+      );
+      const rolling = new RollingFargateService(this, service.name, {
+        cluster: this.cluster,
+        serviceName: names.service(service),
+        containerName: service.name,
+        image: ecs.ContainerImage.fromEcrRepository(props.repositories[service.name]!, props.imageTag),
+        containerPort: service.port,
+        cpu: service.cpu,
+        memoryLimitMiB: service.memoryMiB,
+        desiredCount: service.desiredCount,
+        environment: { ...service.environment, ...derived, ...(service.database ? databaseEnvironment : {}) },
+        secrets: { ...secrets, ...(service.database ? databaseSecrets : {}) },
+        logGroup: logGroups[service.name]!,
+        securityGroups,
+        targetGroup: props.targetGroups[service.name]!,
+        cloudMapName: service.name,
+      });
+      created[service.name] = rolling.service;
+      this.passedRoles.push(rolling.taskDefinition.taskRole, rolling.taskDefinition.obtainExecutionRole());
+      acknowledgeExecutionRole(rolling.taskDefinition);
+
+      new CfnOutput(this, `${service.name}ServiceName`, {
+        description: `ECS service of ${service.name}`,
+        value: rolling.service.serviceName,
+      });
+    }
+    this.services = created;
+
+    // The one-off task the migrate action runs before the services update.
+    const migrations = environment.migrations;
+    logGroups[migrations.containerName] = logGroup(migrations.containerName);
+    this.migrationTaskDefinition = new ecs.FargateTaskDefinition(this, 'MigrationTask', {
+      family: migrations.family,
+      cpu: migrations.cpu,
+      memoryLimitMiB: migrations.memoryMiB,
+    });
+    this.migrationTaskDefinition.addContainer(migrations.containerName, {
+      containerName: migrations.containerName,
+      image: ecs.ContainerImage.fromEcrRepository(props.repositories[migrations.imageFrom]!, props.imageTag),
+      command: [...migrations.command],
+      environment: { NODE_ENV: 'production', ...databaseEnvironment },
+      secrets: databaseSecrets,
+      logging: ecs.LogDrivers.awsLogs({
+        logGroup: logGroups[migrations.containerName]!,
+        streamPrefix: migrations.containerName,
+      }),
+    });
+    this.passedRoles.push(
+      this.migrationTaskDefinition.taskRole,
+      this.migrationTaskDefinition.obtainExecutionRole(),
+    );
+    acknowledgeExecutionRole(this.migrationTaskDefinition);
+    Validations.of(this.migrationTaskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason: 'Only non-secret configuration is plain environment; the credentials are ECS secrets.',
+    });
+    this.logGroups = logGroups;
+
+    new CfnOutput(this, 'ClusterName', { description: 'ECS cluster', value: this.cluster.clusterName });
+    new CfnOutput(this, 'MigrationTaskFamily', {
+      description: 'Task definition family the migrate action runs',
+      value: migrations.family,
+    });
+    new CfnOutput(this, 'MigrationContainerName', {
+      description: 'Container of the migration task',
+      value: migrations.containerName,
+    });
+  }
+}
+
+/** The execution role's only wildcard is ecr:GetAuthorizationToken, which has no resource-level permissions. */
+function acknowledgeExecutionRole(taskDefinition: ecs.TaskDefinition): void {
+  Validations.of(taskDefinition.obtainExecutionRole()).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: 'ecr:GetAuthorizationToken supports no resource-level permissions: AWS requires Resource "*".',
+  });
+}

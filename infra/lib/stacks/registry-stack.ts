@@ -1,0 +1,47 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import type { Construct } from 'constructs';
+import { environment, names, services } from '../config/services.js';
+
+/**
+ * The ECR repositories, one per service. A stack of their own so that they can
+ * be deployed, and the first images pushed, before the services that run them.
+ */
+export class RegistryStack extends Stack {
+  /** Service short name -> repository. */
+  readonly repositories: Readonly<Record<string, ecr.Repository>>;
+
+  constructor(scope: Construct, id: string, props: StackProps) {
+    super(scope, id, props);
+    const entries = services.map((service) => {
+      const repository = new ecr.Repository(this, `${service.name}Repository`, {
+        repositoryName: names.repository(service.name),
+        imageScanOnPush: true,
+        // A tag always means the same image: deployments and rollbacks are reproducible.
+        imageTagMutability: ecr.TagMutability.IMMUTABLE,
+        encryption: ecr.RepositoryEncryption.AES_256,
+        lifecycleRules: [
+          {
+            description: 'Untagged layers of interrupted or replaced pushes',
+            tagStatus: ecr.TagStatus.UNTAGGED,
+            maxImageAge: Duration.days(1),
+            rulePriority: 1,
+          },
+          {
+            description: `Keep the ${environment.ecrImagesToKeep} newest images: enough to roll back`,
+            tagStatus: ecr.TagStatus.ANY,
+            maxImageCount: environment.ecrImagesToKeep,
+            rulePriority: 2,
+          },
+        ],
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      new CfnOutput(this, `${service.name}RepositoryUri`, {
+        description: `ECR repository of ${service.name}`,
+        value: repository.repositoryUri,
+      });
+      return [service.name, repository] as const;
+    });
+    this.repositories = Object.fromEntries(entries);
+  }
+}

@@ -1,0 +1,116 @@
+import { type App, Tags } from 'aws-cdk-lib';
+import { environment, names } from './config/services.js';
+import { AlbStack } from './stacks/alb-stack.js';
+import { CacheStack } from './stacks/cache-stack.js';
+import { CiIdentityStack } from './stacks/ci-identity-stack.js';
+import { DatabaseStack } from './stacks/database-stack.js';
+import { EcsStack } from './stacks/ecs-stack.js';
+import { MonitoringStack } from './stacks/monitoring-stack.js';
+import { NetworkStack } from './stacks/network-stack.js';
+import { RegistryStack } from './stacks/registry-stack.js';
+import { SecretsStack } from './stacks/secrets-stack.js';
+
+/** Settings read from CDK context (`cdk synth -c key=value`); all optional. */
+export interface StagingSettings {
+  /** Context `account`: the AWS account to deploy to. */
+  readonly account: string;
+  /** Context `domain`, e.g. alva.app: host routing, ACM certificate, HTTPS. */
+  readonly domain?: string;
+  /** Context `github-repo` (owner/name): whose `staging` environment may deploy. */
+  readonly githubRepository: string;
+  /** Context `alarm-email`: subscribed to the alarm topic. */
+  readonly alarmEmail?: string;
+  /** Context `image-tag`: the tag the CDK-defined task definitions start from. */
+  readonly imageTag: string;
+  /** Context `github-oidc-provider-arn`: reuse the account's GitHub OIDC provider. */
+  readonly existingOidcProviderArn?: string;
+}
+
+export function readSettings(app: App): StagingSettings {
+  const text = (key: string): string | undefined => {
+    const value: unknown = app.node.tryGetContext(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    if (typeof value !== 'string')
+      throw new Error(`Context "${key}" must be a string, got ${JSON.stringify(value)}`);
+    return value;
+  };
+  const account = text('account') ?? environment.account;
+  if (!/^\d{12}$/.test(account)) throw new Error(`Context "account" must be 12 digits, got "${account}"`);
+  const githubRepository = text('github-repo') ?? environment.githubRepository;
+  if (!/^[\w.-]+\/[\w.-]+$/.test(githubRepository)) {
+    throw new Error(`Context "github-repo" must be owner/name, got "${githubRepository}"`);
+  }
+  const domain = text('domain');
+  if (domain !== undefined && !/^([a-z0-9-]+\.)+[a-z]{2,}$/.test(domain)) {
+    throw new Error(`Context "domain" must be a DNS name such as alva.app, got "${domain}"`);
+  }
+  return {
+    account,
+    domain,
+    githubRepository,
+    alarmEmail: text('alarm-email'),
+    imageTag: text('image-tag') ?? 'initial',
+    existingOidcProviderArn: text('github-oidc-provider-arn'),
+  };
+}
+
+/** Builds every staging stack into `app`, wired together; returns them for tests. */
+export function buildStaging(app: App, settings: StagingSettings = readSettings(app)) {
+  const env = { account: settings.account, region: environment.region };
+  const props = { env, terminationProtection: false };
+
+  const network = new NetworkStack(app, names.stack('Network'), props);
+  const secrets = new SecretsStack(app, names.stack('Secrets'), props);
+  const registry = new RegistryStack(app, names.stack('Registry'), props);
+  const database = new DatabaseStack(app, names.stack('Database'), {
+    ...props,
+    vpc: network.vpc,
+    securityGroup: network.databaseSecurityGroup,
+  });
+  const cache = new CacheStack(app, names.stack('Cache'), {
+    ...props,
+    vpc: network.vpc,
+    securityGroup: network.cacheSecurityGroup,
+  });
+  const alb = new AlbStack(app, names.stack('Alb'), {
+    ...props,
+    vpc: network.vpc,
+    securityGroup: network.albSecurityGroup,
+    domain: settings.domain,
+  });
+  const ecs = new EcsStack(app, names.stack('Ecs'), {
+    ...props,
+    vpc: network.vpc,
+    securityGroup: network.ecsSecurityGroup,
+    repositories: registry.repositories,
+    targetGroups: alb.targetGroups,
+    appSecrets: secrets.secrets,
+    database: database.instance,
+    databaseSecret: database.secret,
+    redisUrl: cache.redisUrl,
+    publicOrigins: alb.publicOrigins,
+    imageTag: settings.imageTag,
+  });
+
+  const monitoring = new MonitoringStack(app, names.stack('Monitoring'), {
+    ...props,
+    loadBalancer: alb.loadBalancer,
+    targetGroups: alb.targetGroups,
+    services: ecs.services,
+    database: database.instance,
+    alarmEmail: settings.alarmEmail,
+  });
+  const stacks = [network, secrets, registry, database, cache, alb, ecs, monitoring];
+  const ciIdentity = new CiIdentityStack(app, names.stack('CiIdentity'), {
+    ...props,
+    githubRepository: settings.githubRepository,
+    existingOidcProviderArn: settings.existingOidcProviderArn,
+    logGroupNames: Object.keys(ecs.logGroups).map(names.logGroup),
+    passedRoles: ecs.passedRoles,
+    stackNames: [...stacks.map((stack) => stack.stackName), names.stack('CiIdentity')],
+  });
+
+  Tags.of(app).add('project', 'alva');
+  Tags.of(app).add('environment', 'staging');
+  return { network, secrets, registry, database, cache, alb, ecs, monitoring, ciIdentity };
+}
