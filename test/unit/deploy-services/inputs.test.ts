@@ -1,0 +1,122 @@
+import { beforeEach, describe, expect, it, jest } from '@jest/globals';
+import * as core from '../../../actions/__fixtures__/core.js';
+
+jest.unstable_mockModule('@actions/core', () => core);
+const { getInputs } = await import('../../../actions/deploy-services/src/inputs.js');
+
+let inputs: Record<string, string> = {};
+beforeEach(() => {
+  inputs = { cluster: 'alva', services: 'alva-web\nalva-api', images: '{"web":"repo/web:2"}' };
+  core.getInput.mockImplementation((name: string) => inputs[name] ?? '');
+});
+
+describe('getInputs', () => {
+  it('parses a full set of inputs', () => {
+    inputs = {
+      ...inputs,
+      services: 'alva-web, alva-api\n alva-auth',
+      'wait-for': 'steady',
+      'timeout-seconds': '600',
+      'rollback-on-failure': 'false',
+      'force-new-deployment': 'true',
+    };
+    expect(getInputs()).toEqual({
+      cluster: 'alva',
+      services: ['alva-web', 'alva-api', 'alva-auth'],
+      images: { web: 'repo/web:2' },
+      waitFor: 'steady',
+      timeoutSeconds: 600,
+      rollbackOnFailure: false,
+      forceNewDeployment: true,
+    });
+  });
+
+  it('defaults: healthy, 1800 s, rollback on, not forced', () => {
+    expect(getInputs()).toMatchObject({
+      waitFor: 'healthy',
+      timeoutSeconds: 1800,
+      rollbackOnFailure: true,
+      forceNewDeployment: false,
+    });
+  });
+
+  it('reads rollback-to previous and as a JSON object', () => {
+    inputs = { cluster: 'alva', services: 'alva-web,alva-api', 'rollback-to': 'previous' };
+    expect(getInputs().rollbackTo).toBe('previous');
+    inputs['rollback-to'] = '{"alva-web": 4, "alva-api": "alva-api:2"}';
+    expect(getInputs().rollbackTo).toEqual({ 'alva-web': 4, 'alva-api': 'alva-api:2' });
+  });
+
+  const bad: [string, Record<string, string>, RegExp][] = [
+    ['missing cluster', { cluster: '' }, /Input "cluster": is required/],
+    ['empty services', { services: ' , \n' }, /Input "services": is empty/],
+    [
+      'duplicate services',
+      { services: 'alva-web,alva-web' },
+      /Input "services": lists alva-web more than once/,
+    ],
+    ['malformed images JSON', { images: '{web: repo}' }, /Input "images": is not valid JSON.*Fix:/],
+    [
+      'images not an object',
+      { images: '["repo/web:2"]' },
+      /Input "images": must be a JSON object, got an array/,
+    ],
+    ['empty images', { images: '{}' }, /Input "images": is an empty object/],
+    [
+      'non-string image',
+      { images: '{"web": 3}' },
+      /Input "images": the image of container "web" must be a non-empty string/,
+    ],
+    [
+      'unknown wait-for',
+      { 'wait-for': 'stable' },
+      /Input "wait-for": "stable" is not a known condition.*healthy.*steady/,
+    ],
+    ['negative timeout', { 'timeout-seconds': '-5' }, /Input "timeout-seconds": "-5" is not a whole number/],
+    [
+      'non-numeric timeout',
+      { 'timeout-seconds': 'ten' },
+      /Input "timeout-seconds": "ten" is not a whole number/,
+    ],
+    [
+      'bad boolean',
+      { 'rollback-on-failure': 'maybe' },
+      /Input "rollback-on-failure": "maybe" is not a boolean/,
+    ],
+    ['nothing to deploy', { images: '' }, /Input "images": is required \(nothing to deploy\)/],
+    [
+      'images with rollback-to',
+      { 'rollback-to': 'previous' },
+      /Input "rollback-to": cannot be combined with `images`/,
+    ],
+    [
+      'rollback-to word',
+      { images: '', 'rollback-to': 'last' },
+      /Input "rollback-to": "last" is neither "previous" nor a JSON object/,
+    ],
+    [
+      'rollback-to bad JSON',
+      { images: '', 'rollback-to': '{"alva-web": }' },
+      /Input "rollback-to": is not valid JSON/,
+    ],
+    [
+      'rollback-to unknown service',
+      { images: '', 'rollback-to': '{"alva-x": 3}' },
+      /Input "rollback-to": names service "alva-x", which is not in `services`/,
+    ],
+    [
+      'rollback-to bad revision',
+      { images: '', 'rollback-to': '{"alva-web": -1}' },
+      /Input "rollback-to": the revision for "alva-web" \(-1\)/,
+    ],
+  ];
+  it.each(bad)('rejects %s, naming the input and the fix', (_label, override, message) => {
+    inputs = { ...inputs, ...override };
+    expect(() => getInputs()).toThrow(message);
+    try {
+      getInputs();
+    } catch (err) {
+      expect((err as Error).message).toMatch(/Fix: /);
+    }
+  });
+});
