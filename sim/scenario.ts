@@ -49,6 +49,8 @@ export interface Timing {
   jitter: number;
   /** The ECS scheduler's reconcile tick. */
   schedulerTickMs: number;
+  /** ELB target registration (Elb.RegistrationInProgress) before the first health check. */
+  registrationMs: number;
 }
 
 export interface ClusterSpec {
@@ -56,6 +58,8 @@ export interface ClusterSpec {
   /** The cluster's default capacity provider strategy (RunTask without launchType uses it). */
   defaultCapacityProviderStrategy?: { capacityProvider: string; weight?: number; base?: number }[];
   capacityProviders?: string[];
+  /** Subnets where Fargate has no capacity: RunTask answers a failures[] entry for them. */
+  capacityUnavailableSubnets?: string[];
 }
 
 /** RegisterTaskDefinition's request shape, plus tags. */

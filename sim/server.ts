@@ -1,0 +1,299 @@
+/**
+ * The simulator's HTTP front: every AWS service on one 127.0.0.1 port.
+ * - JSON 1.1 services are routed by the X-Amz-Target prefix; errors are
+ *   `{"__type": code, "message": …}` with the `x-amzn-errortype` header.
+ * - Query services are form-encoded POSTs routed by Version and Action;
+ *   replies are XML, errors `<ErrorResponse><Error><Type/><Code/><Message/>…`.
+ * Every call is recorded (GET /_sim/calls), and faults from the scenario or
+ * POST /_sim/faults are applied before a call reaches its service.
+ *
+ * Control API (JSON):
+ *   POST /_sim/scenario  body: a Scenario — load it (fresh state)
+ *   POST /_sim/reset     reload the current scenario (fresh state, logs cleared)
+ *   POST /_sim/faults    body: a FaultSpec or an array of them — add faults
+ *   GET  /_sim/calls[?since=N]   calls with seq > N
+ *   GET  /_sim/events[?since=N]  ground-truth state changes with seq > N
+ *   GET  /_sim/state     a snapshot of the whole account
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseQuery, queryError, queryResponse, toJsonBody } from './protocol.js';
+import type { FaultSpec, Scenario } from './scenario.js';
+import { AwsError, type SimService } from './service.js';
+import { LOG_LIMIT, World, type ServiceFactory } from './world.js';
+
+export interface SimCall {
+  seq: number;
+  /** Simulated time, ISO 8601. */
+  time: string;
+  realTime: string;
+  realMs: number;
+  service: string;
+  operation: string;
+  params: Record<string, unknown>;
+  status: number;
+  errorCode?: string;
+  fault?: FaultSpec['kind'];
+  mutating: boolean;
+}
+
+interface ActiveFault {
+  spec: FaultSpec;
+  seen: number;
+}
+
+export class SimServer {
+  world: World;
+  private readonly server: Server;
+  private calls: SimCall[] = [];
+  private callSeq = 0;
+  private faults: ActiveFault[] = [];
+  /** Runs after every (re)load, e.g. to point load balancers at the ALB data plane. */
+  onLoad?: (world: World) => Promise<void> | void;
+
+  constructor(
+    private scenario: Scenario,
+    readonly speed: number,
+    private readonly factories: ServiceFactory[] = [],
+  ) {
+    this.world = new World(scenario, speed, factories);
+    this.faults = (scenario.faults ?? []).map((spec) => ({ spec, seen: 0 }));
+    this.server = createServer((req, res) => {
+      this.route(req, res).catch((err: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(String(err));
+      });
+    });
+    this.server.keepAliveTimeout = 5000;
+  }
+
+  listen(port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.world.close();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  async load(scenario: Scenario): Promise<void> {
+    this.world.close();
+    this.scenario = scenario;
+    this.world = new World(scenario, this.speed, this.factories);
+    this.calls = [];
+    this.callSeq = 0;
+    this.faults = (scenario.faults ?? []).map((spec) => ({ spec, seen: 0 }));
+    await this.onLoad?.(this.world);
+  }
+
+  reset(): Promise<void> {
+    return this.load(this.scenario);
+  }
+
+  addFaults(specs: FaultSpec[]): void {
+    for (const spec of specs) {
+      if (!['throttle', 'http500', 'reset'].includes(spec.kind))
+        throw new Error(`unknown fault kind ${spec.kind}`);
+      this.faults.push({ spec, seen: 0 });
+    }
+  }
+
+  callLog(since = 0): SimCall[] {
+    return this.calls.filter((c) => c.seq > since);
+  }
+
+  // ------------------------------------------------------------ routing
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname.startsWith('/_sim/')) return this.control(req.method ?? 'GET', url, body, res);
+    const target = req.headers['x-amz-target'];
+    if (typeof target === 'string') {
+      const [prefix, operation] = target.split('.');
+      const service = this.world.services.find((s) => s.jsonTargetPrefix === prefix);
+      if (!service || !operation)
+        return this.sendJsonError(res, 400, 'UnknownOperationException', `Unknown target ${target}`);
+      let params: Record<string, unknown>;
+      try {
+        params = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+      } catch {
+        return this.sendJsonError(res, 400, 'SerializationException', 'The request body is not valid JSON.');
+      }
+      return this.invoke(service, operation, params, req, res, 'json');
+    }
+    const params = parseQuery(body || url.search.slice(1));
+    const version = params.Version;
+    const action = params.Action;
+    const service = this.world.services.find(
+      (s) => s.queryVersion !== undefined && s.queryVersion === version,
+    );
+    if (!service || typeof action !== 'string') {
+      res.writeHead(400, { 'content-type': 'text/xml' });
+      res.end(
+        queryError('', 'InvalidAction', `Could not route ${req.method} ${url.pathname}`, randomUUID(), 400),
+      );
+      return;
+    }
+    delete params.Action;
+    delete params.Version;
+    return this.invoke(service, action, params, req, res, 'query');
+  }
+
+  private fault(service: SimService, operation: string): FaultSpec | undefined {
+    let hit: FaultSpec | undefined;
+    for (const fault of this.faults) {
+      const { spec } = fault;
+      if (
+        (spec.service !== '*' && spec.service !== service.name) ||
+        (spec.operation !== '*' && spec.operation !== operation)
+      )
+        continue;
+      fault.seen += 1;
+      const after = spec.after ?? 0;
+      const count = spec.count ?? 1;
+      if (!hit && fault.seen > after && fault.seen <= after + count) hit = spec;
+    }
+    return hit;
+  }
+
+  private record(call: Omit<SimCall, 'seq' | 'time' | 'realTime' | 'realMs'>): void {
+    const realMs = Date.now();
+    this.calls.push({
+      seq: ++this.callSeq,
+      time: new Date(this.world.clock.now()).toISOString(),
+      realTime: new Date(realMs).toISOString(),
+      realMs,
+      ...call,
+    });
+    if (this.calls.length > LOG_LIMIT) this.calls.splice(0, this.calls.length - LOG_LIMIT);
+  }
+
+  private async invoke(
+    service: SimService,
+    operation: string,
+    params: Record<string, unknown>,
+    req: IncomingMessage,
+    res: ServerResponse,
+    protocol: 'json' | 'query',
+  ): Promise<void> {
+    const mutating = service.mutating.has(operation);
+    const base = { service: service.name, operation, params, mutating };
+    const fault = this.fault(service, operation);
+    if (fault) {
+      this.world.event('fault', { service: service.name, operation, kind: fault.kind });
+      if (fault.kind === 'reset') {
+        this.record({ ...base, status: 0, fault: 'reset' });
+        req.socket.destroy();
+        return;
+      }
+      const [status, code, message] =
+        fault.kind === 'throttle'
+          ? [400, protocol === 'query' ? 'Throttling' : 'ThrottlingException', 'Rate exceeded']
+          : [
+              500,
+              'InternalFailure',
+              'The request processing has failed because of an unknown error, exception or failure.',
+            ];
+      this.record({ ...base, status, errorCode: code, fault: fault.kind });
+      return this.sendError(res, protocol, service, status, code, message);
+    }
+    try {
+      const result = await service.handle(operation, params);
+      this.record({ ...base, status: 200 });
+      const requestId = randomUUID();
+      if (protocol === 'json') {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId });
+        res.end(toJsonBody(result ?? {}));
+      } else {
+        res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+        res.end(queryResponse(operation, service.xmlNamespace ?? '', result, requestId));
+      }
+    } catch (err) {
+      const aws = err instanceof AwsError ? err : undefined;
+      if (!aws) console.error(`sim: ${service.name}.${operation} failed:`, err);
+      const status = aws?.status ?? 500;
+      const code = aws?.code ?? 'InternalFailure';
+      const message = aws?.message ?? String(err);
+      this.record({ ...base, status, errorCode: code });
+      this.sendError(res, protocol, service, status, code, message);
+    }
+  }
+
+  private sendError(
+    res: ServerResponse,
+    protocol: 'json' | 'query',
+    service: SimService,
+    status: number,
+    code: string,
+    message: string,
+  ) {
+    if (protocol === 'json') return this.sendJsonError(res, status, code, message);
+    const requestId = randomUUID();
+    res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+    res.end(queryError(service.xmlNamespace ?? '', code, message, requestId, status));
+  }
+
+  private sendJsonError(res: ServerResponse, status: number, code: string, message: string): void {
+    res.writeHead(status, {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amzn-requestid': randomUUID(),
+      'x-amzn-errortype': code,
+    });
+    res.end(JSON.stringify({ __type: code, message }));
+  }
+
+  // ------------------------------------------------------------ control API
+
+  private async control(method: string, url: URL, body: string, res: ServerResponse): Promise<void> {
+    const send = (status: number, value: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    const since = Number(url.searchParams.get('since') ?? 0) || 0;
+    try {
+      switch (`${method} ${url.pathname}`) {
+        case 'GET /_sim/calls':
+          return send(200, this.callLog(since));
+        case 'GET /_sim/events':
+          return send(200, this.world.events(since));
+        case 'GET /_sim/state':
+          return send(200, this.world.state());
+        case 'POST /_sim/reset':
+          await this.reset();
+          return send(200, { ok: true });
+        case 'POST /_sim/scenario':
+          await this.load(JSON.parse(body) as Scenario);
+          return send(200, { ok: true });
+        case 'POST /_sim/faults': {
+          const parsed = JSON.parse(body) as FaultSpec | FaultSpec[];
+          this.addFaults(Array.isArray(parsed) ? parsed : [parsed]);
+          return send(200, { ok: true, faults: this.faults.map((f) => ({ ...f.spec, seen: f.seen })) });
+        }
+        default:
+          return send(404, { error: `no control endpoint ${method} ${url.pathname}` });
+      }
+    } catch (err) {
+      return send(400, { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

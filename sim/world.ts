@@ -1,0 +1,198 @@
+/**
+ * One simulated AWS account loaded from a scenario: the clock, the engines
+ * (ECS, ELBv2, CloudWatch Logs), the ground-truth event log, and the API
+ * services the HTTP front routes to. Loading a scenario or resetting makes a
+ * new World; the old one's timers stop.
+ */
+import { SimClock, SimRandom } from './clock.js';
+import { DEFAULT_TIMING, EcsEngine } from './ecs-engine.js';
+import { ElbEngine } from './elb-engine.js';
+import { LogsStore } from './logs-store.js';
+import type { Scenario } from './scenario.js';
+import type { SimContext, SimService } from './service.js';
+import { EcsService } from './services/ecs.js';
+import { Elbv2Service } from './services/elbv2.js';
+import { LogsService } from './services/logs.js';
+
+/** Makes a service of another module (ECR, CloudFormation) for a loaded scenario. */
+export type ServiceFactory = (ctx: SimContext) => SimService;
+
+export interface SimEvent {
+  seq: number;
+  kind: string;
+  /** Simulated time, ISO 8601. */
+  simTime: string;
+  /** Real (wall-clock) time, ISO 8601. */
+  realTime: string;
+  /** Real epoch milliseconds, for measuring detection delays. */
+  realMs: number;
+  detail: Record<string, unknown>;
+}
+
+/** Event and call logs keep this many entries (memory stays bounded on long runs). */
+export const LOG_LIMIT = 20_000;
+
+export class World {
+  readonly clock: SimClock;
+  readonly random: SimRandom;
+  readonly elb: ElbEngine;
+  readonly ecs: EcsEngine;
+  readonly logs: LogsStore;
+  readonly services: SimService[];
+  readonly region: string;
+  readonly accountId: string;
+  private readonly eventLog: SimEvent[] = [];
+  private eventSeq = 0;
+
+  constructor(
+    readonly scenario: Scenario,
+    speed: number,
+    factories: ServiceFactory[] = [],
+  ) {
+    this.region = scenario.region ?? 'us-east-1';
+    this.accountId = scenario.accountId ?? '123456789012';
+    this.clock = new SimClock(speed);
+    this.random = new SimRandom(scenario.seed ?? 1);
+    const timing = { ...DEFAULT_TIMING, ...scenario.timing };
+    const event = (kind: string, detail: Record<string, unknown>) => this.event(kind, detail);
+    this.logs = new LogsStore(() => this.clock.now());
+    this.elb = new ElbEngine(
+      this.clock,
+      this.random,
+      this.region,
+      this.accountId,
+      timing.registrationMs,
+      event,
+    );
+    this.elb.load(scenario);
+    this.ecs = new EcsEngine({
+      clock: this.clock,
+      random: this.random,
+      region: this.region,
+      accountId: this.accountId,
+      timing,
+      elb: this.elb,
+      logs: this.logs,
+      images: scenario.images ?? {},
+      event,
+    });
+    this.ecs.load(scenario);
+    const ctx: SimContext = {
+      region: this.region,
+      accountId: this.accountId,
+      scenario,
+      now: () => this.clock.now(),
+      event,
+    };
+    this.services = [
+      new EcsService(this.ecs),
+      new Elbv2Service(this.elb, this.region),
+      new LogsService(this.logs),
+      ...factories.map((make) => make(ctx)),
+    ];
+  }
+
+  event(kind: string, detail: Record<string, unknown>): void {
+    const realMs = Date.now();
+    this.eventLog.push({
+      seq: ++this.eventSeq,
+      kind,
+      simTime: new Date(this.clock.now()).toISOString(),
+      realTime: new Date(realMs).toISOString(),
+      realMs,
+      detail,
+    });
+    if (this.eventLog.length > LOG_LIMIT) this.eventLog.splice(0, this.eventLog.length - LOG_LIMIT);
+  }
+
+  /** Events with seq greater than `since`. */
+  events(since = 0): SimEvent[] {
+    return this.eventLog.filter((e) => e.seq > since);
+  }
+
+  /** A JSON-friendly snapshot of the whole account, for tests and debugging. */
+  state(): Record<string, unknown> {
+    const clusters = [...this.ecs.clusters.values()].map((c) => ({
+      name: c.name,
+      arn: c.arn,
+      services: [...c.services.values()].map((s) => ({
+        name: s.name,
+        arn: s.arn,
+        status: s.status,
+        desiredCount: s.desiredCount,
+        taskDefinition: s.taskDefinitionArn,
+        steady: s.steady,
+        deployments: s.deployments.map((d) => ({
+          id: d.id,
+          status: d.status,
+          taskDefinition: d.taskDefinitionArn,
+          rolloutState: d.rolloutState,
+          rolloutStateReason: d.rolloutStateReason,
+          failedTasks: d.failedTasks,
+          serviceDeployment: d.serviceDeployment?.arn,
+        })),
+        serviceDeployments: s.serviceDeployments.map((sd) => ({
+          arn: sd.arn,
+          status: sd.status,
+          statusReason: sd.statusReason,
+        })),
+        events: s.events.slice(0, 20).map((e) => e.message),
+      })),
+      tasks: [...c.tasks.values()].map((t) => ({
+        arn: t.arn,
+        service: t.service?.name,
+        deployment: t.deployment?.id,
+        taskDefinition: t.taskDef.arn,
+        lastStatus: t.lastStatus,
+        desiredStatus: t.desiredStatus,
+        ip: t.ip,
+        healthy: t.healthy,
+        stopCode: t.stopCode,
+        stoppedReason: t.stoppedReason,
+        containers: t.containers.map((x) => ({
+          name: x.name,
+          image: x.image,
+          lastStatus: x.lastStatus,
+          exitCode: x.exitCode,
+        })),
+      })),
+    }));
+    const taskDefinitions = [...this.ecs.taskDefinitions.values()]
+      .flat()
+      .map((td) => ({ arn: td.arn, status: td.status }));
+    const targetGroups = [...this.elb.targetGroups.values()].map((tg) => ({
+      name: tg.name,
+      arn: tg.arn,
+      targets: [...tg.targets.values()].map((t) => ({
+        id: t.id,
+        port: t.port,
+        state: t.state,
+        reason: t.reason,
+        taskArn: t.taskArn,
+        taskDefinitionArn: t.taskDefinitionArn,
+      })),
+    }));
+    const loadBalancers = [...this.elb.loadBalancers.values()].map((lb) => ({
+      name: lb.name,
+      arn: lb.arn,
+      dnsName: lb.dnsName,
+    }));
+    const logGroups = [...this.logs.groups.values()].map((g) => ({
+      name: g.name,
+      streams: [...g.streams.values()].map((s) => ({ name: s.name, events: s.events.length })),
+    }));
+    return {
+      now: new Date(this.clock.now()).toISOString(),
+      speed: this.clock.speed,
+      clusters,
+      taskDefinitions,
+      targetGroups,
+      loadBalancers,
+      logGroups,
+    };
+  }
+
+  close(): void {
+    this.clock.stop();
+  }
+}
