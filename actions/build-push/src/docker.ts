@@ -1,0 +1,62 @@
+/** Runs the docker client as a child process (the action layer's half of lib/build's Runner). */
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import type { CommandResult, Runner } from '../../../lib/build/pipeline.js';
+import {
+  chooseDocker,
+  dockerCandidates,
+  parseBuildxDriver,
+  type DockerChoice,
+} from '../../../lib/build/docker-select.js';
+
+export function dockerRunner(binary: string): Runner {
+  return {
+    run: (args, opts = {}) =>
+      new Promise<CommandResult>((resolve, reject) => {
+        const child = spawn(binary, args, {
+          env: { ...process.env, ...opts.env },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        const onAbort = () => child.kill('SIGTERM');
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        child.on('error', reject);
+        child.on('close', (code) => {
+          opts.signal?.removeEventListener('abort', onAbort);
+          resolve({ exitCode: code ?? 1, output });
+        });
+        child.stdin.end(opts.stdin ?? '');
+      }),
+  };
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function selectDocker(explicit?: string): Promise<DockerChoice> {
+  const candidates = explicit ? [explicit] : dockerCandidates(process.env.PATH ?? '', isExecutable);
+  return chooseDocker(candidates, {
+    clientVersion: async (binary) => {
+      const out = await dockerRunner(binary)
+        .run(['version', '--format', '{{.Client.Version}}'])
+        .catch(() => undefined);
+      // The client prints its version even when the engine is unreachable (exit 1).
+      const version = out?.output.trim().split('\n')[0];
+      return version && /^\d+\.\d+/.test(version) ? version : undefined;
+    },
+    buildxDriver: async (binary) => {
+      const out = await dockerRunner(binary)
+        .run(['buildx', 'inspect'])
+        .catch(() => undefined);
+      return out && out.exitCode === 0 ? (parseBuildxDriver(out.output) ?? 'unknown') : undefined;
+    },
+  });
+}
