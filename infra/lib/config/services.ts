@@ -215,22 +215,12 @@ export const names = {
   /** Target group names are limited to 32 characters. */
   targetGroup: (s: ServiceConfig): string => `${environment.prefix}-${s.name}`,
   stack: (part: string): string => `AlvaStaging${part}`,
+  /** Prefix of a stack output about one service: web -> Web (WebServiceName). */
+  output: (name: string): string => name.charAt(0).toUpperCase() + name.slice(1),
 };
 
 export function serviceByName(name: string): ServiceConfig {
   const found = services.find((s) => s.name === name);
   if (!found) throw new Error(`No service named "${name}" in infra/lib/config/services.ts`);
   return found;
-}
-
-/** Settings passed on the command line (`cdk synth -c key=value`). */
-export interface ContextSettings {
-  /** e.g. alva.app: enables host routing, an ACM certificate and HTTPS. */
-  readonly domain?: string;
-  /** owner/name of the repository whose `staging` environment deploys. */
-  readonly githubRepository: string;
-  /** Address subscribed to the alarm topic. */
-  readonly alarmEmail?: string;
-  /** Account to deploy to (defaults to the placeholder account used offline). */
-  readonly account: string;
 }

@@ -114,7 +114,7 @@ export class AlbStack extends Stack {
       value: this.loadBalancer.loadBalancerDnsName,
     });
     for (const service of services) {
-      new CfnOutput(this, `${service.name}TargetGroupArn`, {
+      new CfnOutput(this, `${names.output(service.name)}TargetGroupArn`, {
         description: `Target group of ${service.name}`,
         value: this.targetGroups[service.name]!.targetGroupArn,
       });

@@ -123,7 +123,7 @@ export class EcsStack extends Stack {
       this.passedRoles.push(rolling.taskDefinition.taskRole, rolling.taskDefinition.obtainExecutionRole());
       acknowledgeExecutionRole(rolling.taskDefinition);
 
-      new CfnOutput(this, `${service.name}ServiceName`, {
+      new CfnOutput(this, `${names.output(service.name)}ServiceName`, {
         description: `ECS service of ${service.name}`,
         value: rolling.service.serviceName,
       });

@@ -36,7 +36,7 @@ export class RegistryStack extends Stack {
         ],
         removalPolicy: RemovalPolicy.RETAIN,
       });
-      new CfnOutput(this, `${service.name}RepositoryUri`, {
+      new CfnOutput(this, `${names.output(service.name)}RepositoryUri`, {
         description: `ECR repository of ${service.name}`,
         value: repository.repositoryUri,
       });
