@@ -76,7 +76,9 @@ export function loadScenario(scenario: Scenario | string): Scenario {
 
 function isMissingModule(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
-  return e?.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module/.test(e?.message ?? '');
+  return (
+    e?.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Could not locate module/.test(e?.message ?? '')
+  );
 }
 
 async function optionalModule(specifier: string): Promise<Record<string, unknown> | undefined> {

@@ -1,0 +1,262 @@
+/**
+ * Failing deployments: the circuit breaker (threshold max(3, ceil(0.5 × desired)))
+ * with rollback to the last COMPLETED deployment, without rollback, without
+ * the breaker (a crash loop), images that cannot be pulled or fail health
+ * checks, and a manual rollback through StopServiceDeployment.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  DescribeServiceDeploymentsCommand,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
+  ListServiceDeploymentsCommand,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  StopServiceDeploymentCommand,
+  UpdateServiceCommand,
+  type RegisterTaskDefinitionCommandInput,
+  type Service,
+} from '@aws-sdk/client-ecs';
+import {
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CLUSTER, startWithClients, stopClients, waitFor, type Clients } from './helpers.js';
+
+let c: Clients;
+beforeAll(async () => {
+  c = await startWithClients();
+});
+afterAll(() => stopClients(c));
+beforeEach(() => c.sim.reset());
+
+async function deployImage(
+  service: string,
+  tag: string,
+  extra: Partial<ConstructorParameters<typeof UpdateServiceCommand>[0]> = {},
+) {
+  const { taskDefinition } = await c.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: service }));
+  const {
+    family,
+    containerDefinitions,
+    networkMode,
+    requiresCompatibilities,
+    cpu,
+    memory,
+    executionRoleArn,
+    taskRoleArn,
+  } = taskDefinition!;
+  const input: RegisterTaskDefinitionCommandInput = {
+    family,
+    networkMode,
+    requiresCompatibilities,
+    cpu,
+    memory,
+    executionRoleArn,
+    taskRoleArn,
+    containerDefinitions: containerDefinitions!.map((cd) => ({
+      ...cd,
+      image: cd.image!.replace(/:[^:]+$/, `:${tag}`),
+    })),
+  };
+  const arn = (await c.ecs.send(new RegisterTaskDefinitionCommand(input))).taskDefinition!.taskDefinitionArn!;
+  await c.ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service, taskDefinition: arn, ...extra }));
+  return { arn, previous: taskDefinition!.taskDefinitionArn! };
+}
+
+async function describe1(service: string): Promise<Service> {
+  const { services } = await c.ecs.send(
+    new DescribeServicesCommand({ cluster: CLUSTER, services: [service] }),
+  );
+  return services![0];
+}
+
+async function stoppedTasks(service: string) {
+  const { taskArns } = await c.ecs.send(
+    new ListTasksCommand({ cluster: CLUSTER, serviceName: service, desiredStatus: 'STOPPED' }),
+  );
+  if (!taskArns!.length) return [];
+  return (await c.ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: taskArns! }))).tasks!;
+}
+
+describe('deployment circuit breaker', () => {
+  it('fails a crashing revision after 3 failed tasks and rolls back to the last completed deployment', async () => {
+    const { arn, previous } = await deployImage('alva-api', 'broken-1');
+    const failedId = (await describe1('alva-api')).deployments![0].id!;
+
+    const rolledBack = await waitFor(async () => {
+      const s = await describe1('alva-api');
+      const done =
+        s.deployments!.length === 1 &&
+        s.deployments![0].rolloutState === 'COMPLETED' &&
+        s.deployments![0].id !== failedId;
+      return done ? s : undefined;
+    }, 'the rollback to complete');
+    expect(rolledBack.taskDefinition).toBe(previous);
+    expect(rolledBack.deployments![0].taskDefinition).toBe(previous);
+    const messages = rolledBack.events!.map((e) => e.message);
+    expect(messages).toContain(
+      `(service alva-api) (deployment ${failedId}) deployment failed: tasks failed to start.`,
+    );
+    expect(messages[0]).toBe('(service alva-api) has reached a steady state.');
+
+    // While it rolled back, the failed deployment was ACTIVE/FAILED beside a new PRIMARY on the old revision.
+    const states = c.sim
+      .events()
+      .filter(
+        (e) =>
+          e.detail.service === 'alva-api' &&
+          (e.kind === 'deployment.failed' || e.kind === 'deployment.started'),
+      )
+      .slice(1); // the first is the scenario's own, at load
+    expect(states.map((e) => e.kind)).toEqual([
+      'deployment.started',
+      'deployment.failed',
+      'deployment.started',
+    ]);
+    expect(states[2].detail).toMatchObject({
+      taskDefinition: previous,
+      rollback: expect.stringMatching(/^ecs-svc\//),
+    });
+    // A FAILED deployment starts no new task: exactly the threshold of broken tasks ever started.
+    const broken = c.sim
+      .events()
+      .filter((e) => e.kind === 'task.provisioning' && e.detail.taskDefinition === arn);
+    expect(broken).toHaveLength(3);
+
+    const stopped = (await stoppedTasks('alva-api')).filter((t) => t.taskDefinitionArn === arn);
+    expect(stopped).toHaveLength(3);
+    for (const task of stopped) {
+      expect(task).toMatchObject({
+        stopCode: 'EssentialContainerExited',
+        stoppedReason: 'Essential container in task exited',
+      });
+      expect(task.containers![0]).toMatchObject({ name: 'api', exitCode: 1, lastStatus: 'STOPPED' });
+    }
+
+    const { serviceDeployments } = await c.ecs.send(
+      new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: 'alva-api' }),
+    );
+    expect(serviceDeployments![0].status).toBe('ROLLBACK_SUCCESSFUL');
+    const { serviceDeployments: [sd] = [] } = await c.ecs.send(
+      new DescribeServiceDeploymentsCommand({
+        serviceDeploymentArns: [serviceDeployments![0].serviceDeploymentArn!],
+      }),
+    );
+    expect(sd.deploymentCircuitBreaker).toEqual({ status: 'TRIGGERED', failureCount: 3, threshold: 3 });
+    expect(sd.rollback!.serviceRevisionArn).toBe(sd.sourceServiceRevisions![0].arn);
+    expect(sd.rollback!.startedAt).toBeInstanceOf(Date);
+  });
+
+  it('shows the FAILED rollout while the rollback runs', async () => {
+    await deployImage('alva-web', 'broken-2');
+    const during = await waitFor(async () => {
+      const s = await describe1('alva-web');
+      return s.deployments!.some((d) => d.rolloutState === 'FAILED') ? s : undefined;
+    }, 'a FAILED deployment');
+    const failed = during.deployments!.find((d) => d.rolloutState === 'FAILED')!;
+    expect(failed).toMatchObject({
+      status: 'ACTIVE',
+      failedTasks: 3,
+      rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.',
+    });
+    expect(during.deployments![0]).toMatchObject({ status: 'PRIMARY', rolloutState: 'IN_PROGRESS' });
+    expect(during.deployments![0].rolloutStateReason).toMatch(
+      /^ECS deployment circuit breaker: rolling back to deploymentId ecs-svc\/\d+\.$/,
+    );
+  });
+
+  it('without rollback: the deployment FAILS, starts no more tasks, and the old task keeps serving', async () => {
+    await deployImage('alva-auth', 'broken-3', {
+      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
+    });
+    const failed = await waitFor(async () => {
+      const s = await describe1('alva-auth');
+      return s.deployments![0].rolloutState === 'FAILED' ? s : undefined;
+    }, 'FAILED');
+    expect(failed.deployments).toHaveLength(2);
+    expect(failed.deployments![1]).toMatchObject({ status: 'ACTIVE', runningCount: 1 });
+    const started = () =>
+      c.sim.events().filter((e) => e.kind === 'task.provisioning' && e.detail.service === 'alva-auth').length;
+    const before = started();
+    await new Promise((resolve) => setTimeout(resolve, c.sim.toReal(60_000)));
+    expect(started()).toBe(before);
+    expect((await describe1('alva-auth')).runningCount).toBe(1);
+  });
+
+  it('without the breaker a crash-looping revision is replaced again and again', async () => {
+    await deployImage('alva-admin', 'broken-4', {
+      deploymentConfiguration: { deploymentCircuitBreaker: { enable: false, rollback: false } },
+    });
+    const s = await waitFor(async () => {
+      const svc = await describe1('alva-admin');
+      return svc.deployments![0].failedTasks! >= 5 ? svc : undefined;
+    }, '5 failed tasks');
+    expect(s.deployments![0].rolloutState).toBe('IN_PROGRESS');
+    expect(s.deployments![1]).toMatchObject({ status: 'ACTIVE', runningCount: 1 });
+  });
+
+  it('an image that cannot be pulled stops with TaskFailedToStart and CannotPullContainerError', async () => {
+    await deployImage('alva-api', 'nopull-5');
+    const [task] = await waitFor(async () => {
+      const tasks = await stoppedTasks('alva-api');
+      return tasks.length ? tasks : undefined;
+    }, 'a stopped task');
+    expect(task.stopCode).toBe('TaskFailedToStart');
+    expect(task.stoppedReason).toMatch(/^CannotPullContainerError: /);
+    expect(task.containers![0].reason).toMatch(/^CannotPullContainerError: .*alva-api:nopull-5/);
+    expect(task.startedAt).toBeUndefined();
+  });
+
+  it('a revision failing health checks goes unhealthy with its reason and is stopped by ECS', async () => {
+    const { TargetGroups } = await c.elb.send(
+      new DescribeTargetGroupsCommand({ Names: ['alva-staging-api'] }),
+    );
+    const tgArn = TargetGroups![0].TargetGroupArn!;
+    await deployImage('alva-api', 'unhealthy-6');
+    const unhealthy = await waitFor(async () => {
+      const { TargetHealthDescriptions } = await c.elb.send(
+        new DescribeTargetHealthCommand({ TargetGroupArn: tgArn }),
+      );
+      return TargetHealthDescriptions!.find((d) => d.TargetHealth!.State === 'unhealthy');
+    }, 'an unhealthy target');
+    expect(unhealthy.TargetHealth).toEqual({
+      State: 'unhealthy',
+      Reason: 'Target.ResponseCodeMismatch',
+      Description: 'Health checks failed with these codes: [503]',
+    });
+    const [task] = await waitFor(async () => {
+      const tasks = await stoppedTasks('alva-api');
+      return tasks.length ? tasks : undefined;
+    }, 'the unhealthy task to stop');
+    expect(task.stopCode).toBe('ServiceSchedulerInitiated');
+    expect(task.stoppedReason).toBe(`Task failed ELB health checks in (target-group ${tgArn})`);
+    const events = (await describe1('alva-api')).events!.map((e) => e.message);
+    expect(events).toContain(
+      `(service alva-api) (port 3001) is unhealthy in (target-group ${tgArn}) due to (reason Health checks failed with these codes: [503]).`,
+    );
+  });
+
+  it('StopServiceDeployment ROLLBACK returns a stuck deployment to the previous revision', async () => {
+    const { previous } = await deployImage('alva-web', 'unhealthy-7', {
+      deploymentConfiguration: { deploymentCircuitBreaker: { enable: false, rollback: false } },
+    });
+    const { serviceDeployments } = await c.ecs.send(
+      new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: 'alva-web' }),
+    );
+    expect(serviceDeployments![0].status).toBe('IN_PROGRESS');
+    const arn = serviceDeployments![0].serviceDeploymentArn!;
+    await c.ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: 'ROLLBACK' }));
+    const done = await waitFor(async () => {
+      const { serviceDeployments: [sd] = [] } = await c.ecs.send(
+        new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] }),
+      );
+      return sd.status === 'ROLLBACK_SUCCESSFUL' ? sd : undefined;
+    }, 'ROLLBACK_SUCCESSFUL');
+    expect(done.rollback!.reason).toBeTruthy();
+    const s = await describe1('alva-web');
+    expect(s.taskDefinition).toBe(previous);
+    expect(s.deployments).toHaveLength(1);
+  });
+});
