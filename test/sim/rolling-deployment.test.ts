@@ -164,7 +164,7 @@ describe('rolling deployment of the staging services', () => {
         failedTasks: 0,
       });
       expect(s.events![0].message).toBe(`(service ${s.serviceName}) has reached a steady state.`);
-      const messages = s.events!.map((e) => e.message);
+      const messages = s.events!.map((e) => e.message ?? '');
       expect(messages).toContain(`(service ${s.serviceName}) has begun draining connections on 1 tasks.`);
       expect(
         messages.some((m) => m.startsWith(`(service ${s.serviceName}) has started 1 tasks: (task `)),
