@@ -450,6 +450,7 @@ async function rollBack(
                 taskDefinition: previous,
                 ...(primary.id ? { deploymentId: primary.id } : {}),
                 ...(primary.createdAt ? { deploymentCreatedAt: primary.createdAt } : {}),
+                useServiceDeployments: false,
               });
             } else {
               const reply = await clients.ecs.send(

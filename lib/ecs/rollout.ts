@@ -32,6 +32,11 @@ export interface RolloutTarget {
   deploymentId?: string;
   /** That deployment's createdAt (AWS clock): finds its ServiceDeployment. */
   deploymentCreatedAt?: Date;
+  /**
+   * false: judge by deployments[] only. For a service ECS itself rolled back,
+   * whose ServiceDeployment says ROLLBACK_* although returning is the goal.
+   */
+  useServiceDeployments?: boolean;
 }
 
 export type FailureKind =
@@ -76,8 +81,9 @@ export interface FollowOptions {
 interface Tracker {
   target: RolloutTarget;
   serviceDeploymentArn?: string;
-  /** false once ListServiceDeployments failed for this service: use deployments[] only. */
+  /** false once ListServiceDeployments failed or never showed ours: use deployments[] only. */
   serviceDeploymentsAvailable: boolean;
+  serviceDeploymentLookups: number;
   state?: string;
   result?: RolloutResult;
 }
@@ -112,7 +118,7 @@ export function judgeRollout(
   const progress = primary
     ? `${primary.rolloutState ?? sdStatus ?? 'IN_PROGRESS'}, ${primary.runningCount ?? 0}/${primary.desiredCount ?? 0} running` +
       (primary.pendingCount ? `, ${primary.pendingCount} pending` : '') +
-      (ours?.failedTasks ? `, ${ours.failedTasks} failed to start` : '')
+      (ours?.failedTasks ? `, ${ours.failedTasks} failed task(s)` : '')
     : 'no PRIMARY deployment';
   const onTarget = primary?.taskDefinition === target.taskDefinition;
 
@@ -286,6 +292,8 @@ async function findServiceDeployment(
       .sort((a, b) => (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0));
     const match = tracker.target.deploymentCreatedAt ? candidates[0] : candidates.at(-1);
     if (match) tracker.serviceDeploymentArn = match.serviceDeploymentArn;
+    // Not listed after a few polls: this service's deployments[] will have to do.
+    else if (++tracker.serviceDeploymentLookups >= 3) tracker.serviceDeploymentsAvailable = false;
   } catch (err) {
     if (signal?.aborted) throw err;
     // Services without the ServiceDeployment API (or no permission for it): deployments[] decides.
@@ -305,7 +313,11 @@ export async function followRollouts(
 ): Promise<RolloutResult[]> {
   const { cluster, log, signal, waitFor } = options;
   const label = options.label ?? 'deploy';
-  const trackers: Tracker[] = targets.map((target) => ({ target, serviceDeploymentsAvailable: true }));
+  const trackers: Tracker[] = targets.map((target) => ({
+    target,
+    serviceDeploymentsAvailable: target.useServiceDeployments !== false,
+    serviceDeploymentLookups: 0,
+  }));
   const started = Date.now();
   const deadline = started + options.timeoutMs;
   const interval = new AdaptiveInterval(options.minIntervalMs ?? 1000, options.maxIntervalMs ?? 3000);

@@ -1,0 +1,197 @@
+/**
+ * The committed bundle, run as the runner runs it, against the simulator:
+ * deploy the four staging services, a crash-looping image with the circuit
+ * breaker and the suite-wide rollback, a throttling burst, bad inputs that
+ * must change nothing, and rollback-to: previous.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { resolve } from 'node:path';
+import { startSim, type Sim } from '../../sim/index.js';
+import { runAction } from './run-action.js';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const cluster = 'alva-staging-cluster';
+const services = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
+const registry = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+const images = (tag: string, overrides: Record<string, string> = {}) =>
+  JSON.stringify({
+    web: `${registry}/alva-web:${tag}`,
+    api: `${registry}/alva-api:${tag}`,
+    auth: `${registry}/alva-auth:${tag}`,
+    admin: `${registry}/alva-admin:${tag}`,
+    ...overrides,
+  });
+
+interface Deployments {
+  [service: string]: {
+    previousTaskDefinition: string;
+    taskDefinition: string;
+    finalTaskDefinition: string;
+    status: string;
+    registered: boolean;
+    rollback?: { status: string; taskDefinition: string };
+  };
+}
+
+let sim: Sim;
+let ecs: ECSClient;
+
+async function taskDefinitions(): Promise<Record<string, string>> {
+  const reply = await ecs.send(new DescribeServicesCommand({ cluster, services }));
+  return Object.fromEntries((reply.services ?? []).map((s) => [s.serviceName!, s.taskDefinition!]));
+}
+
+/** The sequence number of the newest recorded call: calls(since) are the ones after it. */
+function lastSeq(): number {
+  return sim.calls().at(-1)?.seq ?? 0;
+}
+
+function deploy(inputs: Record<string, string>, env: Record<string, string> = {}) {
+  return runAction('deploy-services', {
+    inputs: { cluster, services: services.join('\n'), ...inputs },
+    env: { AWS_ENDPOINT_URL: sim.url, ...env },
+    timeoutMs: 180_000,
+  });
+}
+
+beforeAll(async () => {
+  sim = await startSim({ scenario: resolve(root, 'sim/scenarios/staging.json'), speed: 20, port: 0 });
+  ecs = new ECSClient({
+    region: 'us-east-1',
+    endpoint: sim.url,
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+  });
+});
+afterAll(async () => {
+  ecs?.destroy();
+  await sim?.close();
+});
+beforeEach(async () => {
+  await sim.reset();
+});
+
+describe('deploy-services (bundle against the simulator)', () => {
+  it('deploys the four staging services at once and names the new revisions', async () => {
+    const before = await taskDefinitions();
+    const since = lastSeq();
+    const run = await deploy({ images: images('v2') });
+    expect(run.exitCode).toBe(0);
+    const out = JSON.parse(run.outputs.deployments!) as Deployments;
+    const after = await taskDefinitions();
+    for (const service of services) {
+      expect(out[service]!.status).toBe('deployed');
+      expect(out[service]!.registered).toBe(true);
+      expect(out[service]!.previousTaskDefinition).toBe(before[service]);
+      expect(out[service]!.taskDefinition).not.toBe(before[service]);
+      expect(after[service]).toBe(out[service]!.taskDefinition);
+      expect(run.log).toContain(`console.aws.amazon.com/ecs/v2/clusters/${cluster}/services/${service}`);
+    }
+    expect(run.summary).toContain('alva-web');
+    // One RegisterTaskDefinition and one UpdateService per service, no more.
+    const mutating = sim.calls(since).filter((c) => c.mutating);
+    expect(mutating.filter((c) => c.operation === 'RegisterTaskDefinition')).toHaveLength(4);
+    expect(mutating.filter((c) => c.operation === 'UpdateService')).toHaveLength(4);
+  });
+
+  it('a crash-looping image trips the circuit breaker; all four end on their previous revisions, exit 1, and the log says why', async () => {
+    const before = await taskDefinitions();
+    const run = await deploy({ images: images('v3', { api: `${registry}/alva-api:broken-1` }) });
+    expect(run.exitCode).toBe(1);
+    expect(await taskDefinitions()).toEqual(before);
+    const out = JSON.parse(run.outputs.deployments!) as Deployments;
+    for (const service of services) {
+      expect(out[service]!.finalTaskDefinition).toBe(before[service]);
+      expect(out[service]!.rollback).toMatchObject({ status: 'succeeded', taskDefinition: before[service] });
+    }
+    expect(out['alva-api']!.status).toBe('failed');
+    // The service, the stop reason, the exit code and the container's last log lines.
+    expect(run.log).toMatch(/alva-api: .*circuit breaker/);
+    expect(run.log).toContain('Essential container in task exited');
+    expect(run.log).toMatch(/container api: exit code 1/);
+    expect(run.log).toContain("Error: Cannot find module '/app/dist/server.js'");
+    expect(run.summary).toContain('<details>');
+  });
+
+  it('survives a throttling burst', async () => {
+    sim.addFaults([
+      { service: 'ecs', operation: 'DescribeServices', kind: 'throttle', after: 1, count: 4 },
+      { service: 'ecs', operation: 'UpdateService', kind: 'throttle', count: 3 },
+      { service: 'elbv2', operation: 'DescribeTargetHealth', kind: 'throttle', count: 3 },
+    ]);
+    const since = lastSeq();
+    const run = await deploy({ images: images('v4') });
+    expect(run.exitCode).toBe(0);
+    expect(sim.calls(since).filter((c) => c.fault === 'throttle').length).toBeGreaterThanOrEqual(10);
+    const out = JSON.parse(run.outputs.deployments!) as Deployments;
+    for (const service of services) expect(out[service]!.status).toBe('deployed');
+  });
+
+  const badInputs: [string, Record<string, string>, RegExp][] = [
+    ['an unknown service', { services: 'alva-web\nalva-nope' }, /Input "services": "alva-nope" .*not found/],
+    ['malformed images JSON', { images: '{"web": ' }, /Input "images": is not valid JSON/],
+    [
+      'a container no service has',
+      { images: '{"worker": "repo/worker:1"}' },
+      /Input "images": no task definition .* "worker"/,
+    ],
+    ['a negative timeout', { images: images('v5'), 'timeout-seconds': '-1' }, /Input "timeout-seconds"/],
+    ['a non-numeric timeout', { images: images('v5'), 'timeout-seconds': 'soon' }, /Input "timeout-seconds"/],
+    ['an unknown wait-for', { images: images('v5'), 'wait-for': 'stable' }, /Input "wait-for": "stable"/],
+    ['bad rollback-to JSON', { 'rollback-to': '{"alva-web": ' }, /Input "rollback-to": is not valid JSON/],
+    [
+      'an unknown service in rollback-to',
+      { 'rollback-to': '{"alva-nope": 1}' },
+      /Input "rollback-to": names service "alva-nope"/,
+    ],
+    [
+      'a rollback-to revision that does not exist',
+      { 'rollback-to': '{"alva-web": 99}' },
+      /Input "rollback-to": task definition "alva-web:99"/,
+    ],
+    ['an empty services list', { services: ' ', images: images('v5') }, /Input "services": is empty/],
+  ];
+  it.each(badInputs)(
+    'rejects %s with exit 1, naming the input, and changes nothing',
+    async (_label, inputs, message) => {
+      const since = lastSeq();
+      const run = await deploy({
+        images: images('v5'),
+        ...inputs,
+        ...('rollback-to' in inputs ? { images: '' } : {}),
+      });
+      expect(run.exitCode).toBe(1);
+      expect(run.log).toMatch(message);
+      expect(run.log).toMatch(/Fix: /);
+      expect(sim.calls(since).filter((c) => c.mutating)).toEqual([]);
+    },
+  );
+
+  it('rollback-to: previous returns all four to their previous revisions', async () => {
+    const original = await taskDefinitions();
+    expect((await deploy({ images: images('v6') })).exitCode).toBe(0);
+    const deployed = await taskDefinitions();
+    for (const service of services) expect(deployed[service]).not.toBe(original[service]);
+    const run = await deploy({ 'rollback-to': 'previous' });
+    expect(run.exitCode).toBe(0);
+    expect(await taskDefinitions()).toEqual(original);
+    const out = JSON.parse(run.outputs.deployments!) as Deployments;
+    for (const service of services) {
+      expect(out[service]).toMatchObject({
+        status: 'deployed',
+        registered: false,
+        previousTaskDefinition: deployed[service],
+        taskDefinition: original[service],
+      });
+    }
+  });
+
+  it('a second deploy of the same images registers nothing and says so', async () => {
+    expect((await deploy({ images: images('v7') })).exitCode).toBe(0);
+    const since = lastSeq();
+    const run = await deploy({ images: images('v7') });
+    expect(run.exitCode).toBe(0);
+    expect(run.log).toMatch(/alva-web: nothing to deploy/);
+    expect(sim.calls(since).filter((c) => c.mutating)).toEqual([]);
+  });
+});
