@@ -1,0 +1,464 @@
+/**
+ * Start-up benchmark of every committed bundle, dist/<name>/index.js, under
+ * Node 24, written to bench/results/startup.md.
+ *
+ * Per action, over RUNS runs each (interleaved across actions, so the noise of
+ * a shared machine spreads evenly):
+ * - bundle size: dist/<name>/index.js, and every file of dist/<name>/ (lazy chunks);
+ * - time to fail on a missing input: spawn() to process exit, with no INPUT_*;
+ * - time to first AWS call: spawn() to the moment a local HTTP server on
+ *   127.0.0.1 receives the first request (its `request` event: headers read).
+ *   The server answers every call at once with AccessDenied (JSON protocol:
+ *   400 `{"__type":"AccessDeniedException"}`; Query protocol: the XML
+ *   ErrorResponse), AWS_MAX_ATTEMPTS=1, so the process then exits: spawn() to
+ *   exit is reported too;
+ * - peak memory: the maximum resident set size of that same first-call run,
+ *   measured by GNU time (`/usr/bin/time -f %M`) in separate runs so that the
+ *   wrapper does not touch the timings.
+ * `node -e 0` is measured in the same run as the floor.
+ *
+ *   npx tsx bench/startup.ts [--runs 15] [--out bench/results/startup.md] [--dist DIR] [--levers]
+ *
+ * --levers also measures the start-up levers (compile cache) on scratch
+ * copies of each bundle in a temp dir; the committed dist/ is never touched.
+ */
+import { spawn } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { node24 } from '../test/e2e/run-action.js';
+
+const root = resolve(import.meta.dirname, '..');
+
+/** The issue's reference points, measured on this machine under Node 24. */
+export const TARGETS = {
+  bundleBytes: 1024 * 1024,
+  firstCallMs: 64,
+  officialFirstCallMs: 127,
+  officialBundle: '2.6 MB',
+  officialNodeE0Ms: 18,
+};
+
+/**
+ * The minimal valid inputs that make each action's first network call an AWS
+ * call. Actions not listed get only the missing-input and size measurements.
+ */
+export const FIRST_CALL_INPUTS: Record<string, { inputs: Record<string, string>; firstCall: string }> = {
+  'deploy-services': {
+    inputs: {
+      cluster: 'alva-staging-cluster',
+      services: 'alva-web',
+      images: '{"web":"123456789012.dkr.ecr.us-east-1.amazonaws.com/web:abc"}',
+    },
+    firstCall: 'ECS DescribeServices',
+  },
+  verify: {
+    inputs: { cluster: 'alva-staging-cluster', services: 'alva-web' },
+    firstCall: 'ECS DescribeServices',
+  },
+  migrate: {
+    inputs: { cluster: 'alva-staging-cluster', 'task-definition': 'alva-migrations' },
+    firstCall: 'ECS DescribeTaskDefinition',
+  },
+  'build-push': {
+    inputs: {
+      services: '[{"name":"web","context":"examples/web"}]',
+      docker: '/usr/bin/docker',
+    },
+    firstCall: 'ECR GetAuthorizationToken (after docker detection)',
+  },
+  'cdk-diff': {
+    inputs: { 'cloud-assembly': 'infra/cdk.out', deployed: 'true', 'github-token': '' },
+    firstCall: 'CloudFormation GetTemplate',
+  },
+};
+
+export interface AccessDeniedServer {
+  url: string;
+  /** Resolves with performance.now() of the next request's arrival and what it was. */
+  nextRequest(): Promise<{ at: number; call: string }>;
+  close(): Promise<void>;
+}
+
+/** Answers every AWS call at once with AccessDenied, in the protocol of the call. */
+export async function startAccessDeniedServer(): Promise<AccessDeniedServer> {
+  let waiting: ((r: { at: number; call: string }) => void) | undefined;
+  const server: Server = createServer((req: IncomingMessage, res) => {
+    const at = performance.now();
+    const target = req.headers['x-amz-target'];
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      let call: string;
+      if (typeof target === 'string') {
+        call = target;
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': 'bench' });
+        res.end(JSON.stringify({ __type: 'AccessDeniedException', message: 'bench: access denied' }));
+      } else {
+        call = new URLSearchParams(body).get('Action') ?? `${req.method} ${req.url}`;
+        res.writeHead(403, { 'content-type': 'text/xml', 'x-amzn-requestid': 'bench' });
+        res.end(
+          '<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>' +
+            '<Message>bench: access denied</Message></Error><RequestId>bench</RequestId></ErrorResponse>',
+        );
+      }
+      const resolveWaiting = waiting;
+      waiting = undefined;
+      resolveWaiting?.({ at, call });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    nextRequest: () => new Promise((r) => (waiting = r)),
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+interface ChildRun {
+  exitMs: number;
+  exitCode: number | null;
+  output: string;
+}
+
+function baseEnv(dir: string): Record<string, string> {
+  const files = ['output', 'summary', 'env', 'state', 'path'].map((f) => join(dir, f));
+  for (const f of files) writeFileSync(f, '');
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: dir,
+    RUNNER_TEMP: dir,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: root,
+    GITHUB_REPOSITORY: 'acme/alva',
+    GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567',
+    GITHUB_RUN_ID: '1',
+    GITHUB_OUTPUT: files[0]!,
+    GITHUB_STEP_SUMMARY: files[1]!,
+    GITHUB_ENV: files[2]!,
+    GITHUB_STATE: files[3]!,
+    GITHUB_PATH: files[4]!,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_MAX_ATTEMPTS: '1',
+  };
+}
+
+function inputEnv(inputs: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
+}
+
+/** Spawns argv and resolves with the time from spawn() to exit. */
+function timedSpawn(argv: string[], env: Record<string, string>, started = { at: 0 }): Promise<ChildRun> {
+  return new Promise((resolvePromise, reject) => {
+    started.at = performance.now();
+    const child = spawn(argv[0]!, argv.slice(1), { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (exitCode) => {
+      clearTimeout(timer);
+      resolvePromise({ exitMs: performance.now() - started.at, exitCode, output });
+    });
+  });
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+interface Measurement {
+  name: string;
+  entry: string;
+  indexBytes: number;
+  totalBytes: number;
+  missingInputMs: number[];
+  missingInputMessage: string;
+  firstCallMs: number[];
+  firstCallExitMs: number[];
+  firstCall?: string;
+  firstCallError?: string;
+  peakRssKb: number[];
+}
+
+function dirBytes(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce(
+    (sum, d) => sum + (d.isDirectory() ? dirBytes(join(dir, d.name)) : statSync(join(dir, d.name)).size),
+    0,
+  );
+}
+
+/** One missing-input run: no INPUT_* at all. */
+async function missingInputRun(entry: string, env: Record<string, string>): Promise<ChildRun> {
+  return timedSpawn([node24(), entry], env);
+}
+
+/** One first-call run: resolves the spawn->first request and spawn->exit times. */
+async function firstCallRun(
+  entry: string,
+  env: Record<string, string>,
+  server: AccessDeniedServer,
+): Promise<{ firstMs?: number; exitMs: number; call?: string; output: string }> {
+  const started = { at: 0 };
+  let first: { at: number; call: string } | undefined;
+  const request = server.nextRequest().then((r) => (first = r));
+  const run = await timedSpawn([node24(), entry], { ...env, AWS_ENDPOINT_URL: server.url }, started);
+  await Promise.race([request, new Promise((r) => setTimeout(r, 50))]);
+  return {
+    ...(first ? { firstMs: first.at - started.at, call: first.call } : {}),
+    exitMs: run.exitMs,
+    output: run.output,
+  };
+}
+
+const gnuTime = '/usr/bin/time';
+
+/** Peak RSS (kB) of one run, from GNU time's %M. */
+async function peakRssRun(
+  entry: string,
+  env: Record<string, string>,
+  dir: string,
+): Promise<number | undefined> {
+  if (!existsSync(gnuTime)) return undefined;
+  const out = join(dir, 'rss');
+  await timedSpawn([gnuTime, '-f', '%M', '-o', out, node24(), entry], env);
+  const kb = Number(readFileSync(out, 'utf8').trim().split('\n').pop());
+  return Number.isFinite(kb) ? kb : undefined;
+}
+
+export function listBundles(dist: string): { name: string; entry: string }[] {
+  if (!existsSync(dist)) return [];
+  return readdirSync(dist, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(dist, d.name, 'index.js')))
+    .map((d) => ({ name: d.name, entry: join(dist, d.name, 'index.js') }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export async function measure(
+  bundles: { name: string; entry: string }[],
+  runs: number,
+  extraEnv: Record<string, string> = {},
+): Promise<{ results: Measurement[]; nodeE0Ms: number[] }> {
+  const server = await startAccessDeniedServer();
+  const scratch = mkdtempSync(join(tmpdir(), 'bench-startup-'));
+  const env = { ...baseEnv(scratch), ...extraEnv };
+  const results: Measurement[] = bundles.map(({ name, entry }) => ({
+    name,
+    entry,
+    indexBytes: statSync(entry).size,
+    totalBytes: dirBytes(dirname(entry)),
+    missingInputMs: [],
+    missingInputMessage: '',
+    firstCallMs: [],
+    firstCallExitMs: [],
+    peakRssKb: [],
+  }));
+  const nodeE0Ms: number[] = [];
+  try {
+    // One warm-up round (file cache), not recorded.
+    await timedSpawn([node24(), '-e', '0'], env);
+    for (const r of results) await missingInputRun(r.entry, env);
+    for (let i = 0; i < runs; i++) {
+      nodeE0Ms.push((await timedSpawn([node24(), '-e', '0'], env)).exitMs);
+      for (const r of results) {
+        const missing = await missingInputRun(r.entry, env);
+        r.missingInputMs.push(missing.exitMs);
+        if (!r.missingInputMessage) {
+          r.missingInputMessage =
+            missing.output
+              .split('\n')
+              .find((l) => l.startsWith('::error'))
+              ?.replace(/^::error[^:]*::/, '')
+              .slice(0, 120) ?? `(exit ${missing.exitCode}, no ::error line)`;
+        }
+        const spec = FIRST_CALL_INPUTS[r.name];
+        if (!spec) continue;
+        const callEnv = { ...env, ...inputEnv(spec.inputs) };
+        const first = await firstCallRun(r.entry, callEnv, server);
+        if (first.firstMs === undefined) {
+          r.firstCallError ??= first.output
+            .split('\n')
+            .filter((l) => l.startsWith('::error'))
+            .join(' ')
+            .slice(0, 200);
+        } else {
+          r.firstCallMs.push(first.firstMs);
+          r.firstCallExitMs.push(first.exitMs);
+          r.firstCall ??= first.call;
+        }
+        const rss = await peakRssRun(r.entry, { ...callEnv, AWS_ENDPOINT_URL: server.url }, scratch);
+        if (rss !== undefined) r.peakRssKb.push(rss);
+      }
+    }
+  } finally {
+    await server.close();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return { results, nodeE0Ms };
+}
+
+/** Lever: Node's module compile cache (NODE_COMPILE_CACHE = module.enableCompileCache(dir)), cold vs warm. */
+async function compileCacheLever(
+  bundles: { name: string; entry: string }[],
+  runs: number,
+): Promise<{ name: string; off: number; cold: number; warm: number }[]> {
+  const rows: { name: string; off: number; cold: number; warm: number }[] = [];
+  const server = await startAccessDeniedServer();
+  const scratch = mkdtempSync(join(tmpdir(), 'bench-lever-'));
+  try {
+    for (const b of bundles) {
+      const spec = FIRST_CALL_INPUTS[b.name];
+      if (!spec) continue;
+      const env = { ...baseEnv(scratch), ...inputEnv(spec.inputs) };
+      const off: number[] = [];
+      const cold: number[] = [];
+      const warm: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const cache = join(scratch, `cache-${b.name}-${i}`);
+        const o = await firstCallRun(b.entry, env, server);
+        const c = await firstCallRun(b.entry, { ...env, NODE_COMPILE_CACHE: cache }, server);
+        const w = await firstCallRun(b.entry, { ...env, NODE_COMPILE_CACHE: cache }, server);
+        if (o.firstMs !== undefined) off.push(o.firstMs);
+        if (c.firstMs !== undefined) cold.push(c.firstMs);
+        if (w.firstMs !== undefined) warm.push(w.firstMs);
+      }
+      rows.push({ name: b.name, off: median(off), cold: median(cold), warm: median(warm) });
+    }
+  } finally {
+    await server.close();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+const fmtMs = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(3)} s` : 'n/a');
+const fmtKiB = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+
+export function renderStartup(
+  results: Measurement[],
+  nodeE0Ms: number[],
+  runs: number,
+  levers?: { name: string; off: number; cold: number; warm: number }[],
+  notes: string[] = [],
+): string {
+  const lines: string[] = [];
+  const nodeE0 = median(nodeE0Ms);
+  lines.push('# Start-up of each action bundle');
+  lines.push('');
+  lines.push(
+    `Generated by \`npm run bench:startup\` (bench/startup.ts) on ${new Date().toISOString().slice(0, 10)}, ` +
+      `Node ${spawnVersion()}, ${runs} runs per figure (median), ` +
+      `interleaved across actions. Baseline \`node -e 0\`: **${fmtMs(nodeE0)}** ` +
+      `(the issue measured ${fmtMs(TARGETS.officialNodeE0Ms)} on this machine).`,
+  );
+  lines.push('');
+  lines.push(
+    'Definitions: *missing input* = spawn() to exit with no `INPUT_*` set. ' +
+      '*first AWS call* = spawn() to the arrival (request headers read) of the first request at a local ' +
+      'server on 127.0.0.1 that answers every call at once with AccessDenied, with `AWS_MAX_ATTEMPTS=1`; ' +
+      '*exit after denial* = spawn() to exit in that run. *peak RSS* = GNU time `%M` of the first-call run (median). ' +
+      `Targets (issue): bundle < 1 MB (${fmtKiB(TARGETS.bundleBytes)}), first AWS call ≤ ${fmtMs(TARGETS.firstCallMs)} ` +
+      `(half of the official deploy action's ${fmtMs(TARGETS.officialFirstCallMs)}, a ${TARGETS.officialBundle} bundle, ` +
+      'as measured by the issue on this machine; the official action is not installable here offline, so that figure is quoted, not re-measured).',
+  );
+  lines.push('');
+  lines.push(
+    '| action | index.js | all of dist/<name>/ | < 1 MB | missing input | first AWS call | exit after denial | first call minus `node -e 0` | ≤ 0.064 s | peak RSS | first call |',
+  );
+  lines.push('|---|---:|---:|:---:|---:|---:|---:|---:|:---:|---:|---|');
+  for (const r of results) {
+    const first = r.firstCallMs.length ? median(r.firstCallMs) : NaN;
+    const exit = r.firstCallExitMs.length ? median(r.firstCallExitMs) : NaN;
+    const rss = r.peakRssKb.length ? `${(median(r.peakRssKb) / 1024).toFixed(0)} MiB` : 'n/a';
+    const firstOk = Number.isFinite(first) ? (first <= TARGETS.firstCallMs ? 'yes' : '**no**') : 'n/a';
+    lines.push(
+      `| ${r.name} | ${fmtKiB(r.indexBytes)} | ${fmtKiB(r.totalBytes)} | ${r.indexBytes < TARGETS.bundleBytes ? 'yes' : '**no**'} | ` +
+        `${fmtMs(median(r.missingInputMs))} | ${fmtMs(first)} | ${fmtMs(exit)} | ${fmtMs(first - nodeE0)} | ${firstOk} | ${rss} | ` +
+        `${r.firstCall ?? (r.firstCallError ? `none: ${r.firstCallError.replace(/\|/g, '/')}` : 'not measured')} |`,
+    );
+  }
+  lines.push('');
+  lines.push('What each bundle says when an input is missing:');
+  lines.push('');
+  for (const r of results) lines.push(`- ${r.name}: \`${r.missingInputMessage.replace(/`/g, "'")}\``);
+  if (levers?.length) {
+    lines.push('');
+    lines.push('## Lever: Node module compile cache');
+    lines.push('');
+    lines.push(
+      'Same first-call run with `NODE_COMPILE_CACHE=<dir>` (what `module.enableCompileCache(dir)` does from ' +
+        'inside the entry): *cold* is the first run with an empty cache dir (it writes the cache), *warm* a second ' +
+        'run reusing it, as a later step of the same job would with the dir under `RUNNER_TEMP`. Medians.',
+    );
+    lines.push('');
+    lines.push('| action | no cache | cold cache | warm cache | warm gain |');
+    lines.push('|---|---:|---:|---:|---:|');
+    for (const l of levers) {
+      lines.push(
+        `| ${l.name} | ${fmtMs(l.off)} | ${fmtMs(l.cold)} | ${fmtMs(l.warm)} | ${fmtMs(l.off - l.warm)} (${(((l.off - l.warm) / l.off) * 100).toFixed(0)} %) |`,
+      );
+    }
+  }
+  if (notes.length) {
+    lines.push('');
+    lines.push(...notes);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+let nodeVersion: string | undefined;
+function spawnVersion(): string {
+  return nodeVersion ?? process.versions.node;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const arg = (name: string) => {
+    const at = args.indexOf(name);
+    return at >= 0 ? args[at + 1] : undefined;
+  };
+  const runs = Number(arg('--runs') ?? 15);
+  const out = resolve(root, arg('--out') ?? 'bench/results/startup.md');
+  const dist = resolve(root, arg('--dist') ?? 'dist');
+  const notesFile = resolve(root, 'bench/startup-notes.md');
+  nodeVersion = (
+    await timedSpawn([node24(), '-p', 'process.versions.node'], { PATH: process.env.PATH ?? '' })
+  ).output.trim();
+  const bundles = listBundles(dist);
+  if (bundles.length === 0) throw new Error(`no dist/<name>/index.js under ${dist}`);
+  console.log(`Measuring ${bundles.map((b) => b.name).join(', ')}: ${runs} runs each`);
+  const { results, nodeE0Ms } = await measure(bundles, runs);
+  const levers = args.includes('--levers')
+    ? await compileCacheLever(bundles, Math.max(5, Math.ceil(runs / 2)))
+    : undefined;
+  const notes = existsSync(notesFile) ? [readFileSync(notesFile, 'utf8').trim()] : [];
+  const table = renderStartup(results, nodeE0Ms, runs, levers, notes);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, table);
+  console.log(table);
+  console.log(`Wrote ${relative(root, out)}`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  await main();
+}

@@ -1,0 +1,270 @@
+/**
+ * Shared pieces of the fault matrix and the bad-input suite: a verdict that
+ * records what a scenario expected and what the simulator (not the action)
+ * shows happened, and readers of the simulator's ground truth.
+ *
+ * When RELIABILITY_RESULTS names a file, every verdict is appended to it as one
+ * JSON line {action, scenario, expected, observed, pass}; bench/reliability-report.ts
+ * turns those lines into bench/results/reliability.md.
+ */
+import { appendFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ECSClient, UpdateServiceCommand, DeleteServiceCommand } from '@aws-sdk/client-ecs';
+import { startSim, loadScenario, type Sim, type Scenario } from '../../sim/index.js';
+import type { ActionRun } from '../e2e/run-action.js';
+
+export const RESULTS_ENV = 'RELIABILITY_RESULTS';
+export const root = resolve(import.meta.dirname, '..', '..');
+export const STAGING = join(root, 'sim', 'scenarios', 'staging.json');
+export const CLUSTER = 'alva-staging-cluster';
+export const SERVICES = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
+/** The secret runAction puts in every action's environment. */
+export const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+export const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+/** Simulated time runs this many times faster than real time in the matrix. */
+export const SPEED = 40;
+
+export interface Row {
+  /** Which table: the fault matrix or the bad-input suite. */
+  suite: 'fault' | 'bad-input';
+  action: string;
+  scenario: string;
+  expected: string;
+  observed: string;
+  pass: boolean;
+}
+
+export function recordRow(row: Row): void {
+  const file = process.env[RESULTS_ENV];
+  if (file) appendFileSync(file, `${JSON.stringify(row)}\n`);
+}
+
+/**
+ * What one scenario expected, and each fact observed about it. `finish()`
+ * records the row and throws (failing the test) with every unmet expectation.
+ */
+export class Verdict {
+  private readonly facts: string[] = [];
+  private readonly unmet: string[] = [];
+
+  constructor(
+    readonly action: string,
+    readonly scenario: string,
+    readonly expected: string,
+    readonly suite: Row['suite'] = 'fault',
+  ) {}
+
+  /** One expectation: `observed` describes what was seen, whether or not it holds. */
+  check(holds: boolean, observed: string): this {
+    this.facts.push(holds ? observed : `NOT OK: ${observed}`);
+    if (!holds) this.unmet.push(observed);
+    return this;
+  }
+
+  finish(run?: ActionRun): void {
+    const pass = this.unmet.length === 0;
+    recordRow({
+      suite: this.suite,
+      action: this.action,
+      scenario: this.scenario,
+      expected: this.expected,
+      observed: this.facts.join('; '),
+      pass,
+    });
+    if (!pass) {
+      const tail = run
+        ? `\n--- action log (last 60 lines) ---\n${run.log.split('\n').slice(-60).join('\n')}`
+        : '';
+      throw new Error(
+        `${this.action}: ${this.scenario}: expected ${this.expected}\nunmet:\n  ${this.unmet.join('\n  ')}${tail}`,
+      );
+    }
+  }
+}
+
+// ---------------------------------------------------------------- simulator
+
+export function staging(change?: (s: Scenario) => void): Scenario {
+  const scenario = loadScenario(STAGING);
+  change?.(scenario);
+  return scenario;
+}
+
+export function startStaging(change?: (s: Scenario) => void, speed = SPEED): Promise<Sim> {
+  return startSim({ scenario: staging(change), speed, port: 0 });
+}
+
+/** The environment that points a bundle at the simulator. */
+export function simEnv(sim: Sim): Record<string, string> {
+  return { AWS_ENDPOINT_URL: sim.url };
+}
+
+interface StateService {
+  name: string;
+  status: string;
+  taskDefinition: string;
+  desiredCount: number;
+  deployments: { id: string; status: string; taskDefinition: string; rolloutState?: string }[];
+}
+interface StateTask {
+  arn: string;
+  service?: string;
+  taskDefinition: string;
+  lastStatus: string;
+  desiredStatus: string;
+  stoppedReason?: string;
+  stopCode?: string;
+  containers: { name: string; image: string; exitCode?: number }[];
+}
+interface SimState {
+  clusters: { name: string; services: StateService[]; tasks: StateTask[] }[];
+  taskDefinitions: { arn: string; status: string }[];
+}
+
+export function simState(sim: Sim): SimState {
+  return sim.state() as unknown as SimState;
+}
+
+export function cluster(sim: Sim): SimState['clusters'][number] {
+  const found = simState(sim).clusters.find((c) => c.name === CLUSTER);
+  if (!found) throw new Error(`simulator has no cluster ${CLUSTER}`);
+  return found;
+}
+
+/** "family:revision" of an ARN. */
+export function shortTd(arn: string): string {
+  return arn.replace(/^.*task-definition\//, '');
+}
+
+/** Per service: the task definition of its PRIMARY deployment (what it runs or is moving to). */
+export function primaryRevisions(sim: Sim, services = SERVICES): Record<string, string> {
+  const c = cluster(sim);
+  return Object.fromEntries(
+    services.map((name) => {
+      const s = c.services.find((x) => x.name === name);
+      if (!s) return [name, 'MISSING'];
+      if (s.status !== 'ACTIVE') return [name, s.status];
+      const primary = s.deployments.find((d) => d.status === 'PRIMARY');
+      return [name, primary ? shortTd(primary.taskDefinition) : 'NO PRIMARY'];
+    }),
+  );
+}
+
+/** Per service: the task definitions of its RUNNING tasks (what actually serves). */
+export function runningRevisions(sim: Sim, services = SERVICES): Record<string, string[]> {
+  const c = cluster(sim);
+  return Object.fromEntries(
+    services.map((name) => [
+      name,
+      [
+        ...new Set(
+          c.tasks
+            .filter((t) => t.service === name && t.lastStatus === 'RUNNING' && t.desiredStatus === 'RUNNING')
+            .map((t) => shortTd(t.taskDefinition)),
+        ),
+      ].sort(),
+    ]),
+  );
+}
+
+export function describeRevisions(revisions: Record<string, string>): string {
+  return Object.entries(revisions)
+    .map(([s, r]) => `${s.replace(/^alva-/, '')}=${r.replace(/^alva-/, '')}`)
+    .join(' ');
+}
+
+/**
+ * "All on the new or all on the previous revision": every service's PRIMARY
+ * deployment is its `before` revision, or every one is a new revision.
+ */
+export function consistentOutcome(
+  sim: Sim,
+  before: Record<string, string>,
+  want: 'previous' | 'new' | 'either',
+  services = Object.keys(before),
+): { holds: boolean; observed: string; outcome: 'previous' | 'new' | 'mixed' } {
+  const now = primaryRevisions(sim, services);
+  const onPrevious = services.filter((s) => now[s] === before[s]);
+  const onNew = services.filter(
+    (s) => now[s] !== before[s] && /:\d+$/.test(now[s]!) && now[s]!.startsWith(before[s]!.split(':')[0]!),
+  );
+  const outcome =
+    onPrevious.length === services.length ? 'previous' : onNew.length === services.length ? 'new' : 'mixed';
+  const holds = outcome !== 'mixed' && (want === 'either' || outcome === want);
+  return {
+    holds,
+    outcome,
+    observed: `services ${outcome === 'mixed' ? 'MIXED' : `all on ${outcome}`} (${describeRevisions(now)})`,
+  };
+}
+
+export function mutatingCalls(sim: Sim, since = 0): string[] {
+  return sim
+    .calls(since)
+    .filter((c) => c.mutating && c.status === 200)
+    .map((c) => `${c.operation}`);
+}
+
+export function lastCallSeq(sim: Sim): number {
+  return sim.calls().at(-1)?.seq ?? 0;
+}
+
+/** Successful calls of one operation. */
+export function callsOf(sim: Sim, operation: string, since = 0) {
+  return sim.calls(since).filter((c) => c.operation === operation);
+}
+
+export function faultsHit(sim: Sim): number {
+  return sim.calls().filter((c) => c.fault).length;
+}
+
+/** One-off tasks (no service) left running: not STOPPED and nobody asked them to stop. */
+export function oneOffTasksAlive(sim: Sim): StateTask[] {
+  return cluster(sim).tasks.filter(
+    (t) => !t.service && t.lastStatus !== 'STOPPED' && t.desiredStatus !== 'STOPPED',
+  );
+}
+
+export function secretsIn(log: string, secrets: string[] = [AWS_SECRET]): string[] {
+  return secrets.filter((s) => s && log.includes(s));
+}
+
+export function exitDescribe(run: ActionRun): string {
+  return run.signal ? `killed by ${run.signal}` : `exit ${run.exitCode}`;
+}
+
+/** The first ::error line of a run (what the user sees first), shortened. */
+export function firstError(run: ActionRun, max = 140): string {
+  const line = run.log.split('\n').find((l) => l.startsWith('::error'));
+  const text = (line ?? '').replace(/^::error[^:]*::/, '').replace(/%0A/g, ' ');
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** Waits (real time) until `predicate` holds, polling. */
+export async function until(predicate: () => boolean, timeoutMs = 60_000, everyMs = 50): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (predicate()) return true;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return predicate();
+}
+
+/** An SDK client of "someone else" working on the same account. */
+export function otherOperator(sim: Sim): ECSClient {
+  return new ECSClient({
+    endpoint: sim.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDOTHER', secretAccessKey: 'other-secret' },
+    maxAttempts: 3,
+  });
+}
+
+export { UpdateServiceCommand, DeleteServiceCommand };
+
+/** Image URIs for the four staging containers, with a tag. */
+export function images(tag: string, overrides: Record<string, string> = {}): string {
+  const map: Record<string, string> = {};
+  for (const c of ['web', 'api', 'auth', 'admin']) map[c] = `${REGISTRY}/alva-${c}:${overrides[c] ?? tag}`;
+  return JSON.stringify(map);
+}
