@@ -88,9 +88,21 @@ export class LogStreamFollower {
 
   /** Reads every stream once up to its current end and delivers the new lines. Returns how many. */
   async poll(signal?: AbortSignal): Promise<number> {
+    return this.deliver(await this.fetch(signal));
+  }
+
+  /**
+   * Reads the new lines of every stream without delivering them yet, so a
+   * caller can print what it learnt elsewhere in the same poll first. Every
+   * fetched batch must be passed to deliver(): the tokens have moved past it.
+   * Never rejects; on abort it returns what was read before.
+   */
+  async fetch(signal?: AbortSignal): Promise<LogLine[]> {
     const states = [...this.streams.values()];
-    const fetched = await Promise.all(states.map((state) => this.read(state, signal)));
-    const lines = mergeByTime(fetched);
+    return mergeByTime(await Promise.all(states.map((state) => this.read(state, signal))));
+  }
+
+  deliver(lines: LogLine[]): number {
     for (const line of lines) this.options.onLine(line);
     return lines.length;
   }
@@ -152,9 +164,9 @@ export class LogStreamFollower {
         if (atEnd) break;
       }
     } catch (err) {
-      if (signal?.aborted) throw err;
-      // The awslogs driver creates the stream when the container starts.
-      if (!(err instanceof ResourceNotFoundException)) {
+      // Aborted or not, never throw: the token has already moved past the lines read so far.
+      // The awslogs driver creates the stream when the container starts: not found is normal.
+      if (!signal?.aborted && !(err instanceof ResourceNotFoundException)) {
         const warning = `cannot read log stream ${state.ref.logGroupName}/${state.ref.logStreamName}: ${errorMessage(err)}`;
         if (warning !== state.lastWarning) this.options.onWarning?.(warning);
         state.lastWarning = warning;

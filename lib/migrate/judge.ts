@@ -64,7 +64,9 @@ export function judgeTasks(tasks: Task[], essential: Record<string, boolean>): J
         outcome.exitCode === undefined
           ? `container ${name} has no exit code (it did not run to its end)`
           : `container ${name} exited with code ${outcome.exitCode}`;
-      const line = `${what}${outcome.reason ? `: ${outcome.reason}` : ''}${tasks.length > 1 ? ` (task ${id})` : ''}`;
+      // A pull failure puts the same text in the task's and the container's reason: say it once.
+      const reason = outcome.reason && outcome.reason !== task.stoppedReason ? `: ${outcome.reason}` : '';
+      const line = `${what}${reason}${tasks.length > 1 ? ` (task ${id})` : ''}`;
       if (outcome.essential) failures.push(line);
       else warnings.push(`non-essential ${line}`);
     }

@@ -285,11 +285,10 @@ export async function runMigration(
         `task ${taskId(t.taskArn ?? '?')}: ${t.lastStatus ?? '?'}, ${t.stopCode ?? '-'}: ${t.stoppedReason ?? '-'}`,
     ),
   ];
-  const missing = follower.missing();
-  if (missing.length > 0) {
-    details.push(
-      `no log stream found: ${missing.map((m) => `${m.logGroupName}/${m.logStreamName}`).join(', ')}`,
-    );
+  // A container that ran but left no stream points at a wrong awslogs configuration.
+  const ran = new Set(judgement.containers.filter((c) => c.exitCode !== undefined).map((c) => c.name));
+  for (const stream of follower.missing().filter((m) => ran.has(m.label.split('/').pop()!))) {
+    details.push(`no log stream ${stream.logStreamName} in log group ${stream.logGroupName}`);
   }
   let message: string;
   if (ok)
@@ -335,10 +334,15 @@ async function waitForStop(
   );
   let missingPolls = 0;
   for (;;) {
-    const [reply, newLines] = await Promise.all([
-      ecs.send(new DescribeTasksCommand({ cluster, tasks: taskArns }), { abortSignal: signal }),
-      follower.poll(signal),
-    ]);
+    const logsRead = follower.fetch(signal);
+    const reply = await ecs
+      .send(new DescribeTasksCommand({ cluster, tasks: taskArns }), { abortSignal: signal })
+      .catch(async (err: unknown) => {
+        // Lines already read must still be shown exactly once.
+        follower.deliver(await logsRead);
+        throw err;
+      });
+    const fetched = await logsRead;
     if (reply.failures?.length && !reply.tasks?.length) {
       // Right after RunTask, DescribeTasks may not see the task yet (eventual consistency).
       if (++missingPolls >= 10) {
@@ -355,8 +359,9 @@ async function waitForStop(
     if (changed) {
       status = now;
       log.info(`Task ${status}`);
-      heartbeat.changed();
-    } else if (newLines > 0) {
+    }
+    const newLines = follower.deliver(fetched);
+    if (changed || newLines > 0) {
       heartbeat.changed();
     } else {
       heartbeat.tick();

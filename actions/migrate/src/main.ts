@@ -78,7 +78,7 @@ async function writeSummary(result: MigrationResult): Promise<void> {
         escapeHtml(c.name),
         c.essential ? 'yes' : 'no',
         c.exitCode === undefined ? '—' : String(c.exitCode),
-        escapeHtml(c.reason ?? ''),
+        c.reason ? escapeHtml(c.reason) : '—',
       ]),
     ]);
   if (!result.ok) summary.addRaw(`<p>${escapeHtml(result.message)}</p>`, true);

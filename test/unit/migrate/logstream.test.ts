@@ -126,6 +126,35 @@ describe('LogStreamFollower', () => {
     denied.restore();
   });
 
+  it('keeps the lines read before an abort, and continues after them', async () => {
+    const events = ['a', 'b', 'c', 'd'].map((message, i) => ({ timestamp: i, message }));
+    const controller = new AbortController();
+    const mock = mockClient(CloudWatchLogsClient);
+    let call = 0;
+    mock.on(GetLogEventsCommand).callsFake(async (input: GetLogEventsCommandInput) => {
+      if (++call === 2) {
+        controller.abort('received SIGINT');
+        throw Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
+      }
+      const from = input.nextToken ? Number(input.nextToken.slice(2)) : 0;
+      const page = events.slice(from, from + 2);
+      return { events: page, nextForwardToken: `f/${from + page.length}` };
+    });
+    const got: string[] = [];
+    const warnings: string[] = [];
+    const follower = new LogStreamFollower(new CloudWatchLogsClient({ region: 'us-east-1' }), {
+      onLine: (l) => got.push(l.message),
+      onWarning: (w) => warnings.push(w),
+    });
+    follower.add({ logGroupName: 'g', logStreamName: 's', label: 'x' });
+    follower.deliver(await follower.fetch(controller.signal));
+    expect(got).toEqual(['a', 'b']);
+    await follower.drain({ intervalMs: 1 });
+    expect(got).toEqual(['a', 'b', 'c', 'd']);
+    expect(warnings).toEqual([]);
+    mock.restore();
+  });
+
   it('ignores a stream added twice', async () => {
     const logs = fakeLogs();
     const got: string[] = [];
