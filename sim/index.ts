@@ -74,18 +74,20 @@ export function loadScenario(scenario: Scenario | string): Scenario {
     : structuredClone(scenario);
 }
 
-function isMissingModule(err: unknown): boolean {
+/** Whether `err` says that `specifier` itself is missing (not something it imports). */
+function isMissingModule(err: unknown, specifier: string): boolean {
   const e = err as { code?: string; message?: string };
-  return (
-    e?.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Could not locate module/.test(e?.message ?? '')
-  );
+  const file = specifier.slice(specifier.lastIndexOf('/') + 1).replace(/\.js$/, '');
+  const missing =
+    e?.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Could not locate module/.test(e?.message ?? '');
+  return missing && (e?.message ?? '').includes(file);
 }
 
 async function optionalModule(specifier: string): Promise<Record<string, unknown> | undefined> {
   try {
     return (await import(specifier)) as Record<string, unknown>;
   } catch (err) {
-    if (isMissingModule(err)) return undefined;
+    if (isMissingModule(err, specifier)) return undefined;
     throw err;
   }
 }

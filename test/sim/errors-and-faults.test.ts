@@ -1,0 +1,211 @@
+/**
+ * AWS error shapes (the SDK raises its own exception classes) and injected
+ * faults: throttling, HTTP 500s and dropped connections that the SDK's
+ * retries get through, and the call log that records all of it.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  ClientException,
+  ClusterNotFoundException,
+  DeleteServiceCommand,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  InvalidParameterException,
+  ServiceNotActiveException,
+  ServiceNotFoundException,
+  ECSServiceException,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import {
+  DescribeLoadBalancersCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  ElasticLoadBalancingV2ServiceException,
+  LoadBalancerNotFoundException,
+  TargetGroupNotFoundException,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  CloudWatchLogsClient,
+  GetLogEventsCommand,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-cloudwatch-logs';
+import type { SimCall } from '../../sim/index.js';
+import { CLUSTER, SERVICES, clientConfig, startWithClients, stopClients, type Clients } from './helpers.js';
+
+let c: Clients;
+beforeAll(async () => {
+  c = await startWithClients();
+});
+afterAll(() => stopClients(c));
+beforeEach(() => c.sim.reset());
+
+describe('AWS error shapes', () => {
+  it('ClusterNotFoundException', async () => {
+    const err = await c.ecs
+      .send(new DescribeServicesCommand({ cluster: 'nope', services: ['alva-api'] }))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClusterNotFoundException);
+    expect((err as Error).message).toBe('Cluster not found.');
+  });
+
+  it('ServiceNotFoundException', async () => {
+    const err = await c.ecs
+      .send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'nope', desiredCount: 1 }))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ServiceNotFoundException);
+  });
+
+  it('ServiceNotActiveException after the service was deleted', async () => {
+    await c.ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: 'alva-admin', force: true }));
+    const err = await c.ecs
+      .send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'alva-admin', desiredCount: 1 }))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ServiceNotActiveException);
+    const { services } = await c.ecs.send(
+      new DescribeServicesCommand({ cluster: CLUSTER, services: ['alva-admin'] }),
+    );
+    expect(services![0].status).toBe('DRAINING');
+  });
+
+  it('InvalidParameterException for more than 10 services', async () => {
+    const names = Array.from({ length: 11 }, (_, i) => `svc-${i}`);
+    const err = await c.ecs
+      .send(new DescribeServicesCommand({ cluster: CLUSTER, services: names }))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidParameterException);
+  });
+
+  it('ClientException for an unknown task definition', async () => {
+    const err = await c.ecs
+      .send(new DescribeTaskDefinitionCommand({ taskDefinition: 'nope:3' }))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClientException);
+    expect((err as Error).message).toBe('Unable to describe task definition.');
+  });
+
+  it('DescribeServices reports unknown services in failures[] with reason MISSING', async () => {
+    const { services, failures } = await c.ecs.send(
+      new DescribeServicesCommand({ cluster: CLUSTER, services: [...SERVICES, 'ghost'] }),
+    );
+    expect(services).toHaveLength(4);
+    expect(failures).toEqual([
+      { arn: `arn:aws:ecs:us-east-1:123456789012:service/${CLUSTER}/ghost`, reason: 'MISSING' },
+    ]);
+  });
+
+  it('TargetGroupNotFoundException and LoadBalancerNotFoundException', async () => {
+    const tgErr = await c.elb
+      .send(
+        new DescribeTargetHealthCommand({
+          TargetGroupArn:
+            'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/nope/0123456789abcdef',
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(tgErr).toBeInstanceOf(TargetGroupNotFoundException);
+    const byName = await c.elb
+      .send(new DescribeTargetGroupsCommand({ Names: ['nope'] }))
+      .catch((e: unknown) => e);
+    expect(byName).toBeInstanceOf(TargetGroupNotFoundException);
+    const lbErr = await c.elb
+      .send(new DescribeLoadBalancersCommand({ Names: ['nope'] }))
+      .catch((e: unknown) => e);
+    expect(lbErr).toBeInstanceOf(LoadBalancerNotFoundException);
+  });
+
+  it('CloudWatch Logs ResourceNotFoundException', async () => {
+    const err = await c.logs
+      .send(new GetLogEventsCommand({ logGroupName: '/nope', logStreamName: 'x' }))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResourceNotFoundException);
+  });
+});
+
+describe('faults', () => {
+  const callsOf = (operation: string) =>
+    c.sim.calls().filter((call: SimCall) => call.operation === operation);
+
+  it('ThrottlingException when retries are exhausted', async () => {
+    c.sim.addFaults({ service: 'ecs', operation: 'DescribeServices', kind: 'throttle', count: 5 });
+    const once = new ECSClient(clientConfig(c.sim.url, 1));
+    const err = await once
+      .send(new DescribeServicesCommand({ cluster: CLUSTER, services: ['alva-api'] }))
+      .catch((e: unknown) => e);
+    once.destroy();
+    // ECS models no ThrottlingException class: the SDK raises its service exception under that name.
+    expect(err).toBeInstanceOf(ECSServiceException);
+    expect((err as ECSServiceException).name).toBe('ThrottlingException');
+    expect((err as ECSServiceException).$metadata.httpStatusCode).toBe(400);
+  });
+
+  it("a throttled period that the SDK's retries get through (ECS, from the scenario)", async () => {
+    await c.sim.load({
+      ...(JSON.parse(JSON.stringify(c.sim.world.scenario)) as object),
+      faults: [{ service: 'ecs', operation: 'DescribeServices', kind: 'throttle', after: 1, count: 2 }],
+    } as never);
+    await c.ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: ['alva-api'] }));
+    const { services } = await c.ecs.send(
+      new DescribeServicesCommand({ cluster: CLUSTER, services: ['alva-api'] }),
+    );
+    expect(services![0].serviceName).toBe('alva-api');
+    expect(callsOf('DescribeServices').map((call) => [call.status, call.errorCode ?? null])).toEqual([
+      [200, null],
+      [400, 'ThrottlingException'],
+      [400, 'ThrottlingException'],
+      [200, null],
+    ]);
+  });
+
+  it('ELBv2 throttling ("Throttling"), HTTP 500 and a dropped connection, all retried by the SDK', async () => {
+    const res = await fetch(`${c.sim.url}/_sim/faults`, {
+      method: 'POST',
+      body: JSON.stringify([
+        { service: 'elbv2', operation: 'DescribeTargetGroups', kind: 'throttle', count: 1 },
+        { service: 'elbv2', operation: 'DescribeTargetGroups', kind: 'http500', after: 1, count: 1 },
+        { service: 'elbv2', operation: 'DescribeTargetGroups', kind: 'reset', after: 2, count: 1 },
+      ]),
+    });
+    expect(res.status).toBe(200);
+    const elb = new ElasticLoadBalancingV2Client(clientConfig(c.sim.url, 5));
+    const { TargetGroups } = await elb.send(new DescribeTargetGroupsCommand({}));
+    elb.destroy();
+    expect(TargetGroups).toHaveLength(4);
+    expect(callsOf('DescribeTargetGroups').map((call) => [call.status, call.fault ?? null])).toEqual([
+      [400, 'throttle'],
+      [500, 'http500'],
+      [0, 'reset'],
+      [200, null],
+    ]);
+  });
+
+  it('an ELBv2 throttle surfaces as the Throttling service exception when retries run out', async () => {
+    c.sim.addFaults({ service: 'elbv2', operation: '*', kind: 'throttle', count: 3 });
+    const elb = new ElasticLoadBalancingV2Client(clientConfig(c.sim.url, 1));
+    const err = await elb.send(new DescribeTargetGroupsCommand({})).catch((e: unknown) => e);
+    elb.destroy();
+    expect(err).toBeInstanceOf(ElasticLoadBalancingV2ServiceException);
+    expect((err as Error).name).toBe('Throttling');
+  });
+
+  it('the call log over HTTP records every call with its parameters and whether it mutates', async () => {
+    await c.ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: ['alva-web'] }));
+    await c.ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'alva-web', desiredCount: 1 }));
+    const logs = new CloudWatchLogsClient(clientConfig(c.sim.url));
+    await logs
+      .send(new GetLogEventsCommand({ logGroupName: '/ecs/alva-staging/web', logStreamName: 'x' }))
+      .catch(() => undefined);
+    logs.destroy();
+    const calls = (await (await fetch(`${c.sim.url}/_sim/calls`)).json()) as SimCall[];
+    expect(calls.map((call) => [call.service, call.operation, call.mutating])).toEqual([
+      ['ecs', 'DescribeServices', false],
+      ['ecs', 'UpdateService', true],
+      ['logs', 'GetLogEvents', false],
+    ]);
+    expect(calls[1].params).toEqual({ cluster: CLUSTER, service: 'alva-web', desiredCount: 1 });
+    expect(Date.parse(calls[0].time)).not.toBeNaN();
+    const since = (await (await fetch(`${c.sim.url}/_sim/calls?since=${calls[1].seq}`)).json()) as SimCall[];
+    expect(since.map((call) => call.operation)).toEqual(['GetLogEvents']);
+  });
+});
