@@ -27,6 +27,8 @@ export function dockerRunner(binary: string): Runner {
           opts.signal?.removeEventListener('abort', onAbort);
           resolve({ exitCode: code ?? 1, output });
         });
+        // A client that exits before reading stdin must not crash the action with EPIPE.
+        child.stdin.on('error', () => undefined);
         child.stdin.end(opts.stdin ?? '');
       }),
   };

@@ -1,0 +1,180 @@
+/**
+ * build-push end to end: the committed bundle, run as a Node 24 process,
+ * logs in through the simulator's ECR to a real registry, builds the sample
+ * services with a real Docker engine and pushes them.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSim, type Sim } from '../../sim/index.js';
+import { runAction, type ActionRun } from './run-action.js';
+import {
+  REGISTRY,
+  REGISTRY_PASSWORD,
+  SAMPLE_SERVICES,
+  ecrScenario,
+  ensureDocker,
+  registryDigest,
+  registryLabels,
+  root,
+  sampleServices,
+} from './build-push-support.js';
+
+// Unique per run, so the first build really builds and the registry keeps older runs apart.
+const prefix = `e2e-${Date.now().toString(36)}`;
+const SHA = '0123456789abcdef0123456789abcdef01234567';
+const repositories = SAMPLE_SERVICES.map((n) => `${prefix}/${n}`);
+
+/** The log as the job log shows it: the runner consumes ::add-mask:: commands, never prints them. */
+const visible = (run: ActionRun) =>
+  (run.log + (run.postLog ?? ''))
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::'))
+    .join('\n');
+
+describe('build-push against a real engine and registry', () => {
+  let sim: Sim;
+  let dockerConfig: string;
+  let scratch: string;
+
+  beforeAll(async () => {
+    await ensureDocker();
+    dockerConfig = mkdtempSync(join(tmpdir(), 'build-push-docker-config-'));
+    scratch = mkdtempSync(join(tmpdir(), 'build-push-e2e-'));
+    sim = await startSim({ scenario: ecrScenario(repositories), speed: 20, port: 0 });
+  }, 320_000);
+
+  afterAll(async () => {
+    await sim?.close();
+    rmSync(dockerConfig, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  const run = (inputs: Record<string, string>, env: Record<string, string> = {}) =>
+    runAction('build-push', {
+      inputs: { network: 'host', ...inputs },
+      env: { AWS_ENDPOINT_URL: sim.url, DOCKER_CONFIG: dockerConfig, GITHUB_SHA: SHA, ...env },
+      timeoutMs: 240_000,
+    });
+
+  let firstImages: Record<string, string>;
+
+  test('builds and pushes the four services; the output digests are the ones the registry serves', async () => {
+    const result = await run({ services: JSON.stringify(sampleServices(prefix)), tags: 'staging' });
+    expect(result.log).toContain('Logged in to ECR 127.0.0.1:5000 as AWS');
+    expect(result.exitCode).toBe(0);
+    const images = JSON.parse(result.outputs.images!) as Record<string, string>;
+    expect(Object.keys(images).sort()).toEqual([...SAMPLE_SERVICES].sort());
+    for (const name of SAMPLE_SERVICES) {
+      const repository = `${prefix}/${name}`;
+      const served = await registryDigest(repository, SHA);
+      expect(served).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(images[name]).toBe(`${REGISTRY}/${repository}@${served}`);
+      // The moving tag points at the same image.
+      expect(await registryDigest(repository, 'staging')).toBe(served);
+      const labels = await registryLabels(repository, SHA);
+      expect(labels['org.opencontainers.image.revision']).toBe(SHA);
+      expect(labels['org.opencontainers.image.source']).toBe('https://github.com/acme/alva');
+      expect(Date.parse(labels['org.opencontainers.image.created']!)).not.toBeNaN();
+    }
+    const tags = JSON.parse(result.outputs.tags!) as Record<string, string[]>;
+    expect(tags.web).toEqual([`${REGISTRY}/${prefix}/web:${SHA}`, `${REGISTRY}/${prefix}/web:staging`]);
+    expect(result.summary).toContain('built, pushed');
+    // Logged in through the simulator's ECR, logged out by the post step.
+    expect(sim.calls().map((c) => c.operation)).toEqual(
+      expect.arrayContaining(['GetAuthorizationToken', 'DescribeRepositories', 'DescribeImages']),
+    );
+    expect(result.postLog).toContain(`Logged out of ${REGISTRY}`);
+    const config = JSON.parse(readFileSync(join(dockerConfig, 'config.json'), 'utf8')) as { auths?: object };
+    expect(Object.keys(config.auths ?? {})).not.toContain(REGISTRY);
+    firstImages = images;
+  }, 300_000);
+
+  test('a second run with no change skips all four and outputs the same digests', async () => {
+    expect(firstImages).toBeDefined();
+    const result = await run({ services: JSON.stringify(sampleServices(prefix)), tags: 'staging' });
+    expect(result.exitCode).toBe(0);
+    for (const name of SAMPLE_SERVICES)
+      expect(result.log).toMatch(new RegExp(`${name}: .* already in the registry .*not rebuilt`));
+    expect(result.log).not.toMatch(/building .*Dockerfile/);
+    expect(result.log).toContain('0 built, 4 skipped');
+    expect(JSON.parse(result.outputs.images!)).toEqual(firstImages);
+    expect(result.summary.match(/skipped \(already pushed\)/g)).toHaveLength(4);
+  }, 300_000);
+
+  test('a wrong registry password fails the login clearly, and the log never shows it', async () => {
+    const wrong = 'Wr0ng-Pa55word-e2e';
+    await sim.load(ecrScenario(repositories, { password: wrong }));
+    try {
+      const result = await run({ services: JSON.stringify(sampleServices(prefix, ['web'])) });
+      expect(result.exitCode).not.toBe(0);
+      expect(result.log).toMatch(
+        /docker login to ECR 127\.0\.0\.1:5000 as AWS failed: .*(unauthorized|401)/i,
+      );
+      expect(result.log).toContain('rejected the password from ECR GetAuthorizationToken');
+      const shown = visible(result);
+      expect(shown).not.toContain(wrong);
+      expect(shown).not.toContain(Buffer.from(`AWS:${wrong}`).toString('base64'));
+      expect(shown).not.toContain(REGISTRY_PASSWORD);
+      // Masked for the runner: the secret was registered before anything could print it.
+      expect(result.log).toContain(`::add-mask::${wrong}`);
+    } finally {
+      await sim.load(ecrScenario(repositories));
+    }
+  }, 300_000);
+
+  test('a broken Dockerfile fails naming the service and the failing step', async () => {
+    const context = join(scratch, 'broken');
+    cpSync(join(root, 'examples', 'web'), context, { recursive: true });
+    const dockerfile = readFileSync(join(context, 'Dockerfile'), 'utf8');
+    writeFileSync(
+      join(context, 'Dockerfile'),
+      dockerfile.replace('COPY package.json server.js ./', 'COPY package.json server.js missing.js ./'),
+    );
+    const services = [
+      { name: 'broken', context, repository: `${prefix}/web` },
+      ...sampleServices(prefix, ['api']),
+    ];
+    const result = await run(
+      { services: JSON.stringify(services) },
+      { GITHUB_SHA: 'feedfacefeedfacefeedfacefeedfacefeedface' },
+    );
+    expect(result.exitCode).not.toBe(0);
+    expect(result.log).toMatch(
+      /broken: docker build failed at step \[3\/3\] COPY package\.json server\.js missing\.js \.\/: .*missing\.js.*not found/,
+    );
+    expect(result.log).toContain('1 of 2 service(s) failed');
+    expect(result.summary).toContain('broken: [3/3] COPY');
+    // The other service still built and is in the output.
+    expect(JSON.parse(result.outputs.images!)).toHaveProperty('api');
+  }, 300_000);
+
+  test('a CRITICAL finding fails the scan gate and lists the finding', async () => {
+    await sim.load(
+      ecrScenario(repositories, {
+        scanFindings: {
+          [`${prefix}/web`]: [
+            {
+              name: 'CVE-2099-0001',
+              severity: 'CRITICAL',
+              uri: 'https://example.invalid/CVE-2099-0001',
+              description: 'remote code execution in libexample',
+            },
+            { name: 'CVE-2099-0002', severity: 'LOW' },
+          ],
+        },
+      }),
+    );
+    const result = await run({
+      services: JSON.stringify(sampleServices(prefix, ['web', 'api'])),
+      'fail-on-severity': 'HIGH',
+    });
+    expect(result.exitCode).not.toBe(0);
+    expect(result.log).toMatch(/scan gate: .*web has 1 finding\(s\) at or above HIGH/);
+    expect(result.log).toContain('CRITICAL CVE-2099-0001');
+    expect(result.log).not.toContain('LOW CVE-2099-0002');
+    expect(result.log).toMatch(/web@sha256:[0-9a-f]{12}.*: scan COMPLETE/);
+    expect(result.summary).toContain('CVE-2099-0001');
+  }, 300_000);
+});
