@@ -1,0 +1,126 @@
+export const id = 105;
+export const ids = [105];
+export const modules = {
+
+/***/ 3105:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  deployedTemplates: () => (/* binding */ deployedTemplates)
+});
+
+// UNUSED EXPORTS: parseTemplateBody
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __webpack_require__(8815);
+;// CONCATENATED MODULE: ./lib/aws/config.ts
+function clientConfig(options = {}) {
+    const region = options.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
+    const envAttempts = Number(process.env.AWS_MAX_ATTEMPTS);
+    return {
+        ...(region ? { region } : {}),
+        // Adaptive retries back off on throttling across calls, not just per call.
+        retryMode: 'adaptive',
+        maxAttempts: options.maxAttempts ?? (envAttempts > 0 ? envAttempts : 8),
+    };
+}
+/** Console URL for humans; region-aware. */
+function consoleUrl(region, path) {
+    return `https://${region}.console.aws.amazon.com/${path.replace(/^\//, '')}`;
+}
+
+// EXTERNAL MODULE: ./lib/errors.ts
+var errors = __webpack_require__(8115);
+;// CONCATENATED MODULE: ./lib/cdkdiff/deployed.ts
+
+
+
+/** CloudFormation's YAML short forms (!Ref, !GetAtt, !Sub, ...) as their JSON long forms. */
+const INTRINSICS = [
+    'Ref',
+    'Condition',
+    'GetAtt',
+    'Sub',
+    'Join',
+    'Select',
+    'Split',
+    'FindInMap',
+    'GetAZs',
+    'ImportValue',
+    'If',
+    'Equals',
+    'Not',
+    'And',
+    'Or',
+    'Base64',
+    'Cidr',
+    'Transform',
+    'ToJsonString',
+    'Length',
+];
+const cfnTags = INTRINSICS.flatMap((name) => {
+    const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
+    const wrap = (value) => ({
+        [key]: name === 'GetAtt' && typeof value === 'string' ? value.split('.') : value,
+    });
+    const json = (node) => wrap(node.toJSON());
+    return [
+        { tag: `!${name}`, resolve: (text) => wrap(text) },
+        { tag: `!${name}`, collection: 'seq', resolve: json },
+        { tag: `!${name}`, collection: 'map', resolve: json },
+    ];
+});
+/** A TemplateBody: JSON, or YAML for stacks deployed from a YAML template. */
+function parseTemplateBody(body) {
+    try {
+        return JSON.parse(body);
+    }
+    catch {
+        return (0,dist/* parse */.qg)(body, { customTags: cfnTags });
+    }
+}
+function isMissingStack(err) {
+    const e = err;
+    return e?.name === 'ValidationError' && /does not exist/i.test(e.message ?? '');
+}
+/** Each stack's deployed template; undefined when the stack does not exist yet. */
+async function deployedTemplates(stacks, options = {}) {
+    const { CloudFormationClient, GetTemplateCommand } = await __webpack_require__.e(/* import() */ 805).then(__webpack_require__.t.bind(__webpack_require__, 3805, 19));
+    const clients = new Map();
+    const clientFor = (region) => {
+        const key = region ?? '';
+        let client = clients.get(key);
+        if (!client) {
+            client = options.client?.(region) ?? new CloudFormationClient(clientConfig({ region }));
+            clients.set(key, client);
+        }
+        return client;
+    };
+    const result = new Map();
+    await Promise.all(stacks.map(async (stack) => {
+        const region = stack.region ?? options.region;
+        try {
+            const reply = await clientFor(region).send(new GetTemplateCommand({ StackName: stack.stackName, TemplateStage: 'Original' }));
+            result.set(stack, reply.TemplateBody ? parseTemplateBody(reply.TemplateBody) : undefined);
+        }
+        catch (err) {
+            if (isMissingStack(err)) {
+                result.set(stack, undefined);
+                return;
+            }
+            throw new errors/* OperationError */.OK(`GetTemplate for stack ${stack.stackName}${region ? ` in ${region}` : ''} failed: ${err.name}: ${err.message}`, [
+                'The role needs cloudformation:GetTemplate on the stacks; or diff against the base branch with `base-assembly` instead.',
+            ]);
+        }
+    }));
+    for (const client of clients.values())
+        client.destroy();
+    return result;
+}
+
+
+/***/ })
+
+};
