@@ -1,4 +1,4 @@
-import { type App, Tags } from 'aws-cdk-lib';
+import { Annotations, type App, Tags } from 'aws-cdk-lib';
 import { environment, names } from './config/services.js';
 import { AlbStack } from './stacks/alb-stack.js';
 import { CacheStack } from './stacks/cache-stack.js';
@@ -109,6 +109,16 @@ export function buildStaging(app: App, settings: StagingSettings = readSettings(
     passedRoles: ecs.passedRoles,
     stackNames: [...stacks.map((stack) => stack.stackName), names.stack('CiIdentity')],
   });
+
+  if (
+    settings.githubRepository === environment.githubRepository &&
+    app.node.tryGetContext('github-repo') === undefined
+  ) {
+    Annotations.of(ciIdentity).addWarningV2(
+      'alva:github-repo-default',
+      `The deploy role trusts the default repository ${environment.githubRepository}; pass -c github-repo=OWNER/NAME for yours.`,
+    );
+  }
 
   Tags.of(app).add('project', 'alva');
   Tags.of(app).add('environment', 'staging');

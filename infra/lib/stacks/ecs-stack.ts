@@ -165,6 +165,15 @@ export class EcsStack extends Stack {
       description: 'Task definition family the migrate action runs',
       value: migrations.family,
     });
+    // RunTask needs the network the services use: the migrate action reads these.
+    new CfnOutput(this, 'TaskSubnetIds', {
+      description: 'Private subnets for RunTask (comma-separated)',
+      value: props.vpc.privateSubnets.map((subnet) => subnet.subnetId).join(','),
+    });
+    new CfnOutput(this, 'TaskSecurityGroupId', {
+      description: 'Security group for RunTask',
+      value: props.securityGroup.securityGroupId,
+    });
     new CfnOutput(this, 'MigrationContainerName', {
       description: 'Container of the migration task',
       value: migrations.containerName,
