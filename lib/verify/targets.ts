@@ -94,6 +94,20 @@ export interface TargetGroupReport {
   desired: number;
   ok: boolean;
   targets: TargetReport[];
+  /**
+   * Health-check failures of new-revision targets seen at any poll of this run,
+   * so a failure is still named after ECS replaced the task behind it.
+   */
+  failuresSeen?: FailureSeen[];
+}
+
+export interface FailureSeen {
+  state: string;
+  reason?: string;
+  description?: string;
+  revision?: string;
+  /** Distinct targets (address:port) seen failing this way. */
+  targets: number;
 }
 
 export interface TargetGroupInput {
@@ -189,6 +203,43 @@ export function describeTargetGroup(report: TargetGroupReport): string {
   return parts.join('; ');
 }
 
+const NOT_FAILED = new Set(['healthy', 'initial', 'draining']);
+
+/** Remembers the health-check failures of new-revision targets across polls. */
+export class FailureHistory {
+  private readonly seen = new Map<string, Map<string, FailureSeen & { ids: Set<string> }>>();
+
+  record(report: TargetGroupReport): void {
+    for (const t of report.targets) {
+      if (t.revisionRole !== 'new' || NOT_FAILED.has(t.state)) continue;
+      let byKind = this.seen.get(report.targetGroupArn);
+      if (!byKind) this.seen.set(report.targetGroupArn, (byKind = new Map()));
+      const key = `${t.state}|${t.reason ?? ''}|${t.description ?? ''}|${t.revision ?? ''}`;
+      let entry = byKind.get(key);
+      if (!entry) {
+        entry = {
+          state: t.state,
+          ...(t.reason ? { reason: t.reason } : {}),
+          ...(t.description ? { description: t.description } : {}),
+          ...(t.revision ? { revision: t.revision } : {}),
+          targets: 0,
+          ids: new Set(),
+        };
+        byKind.set(key, entry);
+      }
+      entry.ids.add(`${t.id}:${t.port}`);
+      entry.targets = entry.ids.size;
+    }
+  }
+
+  /** Sets `failuresSeen` on the report when there were any. */
+  annotate(report: TargetGroupReport): void {
+    const byKind = this.seen.get(report.targetGroupArn);
+    if (!byKind) return;
+    report.failuresSeen = [...byKind.values()].map(({ ids: _ids, ...rest }) => rest);
+  }
+}
+
 /** Why a target group does not pass, one line per cause (empty when it passes). */
 export function targetGroupProblems(service: string, report: TargetGroupReport): string[] {
   if (report.ok) return [];
@@ -218,6 +269,12 @@ export function targetGroupProblems(service: string, report: TargetGroupReport):
             : 'healthy but not a task of this service';
       problems.push(`${where}: ${target}; ${why}; ${task}`);
     }
+  }
+  for (const f of report.failuresSeen ?? []) {
+    const what = `${f.state}${f.reason ? ` (${f.reason}${f.description ? `: ${f.description}` : ''})` : ''}`;
+    problems.push(
+      `${where}: during verification ${f.targets} target${f.targets === 1 ? '' : 's'} of the new revision ${f.revision ?? ''} ${f.targets === 1 ? 'was' : 'were'} ${what}`,
+    );
   }
   return problems;
 }

@@ -30,6 +30,7 @@ import { attemptCheck, newProgress, recordAttempt, type CheckProgress } from './
 import {
   describeTargetGroup,
   evaluateTargetGroup,
+  FailureHistory,
   sameRevision,
   targetGroupProblems,
   taskView,
@@ -126,10 +127,15 @@ export async function verifyRelease(options: VerifyOptions): Promise<VerifyRepor
     ),
   );
 
+  const failures = new FailureHistory();
   let observation: Observation | undefined = first;
   for (;;) {
     observation ??= await observe(options);
     report.services = observation.services;
+    for (const tg of observation.services.flatMap((s) => s.targetGroups)) {
+      failures.record(tg);
+      failures.annotate(tg);
+    }
     const lines = progressLines(observation.services);
     let changed = false;
     for (const [key, line] of lines) {

@@ -4,6 +4,7 @@ import type { TargetHealthDescription } from '@aws-sdk/client-elastic-load-balan
 import {
   describeTargetGroup,
   evaluateTargetGroup,
+  FailureHistory,
   matchTask,
   targetGroupProblems,
   taskView,
@@ -170,5 +171,39 @@ describe('evaluateTargetGroup', () => {
     });
     expect(report.ok).toBe(true);
     expect(report.targets[1]!.verdict).toBe('inactive');
+  });
+});
+
+describe('FailureHistory', () => {
+  it('keeps failures of new-revision targets across polls, counted per distinct target', () => {
+    const history = new FailureHistory();
+    const mismatch = (ip: string) =>
+      target(ip, 'unhealthy', 'Target.ResponseCodeMismatch', 'Health checks failed with these codes: [503]');
+    history.record(
+      evaluate(
+        [mismatch('10.0.1.5'), target('10.0.2.5', 'unhealthy', 'Target.Timeout')],
+        [task('a', '10.0.1.5', 7), task('c', '10.0.2.5', 6)],
+      ),
+    );
+    history.record(evaluate([mismatch('10.0.1.5')], [task('a', '10.0.1.5', 7)]));
+    const later = evaluate([mismatch('10.0.1.6')], [task('b', '10.0.1.6', 7)]);
+    history.record(later);
+    const now = evaluate(
+      [target('10.0.1.7', 'initial', 'Elb.InitialHealthChecking')],
+      [task('d', '10.0.1.7', 7)],
+    );
+    history.annotate(now);
+    expect(now.failuresSeen).toEqual([
+      {
+        state: 'unhealthy',
+        reason: 'Target.ResponseCodeMismatch',
+        description: 'Health checks failed with these codes: [503]',
+        revision: 'alva-web:7',
+        targets: 2,
+      },
+    ]);
+    expect(targetGroupProblems('alva-web', now).at(-1)).toBe(
+      'alva-web / target group alva-web-tg: during verification 2 targets of the new revision alva-web:7 were unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [503])',
+    );
   });
 });

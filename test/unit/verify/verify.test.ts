@@ -105,11 +105,9 @@ beforeEach(() => {
   elbMock
     .on(DescribeTargetGroupsCommand)
     .resolves({ TargetGroups: [{ TargetGroupArn: TG, LoadBalancerArns: [LB] }] });
-  elbMock
-    .on(DescribeLoadBalancersCommand)
-    .resolves({
-      LoadBalancers: [{ LoadBalancerArn: LB, LoadBalancerName: 'alva', DNSName: `127.0.0.1:${port}` }],
-    });
+  elbMock.on(DescribeLoadBalancersCommand).resolves({
+    LoadBalancers: [{ LoadBalancerArn: LB, LoadBalancerName: 'alva', DNSName: `127.0.0.1:${port}` }],
+  });
   elbMock.on(DescribeListenersCommand).resolves({ Listeners: [{ Port: 80, Protocol: 'HTTP' }] });
 });
 
@@ -197,12 +195,10 @@ describe('verifyRelease', () => {
   });
 
   it('names services the cluster does not have', async () => {
-    ecsMock
-      .on(DescribeServicesCommand)
-      .resolves({
-        services: [],
-        failures: [{ arn: 'arn:aws:ecs:us-east-1:1:service/alva/alva-api', reason: 'MISSING' }],
-      });
+    ecsMock.on(DescribeServicesCommand).resolves({
+      services: [],
+      failures: [{ arn: 'arn:aws:ecs:us-east-1:1:service/alva/alva-api', reason: 'MISSING' }],
+    });
     await expect(verifyRelease(options())).rejects.toThrow(OperationError);
     await expect(verifyRelease(options())).rejects.toThrow(
       'service "alva-api" (MISSING) not found in cluster "alva"',
