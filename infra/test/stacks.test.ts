@@ -149,6 +149,7 @@ describe('EcsStack', () => {
           Match.objectLike({
             Name: service.name,
             PortMappings: [Match.objectLike({ ContainerPort: service.port })],
+            Environment: Match.arrayWith([{ Name: 'PORT', Value: String(service.port) }]),
             StopTimeout: 10,
             LogConfiguration: Match.objectLike({
               LogDriver: 'awslogs',

@@ -181,7 +181,7 @@ export const services: readonly ServiceConfig[] = [
     pathPatterns: ['/admin/*'],
     priority: 30,
     hostPrefix: 'admin-staging',
-    healthCheckPath: '/admin',
+    healthCheckPath: '/admin/health',
     cpu: 512,
     memoryMiB: 1024,
     desiredCount: 1,

@@ -112,7 +112,13 @@ export class EcsStack extends Stack {
         cpu: service.cpu,
         memoryLimitMiB: service.memoryMiB,
         desiredCount: service.desiredCount,
-        environment: { ...service.environment, ...derived, ...(service.database ? databaseEnvironment : {}) },
+        environment: {
+          ...service.environment,
+          // The port the app must listen on, from the same config as the target group's.
+          PORT: String(service.port),
+          ...derived,
+          ...(service.database ? databaseEnvironment : {}),
+        },
         secrets: { ...secrets, ...(service.database ? databaseSecrets : {}) },
         logGroup: logGroups[service.name]!,
         securityGroups,
