@@ -18,7 +18,9 @@ const ecr = new ECRClient({ region: 'us-east-1' });
 const DIGEST = `sha256:${'9'.repeat(64)}`;
 const meta = { $metadata: {} };
 
-beforeEach(() => ecrMock.reset());
+beforeEach(() => {
+  ecrMock.reset();
+});
 
 describe('ecrLogin', () => {
   test('decodes user:password from the token; the endpoint is the proxy endpoint', async () => {

@@ -19,7 +19,9 @@ function withInputs(inputs: Record<string, string>) {
 }
 
 describe('build-push inputs', () => {
-  beforeEach(() => core.getInput.mockReset());
+  beforeEach(() => {
+    core.getInput.mockReset();
+  });
 
   test('defaults: ECR, SHA tag from GITHUB_SHA, skip-existing, push, 4 at once, absolute paths, source URL', () => {
     withInputs({ services: SERVICES });
