@@ -4,7 +4,6 @@
  * lines of the container that failed.
  */
 import { DescribeTasksCommand, ListTasksCommand, type Service, type Task } from '@aws-sdk/client-ecs';
-import { awslogsStreamFor, lastLogLines } from '../cwlogs.js';
 import { errorMessage } from '../errors.js';
 import type { EcsClients } from './clients.js';
 import { describeServices } from './services.js';
@@ -92,6 +91,8 @@ export async function explainFailure(clients: EcsClients, options: ExplainOption
         taskDefinition.containerDefinitions?.find((c) => c.essential !== false)?.name ??
         taskDefinition.containerDefinitions?.[0]?.name;
       const container = taskDefinition.containerDefinitions?.find((c) => c.name === name);
+      // Loaded on failure only: CloudWatch Logs is not needed by a run that succeeds.
+      const { awslogsStreamFor, lastLogLines } = await import('../cwlogs.js');
       const stream = container ? awslogsStreamFor(container, failed.taskArn ?? '') : undefined;
       if (stream) {
         const logs = await clients.logs(stream.region);

@@ -209,6 +209,9 @@ async function newTasksHealthy(
   signal?: AbortSignal,
 ): Promise<{ healthy: boolean; state: string }> {
   const { ecs } = clients;
+  const balancers = (service.loadBalancers ?? []).filter((lb) => lb.targetGroupArn);
+  // Target health is fetched while the tasks are listed (cached per poll; a rejection is handled below).
+  for (const lb of balancers) void targetHealth(lb.targetGroupArn!).catch(() => undefined);
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
@@ -244,7 +247,6 @@ async function newTasksHealthy(
       state: `${unhealthyContainers} new task(s) failing their container health check`,
     };
   }
-  const balancers = (service.loadBalancers ?? []).filter((lb) => lb.targetGroupArn);
   if (balancers.length === 0) return { healthy: true, state: `${fresh.length}/${desired} new tasks RUNNING` };
   const notHealthy: string[] = [];
   for (const lb of balancers) {
@@ -346,12 +348,31 @@ export async function followRollouts(
     try {
       if (signal?.aborted) throw signal.reason;
       const pending = pendingNow();
-      const { services, missing } = await describeServices(
-        clients.ecs,
-        cluster,
-        pending.map((t) => t.target.service),
-        signal,
-      );
+      // Service deployments already found are read in parallel with the services.
+      const serviceDeployments = new Map<string, ServiceDeployment>();
+      const readServiceDeployments = async (trackers: Tracker[]) => {
+        const arns = trackers.map((t) => t.serviceDeploymentArn).filter((a): a is string => Boolean(a));
+        for (const chunk of chunks(arns, 20)) {
+          const reply = await clients.ecs.send(
+            new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: chunk }),
+            { abortSignal: signal },
+          );
+          for (const d of reply.serviceDeployments ?? []) serviceDeployments.set(d.serviceDeploymentArn!, d);
+        }
+      };
+      const unknown = pending.filter((t) => t.serviceDeploymentsAvailable && !t.serviceDeploymentArn);
+      const [{ services, missing }] = await Promise.all([
+        describeServices(
+          clients.ecs,
+          cluster,
+          pending.map((t) => t.target.service),
+          signal,
+        ),
+        readServiceDeployments(pending.filter((t) => t.serviceDeploymentArn)),
+        Promise.all(unknown.map((t) => findServiceDeployment(clients, cluster, t, signal))),
+      ]);
+      // Found just now: read them too before judging.
+      await readServiceDeployments(unknown.filter((t) => t.serviceDeploymentArn));
       for (const gone of missing) {
         const t = pending.find((p) => p.target.service === gone.name)!;
         finish(t, false, 'gone', {
@@ -362,20 +383,6 @@ export async function followRollouts(
         changed = true;
       }
       const live = pending.filter((t) => !t.result);
-      await Promise.all(
-        live
-          .filter((t) => t.serviceDeploymentsAvailable && !t.serviceDeploymentArn)
-          .map((t) => findServiceDeployment(clients, cluster, t, signal)),
-      );
-      const sdArns = live.map((t) => t.serviceDeploymentArn).filter((a): a is string => Boolean(a));
-      const serviceDeployments = new Map<string, ServiceDeployment>();
-      for (const chunk of chunks(sdArns, 20)) {
-        const reply = await clients.ecs.send(
-          new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: chunk }),
-          { abortSignal: signal },
-        );
-        for (const d of reply.serviceDeployments ?? []) serviceDeployments.set(d.serviceDeploymentArn!, d);
-      }
       // Target health is read once per target group per poll, shared by services.
       const targetHealthCache = new Map<string, Promise<TargetHealthDescription[]>>();
       const targetHealth = (arn: string) => {

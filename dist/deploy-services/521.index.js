@@ -1,0 +1,86 @@
+export const id = 521;
+export const ids = [521];
+export const modules = {
+
+/***/ 8521:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   awslogsStreamFor: () => (/* binding */ awslogsStreamFor),
+/* harmony export */   lastLogLines: () => (/* binding */ lastLogLines)
+/* harmony export */ });
+/* unused harmony export readLogStream */
+/* harmony import */ var _aws_sdk_client_cloudwatch_logs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(303);
+/**
+ * CloudWatch Logs of a container that uses the awslogs driver: where its
+ * stream is, and its last lines.
+ */
+
+/**
+ * The stream a task's container writes to, per the awslogs driver's rule
+ * `prefix/container-name/task-id`. Undefined when the container does not use
+ * awslogs or sets no stream prefix (then the stream name is not derivable).
+ * `task` is a task ARN or its id.
+ */
+function awslogsStreamFor(container, task) {
+    const config = container.logConfiguration;
+    if (config?.logDriver !== 'awslogs' || !container.name)
+        return undefined;
+    const group = config.options?.['awslogs-group'];
+    const prefix = config.options?.['awslogs-stream-prefix'];
+    if (!group || !prefix)
+        return undefined;
+    const taskId = task.slice(task.lastIndexOf('/') + 1);
+    const region = config.options?.['awslogs-region'];
+    return {
+        logGroupName: group,
+        logStreamName: `${prefix}/${container.name}/${taskId}`,
+        ...(region ? { region } : {}),
+    };
+}
+/** The last `count` lines of a stream, oldest first; [] when the stream does not exist yet. */
+async function lastLogLines(logs, stream, count = 20) {
+    let reply;
+    try {
+        reply = await logs.send(new _aws_sdk_client_cloudwatch_logs__WEBPACK_IMPORTED_MODULE_0__.GetLogEventsCommand({
+            logGroupName: stream.logGroupName,
+            logStreamName: stream.logStreamName,
+            startFromHead: false,
+            limit: count,
+        }));
+    }
+    catch (err) {
+        if (err.name === 'ResourceNotFoundException')
+            return [];
+        throw err;
+    }
+    return (reply.events ?? []).map((e) => (e.message ?? '').replace(/\n$/, '')).slice(-count);
+}
+/**
+ * Reads a stream forward from `nextToken` (undefined: from the start): the
+ * new lines and the token to continue from. For following a running task.
+ */
+async function readLogStream(logs, stream, nextToken) {
+    try {
+        const reply = await logs.send(new GetLogEventsCommand({
+            logGroupName: stream.logGroupName,
+            logStreamName: stream.logStreamName,
+            startFromHead: true,
+            ...(nextToken ? { nextToken } : {}),
+        }));
+        return {
+            lines: (reply.events ?? []).map((e) => (e.message ?? '').replace(/\n$/, '')),
+            nextToken: reply.nextForwardToken ?? nextToken,
+        };
+    }
+    catch (err) {
+        if (err.name === 'ResourceNotFoundException')
+            return { lines: [], nextToken };
+        throw err;
+    }
+}
+
+
+/***/ })
+
+};
