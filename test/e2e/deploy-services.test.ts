@@ -194,4 +194,29 @@ describe('deploy-services (bundle against the simulator)', () => {
     expect(run.log).toMatch(/alva-web: nothing to deploy/);
     expect(sim.calls(since).filter((c) => c.mutating)).toEqual([]);
   });
+
+  it('on cancellation stops waiting, says where each service stands, starts the rollback and exits non-zero', async () => {
+    const before = await taskDefinitions();
+    const run = await runAction('deploy-services', {
+      inputs: { cluster, services: services.join('\n'), images: images('v8') },
+      env: { AWS_ENDPOINT_URL: sim.url },
+      timeoutMs: 120_000,
+      signal: { name: 'SIGINT', when: /IN_PROGRESS, 0\/1 running/ },
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.log).toContain('Received SIGINT');
+    expect(run.log).toMatch(/Cancelled\. Where each service stands:/);
+    for (const service of services) expect(run.log).toMatch(new RegExp(`${service}: cancelled`));
+    expect(run.log).toMatch(/rolling back/);
+    // The rollbacks were started: every service's PRIMARY is its previous revision again.
+    expect(await taskDefinitions()).toEqual(before);
+    const out = JSON.parse(run.outputs.deployments!) as Deployments;
+    for (const service of services) expect(out[service]!.rollback?.status).toBe('started');
+  });
+
+  it('wait-for steady waits for COMPLETED and reports it', async () => {
+    const run = await deploy({ images: images('v9'), 'wait-for': 'steady' });
+    expect(run.exitCode).toBe(0);
+    expect(run.log).toMatch(/alva-web:\d+ steady \(deployment COMPLETED\)/);
+  });
 });
