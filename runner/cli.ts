@@ -6,13 +6,11 @@
  * --sim, it starts the AWS simulator with that scenario and points every step
  * at it; otherwise give AWS_ENDPOINT_URL yourself with --env.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { renderRun } from './report.js';
-import { repositoryRoot, runWorkflow, workflowPath, type EnvironmentRule } from './run.js';
+import { headSha, loadEnvironments } from './repo.js';
+import { repositoryRoot, runWorkflow, workflowPath } from './run.js';
 
 function pairs(values: string[] | undefined, flag: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -22,21 +20,6 @@ function pairs(values: string[] | undefined, flag: string): Record<string, strin
     out[value.slice(0, at)] = value.slice(at + 1);
   }
   return out;
-}
-
-export function loadEnvironments(root: string): Record<string, EnvironmentRule> {
-  const file = resolve(root, '.github', 'environments.yml');
-  return existsSync(file)
-    ? ((parseYaml(readFileSync(file, 'utf8')) as Record<string, EnvironmentRule>) ?? {})
-    : {};
-}
-
-export function headSha(root: string): string {
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-  } catch {
-    return '0000000000000000000000000000000000000000';
-  }
 }
 
 async function main() {

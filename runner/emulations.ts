@@ -3,14 +3,16 @@
  * so the workflow can run on this machine:
  * - actions/checkout: the repository at `path` in the workspace. The local
  *   working tree stands in for every repository and ref (it is what is being
- *   tested), linked rather than copied.
+ *   tested), copied without node_modules.
  * - aws-actions/configure-aws-credentials: AWS_REGION, AWS_DEFAULT_REGION and
  *   credentials exported to the job's later steps, masked. The runner's own
  *   credentials (the simulator accepts any) stand in for the OIDC role.
  * - actions/setup-node: Node.js on PATH; the runner checks the one it has.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+
+const COPY_SKIP = new Set(['node_modules', '.git', '.tmp', 'cdk.out', 'coverage']);
 
 export interface Effect {
   ok: boolean;
@@ -36,20 +38,22 @@ const emulations: Record<string, Emulation> = {
     if (!target.startsWith(ctx.workspace)) {
       return { ok: false, log: [`path "${inputs.path}" is outside the workspace`], env: {}, masks: [] };
     }
-    if (target === ctx.workspace) {
-      // Link each top-level entry: the workspace itself must stay a real folder.
-      for (const entry of readdirSync(ctx.repoRoot)) {
-        if (entry === 'node_modules' || existsSync(join(target, entry))) continue;
-        symlinkSync(join(ctx.repoRoot, entry), join(target, entry));
-      }
-      symlinkSync(join(ctx.repoRoot, 'node_modules'), join(target, 'node_modules'));
-    } else {
-      mkdirSync(resolve(target, '..'), { recursive: true });
-      symlinkSync(ctx.repoRoot, target);
+    // A copy, never links: steps may write (npm ci, builds) and must not touch
+    // the developer's tree. node_modules is left out, as in a fresh checkout.
+    mkdirSync(target, { recursive: true });
+    cpSync(ctx.repoRoot, target, {
+      recursive: true,
+      filter: (source) => !COPY_SKIP.has(basename(source)) || resolve(source) === ctx.repoRoot,
+    });
+    // Git history without copying it: a gitfile pointing at the repository's.
+    if (existsSync(join(ctx.repoRoot, '.git'))) {
+      writeFileSync(join(target, '.git'), `gitdir: ${join(ctx.repoRoot, '.git')}\n`);
     }
     return {
       ok: true,
-      log: [`checkout: ${repository}@${ref.slice(0, 12)} → ${inputs.path || '.'} (the local working tree)`],
+      log: [
+        `checkout: ${repository}@${ref.slice(0, 12)} → ${inputs.path || '.'} (a copy of the local working tree)`,
+      ],
       env: {},
       masks: [],
     };

@@ -842,7 +842,11 @@ export class EcsEngine {
       return;
     }
     task.pullStoppedAt = this.now();
-    const crashing = task.containers.find((c) => c.essential && c.behaviour.start === 'crash');
+    // `oneOff` says how the image runs as a one-off task (RunTask overrides the
+    // command, e.g. a migration): it wins over how the server starts.
+    const crashing = task.containers.find(
+      (c) => c.essential && c.behaviour.start === 'crash' && !(task.service === undefined && c.behaviour.oneOff),
+    );
     if (crashing) {
       // The container starts, writes its lines, and exits: the task never serves.
       task.startedAt = this.now();

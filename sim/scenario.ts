@@ -150,7 +150,8 @@ export interface ImageBehaviour {
   logLines?: string[];
   /**
    * One-off tasks (RunTask): how long the task runs and how each container
-   * ends. Containers not named exit with `exitCode` (default 0).
+   * ends. Containers not named exit with `exitCode` (default 0). A one-off
+   * task runs another command (a migration), so this wins over `start`.
    */
   oneOff?: {
     durationMs?: number;

@@ -1,0 +1,197 @@
+/**
+ * npm run demo: the staging pipeline end to end on this machine.
+ *
+ * Starts the AWS simulator with the staging scenario and runs the real
+ * .github/workflows/deploy-staging.yml through the local runner twice:
+ *   1. a good release: build (for real when a Docker engine and the local
+ *      registry are up, else images already in the registry), migrate,
+ *      deploy the four services, verify them behind the ALB;
+ *   2. a release whose api image crash-loops: the circuit breaker fires,
+ *      every service returns to release 1, the rollback job proves it.
+ * Then one screen: what ran, and which revision each service serves.
+ */
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { startSim, loadScenario, type Sim } from '../sim/index.js';
+import { headSha, loadEnvironments } from './repo.js';
+import { renderRun, table } from './report.js';
+import { repositoryRoot, runWorkflow, type WorkflowRecord } from './run.js';
+
+const SPEED = Number(process.env.DEMO_SPEED ?? 20);
+const CLUSTER = 'alva-staging-cluster';
+const SERVICES = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
+const CONTAINERS = ['web', 'api', 'auth', 'admin'];
+const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+const REGISTRY = process.env.REGISTRY_ADDR ?? '127.0.0.1:5000';
+const REGISTRY_USER = process.env.REGISTRY_USER ?? 'AWS';
+const REGISTRY_PASSWORD = process.env.REGISTRY_PASSWORD ?? 'ecs-ship-local';
+const CREDENTIALS = {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'AKIADEMO000000000000',
+  AWS_SECRET_ACCESS_KEY: 'demo-secret-access-key-never-printed',
+};
+
+/** Docker can build here when the engine answers and the local registry takes our login. */
+async function dockerReachable(): Promise<boolean> {
+  try {
+    execFileSync('/usr/bin/docker', ['info', '--format', '{{.ServerVersion}}'], {
+      stdio: 'ignore',
+      timeout: 5000,
+    });
+    const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString('base64');
+    const res = await fetch(`http://${REGISTRY}/v2/`, {
+      headers: { authorization: `Basic ${auth}` },
+      signal: AbortSignal.timeout(2000),
+    });
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function serving(sim: Sim): Promise<Record<string, string>> {
+  const ecs = new ECSClient({
+    endpoint: sim.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+  });
+  const { services = [] } = await ecs.send(
+    new DescribeServicesCommand({ cluster: CLUSTER, services: SERVICES }),
+  );
+  const out: Record<string, string> = {};
+  for (const s of services) {
+    const primary = s.deployments?.find((d) => d.status === 'PRIMARY');
+    const arn = primary?.taskDefinition ?? s.taskDefinition!;
+    const { taskDefinition } = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+    const image = taskDefinition?.containerDefinitions?.[0]?.image ?? '?';
+    out[s.serviceName!] = `${arn.split('/').pop()}  ${image
+      .split('/')
+      .pop()!
+      .replace(/(sha256:[0-9a-f]{12})[0-9a-f]+/, '$1')}`;
+  }
+  ecs.destroy();
+  return out;
+}
+
+async function release(title: string, inputs: Record<string, string>, sim: Sim): Promise<WorkflowRecord> {
+  console.log(`\n${'═'.repeat(78)}\n${title}\n${'═'.repeat(78)}`);
+  const sha = headSha(repositoryRoot);
+  const run = await runWorkflow(resolve(repositoryRoot, '.github/workflows/deploy-staging.yml'), {
+    repoRoot: repositoryRoot,
+    event: 'workflow_dispatch',
+    inputs,
+    env: { AWS_ENDPOINT_URL: sim.url, ...CREDENTIALS },
+    vars: { AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::123456789012:role/alva-staging-deploy', STAGING_URL: '' },
+    environments: loadEnvironments(repositoryRoot),
+    // The demo stands in for the release managers; say so where it happens.
+    approve: true,
+    sha,
+    ref: 'refs/heads/staging',
+  });
+  console.log(`\n${renderRun(run)}`);
+  return run;
+}
+
+async function main() {
+  const started = Date.now();
+  const scenario = loadScenario(resolve(repositoryRoot, 'sim/scenarios/staging.json'));
+  const docker = await dockerReachable();
+  if (docker) {
+    scenario.ecr = {
+      registry: REGISTRY,
+      username: REGISTRY_USER,
+      password: REGISTRY_PASSWORD,
+      repositories: SERVICES,
+    };
+  }
+  const sim = await startSim({ scenario, speed: SPEED, port: 0 });
+  console.log(`AWS simulator on ${sim.url} (staging scenario, clock ×${SPEED})`);
+  try {
+    const before = await serving(sim);
+    const tag = headSha(repositoryRoot).slice(0, 7);
+    const images = (suffix: string, overrides: Record<string, string> = {}) =>
+      JSON.stringify(
+        Object.fromEntries(CONTAINERS.map((c) => [c, overrides[c] ?? `${ECR}/alva-${c}:${suffix}`])),
+      );
+
+    let first: WorkflowRecord;
+    if (docker) {
+      console.log(
+        `Docker engine and registry ${REGISTRY} reachable: release 1 builds the examples for real.`,
+      );
+      first = await release('Release 1: build, migrate, deploy, verify', { images: '' }, sim);
+    } else {
+      console.log(
+        `No Docker engine or registry reachable (scripts/docker-up.sh starts them): release 1 uses images already in the registry (${ECR}/alva-*:${tag}), so the build job is skipped.`,
+      );
+      first = await release('Release 1: migrate, deploy, verify', { images: images(tag) }, sim);
+    }
+    const afterFirst = await serving(sim);
+
+    const second = await release(
+      'Release 2: the api image crash-loops; expect an automatic rollback',
+      { images: images(`${tag}-2`, { api: `${ECR}/alva-api:broken-${tag}` }) },
+      sim,
+    );
+    const afterSecond = await serving(sim);
+
+    console.log(
+      `\n${'═'.repeat(78)}\nDemo report (${((Date.now() - started) / 1000).toFixed(1)}s)\n${'═'.repeat(78)}`,
+    );
+    console.log(
+      table([
+        ['release', 'expected', 'workflow', 'jobs'],
+        [
+          '1 good',
+          'success',
+          first.conclusion,
+          flat(first)
+            .map((j) => `${j.id}:${j.result}`)
+            .join(' '),
+        ],
+        [
+          '2 broken api',
+          'failure + rollback',
+          second.conclusion,
+          flat(second)
+            .map((j) => `${j.id}:${j.result}`)
+            .join(' '),
+        ],
+      ]),
+    );
+    console.log('');
+    console.log(
+      table([
+        ['service', 'before', 'after release 1', 'after release 2'],
+        ...SERVICES.map((s) => [s, before[s] ?? '', afterFirst[s] ?? '', afterSecond[s] ?? '']),
+      ]),
+    );
+    const rolledBack = SERVICES.every((s) => afterSecond[s] === afterFirst[s]);
+    const rollbackJob = flat(second).find((j) => j.id === 'rollback');
+    const ok =
+      first.conclusion === 'success' &&
+      second.conclusion === 'failure' &&
+      rollbackJob?.result === 'success' &&
+      rolledBack;
+    console.log(
+      `\n${ok ? '✔' : '✖'} ${
+        ok
+          ? 'Release 1 is live and verified; release 2 failed and every service is back on release 1.'
+          : 'The demo did not end as expected: see the log above.'
+      }`,
+    );
+    process.exitCode = ok ? 0 : 1;
+  } finally {
+    await sim.close();
+  }
+}
+
+function flat(run: WorkflowRecord): WorkflowRecord['jobs'] {
+  return run.jobs.flatMap((j) => (j.called ? flat(j.called) : [j]));
+}
+
+main().catch((err: Error) => {
+  console.error(`demo: ${err.stack ?? err.message}`);
+  process.exitCode = 1;
+});
