@@ -1,0 +1,268 @@
+/**
+ * Bad input, table-driven across the actions: each case runs the committed
+ * bundle against its own simulator and must exit 1 with a message that names
+ * the input (`Input "<name>"`), before any mutating call: the simulator's call
+ * log shows no RegisterTaskDefinition, UpdateService, RunTask, StopTask, …
+ * and, for build-push, the docker client (a recording shim given as the
+ * `docker` input) was never asked to log in, build, tag or push.
+ *
+ * Cases run with jest's limited concurrency (maxConcurrency), one simulator each.
+ */
+import { afterAll, describe, test } from '@jest/globals';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runAction } from '../e2e/run-action.js';
+import {
+  CLUSTER,
+  REGISTRY,
+  SERVICES,
+  Verdict,
+  exitDescribe,
+  firstError,
+  images,
+  mutatingCalls,
+  secretsIn,
+  simEnv,
+  startStaging,
+} from './harness.js';
+
+interface Case {
+  action: 'deploy-services' | 'verify' | 'migrate' | 'build-push';
+  /** The input the message must name. */
+  input: string;
+  /** What is wrong, for the table. */
+  kind: string;
+  /** Overrides of the action's valid base inputs; undefined removes one. */
+  inputs: Record<string, string | undefined>;
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'bad-input-'));
+/** A docker client that records every invocation and refuses to do anything. */
+const dockerShim = join(scratch, 'docker');
+writeFileSync(
+  dockerShim,
+  '#!/bin/sh\necho "$@" >> "$DOCKER_SHIM_LOG"\necho "docker shim: refusing $1" >&2\nexit 1\n',
+);
+chmodSync(dockerShim, 0o755);
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const BASE: Record<Case['action'], Record<string, string>> = {
+  'deploy-services': {
+    cluster: CLUSTER,
+    services: SERVICES.join('\n'),
+    images: images('v2'),
+    'timeout-seconds': '30',
+  },
+  verify: {
+    cluster: CLUSTER,
+    services: SERVICES.join('\n'),
+    checks: 'GET /api/health 200',
+    'timeout-seconds': '10',
+  },
+  migrate: {
+    cluster: CLUSTER,
+    'task-definition': 'alva-migrations',
+    image: `${REGISTRY}/alva-api:v2`,
+    'network-from-service': 'alva-api',
+    'timeout-seconds': '30',
+  },
+  'build-push': {
+    services: JSON.stringify([{ name: 'alva-web', context: 'examples/web' }]),
+    docker: dockerShim,
+  },
+};
+
+const deploy = (input: string, kind: string, inputs: Case['inputs']): Case => ({
+  action: 'deploy-services',
+  input,
+  kind,
+  inputs,
+});
+const verify = (input: string, kind: string, inputs: Case['inputs']): Case => ({
+  action: 'verify',
+  input,
+  kind,
+  inputs,
+});
+const migrate = (input: string, kind: string, inputs: Case['inputs']): Case => ({
+  action: 'migrate',
+  input,
+  kind,
+  inputs,
+});
+const build = (input: string, kind: string, inputs: Case['inputs']): Case => ({
+  action: 'build-push',
+  input,
+  kind,
+  inputs,
+});
+
+const CASES: Case[] = [
+  // deploy-services
+  deploy('cluster', 'missing', { cluster: undefined }),
+  deploy('services', 'empty', { services: '' }),
+  deploy('services', 'a service listed twice', { services: 'alva-web,alva-api,alva-web' }),
+  deploy('services', 'a service the cluster does not have', { services: 'alva-web,alva-nope' }),
+  deploy('images', 'not JSON', { images: '{web: nginx}' }),
+  deploy('images', 'a JSON array', { images: '["web"]' }),
+  deploy('images', 'an empty object', { images: '{}' }),
+  deploy('images', 'an image that is not a string', { images: '{"web": 42}' }),
+  deploy('images', 'an image with whitespace', { images: `{"web": "${REGISTRY}/alva-web: v2"}` }),
+  deploy('images', 'a container no listed service has', {
+    images: `{"worker": "${REGISTRY}/alva-worker:v2"}`,
+  }),
+  deploy('images', 'nothing to deploy (no images, no rollback-to)', { images: undefined }),
+  deploy('wait-for', 'an unknown condition', { 'wait-for': 'ready' }),
+  deploy('timeout-seconds', 'negative', { 'timeout-seconds': '-5' }),
+  deploy('timeout-seconds', 'not a number', { 'timeout-seconds': '10m' }),
+  deploy('rollback-on-failure', 'not a boolean', { 'rollback-on-failure': 'maybe' }),
+  deploy('force-new-deployment', 'not a boolean', { 'force-new-deployment': 'yes please' }),
+  deploy('rollback-to', 'combined with images', { 'rollback-to': 'previous' }),
+  deploy('rollback-to', 'neither previous nor JSON', { images: undefined, 'rollback-to': 'last' }),
+  deploy('rollback-to', 'names a service not in services', {
+    images: undefined,
+    'rollback-to': '{"alva-nope": 1}',
+  }),
+  deploy('rollback-to', 'a revision that is not a number or ARN', {
+    images: undefined,
+    'rollback-to': '{"alva-web": -3}',
+  }),
+  deploy('rollback-to', 'a revision that does not exist', {
+    images: undefined,
+    'rollback-to': '{"alva-web": "alva-web:99"}',
+  }),
+  deploy('rollback-to', 'previous on services with no earlier revision', {
+    images: undefined,
+    'rollback-to': 'previous',
+  }),
+  // verify
+  verify('cluster', 'missing', { cluster: undefined }),
+  verify('services', 'missing', { services: undefined }),
+  verify('services', 'a service listed twice', { services: 'alva-api\nalva-api' }),
+  verify('services', 'a service the cluster does not have', { services: 'alva-web\nalva-nope' }),
+  verify('deployments', 'not JSON', { deployments: 'deployed!' }),
+  verify('deployments', 'no entry for a listed service', {
+    deployments: JSON.stringify({
+      'alva-web': {
+        previousTaskDefinition: 'arn:aws:ecs:us-east-1:123456789012:task-definition/alva-web:1',
+        taskDefinition: 'arn:aws:ecs:us-east-1:123456789012:task-definition/alva-web:1',
+      },
+    }),
+  }),
+  verify('base-url', 'not a URL', { 'base-url': 'staging.example.com' }),
+  verify('base-url', 'a URL with a query', { 'base-url': 'https://staging.example.com/?x=1' }),
+  verify('checks', 'an unknown method', { checks: 'FETCH /api/health 200' }),
+  verify('checks', 'a status that is not a number', { checks: 'GET /api/health ok' }),
+  verify('checks', 'a path without a leading slash', { checks: 'GET api/health 200' }),
+  verify('consecutive-successes', 'zero', { 'consecutive-successes': '0' }),
+  verify('timeout-seconds', 'zero', { 'timeout-seconds': '0' }),
+  // migrate
+  migrate('cluster', 'missing', { cluster: undefined }),
+  migrate('task-definition', 'missing', { 'task-definition': undefined }),
+  migrate('task-definition', 'a family that does not exist', { 'task-definition': 'alva-nope' }),
+  migrate('image', 'combined with images', { images: `{"migrations": "${REGISTRY}/alva-api:v2"}` }),
+  migrate('image', 'not an image reference', { image: 'not an image!' }),
+  migrate('images', 'not JSON', { image: undefined, images: '{api: x}' }),
+  migrate('container-images', 'without images', { 'container-images': 'migrations=api' }),
+  migrate('container', 'a container the task definition does not have', { container: 'worker' }),
+  migrate('command', 'a shell variable in a shell-like string', {
+    command: 'pnpm db:migrate --url $DATABASE_URL',
+  }),
+  migrate('command', 'a JSON array of non-strings', { command: '["pnpm", 1]' }),
+  migrate('network-from-service', 'combined with subnets', { subnets: 'subnet-0a1b2c3d4e5f60001' }),
+  migrate('network-from-service', 'a service the cluster does not have', {
+    'network-from-service': 'alva-nope',
+  }),
+  migrate('subnets', 'security-groups without subnets', {
+    'network-from-service': undefined,
+    'security-groups': 'sg-1',
+  }),
+  migrate('capacity-provider-strategy', 'combined with launch-type', {
+    'launch-type': 'FARGATE',
+    'capacity-provider-strategy': 'FARGATE_SPOT:1',
+  }),
+  migrate('launch-type', 'unknown', { 'launch-type': 'SPOT' }),
+  migrate('capacity-provider-strategy', 'malformed', { 'capacity-provider-strategy': '[{"weight": 1}]' }),
+  migrate('assign-public-ip', 'not ENABLED or DISABLED', {
+    'network-from-service': undefined,
+    subnets: 'subnet-0a1b2c3d4e5f60001',
+    'assign-public-ip': 'sometimes',
+  }),
+  migrate('timeout-seconds', 'zero', { 'timeout-seconds': '0' }),
+  migrate('started-by', 'characters RunTask rejects', { 'started-by': 'deploy by me!' }),
+  // build-push
+  build('services', 'missing', { services: undefined }),
+  build('services', 'not a list', { services: '{"name": "web"}' }),
+  build('services', 'a context that is not a directory', {
+    services: '[{"name": "web", "context": "examples/nope"}]',
+  }),
+  build('services', 'a Dockerfile that does not exist', {
+    services: '[{"name": "web", "context": "examples/web", "dockerfile": "examples/web/Nope.dockerfile"}]',
+  }),
+  build('password', 'username without password', { registry: '127.0.0.1:5000', username: 'ci' }),
+  build('registry', 'username/password without registry', {
+    username: 'ci',
+    password: 'hunter2-registry-secret',
+  }),
+  build('registry-id', 'not a 12-digit account', { 'registry-id': '12345' }),
+  build('sha', 'not a valid tag', { sha: 'feature/branch sha' }),
+  build('tags', 'a tag that is not valid', { tags: 'staging,-latest' }),
+  build('cache-tag', 'the same as a moving tag', { tags: 'staging', 'cache-tag': 'staging' }),
+  build('platforms', 'not os/arch', { platforms: 'amd64' }),
+  build('fail-on-severity', 'not a severity', { 'fail-on-severity': 'SEVERE' }),
+  build('max-parallel', 'zero', { 'max-parallel': '0' }),
+  build('push', 'not a boolean', { push: 'sometimes' }),
+];
+
+describe('bad input: exit 1 naming the input, before any mutating call', () => {
+  test.concurrent.each(CASES.map((c) => ({ ...c, title: `${c.action} ${c.input}: ${c.kind}` })))(
+    '$title',
+    async (c) => {
+      const sim = await startStaging();
+      const shimLog = join(scratch, `docker-${c.action}-${c.input}-${c.kind.replace(/\W+/g, '-')}.log`);
+      try {
+        const inputs: Record<string, string | undefined> = { ...BASE[c.action], ...c.inputs };
+        const run = await runAction(c.action, {
+          inputs,
+          env: { ...simEnv(sim), DOCKER_SHIM_LOG: shimLog },
+          timeoutMs: 60_000,
+          post: false,
+        });
+        const v = new Verdict(
+          c.action,
+          `\`${c.input}\`: ${c.kind}`,
+          `exit 1; message names "${c.input}"; no mutating call`,
+          'bad-input',
+        );
+        v.check(run.exitCode === 1, exitDescribe(run));
+        const message = firstError(run, 4000);
+        // The project's form is `Input "<name>": problem. Fix: …`; an error found only by an AWS
+        // call may name the input in its advice instead (`services`).
+        const names = message.includes(`Input "${c.input}"`) || message.includes(`\`${c.input}\``);
+        v.check(names, `message: ${firstError(run, 110)}`);
+        const mutating = mutatingCalls(sim);
+        v.check(
+          mutating.length === 0,
+          mutating.length ? `mutating calls: ${mutating.join(', ')}` : 'no mutating call',
+        );
+        if (c.action === 'build-push') {
+          const docker = existsSync(shimLog) ? readFileSync(shimLog, 'utf8').trim().split('\n') : [];
+          const acted = docker.filter((l) => /^(login|build|buildx|push|tag|image)\b/.test(l));
+          v.check(
+            acted.length === 0,
+            acted.length ? `docker ran: ${acted.join(' | ')}` : 'docker never asked to log in, build or push',
+          );
+        }
+        v.check(
+          secretsIn(run.log, [String(inputs.password ?? ''), 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'])
+            .length === 0,
+          'no secret in the log',
+        );
+        v.finish(run);
+      } finally {
+        await sim.close();
+      }
+    },
+  );
+});
