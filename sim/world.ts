@@ -181,9 +181,11 @@ export class World {
       name: g.name,
       streams: [...g.streams.values()].map((s) => ({ name: s.name, events: s.events.length })),
     }));
+    const { rss, heapUsed } = process.memoryUsage();
     return {
       now: new Date(this.clock.now()).toISOString(),
       speed: this.clock.speed,
+      memory: { rssMB: Math.round(rss / 1e6), heapUsedMB: Math.round(heapUsed / 1e6) },
       clusters,
       taskDefinitions,
       targetGroups,
