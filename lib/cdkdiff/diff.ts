@@ -126,12 +126,19 @@ function cleanRows(rows: string[][]): string[][] {
   return rows.map((row) => row.map((cell) => stripVTControlCharacters(cell)));
 }
 
+function pathOf(path: string | undefined): { path?: string } {
+  return path ? { path } : {};
+}
+
 export async function diffStack(
   stack: StackToDiff,
   allowedDestroyTypes: readonly string[],
 ): Promise<StackReport> {
   const cfn = await loadLibrary();
   const diff = cfn.fullDiff(withoutCdkNoise(stack.current ?? {}), withoutCdkNoise(stack.proposed));
+  // The formatter names resources by construct path as `cdk diff` does ("Database/Postgres"),
+  // and resolves "${LogicalId.Attr}" references in the IAM and security-group tables.
+  const formatter = new cfn.Formatter(textSink().stream, stack.logicalToPath, diff);
   const counts = { added: 0, updated: 0, removed: 0, replaced: 0 };
   const destructive: DestructiveChange[] = [];
   diff.resources.forEachDifference((logicalId, change) => {
@@ -148,7 +155,7 @@ export async function diffStack(
       const resourceType = change.oldResourceType ?? change.newResourceType ?? 'unknown';
       destructive.push({
         logicalId,
-        ...(stack.logicalToPath[logicalId] ? { path: stack.logicalToPath[logicalId] } : {}),
+        ...pathOf(formatter.normalizedLogicalIdPath(logicalId)),
         resourceType,
         kind,
         allowed: typeAllowed(resourceType, allowedDestroyTypes),
@@ -158,8 +165,6 @@ export async function diffStack(
 
   const full = textSink();
   if (!diff.isEmpty) cfn.formatDifferences(full.stream, diff, stack.logicalToPath);
-  // The formatter resolves "${LogicalId.Attr}" references to construct paths.
-  const formatter = new cfn.Formatter(textSink().stream, stack.logicalToPath, diff);
   const iam = diff.iamChanges;
   const rows = (table: string[][]) =>
     table.length > 1 ? cleanRows(formatter.deepSubstituteBracedLogicalIds(table)) : [];

@@ -26,7 +26,7 @@ export class CloudFormationService implements SimService {
   readonly mutating = new Set<string>([]);
   private readonly stacks: StackRecord[];
 
-  constructor(private readonly ctx: SimContext) {
+  constructor(ctx: SimContext) {
     this.stacks = (ctx.scenario.stacks ?? []).map((spec) => ({
       spec,
       stackId: `arn:aws:cloudformation:${ctx.region}:${ctx.accountId}:stack/${spec.name}/${randomUUID()}`,

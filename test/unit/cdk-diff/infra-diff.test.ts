@@ -13,7 +13,7 @@ import {
   addIamStatement,
   renameDatabase,
   synthInfra,
-} from './assemblies.js';
+} from './infra-synth.js';
 
 let base: string;
 let changed: string;
@@ -23,7 +23,7 @@ beforeAll(() => {
   changed = synthInfra((stacks) => {
     renameDatabase(stacks);
     addIamStatement(stacks);
-  });
+  }, 120_000);
 }, 120_000);
 
 function render(result: Comparison): string {
@@ -69,7 +69,7 @@ describe('cdk-diff on two syntheses of infra/', () => {
     expect(allowed.destructive).toHaveLength(1);
     expect(allowed.blocked).toEqual([]);
     expect(render(allowed)).toContain('(allowed by `allowed-destroy-types`)');
-  });
+  }, 120_000);
 
   it('shows an added IAM statement in the IAM section', async () => {
     const result = await compareAssemblies(
@@ -92,7 +92,7 @@ describe('cdk-diff on two syntheses of infra/', () => {
     expect(iamSection).toContain(`| + | ${ADDED_RESOURCE} | Allow | ${ADDED_ACTION} |`);
     // Only the changed stacks are in the table; the rest are named in one line.
     expect(body).toMatch(/No changes: .*Network/);
-  });
+  }, 120_000);
 
   it('says so when the app is unchanged', async () => {
     const result = await compareAssemblies(
@@ -105,5 +105,5 @@ describe('cdk-diff on two syntheses of infra/', () => {
     expect(render(result)).toContain(
       `**No infrastructure changes**: all ${result.reports.length} stacks match the base branch.`,
     );
-  });
+  }, 120_000);
 });

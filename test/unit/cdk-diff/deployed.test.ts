@@ -1,0 +1,79 @@
+/**
+ * `deployed` mode: the current templates come from CloudFormation
+ * GetTemplate (the simulator, through the real SDK client).
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { compareAssemblies } from '../../../lib/cdkdiff/compare.js';
+import { parseTemplateBody } from '../../../lib/cdkdiff/deployed.js';
+import { memoryLog } from '../../../lib/log.js';
+import { startSim, type Sim } from '../../../sim/index.js';
+import { logGroups, writeAssembly } from './fixtures.js';
+
+let sim: Sim;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  sim = await startSim({
+    scenario: {
+      clusters: [],
+      taskDefinitions: [],
+      stacks: [{ name: 'alva-logs', template: logGroups(2, 'Logs', 7) }],
+    },
+    port: 0,
+  });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: sim.url,
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    AWS_MAX_ATTEMPTS: '1',
+  });
+});
+
+afterAll(async () => {
+  process.env = saved;
+  await sim.close();
+});
+
+describe('deployed templates', () => {
+  it('diffs each stack against its deployed template, and a stack not deployed yet as new', async () => {
+    const head = writeAssembly([
+      { id: 'Logs', stackName: 'alva-logs', template: logGroups(3, 'Logs', 14) },
+      { id: 'Fresh', stackName: 'alva-fresh', template: logGroups(1, 'Fresh') },
+    ]);
+    const result = await compareAssemblies(
+      head,
+      { against: { kind: 'deployed' }, allowedDestroyTypes: [] },
+      memoryLog(),
+    );
+    const [logs, fresh] = result.reports;
+    expect(logs).toMatchObject({
+      stackName: 'alva-logs',
+      isNew: false,
+      counts: { added: 1, updated: 2, removed: 0, replaced: 0 },
+    });
+    expect(fresh).toMatchObject({ stackName: 'alva-fresh', isNew: true, counts: { added: 1 } });
+    const calls = sim.calls().filter((c) => c.service === 'cloudformation');
+    expect(calls.map((c) => [c.operation, c.params.StackName, c.params.TemplateStage]).sort()).toEqual([
+      ['GetTemplate', 'alva-fresh', 'Original'],
+      ['GetTemplate', 'alva-logs', 'Original'],
+    ]);
+  });
+
+  it('reads YAML templates with the short-form intrinsics', () => {
+    const template = parseTemplateBody(
+      'Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: !Sub "${AWS::StackName}-role"\n      Path: !Join ["/", ["", !Ref Env, ""]]\n      Arn: !GetAtt Other.Arn\n',
+    );
+    expect(template).toEqual({
+      Resources: {
+        Role: {
+          Type: 'AWS::IAM::Role',
+          Properties: {
+            RoleName: { 'Fn::Sub': '${AWS::StackName}-role' },
+            Path: { 'Fn::Join': ['/', ['', { Ref: 'Env' }, '']] },
+            Arn: { 'Fn::GetAtt': ['Other', 'Arn'] },
+          },
+        },
+      },
+    });
+  });
+});
