@@ -16,6 +16,11 @@ export interface BuildPlan {
   labels: Record<string, string>;
   platforms: string[];
   push: boolean;
+  /**
+   * reuse-unchanged: the tag marking the image built from these exact inputs
+   * (lib/build/fingerprint.ts); an image under it is reused instead of rebuilt.
+   */
+  inputsTag?: string;
   /** `docker build --network` (e.g. host, needed by RUN steps on an engine without a bridge). */
   network?: string;
 }

@@ -48,7 +48,8 @@ export interface Builder {
 
 export interface ServiceResult {
   name: string;
-  status: 'built' | 'skipped' | 'failed';
+  /** skipped: the SHA tag was there; reused: an image built from identical inputs was tagged instead of building. */
+  status: 'built' | 'skipped' | 'reused' | 'failed';
   /** registry/repository */
   image: string;
   repository: string;
@@ -121,6 +122,23 @@ async function buildOne(plan: BuildPlan, opts: BuildAllOptions): Promise<Service
     }
   }
 
+  if (plan.inputsTag && plan.push) {
+    const same = await store.lookup(service.repository, plan.inputsTag);
+    if (same) {
+      for (const tag of plan.tags) await store.retag(service.repository, same.digest, tag);
+      log.info(
+        `${service.name}: build inputs unchanged (${plan.inputsTag}); tagged ${same.digest} as ${plan.tags.join(', ')} without building`,
+      );
+      return {
+        ...base,
+        status: 'reused',
+        digest: same.digest,
+        sizeBytes: same.sizeBytes,
+        durationMs: elapsed(),
+      };
+    }
+  }
+
   log.info(`${service.name}: building ${service.dockerfile} (context ${service.context})`);
   const metadataFile = join(opts.tempDir, `${service.name}-metadata.json`);
   const args =
@@ -179,6 +197,7 @@ async function buildOne(plan: BuildPlan, opts: BuildAllOptions): Promise<Service
       error: `${service.name}: pushed ${pushed} but the registry holds ${held.digest} for ${shaTag} (another push raced this one?)`,
     };
   }
+  if (plan.inputsTag) await store.retag(service.repository, held.digest, plan.inputsTag);
   log.info(`${service.name}: pushed ${base.tags.join(', ')} -> ${held.digest}`);
   return { ...base, status: 'built', digest: held.digest, sizeBytes: held.sizeBytes, durationMs: elapsed() };
 }

@@ -69,14 +69,18 @@ export async function ensureDocker(): Promise<void> {
 /** A simulator scenario with only ECR: the given repositories on the real registry. */
 export function ecrScenario(
   repositories: string[],
-  extra: { password?: string; scanFindings?: NonNullable<Scenario['ecr']>['scanFindings'] } = {},
+  extra: {
+    password?: string;
+    registry?: string;
+    scanFindings?: NonNullable<Scenario['ecr']>['scanFindings'];
+  } = {},
 ): Scenario {
   return {
     name: 'build-push',
     clusters: [],
     taskDefinitions: [],
     ecr: {
-      registry: REGISTRY,
+      registry: extra.registry ?? REGISTRY,
       username: REGISTRY_USER,
       password: extra.password ?? REGISTRY_PASSWORD,
       repositories,

@@ -103,6 +103,26 @@ describe('build-push against a real engine and registry', () => {
     expect(result.summary.match(/skipped \(already pushed\)/g)).toHaveLength(4);
   }, 300_000);
 
+  test('reuse-unchanged: a new commit that changes nothing tags the images built before instead of building', async () => {
+    const services = JSON.stringify(sampleServices(prefix));
+    const marking = await run({ services, 'reuse-unchanged': 'true' }, { GITHUB_SHA: '2'.repeat(40) });
+    expect(marking.exitCode).toBe(0);
+    expect(marking.log).toContain('4 built, 0 skipped (already in the registry), 0 reused');
+    const built = JSON.parse(marking.outputs.images!) as Record<string, string>;
+
+    const result = await run({ services, 'reuse-unchanged': 'true' }, { GITHUB_SHA: '3'.repeat(40) });
+    expect(result.exitCode).toBe(0);
+    expect(result.log).toContain('0 built, 0 skipped (already in the registry), 4 reused');
+    expect(result.log).not.toMatch(/building .*Dockerfile/);
+    expect(JSON.parse(result.outputs.images!)).toEqual(built);
+    for (const name of SAMPLE_SERVICES) {
+      expect(
+        `${REGISTRY}/${prefix}/${name}@${await registryDigest(`${prefix}/${name}`, '3'.repeat(40))}`,
+      ).toBe(built[name]);
+    }
+    expect(result.summary.match(/reused \(inputs unchanged\)/g)).toHaveLength(4);
+  }, 300_000);
+
   test('a wrong registry password fails the login clearly, and the log never shows it', async () => {
     const wrong = 'Wr0ng-Pa55word-e2e';
     await sim.load(ecrScenario(repositories, { password: wrong }));

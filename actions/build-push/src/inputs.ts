@@ -18,6 +18,8 @@ export interface Inputs {
   /** Moving tags applied besides the SHA (e.g. staging). */
   movingTags: string[];
   skipExisting: boolean;
+  /** Tag an image built from identical inputs with the new SHA instead of rebuilding. */
+  reuseUnchanged: boolean;
   maxParallel: number;
   push: boolean;
   platforms: string[];
@@ -166,6 +168,7 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
     sha,
     movingTags,
     skipExisting: bool('skip-existing', true),
+    reuseUnchanged: bool('reuse-unchanged', false),
     maxParallel: integer('max-parallel', 4, 1, 32),
     push,
     platforms,

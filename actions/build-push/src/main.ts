@@ -11,6 +11,7 @@ import { CancelledError, InputError, OperationError, errorMessage } from '../../
 import { clientConfig } from '../../../lib/aws/config.js';
 import { ociLabels, type BuildPlan } from '../../../lib/build/command.js';
 import { buildAll, formatSize, type ImageStore, type ServiceResult } from '../../../lib/build/pipeline.js';
+import { buildFingerprint, fingerprintTag } from '../../../lib/build/fingerprint.js';
 import { RegistryClient, registryHost } from '../../../lib/build/registry.js';
 import { formatDuration } from '../../../lib/time.js';
 import { cancellationSignal } from '../../_common/cancel.js';
@@ -170,16 +171,21 @@ export async function main(signal: AbortSignal): Promise<void> {
 
   const created = new Date();
   const labels = ociLabels({ source: inputs.source, revision: inputs.sha, created });
-  const plans: BuildPlan[] = inputs.services.map((service) => ({
-    service,
-    image: `${registry.host}/${service.repository}`,
-    tags: [inputs.sha, ...inputs.movingTags],
-    cacheTag: inputs.cacheTag,
-    labels,
-    platforms: inputs.platforms,
-    push: inputs.push,
-    network: inputs.network,
-  }));
+  const plans: BuildPlan[] = await Promise.all(
+    inputs.services.map(async (service) => ({
+      service,
+      image: `${registry.host}/${service.repository}`,
+      tags: [inputs.sha, ...inputs.movingTags],
+      cacheTag: inputs.cacheTag,
+      labels,
+      platforms: inputs.platforms,
+      push: inputs.push,
+      network: inputs.network,
+      inputsTag: inputs.reuseUnchanged
+        ? fingerprintTag(await buildFingerprint(service, inputs.platforms))
+        : undefined,
+    })),
+  );
 
   const started = Date.now();
   const results = await buildAll({
@@ -238,9 +244,10 @@ export async function main(signal: AbortSignal): Promise<void> {
       `scan gate: ${blocking.map((s) => `${s.repository} has ${s.blocking.length} finding(s) at or above ${inputs.failOnSeverity}`).join('; ')}\n${lines.join('\n')}`,
     );
   }
-  const built = results.filter((r) => r.status === 'built').length;
+  const count = (status: ServiceResult['status']) => results.filter((r) => r.status === status).length;
   core.info(
-    `Done in ${formatDuration(Date.now() - started)}: ${built} built, ${results.length - built} skipped (already in the registry)`,
+    `Done in ${formatDuration(Date.now() - started)}: ${count('built')} built, ${count('skipped')} skipped (already in the registry)` +
+      (inputs.reuseUnchanged ? `, ${count('reused')} reused (inputs unchanged)` : ''),
   );
 }
 
@@ -263,11 +270,13 @@ async function writeSummary(
       r.name,
       r.status === 'skipped'
         ? 'skipped (already pushed)'
-        : r.status === 'failed'
-          ? '❌ failed'
-          : inputs.push
-            ? 'built, pushed'
-            : 'built (not pushed)',
+        : r.status === 'reused'
+          ? 'reused (inputs unchanged)'
+          : r.status === 'failed'
+            ? '❌ failed'
+            : inputs.push
+              ? 'built, pushed'
+              : 'built (not pushed)',
       formatDuration(r.durationMs),
       formatSize(r.sizeBytes),
       r.digest

@@ -188,6 +188,34 @@ describe('buildAll', () => {
     expect(docker.maxRunning()).toBe(2);
   });
 
+  test('reuse-unchanged: an image under the inputs tag gets the new tags instead of a build', async () => {
+    const { store, repos, retags } = memoryStore({
+      'alva/web': { 'inputs-1': { digest: digest('e'), sizeBytes: 7 } },
+    });
+    const docker = fakeDocker(repos);
+    const results = await buildAll(
+      opts({
+        plans: [
+          { ...plan('web', [SHA, 'staging']), inputsTag: 'inputs-1' },
+          { ...plan('api'), inputsTag: 'inputs-2' },
+        ],
+        docker: docker.runner,
+        store,
+      }),
+    );
+    expect(results.map((r) => [r.name, r.status, r.digest])).toEqual([
+      ['web', 'reused', digest('e')],
+      ['api', 'built', digest('a')],
+    ]);
+    // web: tagged, never built; api: built, then marked with its inputs tag for the next commit.
+    expect(retags).toEqual([
+      `alva/web:${SHA}=${digest('e')}`,
+      `alva/web:staging=${digest('e')}`,
+      `alva/api:inputs-2=${digest('a')}`,
+    ]);
+    expect(docker.calls.some((c) => c.at(-1) === '/w/web')).toBe(false);
+  });
+
   test('buildx: the digest comes from the metadata file and is checked against the registry', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bp-'));
     const { store, repos } = memoryStore();
