@@ -89,7 +89,10 @@ export async function run(): Promise<void> {
     core.setOutput('deployments', JSON.stringify(deploymentsOutput(report)));
     await writeSummary(report, inputs);
     if (report.cancelled) {
-      core.setFailed(`Cancelled${report.rolledBack ? '' : '; see above where each service stands'}.`);
+      const started = report.services.filter((s) => s.rollback?.status === 'started').map((s) => s.service);
+      core.setFailed(
+        `Cancelled; see above where each service stands.${started.length ? ` Rollback started (not awaited) for ${started.join(', ')}.` : ''}`,
+      );
     } else if (!report.ok) {
       const failed = report.services.filter((s) => s.status === 'failed' || s.status === 'timed-out');
       core.setFailed(
