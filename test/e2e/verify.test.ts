@@ -242,6 +242,24 @@ describe('verify (bundle against the simulator)', () => {
     ).toBe(6);
   });
 
+  it('stops at once on SIGINT and fails, saying it was cancelled', async () => {
+    const deployments = await deploy({ 'alva-auth': 'unhealthy-2' }, { disableCircuitBreaker: true });
+    const run = await runAction('verify', {
+      inputs: {
+        cluster,
+        services: 'alva-auth',
+        deployments: JSON.stringify(deployments),
+        'timeout-seconds': '600',
+      },
+      env: { AWS_ENDPOINT_URL: sim.url },
+      signal: { name: 'SIGINT', when: /alva-auth → alva-staging-auth/ },
+      timeoutMs: 60_000,
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.log).toContain('::error::Verification cancelled: received SIGINT');
+    expect(run.durationMs).toBeLessThan(30_000);
+  });
+
   it.each([
     [{ services: '' }, 'Input "services": is required but empty'],
     [{ checks: 'GET /api/health' }, 'Input "checks": line 1 "GET /api/health"'],

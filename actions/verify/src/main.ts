@@ -41,8 +41,10 @@ export async function run(): Promise<void> {
       core.setFailed([verdict(report), ...report.problems.map((p) => `  - ${p}`)].join('\n'));
     }
   } catch (err) {
-    if (err instanceof CancelledError) core.setFailed(`Verification cancelled: ${err.message}`);
-    else {
+    // An aborted SDK call or fetch throws its own AbortError: the cause is still the signal.
+    if (err instanceof CancelledError || signal.aborted) {
+      core.setFailed(`Verification cancelled: ${String(signal.reason ?? errorMessage(err))}`);
+    } else {
       const details =
         err instanceof OperationError && err.details.length > 0 ? `\n${err.details.join('\n')}` : '';
       core.setFailed(`${errorMessage(err)}${details}`);
