@@ -23,7 +23,7 @@ beforeAll(() => {
   changed = synthInfra((stacks) => {
     renameDatabase(stacks);
     addIamStatement(stacks);
-  }, 120_000);
+  });
 }, 120_000);
 
 function render(result: Comparison): string {
