@@ -32,7 +32,9 @@ export interface LogLine {
 
 export interface LogStreamOptions {
   /** Receives every new line, in order: per stream exactly in stream order, across streams by timestamp. */
-  onLine: (line: LogLine) => void;
+  onLine?: (line: LogLine) => void;
+  /** Instead of onLine: the new lines of one poll together, in the same order (never called empty). */
+  onLines?: (lines: LogLine[]) => void;
   /** Reports a stream that cannot be read (other than "does not exist yet"); once per stream and error. */
   onWarning?: (message: string) => void;
   /** How many recent lines to keep per stream for failure reports (default 50). */
@@ -103,7 +105,8 @@ export class LogStreamFollower {
   }
 
   deliver(lines: LogLine[]): number {
-    for (const line of lines) this.options.onLine(line);
+    if (lines.length > 0) this.options.onLines?.(lines);
+    for (const line of lines) this.options.onLine?.(line);
     return lines.length;
   }
 

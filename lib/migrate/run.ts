@@ -76,7 +76,7 @@ const DEFAULT_TIMING: MigrationTiming = {
   pollMaxMs: 6000,
   heartbeatMs: 30_000,
   stopWaitMs: 120_000,
-  cancelStopWaitMs: 6000,
+  cancelStopWaitMs: 5000,
   drain: { quietPolls: 2, intervalMs: 1000, maxMs: 15_000 },
 };
 
@@ -108,11 +108,19 @@ export interface MigrationResult {
 
 const STOP_REASON_PREFIX = 'Stopped by migrate';
 
+/**
+ * Prints the task's log lines (one poll's worth at a time). The action wraps
+ * them so that a line such as "::error::" is not taken as a workflow command.
+ * Default: log.info per line.
+ */
+export type LogLinePrinter = (lines: string[]) => void;
+
 export async function runMigration(
   clients: MigrationClients,
   options: MigrationOptions,
   log: Log,
   signal?: AbortSignal,
+  printLogLines: LogLinePrinter = (lines) => lines.forEach((line) => log.info(line)),
 ): Promise<MigrationResult> {
   const timing = { ...DEFAULT_TIMING, ...options.timing };
   const { ecs } = clients;
@@ -201,7 +209,8 @@ export async function runMigration(
 
   const severalStreams = containers.filter((c) => awslogsStreamFor(c, firstId)).length > 1;
   const follower = new LogStreamFollower(clients.logs, {
-    onLine: (line) => log.info(severalStreams ? `[${line.label}] ${line.message}` : line.message),
+    onLines: (lines) =>
+      printLogLines(lines.map((line) => (severalStreams ? `[${line.label}] ${line.message}` : line.message))),
     onWarning: (m) => log.warning(m),
   });
   for (const arn of taskArns) {
@@ -267,7 +276,7 @@ export async function runMigration(
     }
     // The last lines reach CloudWatch after the container exits.
     await follower
-      .drain(stoppedBy === 'cancellation' ? { ...timing.drain, maxMs: 2000 } : timing.drain)
+      .drain(stoppedBy === 'cancellation' ? { ...timing.drain, maxMs: 1500 } : timing.drain)
       .catch((err: unknown) => log.warning(`reading the last log lines: ${errorMessage(err)}`));
   });
 

@@ -30,7 +30,11 @@ const behaviours: Record<string, ImageBehaviour> = {
   },
   '*:e2e-quick-fail-*': {
     pullMs: 0,
-    oneOff: { durationMs: 10, exitCode: 3, logLines: ['nothing to do?', 'exit 3'] },
+    oneOff: {
+      durationMs: 10,
+      exitCode: 3,
+      logLines: ['nothing to do?', '::error::printed by the migration, not an annotation', 'exit 3'],
+    },
   },
   // The sidecar's image has no behaviour of its own: it ends as the task's behaviour says for it.
   '*:e2e-sidecar-*': {
@@ -42,24 +46,25 @@ const behaviours: Record<string, ImageBehaviour> = {
   },
 };
 
-function scenario(overrides: Partial<Scenario> = {}): Scenario {
+function scenario(overrides: Partial<Scenario> = {}, sidecar = true): Scenario {
   const copy = structuredClone(staging);
   copy.images = { ...behaviours, ...copy.images };
   // The migration task definition gets a non-essential sidecar, to prove a failing one only warns.
   const migrations = copy.taskDefinitions.find((t) => t.family === 'alva-migrations')!;
-  migrations.containerDefinitions.push({
-    name: 'xray',
-    image: 'public.ecr.aws/xray/aws-xray-daemon:3.3.12',
-    essential: false,
-    logConfiguration: {
-      logDriver: 'awslogs',
-      options: {
-        'awslogs-group': '/ecs/alva-staging/migrations',
-        'awslogs-region': 'us-east-1',
-        'awslogs-stream-prefix': 'migrations',
+  if (sidecar)
+    migrations.containerDefinitions.push({
+      name: 'xray',
+      image: 'public.ecr.aws/xray/aws-xray-daemon:3.3.12',
+      essential: false,
+      logConfiguration: {
+        logDriver: 'awslogs',
+        options: {
+          'awslogs-group': '/ecs/alva-staging/migrations',
+          'awslogs-region': 'us-east-1',
+          'awslogs-stream-prefix': 'migrations',
+        },
       },
-    },
-  });
+    });
   return { ...copy, ...overrides };
 }
 
@@ -229,9 +234,15 @@ describe('migrate (end to end against the simulator)', () => {
   });
 
   it('judges a task that stopped before the first poll', async () => {
+    // No provisioning, pull or stop time, a fast clock, and the first DescribeTasks throttled
+    // (the SDK retries it): by the first answer the action gets, the task has long stopped.
     const quick = await startSim({
-      scenario: scenario({ timing: { ...staging.timing, provisionMs: 0, pullMs: 0, stopMs: 0, jitter: 0 } }),
-      speed: 20,
+      // Without the sidecar the task's lines are printed unprefixed, as they are written.
+      scenario: scenario(
+        { timing: { ...staging.timing, provisionMs: 0, pullMs: 0, stopMs: 0, jitter: 0 } },
+        false,
+      ),
+      speed: 1000,
       port: 0,
     });
     try {
@@ -240,19 +251,32 @@ describe('migrate (end to end against the simulator)', () => {
         ['e2e-quick-fail-1', 3],
       ] as const) {
         const since = quick.calls().at(-1)?.seq ?? 0;
+        quick.addFaults({ service: 'ecs', operation: 'DescribeTasks', kind: 'throttle', count: 1 });
         const run = await migrate(
           { images: JSON.stringify({ api: `${REPO}:${tag}` }) },
           { env: { AWS_ENDPOINT_URL: quick.url } },
         );
         expect(run.outputs['exit-code']).toBe(String(exitCode));
         expect(run.exitCode).toBe(exitCode === 0 ? 0 : 1);
-        // The task had stopped before the action first asked about it.
-        const stopped = quick
-          .events()
-          .find((e) => e.kind === 'task.stopped' && e.realMs >= (quick.calls(since)[0]?.realMs ?? 0));
-        const firstPoll = quick.calls(since).find((c) => c.operation === 'DescribeTasks')!;
-        expect(stopped!.realMs).toBeLessThanOrEqual(firstPoll.realMs);
-        if (exitCode !== 0) expect(run.log).toContain('container migrations exited with code 3');
+        const started = quick.calls(since).find((c) => c.operation === 'RunTask')!;
+        const stopped = quick.events().find((e) => e.kind === 'task.stopped' && e.realMs >= started.realMs)!;
+        const firstAnswer = quick
+          .calls(since)
+          .find((c) => c.operation === 'DescribeTasks' && c.status === 200)!;
+        expect(stopped.realMs).toBeLessThanOrEqual(firstAnswer.realMs);
+        // The only state the action saw is the final one.
+        expect(run.log.split('\n').filter((l) => l.startsWith('Task '))).toEqual([
+          expect.stringMatching(/^Task STOPPED/),
+        ]);
+        if (exitCode !== 0) {
+          expect(run.log).toContain('container migrations exited with code 3');
+          // A workflow command printed by the task is shown, never obeyed.
+          const lines = run.log.split('\n');
+          const at = lines.indexOf('::error::printed by the migration, not an annotation');
+          const open = lines.slice(0, at).findLastIndex((l) => l.startsWith('::stop-commands::'));
+          const token = lines[open]!.slice('::stop-commands::'.length);
+          expect(lines.indexOf(`::${token}::`, at)).toBeGreaterThan(at);
+        }
       }
     } finally {
       await quick.close();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import * as core from '@actions/core';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
@@ -11,7 +12,7 @@ import { coreLog } from '../../_common/core-log.js';
 import { getInputs } from './inputs.js';
 
 export async function run(): Promise<void> {
-  const signal = cancellationSignal((name) => core.warning(`Received ${name}: stopping the migration task`));
+  const signal = cancellationSignal();
   try {
     const inputs = getInputs();
     const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
@@ -22,7 +23,7 @@ export async function run(): Promise<void> {
     }
     const config = clientConfig({ region });
     const clients = { ecs: new ECSClient(config), logs: new CloudWatchLogsClient(config) };
-    const result = await runMigration(clients, { ...inputs, region }, coreLog, signal);
+    const result = await runMigration(clients, { ...inputs, region }, coreLog, signal, printLogLines);
     writeOutputs(result);
     await writeSummary(result);
     for (const warning of result.judgement.warnings) core.warning(warning);
@@ -33,7 +34,25 @@ export async function run(): Promise<void> {
     }
   } catch (err) {
     core.setFailed(errorMessage(err));
+    await core.summary
+      .addHeading('Migration failed', 3)
+      .addRaw(`<pre>${escapeHtml(errorMessage(err))}</pre>`, true)
+      .write()
+      .catch(() => undefined);
   }
+}
+
+/**
+ * The task's output goes to the job log verbatim, so a line such as
+ * "::error::" or "::add-mask::" must not act as a workflow command: such
+ * batches are wrapped in stop-commands with a one-off token.
+ */
+function printLogLines(lines: string[]): void {
+  const wrap = lines.some((line) => line.includes('::'));
+  const token = wrap ? randomUUID() : '';
+  if (wrap) core.info(`::stop-commands::${token}`);
+  for (const line of lines) core.info(line);
+  if (wrap) core.info(`::${token}::`);
 }
 
 function writeOutputs(result: MigrationResult): void {
