@@ -790,6 +790,9 @@ export class EcsEngine {
     };
     cluster.tasks.set(arn, task);
     this.event('task.provisioning', this.taskDetail(task));
+    // The scheduler reports a task as started when it places it, not when it runs.
+    if (service && !opts.steady)
+      this.serviceEvent(service, `(service ${service.name}) has started 1 tasks: (task ${id}).`);
     if (opts.steady) {
       const t = this.now();
       Object.assign(task, { pullStartedAt: t, pullStoppedAt: t, startedAt: t, connectivityAt: t });
@@ -845,7 +848,8 @@ export class EcsEngine {
     // `oneOff` says how the image runs as a one-off task (RunTask overrides the
     // command, e.g. a migration): it wins over how the server starts.
     const crashing = task.containers.find(
-      (c) => c.essential && c.behaviour.start === 'crash' && !(task.service === undefined && c.behaviour.oneOff),
+      (c) =>
+        c.essential && c.behaviour.start === 'crash' && !(task.service === undefined && c.behaviour.oneOff),
     );
     if (crashing) {
       // The container starts, writes its lines, and exits: the task never serves.
@@ -867,10 +871,6 @@ export class EcsEngine {
     this.setStatus(task, 'RUNNING');
     const service = task.service;
     if (service) {
-      if (!steady) {
-        const ids = `(task ${task.id})`;
-        this.serviceEvent(service, `(service ${service.name}) has started 1 tasks: ${ids}.`);
-      }
       for (const c of task.containers) {
         if (c.behaviour.logLines?.length) this.writeLines(task, c, c.behaviour.logLines, 2000);
         if (c.behaviour.crashAfterMs !== undefined && c.essential) {

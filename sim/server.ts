@@ -87,9 +87,10 @@ export class SimServer {
   }
 
   async load(scenario: Scenario): Promise<void> {
+    const now = this.world.clock.now();
     this.world.close();
     this.scenario = scenario;
-    this.world = new World(scenario, this.speed, this.factories);
+    this.world = new World(scenario, this.speed, this.factories, now);
     this.calls = [];
     this.callSeq = 0;
     this.faults = (scenario.faults ?? []).map((spec) => ({ spec, seen: 0 }));

@@ -48,10 +48,12 @@ export class World {
     readonly scenario: Scenario,
     speed: number,
     factories: ServiceFactory[] = [],
+    /** Simulated epoch ms to start from: a reload continues the previous clock, time never runs backwards. */
+    startSim = Date.now(),
   ) {
     this.region = scenario.region ?? 'us-east-1';
     this.accountId = scenario.accountId ?? '123456789012';
-    this.clock = new SimClock(speed);
+    this.clock = new SimClock(speed, Math.max(startSim, Date.now()));
     this.random = new SimRandom(scenario.seed ?? 1);
     const timing = { ...DEFAULT_TIMING, ...scenario.timing };
     const event = (kind: string, detail: Record<string, unknown>) => this.event(kind, detail);

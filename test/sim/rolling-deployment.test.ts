@@ -23,12 +23,36 @@ import {
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { readFileSync } from 'node:fs';
 import type { SimEvent } from '../../sim/index.js';
-import { CLUSTER, SERVICES, startWithClients, stopClients, waitFor, type Clients } from './helpers.js';
+import type { Scenario } from '../../sim/scenario.js';
+import {
+  CLUSTER,
+  SERVICES,
+  STAGING,
+  startWithClients,
+  stopClients,
+  waitFor,
+  type Clients,
+} from './helpers.js';
+
+/**
+ * The staging scenario with the ELB defaults' slower pace (health checks every
+ * 20 s, 3 to turn healthy, 60 s deregistration delay), so that polling through
+ * the API sees every target state even on a busy machine.
+ */
+function slowerHealthChecks(): Scenario {
+  const scenario = JSON.parse(readFileSync(STAGING, 'utf8')) as Scenario;
+  for (const tg of scenario.targetGroups!) {
+    tg.healthCheck = { ...tg.healthCheck, intervalSeconds: 20, healthyThresholdCount: 3 };
+    tg.deregistrationDelaySeconds = 60;
+  }
+  return scenario;
+}
 
 let c: Clients;
 beforeAll(async () => {
-  c = await startWithClients();
+  c = await startWithClients(slowerHealthChecks());
 });
 afterAll(() => stopClients(c));
 
@@ -99,7 +123,7 @@ describe('rolling deployment of the staging services', () => {
     const attrs = await c.elb.send(
       new DescribeTargetGroupAttributesCommand({ TargetGroupArn: TargetGroups![0].TargetGroupArn }),
     );
-    expect(attrs.Attributes).toContainEqual({ Key: 'deregistration_delay.timeout_seconds', Value: '15' });
+    expect(attrs.Attributes).toContainEqual({ Key: 'deregistration_delay.timeout_seconds', Value: '60' });
     for (const tg of TargetGroups!) {
       const health = await c.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg.TargetGroupArn }));
       expect(health.TargetHealthDescriptions!.map((d) => d.TargetHealth!.State)).toEqual(['healthy']);
@@ -218,10 +242,10 @@ describe('rolling deployment of the staging services', () => {
         order('deployment.completed'),
       ];
       expect(steps).toEqual([...steps].sort((a, b) => a - b));
-      // The old task stayed out of service for at least the deregistration delay (15 s simulated).
+      // The old task stayed out of service for at least the deregistration delay (60 s simulated).
       const drainStart = Date.parse(mine[steps[8]].simTime);
       const drained = Date.parse(mine[steps[9]].simTime);
-      expect(drained - drainStart).toBeGreaterThanOrEqual(14_000);
+      expect(drained - drainStart).toBeGreaterThanOrEqual(59_000);
     }
 
     // The old task is STOPPED with the scheduler's stop code; the new one runs on a loopback ENI.
