@@ -443,7 +443,7 @@ async function rollBack(
           try {
             if (primary?.taskDefinition === previous) {
               log.info(
-                `${s.report.service}: already back on ${shortTaskDefinition(previous)} (ECS rolled it back); waiting for it`,
+                `${s.report.service}: already back on ${shortTaskDefinition(previous)}; waiting for it`,
               );
               targets.push({
                 service: s.report.service,

@@ -5,7 +5,7 @@
  * must change nothing, and rollback-to: previous.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { resolve } from 'node:path';
 import { startSim, type Sim } from '../../sim/index.js';
 import { runAction } from './run-action.js';
@@ -218,5 +218,39 @@ describe('deploy-services (bundle against the simulator)', () => {
     const run = await deploy({ images: images('v9'), 'wait-for': 'steady' });
     expect(run.exitCode).toBe(0);
     expect(run.log).toMatch(/alva-web:\d+ steady \(deployment COMPLETED\)/);
+  });
+
+  it('force-new-deployment rolls out the unchanged revision again without registering one', async () => {
+    expect((await deploy({ images: images('v10') })).exitCode).toBe(0);
+    const deployed = await taskDefinitions();
+    const since = lastSeq();
+    const run = await deploy({ images: images('v10'), 'force-new-deployment': 'true' });
+    expect(run.exitCode).toBe(0);
+    const mutating = sim.calls(since).filter((c) => c.mutating);
+    expect(mutating.map((c) => c.operation)).toEqual(services.map(() => 'UpdateService'));
+    for (const call of mutating) expect(call.params).toMatchObject({ forceNewDeployment: true });
+    expect(await taskDefinitions()).toEqual(deployed);
+  });
+
+  it('fails when someone else replaces the deployment, and rolls every service back', async () => {
+    const before = await taskDefinitions();
+    const since = lastSeq();
+    const running = deploy({ images: images('v11') });
+    // As soon as the action has updated all four, someone else deploys alva-web's old revision.
+    while (sim.calls(since).filter((c) => c.operation === 'UpdateService').length < services.length) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await ecs.send(
+      new UpdateServiceCommand({
+        cluster,
+        service: 'alva-web',
+        taskDefinition: before['alva-web'],
+        forceNewDeployment: true,
+      }),
+    );
+    const run = await running;
+    expect(run.exitCode).toBe(1);
+    expect(run.log).toMatch(/alva-web: another deployment replaced this one/);
+    expect(await taskDefinitions()).toEqual(before);
   });
 });
