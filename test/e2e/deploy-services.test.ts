@@ -6,8 +6,9 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { startSim, type Sim } from '../../sim/index.js';
+import { startSim, type Scenario, type Sim } from '../../sim/index.js';
 import { runAction } from './run-action.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -252,5 +253,24 @@ describe('deploy-services (bundle against the simulator)', () => {
     expect(run.exitCode).toBe(1);
     expect(run.log).toMatch(/alva-web: another deployment replaced this one/);
     expect(await taskDefinitions()).toEqual(before);
+  });
+
+  it('without the ServiceDeployment API, follows deployments[]: the circuit breaker is still a failure and all four roll back', async () => {
+    const staging = resolve(root, 'sim/scenarios/staging.json');
+    const scenario = JSON.parse(readFileSync(staging, 'utf8')) as Scenario;
+    for (const service of scenario.services ?? []) service.serviceDeployments = false;
+    await sim.load(scenario);
+    try {
+      const before = await taskDefinitions();
+      const since = lastSeq();
+      const run = await deploy({ images: images('v12', { auth: `${registry}/alva-auth:broken-2` }) });
+      expect(run.exitCode).toBe(1);
+      expect(run.log).toMatch(/alva-auth: the circuit breaker failed the deployment and rolled back/);
+      expect(run.log).toMatch(/container auth: exit code 1/);
+      expect(await taskDefinitions()).toEqual(before);
+      expect(sim.calls(since).filter((c) => c.operation === 'DescribeServiceDeployments')).toEqual([]);
+    } finally {
+      await sim.load(staging);
+    }
   });
 });
