@@ -33,20 +33,22 @@ export function dockerCandidates(path: string, isExecutable: (file: string) => b
 const BUILDX_REQUIRED_FROM = 23;
 
 export async function chooseDocker(candidates: string[], probe: DockerProbe): Promise<DockerChoice> {
-  const versions = new Map<string, string | undefined>();
-  for (const binary of candidates) {
-    const version = await probe.clientVersion(binary);
-    versions.set(binary, version);
-    if (version === undefined) continue;
-    const driver = await probe.buildxDriver(binary);
-    if (driver !== undefined) {
-      // The docker driver cannot export a registry cache; it keeps an inline cache instead.
-      return {
-        binary,
-        version,
-        builder: { kind: 'buildx', cache: driver === 'docker' ? 'inline' : 'registry' },
-      };
-    }
+  // Every probe at once: each is a process start, and the first usable client decides.
+  const probes = await Promise.all(
+    candidates.map(async (binary) => {
+      const [version, driver] = await Promise.all([probe.clientVersion(binary), probe.buildxDriver(binary)]);
+      return { binary, version, driver };
+    }),
+  );
+  const versions = new Map(probes.map((p) => [p.binary, p.version]));
+  for (const { binary, version, driver } of probes) {
+    if (version === undefined || driver === undefined) continue;
+    // The docker driver cannot export a registry cache; it keeps an inline cache instead.
+    return {
+      binary,
+      version,
+      builder: { kind: 'buildx', cache: driver === 'docker' ? 'inline' : 'registry' },
+    };
   }
   for (const binary of candidates) {
     const version = versions.get(binary);
