@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '../../../lib/errors.js';
-import { bool, list, optional, required } from '../../_common/inputs.js';
+import { bool, integer, list, optional, required } from '../../_common/inputs.js';
 
 export interface Inputs {
   /** Absolute path of the PR head's cloud assembly. */
@@ -10,6 +10,8 @@ export interface Inputs {
   /** What the head is compared with. */
   against: { kind: 'base'; assembly: string } | { kind: 'deployed'; region?: string };
   githubToken?: string;
+  /** Pull request to comment on, when the event does not carry one (workflow_run). */
+  pullRequest?: number;
   stage: string;
   title: string;
   failOnDestructive: boolean;
@@ -67,6 +69,7 @@ export function readInputs(): Inputs {
       );
     }
   }
+  const pullRequest = integer('pull-request', 0, 0);
   const githubToken = optional('github-token');
   if (githubToken) core.setSecret(githubToken);
   return {
@@ -75,6 +78,7 @@ export function readInputs(): Inputs {
       ? { kind: 'base', assembly: assemblyDir('base-assembly', base) }
       : { kind: 'deployed', ...(region ? { region } : {}) },
     ...(githubToken ? { githubToken } : {}),
+    ...(pullRequest > 0 ? { pullRequest } : {}),
     stage,
     title: optional('title') ?? (stage === 'default' ? 'CDK diff' : `CDK diff: ${stage}`),
     failOnDestructive: bool('fail-on-destructive', true),

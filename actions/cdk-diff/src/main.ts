@@ -27,7 +27,8 @@ function runUrl(): string | undefined {
   return repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined;
 }
 
-function pullRequestNumber(): number | undefined {
+function pullRequestNumber(inputs: Inputs): number | undefined {
+  if (inputs.pullRequest) return inputs.pullRequest;
   const payload = github.context.payload;
   const number =
     payload.pull_request?.number ?? (payload.issue?.pull_request ? payload.issue.number : undefined);
@@ -39,7 +40,7 @@ async function comment(
   base: Omit<RenderOptions, 'limit' | 'marker'>,
   result: Comparison,
 ): Promise<CommentOutcome> {
-  const number = pullRequestNumber();
+  const number = pullRequestNumber(inputs);
   if (number === undefined) {
     return {
       notice: `This run is not for a pull request${github.context.eventName ? ` (event \`${github.context.eventName}\`)` : ''}: the diff is only in this job summary.`,
