@@ -54,6 +54,7 @@ export interface DrainOptions {
 
 interface StreamState {
   ref: LogStreamRef;
+  client: CloudWatchLogsClient;
   /** The forward token after the last delivered event; undefined before the first successful read. */
   token?: string;
   /** Whether GetLogEvents has found the stream yet. */
@@ -78,10 +79,14 @@ export class LogStreamFollower {
 
   /** Starts following streams; a stream already followed is ignored. */
   add(...refs: LogStreamRef[]): void {
-    for (const ref of refs) {
-      const key = `${ref.logGroupName}\u0000${ref.logStreamName}`;
-      if (!this.streams.has(key)) this.streams.set(key, { ref, found: false, recent: [], delivered: 0 });
-    }
+    for (const ref of refs) this.addVia(this.client, ref);
+  }
+
+  /** Follows a stream through another client (a log group in another region). */
+  addVia(client: CloudWatchLogsClient, ref: LogStreamRef): void {
+    const key = `${ref.logGroupName}\u0000${ref.logStreamName}`;
+    if (!this.streams.has(key))
+      this.streams.set(key, { ref, client, found: false, recent: [], delivered: 0 });
   }
 
   get refs(): LogStreamRef[] {
@@ -146,7 +151,7 @@ export class LogStreamFollower {
     const lines: LogLine[] = [];
     try {
       for (let page = 0; page < this.maxPages; page++) {
-        const reply = await this.client.send(
+        const reply = await state.client.send(
           new GetLogEventsCommand({
             logGroupName: state.ref.logGroupName,
             logStreamName: state.ref.logStreamName,

@@ -83,6 +83,8 @@ const DEFAULT_TIMING: MigrationTiming = {
 export interface MigrationClients {
   ecs: ECSClient;
   logs: CloudWatchLogsClient;
+  /** A CloudWatch Logs client for another region, for containers whose awslogs-region differs. */
+  logsIn?: (region: string) => CloudWatchLogsClient;
 }
 
 export interface MigrationResult {
@@ -166,7 +168,9 @@ export async function runMigration(
   let registered = false;
   const planned = withImages(registerableInput(described), containerImageMap);
   if (planned.changes.length > 0) {
-    taskDefinitionArn = await registerClone(ecs, { source: described, ...planned });
+    taskDefinitionArn = await registerClone(ecs, { source: described, ...planned }).catch((err: unknown) => {
+      throw new OperationError(`RegisterTaskDefinition failed: ${awsErrorText(err)}`);
+    });
     registered = true;
     for (const c of planned.changes) log.info(`${c.container}: ${c.from ?? '(none)'} -> ${c.to}`);
     log.info(`Registered ${shortTaskDefinition(taskDefinitionArn)} with the new image`);
@@ -176,7 +180,11 @@ export async function runMigration(
   const essential = Object.fromEntries(containers.map((c) => [c.name ?? '', c.essential ?? true]));
 
   const started = Date.now();
-  const runReply = await ecs.send(new RunTaskCommand({ ...runRequest, taskDefinition: taskDefinitionArn }));
+  const runReply = await ecs
+    .send(new RunTaskCommand({ ...runRequest, taskDefinition: taskDefinitionArn }))
+    .catch((err: unknown) => {
+      throw new OperationError(`RunTask failed: ${awsErrorText(err)}`);
+    });
   let tasks: Task[] = runReply.tasks ?? [];
   const taskArns = tasks.map((t) => t.taskArn ?? '').filter(Boolean);
   const failures = runReply.failures ?? [];
@@ -218,7 +226,15 @@ export async function runMigration(
       const stream = awslogsStreamFor(container, arn);
       if (!stream) continue;
       const label = taskArns.length > 1 ? `${taskId(arn).slice(0, 8)}/${container.name}` : container.name!;
-      follower.add({ logGroupName: stream.logGroupName, logStreamName: stream.logStreamName, label });
+      const client =
+        stream.region && stream.region !== options.region && clients.logsIn
+          ? clients.logsIn(stream.region)
+          : clients.logs;
+      follower.addVia(client, {
+        logGroupName: stream.logGroupName,
+        logStreamName: stream.logStreamName,
+        label,
+      });
     }
   }
   const unlogged = containers.filter((c) => !awslogsStreamFor(c, firstId)).map((c) => c.name);
@@ -322,6 +338,12 @@ export async function runMigration(
 }
 
 class TimedOut extends Error {}
+
+/** "InvalidParameterException: <message>": the error code tells what kind of problem it is. */
+function awsErrorText(err: unknown): string {
+  const name = (err as { name?: string }).name;
+  return name && name !== 'Error' ? `${name}: ${errorMessage(err)}` : errorMessage(err);
+}
 
 /** Polls DescribeTasks and the logs until every task is STOPPED; TimedOut at the deadline. */
 async function waitForStop(

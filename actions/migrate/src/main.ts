@@ -22,7 +22,16 @@ export async function run(): Promise<void> {
       );
     }
     const config = clientConfig({ region });
-    const clients = { ecs: new ECSClient(config), logs: new CloudWatchLogsClient(config) };
+    const logsByRegion = new Map<string, CloudWatchLogsClient>();
+    const clients = {
+      ecs: new ECSClient(config),
+      logs: new CloudWatchLogsClient(config),
+      logsIn: (other: string) => {
+        if (!logsByRegion.has(other))
+          logsByRegion.set(other, new CloudWatchLogsClient({ ...config, region: other }));
+        return logsByRegion.get(other)!;
+      },
+    };
     const result = await runMigration(clients, { ...inputs, region }, coreLog, signal, printLogLines);
     writeOutputs(result);
     await writeSummary(result);

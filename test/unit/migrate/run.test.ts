@@ -262,6 +262,41 @@ describe('runMigration', () => {
     expect(ecsMock.commandCalls(DescribeTasksCommand)).toHaveLength(0);
   });
 
+  it('names the AWS error when RunTask itself is refused', async () => {
+    ecsMock
+      .on(RunTaskCommand)
+      .rejects(Object.assign(new Error('subnets can not be empty.'), { name: 'InvalidParameterException' }));
+    const err = await runMigration(clients, base, memoryLog()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OperationError);
+    expect((err as Error).message).toBe(
+      'RunTask failed: InvalidParameterException: subnets can not be empty.',
+    );
+  });
+
+  it('reads a log group of another region through a client for that region', async () => {
+    const eu = new CloudWatchLogsClient({ region: 'eu-west-1', maxAttempts: 1 });
+    const regions: string[] = [];
+    const euTd: TaskDefinition = structuredClone(taskDefinition);
+    euTd.containerDefinitions![0]!.logConfiguration!.options!['awslogs-region'] = 'eu-west-1';
+    ecsMock.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: euTd });
+    describeTasksSequence(stoppedOk);
+    growingLogs(['from eu-west-1']);
+    const log = memoryLog();
+    await runMigration(
+      {
+        ...clients,
+        logsIn: (region) => {
+          regions.push(region);
+          return eu;
+        },
+      },
+      base,
+      log,
+    );
+    expect(regions).toEqual(['eu-west-1']);
+    expect(log.lines).toContain('from eu-west-1');
+  });
+
   it('stops the task with a reason on timeout and fails', async () => {
     let stopped = false;
     ecsMock.on(StopTaskCommand).callsFake(async () => ((stopped = true), {}));
