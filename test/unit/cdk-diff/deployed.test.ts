@@ -3,6 +3,11 @@
  * GetTemplate (the simulator, through the real SDK client).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  GetTemplateCommand,
+} from '@aws-sdk/client-cloudformation';
 import { compareAssemblies } from '../../../lib/cdkdiff/compare.js';
 import { parseTemplateBody } from '../../../lib/cdkdiff/deployed.js';
 import { memoryLog } from '../../../lib/log.js';
@@ -57,6 +62,37 @@ describe('deployed templates', () => {
       ['GetTemplate', 'alva-fresh', 'Original'],
       ['GetTemplate', 'alva-logs', 'Original'],
     ]);
+  });
+
+  it('names the stack and the permission when GetTemplate fails', async () => {
+    sim.addFaults({ service: 'cloudformation', operation: 'GetTemplate', kind: 'http500', count: 1 });
+    const head = writeAssembly([{ id: 'Logs', stackName: 'alva-logs', template: logGroups(1) }]);
+    await expect(
+      compareAssemblies(head, { against: { kind: 'deployed' }, allowedDestroyTypes: [] }, memoryLog()),
+    ).rejects.toThrow(/^GetTemplate for stack alva-logs in us-east-1 failed: /);
+  });
+
+  it('simulates GetTemplate and DescribeStacks as the API reference describes them', async () => {
+    const client = new CloudFormationClient({ region: 'us-east-1' });
+    const template = await client.send(new GetTemplateCommand({ StackName: 'alva-logs' }));
+    expect(JSON.parse(template.TemplateBody!)).toEqual(logGroups(2, 'Logs', 7));
+    expect(template.StagesAvailable).toEqual(['Original', 'Processed']);
+    const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: 'alva-logs' }));
+    expect(Stacks).toEqual([
+      expect.objectContaining({
+        StackName: 'alva-logs',
+        StackStatus: 'CREATE_COMPLETE',
+        StackId: expect.stringMatching(/^arn:aws:cloudformation:us-east-1:123456789012:stack\/alva-logs\//),
+      }),
+    ]);
+    const byId = await client.send(new GetTemplateCommand({ StackName: Stacks![0]!.StackId }));
+    expect(byId.TemplateBody).toBe(template.TemplateBody);
+    await expect(client.send(new GetTemplateCommand({ StackName: 'nope' }))).rejects.toMatchObject({
+      name: 'ValidationError',
+      message: 'Stack with id nope does not exist',
+      $metadata: { httpStatusCode: 400 },
+    });
+    client.destroy();
   });
 
   it('reads YAML templates with the short-form intrinsics', () => {
