@@ -45,6 +45,7 @@ export async function compareAssemblies(
     stack: AssemblyStack;
     current: Record<string, unknown> | undefined;
     paths: Record<string, string>;
+    deployed?: boolean;
   }[];
   let dropped: string[] = [];
   if (options.against.kind === 'base') {
@@ -62,11 +63,16 @@ export async function compareAssemblies(
       ...(options.against.region ? { region: options.against.region } : {}),
       ...(options.cloudFormation ? { client: options.cloudFormation } : {}),
     });
-    pairs = head.map((stack) => ({ stack, current: deployed.get(stack), paths: stack.logicalToPath }));
+    pairs = head.map((stack) => ({
+      stack,
+      current: deployed.get(stack),
+      paths: stack.logicalToPath,
+      deployed: true,
+    }));
   }
 
   const reports: StackReport[] = [];
-  for (const { stack, current, paths } of pairs) {
+  for (const { stack, current, paths, deployed } of pairs) {
     const report = await diffStack(
       {
         displayName: stack.displayName,
@@ -74,6 +80,7 @@ export async function compareAssemblies(
         current,
         proposed: stack.template,
         logicalToPath: paths,
+        ...(deployed ? { currentIsDeployed: true } : {}),
       },
       options.allowedDestroyTypes,
     );

@@ -48,6 +48,11 @@ export interface StackToDiff {
   /** The template the PR would deploy. */
   proposed: Template;
   logicalToPath: Record<string, string>;
+  /**
+   * `current` came from CloudFormation, which returns every non-ASCII
+   * character as "?": compare like `cdk diff` does, ignoring those changes.
+   */
+  currentIsDeployed?: boolean;
 }
 
 type CfnDiff = typeof import('@aws-cdk/cloudformation-diff');
@@ -135,7 +140,18 @@ export async function diffStack(
   allowedDestroyTypes: readonly string[],
 ): Promise<StackReport> {
   const cfn = await loadLibrary();
-  const diff = cfn.fullDiff(withoutCdkNoise(stack.current ?? {}), withoutCdkNoise(stack.proposed));
+  const current = withoutCdkNoise(stack.current ?? {});
+  let diff = cfn.fullDiff(current, withoutCdkNoise(stack.proposed));
+  let mangledChanges = 0;
+  const proposedJson = JSON.stringify(stack.proposed);
+  if (stack.currentIsDeployed && stack.current && /[^\x00-\x7f]/.test(proposedJson)) {
+    const mangled = cfn.fullDiff(
+      current,
+      withoutCdkNoise(JSON.parse(cfn.mangleLikeCloudFormation(proposedJson))),
+    );
+    mangledChanges = diff.differenceCount - mangled.differenceCount;
+    if (mangledChanges > 0) diff = mangled;
+  }
   // The formatter names resources by construct path as `cdk diff` does ("Database/Postgres"),
   // and resolves "${LogicalId.Attr}" references in the IAM and security-group tables.
   const formatter = new cfn.Formatter(textSink().stream, stack.logicalToPath, diff);
@@ -165,6 +181,11 @@ export async function diffStack(
 
   const full = textSink();
   if (!diff.isEmpty) cfn.formatDifferences(full.stream, diff, stack.logicalToPath);
+  if (mangledChanges > 0) {
+    full.stream.write(
+      `\nOmitted ${mangledChanges} change(s) that are only non-ASCII characters CloudFormation returns as "?".\n`,
+    );
+  }
   const iam = diff.iamChanges;
   const rows = (table: string[][]) =>
     table.length > 1 ? cleanRows(formatter.deepSubstituteBracedLogicalIds(table)) : [];

@@ -72,7 +72,9 @@ export class CloudFormationService implements SimService {
     }
     const stack = this.find(params.StackName);
     // A template without transforms: the original and processed stages are the same document.
-    return { TemplateBody: JSON.stringify(stack.spec.template), StagesAvailable: ['Original', 'Processed'] };
+    // CloudFormation returns every character above U+007F as "?" (what `cdk diff` compensates for).
+    const body = JSON.stringify(stack.spec.template).replace(/[\u{80}-\u{10ffff}]/gu, '?');
+    return { TemplateBody: body, StagesAvailable: ['Original', 'Processed'] };
   }
 
   private describeStacks(params: Params): unknown {

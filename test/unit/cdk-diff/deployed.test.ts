@@ -15,6 +15,12 @@ import { startSim, type Sim } from '../../../sim/index.js';
 import { logGroups, writeAssembly } from './fixtures.js';
 
 let sim: Sim;
+
+function parameter(value: string) {
+  return {
+    Resources: { Greeting: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: value } } },
+  };
+}
 const saved = { ...process.env };
 
 beforeAll(async () => {
@@ -22,7 +28,10 @@ beforeAll(async () => {
     scenario: {
       clusters: [],
       taskDefinitions: [],
-      stacks: [{ name: 'alva-logs', template: logGroups(2, 'Logs', 7) }],
+      stacks: [
+        { name: 'alva-logs', template: logGroups(2, 'Logs', 7) },
+        { name: 'alva-text', template: parameter('Café crème') },
+      ],
     },
     port: 0,
   });
@@ -62,6 +71,25 @@ describe('deployed templates', () => {
       ['GetTemplate', 'alva-fresh', 'Original'],
       ['GetTemplate', 'alva-logs', 'Original'],
     ]);
+  });
+
+  it('ignores non-ASCII characters that CloudFormation returns as "?", and only those', async () => {
+    const same = writeAssembly([{ id: 'Text', stackName: 'alva-text', template: parameter('Café crème') }]);
+    const unchanged = await compareAssemblies(
+      same,
+      { against: { kind: 'deployed' }, allowedDestroyTypes: [] },
+      memoryLog(),
+    );
+    expect(unchanged.hasChanges).toBe(false);
+    const edited = writeAssembly([
+      { id: 'Text', stackName: 'alva-text', template: parameter('Café au lait') },
+    ]);
+    const changed = await compareAssemblies(
+      edited,
+      { against: { kind: 'deployed' }, allowedDestroyTypes: [] },
+      memoryLog(),
+    );
+    expect(changed.reports[0]).toMatchObject({ hasChanges: true, counts: { updated: 1 } });
   });
 
   it('names the stack and the permission when GetTemplate fails', async () => {
