@@ -62,31 +62,3 @@ export async function lastLogLines(
   }
   return (reply.events ?? []).map((e) => (e.message ?? '').replace(/\n$/, '')).slice(-count);
 }
-
-/**
- * Reads a stream forward from `nextToken` (undefined: from the start): the
- * new lines and the token to continue from. For following a running task.
- */
-export async function readLogStream(
-  logs: CloudWatchLogsClient,
-  stream: AwslogsStream,
-  nextToken?: string,
-): Promise<{ lines: string[]; nextToken?: string }> {
-  try {
-    const reply = await logs.send(
-      new GetLogEventsCommand({
-        logGroupName: stream.logGroupName,
-        logStreamName: stream.logStreamName,
-        startFromHead: true,
-        ...(nextToken ? { nextToken } : {}),
-      }),
-    );
-    return {
-      lines: (reply.events ?? []).map((e) => (e.message ?? '').replace(/\n$/, '')),
-      nextToken: reply.nextForwardToken ?? nextToken,
-    };
-  } catch (err) {
-    if ((err as { name?: string }).name === 'ResourceNotFoundException') return { lines: [], nextToken };
-    throw err;
-  }
-}

@@ -9,7 +9,6 @@ export const modules = {
 /* harmony export */   awslogsStreamFor: () => (/* binding */ awslogsStreamFor),
 /* harmony export */   lastLogLines: () => (/* binding */ lastLogLines)
 /* harmony export */ });
-/* unused harmony export readLogStream */
 /* harmony import */ var _aws_sdk_client_cloudwatch_logs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(303);
 /**
  * CloudWatch Logs of a container that uses the awslogs driver: where its
@@ -55,29 +54,6 @@ async function lastLogLines(logs, stream, count = 20) {
         throw err;
     }
     return (reply.events ?? []).map((e) => (e.message ?? '').replace(/\n$/, '')).slice(-count);
-}
-/**
- * Reads a stream forward from `nextToken` (undefined: from the start): the
- * new lines and the token to continue from. For following a running task.
- */
-async function readLogStream(logs, stream, nextToken) {
-    try {
-        const reply = await logs.send(new GetLogEventsCommand({
-            logGroupName: stream.logGroupName,
-            logStreamName: stream.logStreamName,
-            startFromHead: true,
-            ...(nextToken ? { nextToken } : {}),
-        }));
-        return {
-            lines: (reply.events ?? []).map((e) => (e.message ?? '').replace(/\n$/, '')),
-            nextToken: reply.nextForwardToken ?? nextToken,
-        };
-    }
-    catch (err) {
-        if (err.name === 'ResourceNotFoundException')
-            return { lines: [], nextToken };
-        throw err;
-    }
 }
 
 

@@ -10,7 +10,6 @@ import {
   type Tag,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
-import { isDeepStrictEqual } from 'node:util';
 
 /**
  * Every field RegisterTaskDefinition accepts. `tags` comes from the
@@ -141,14 +140,6 @@ export async function planClone(
   const base = registerableInput(source);
   const { input, changes } = withImages(base, images);
   return { source, input, changes };
-}
-
-/** True when registering `input` would create a revision identical to `source`. */
-export function isSameDefinition(
-  source: DescribedTaskDefinition,
-  input: RegisterTaskDefinitionRequest,
-): boolean {
-  return isDeepStrictEqual(registerableInput(source), input);
 }
 
 /** Registers the clone; returns the new revision's ARN. */
