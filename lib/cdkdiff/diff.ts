@@ -144,7 +144,7 @@ export async function diffStack(
   let diff = cfn.fullDiff(current, withoutCdkNoise(stack.proposed));
   let mangledChanges = 0;
   const proposedJson = JSON.stringify(stack.proposed);
-  if (stack.currentIsDeployed && stack.current && /[^\x00-\x7f]/.test(proposedJson)) {
+  if (stack.currentIsDeployed && stack.current && /[\u{80}-\u{10ffff}]/u.test(proposedJson)) {
     const mangled = cfn.fullDiff(
       current,
       withoutCdkNoise(JSON.parse(cfn.mangleLikeCloudFormation(proposedJson))),
