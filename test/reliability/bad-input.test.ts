@@ -19,7 +19,7 @@ import {
   SERVICES,
   Verdict,
   exitDescribe,
-  firstError,
+  errorText,
   images,
   mutatingCalls,
   secretsIn,
@@ -236,11 +236,11 @@ describe('bad input: exit 1 naming the input, before any mutating call', () => {
           'bad-input',
         );
         v.check(run.exitCode === 1, exitDescribe(run));
-        const message = firstError(run, 4000);
+        const message = errorText(run, 4000);
         // The project's form is `Input "<name>": problem. Fix: …`; an error found only by an AWS
         // call may name the input in its advice instead (`services`).
         const names = message.includes(`Input "${c.input}"`) || message.includes(`\`${c.input}\``);
-        v.check(names, `message: ${firstError(run, 110)}`);
+        v.check(names, `message: ${errorText(run, 110)}`);
         const mutating = mutatingCalls(sim);
         v.check(
           mutating.length === 0,

@@ -21,7 +21,7 @@ import {
   consistentOutcome,
   describeRevisions,
   exitDescribe,
-  firstError,
+  errorText,
   images,
   otherOperator,
   primaryRevisions,
@@ -183,7 +183,7 @@ describe('fault matrix: deploy-services', () => {
         name,
         'exit 0; all four services on the new revision; one registration and one UpdateService per service',
       );
-      v.check(run.exitCode === 0, `${exitDescribe(run)}${run.exitCode ? `: ${firstError(run)}` : ''}`);
+      v.check(run.exitCode === 0, `${exitDescribe(run)}${run.exitCode ? `: ${errorText(run)}` : ''}`);
       const hit = sim.calls().filter((c) => c.fault).length;
       v.check(hit > 0, `${hit} faulted calls`);
       const outcome = consistentOutcome(sim, before, 'new');
@@ -216,8 +216,8 @@ describe('fault matrix: deploy-services', () => {
           'exit 1 naming alva-api, the exit code and the last log line; all four on the previous revision',
         );
         v.check(run.exitCode === 1, exitDescribe(run));
-        const err = firstError(run, 400);
-        v.check(/alva-api/.test(err), `message: ${firstError(run, 80)}`);
+        const err = errorText(run, 400);
+        v.check(/alva-api/.test(err), `message: ${errorText(run, 80)}`);
         v.check(
           /exit code 1/.test(run.log) && run.log.includes("Cannot find module '/app/dist/server.js'"),
           "log shows exit code 1 and the container's last lines",
@@ -253,8 +253,8 @@ describe('fault matrix: deploy-services', () => {
       );
       v.check(run.exitCode === 1, exitDescribe(run));
       v.check(
-        /alva-auth/.test(firstError(run, 400)) && /time/i.test(firstError(run, 400)),
-        `message: ${firstError(run, 90)}`,
+        /alva-auth/.test(errorText(run, 400)) && /time/i.test(errorText(run, 400)),
+        `message: ${errorText(run, 90)}`,
       );
       const outcome = consistentOutcome(sim, before, 'previous');
       v.check(outcome.holds, outcome.observed);
@@ -281,8 +281,8 @@ describe('fault matrix: deploy-services', () => {
       );
       v.check(run.exitCode === 1, exitDescribe(run));
       v.check(
-        /alva-web/.test(firstError(run, 400)) && run.log.includes('CannotPullContainerError'),
-        `message: ${firstError(run, 90)}`,
+        /alva-web/.test(errorText(run, 400)) && run.log.includes('CannotPullContainerError'),
+        `message: ${errorText(run, 90)}`,
       );
       const outcome = consistentOutcome(sim, before, 'previous');
       v.check(outcome.holds, outcome.observed);
@@ -311,7 +311,7 @@ describe('fault matrix: deploy-services', () => {
           'exit 1 naming alva-admin; all four on the previous revision',
         );
         v.check(run.exitCode === 1, exitDescribe(run));
-        v.check(/alva-admin/.test(firstError(run, 400)), `message: ${firstError(run, 80)}`);
+        v.check(/alva-admin/.test(errorText(run, 400)), `message: ${errorText(run, 80)}`);
         const outcome = consistentOutcome(sim, before, 'previous');
         v.check(outcome.holds, outcome.observed);
         const hit = sim.calls().filter((c) => c.fault).length;
@@ -352,7 +352,7 @@ describe('fault matrix: deploy-services', () => {
       );
       v.check(midRun !== undefined && midRun.startsWith('someone else'), midRun ?? 'no mid-run action');
       v.check(run.exitCode === 1, exitDescribe(run));
-      v.check(/alva-auth/.test(firstError(run, 600)), `message: ${firstError(run, 100)}`);
+      v.check(/alva-auth/.test(errorText(run, 600)), `message: ${errorText(run, 100)}`);
       const outcome = consistentOutcome(sim, before, 'previous');
       v.check(outcome.holds, outcome.observed);
       commonChecks(v, sim, run);
@@ -387,7 +387,7 @@ describe('fault matrix: deploy-services', () => {
         );
         v.check(midRun !== undefined && midRun.startsWith('someone else'), midRun ?? 'no mid-run action');
         v.check(run.exitCode === 1, exitDescribe(run));
-        v.check(/alva-admin/.test(firstError(run, 600)), `message: ${firstError(run, 100)}`);
+        v.check(/alva-admin/.test(errorText(run, 600)), `message: ${errorText(run, 100)}`);
         const others = SERVICES.filter((s) => s !== 'alva-admin');
         const outcome = consistentOutcome(
           sim,
@@ -472,7 +472,7 @@ describe('fault matrix: deploy-services', () => {
         v.check(first.exitCode === 0, `deploy ${exitDescribe(first)} (${describeRevisions(deployed)})`);
         v.check(
           run.exitCode === 0,
-          `rollback ${exitDescribe(run)}${run.exitCode ? `: ${firstError(run)}` : ''}`,
+          `rollback ${exitDescribe(run)}${run.exitCode ? `: ${errorText(run)}` : ''}`,
         );
         const outcome = consistentOutcome(sim, original, 'previous');
         v.check(outcome.holds, outcome.observed);

@@ -233,10 +233,16 @@ export function exitDescribe(run: ActionRun): string {
   return run.signal ? `killed by ${run.signal}` : `exit ${run.exitCode}`;
 }
 
-/** The first ::error line of a run (what the user sees first), shortened. */
-export function firstError(run: ActionRun, max = 140): string {
-  const line = run.log.split('\n').find((l) => l.startsWith('::error'));
-  const text = (line ?? '').replace(/^::error[^:]*::/, '').replace(/%0A/g, ' ');
+/**
+ * The ::error text of a run, shortened: the step's failure message (core.setFailed,
+ * the last ::error line) first, then any other ::error lines (details).
+ */
+export function errorText(run: ActionRun, max = 140): string {
+  const lines = run.log
+    .split('\n')
+    .filter((l) => l.startsWith('::error'))
+    .map((l) => l.replace(/^::error[^:]*::/, '').replace(/%0A/g, ' '));
+  const text = [...lines.slice(-1), ...lines.slice(0, -1)].join(' | ');
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 

@@ -12,7 +12,7 @@ import {
   Verdict,
   callsOf,
   exitDescribe,
-  firstError,
+  errorText,
   oneOffTasksAlive,
   secretsIn,
   simEnv,
@@ -139,7 +139,7 @@ describe('fault matrix: migrate', () => {
           name,
           'exit 0; exactly one task started and stopped; each log line once',
         );
-        v.check(run.exitCode === 0, `${exitDescribe(run)}${run.exitCode ? `: ${firstError(run)}` : ''}`);
+        v.check(run.exitCode === 0, `${exitDescribe(run)}${run.exitCode ? `: ${errorText(run)}` : ''}`);
         const hit = sim.calls().filter((c) => c.fault).length;
         v.check(hit > 0, `${hit} faulted calls`);
         const started = callsOf(sim, 'RunTask').filter((c) => c.status === 200).length;
@@ -171,7 +171,7 @@ describe('fault matrix: migrate', () => {
       v.check(run.outputs['exit-code'] === '1', `output exit-code=${run.outputs['exit-code']}`);
       v.check(
         /code 1/.test(run.log) && run.log.includes('Migration failed: 20250115_add_orders'),
-        `message: ${firstError(run, 90)}`,
+        `message: ${errorText(run, 90)}`,
       );
       const alive = oneOffTasksAlive(sim);
       v.check(alive.length === 0, `${alive.length} migration tasks left running`);
@@ -191,7 +191,7 @@ describe('fault matrix: migrate', () => {
         'exit 1 saying timed out; StopTask with a reason naming the timeout; no task left running',
       );
       v.check(run.exitCode === 1, exitDescribe(run));
-      v.check(/timed out/.test(firstError(run, 400)), `message: ${firstError(run, 90)}`);
+      v.check(/timed out/.test(errorText(run, 400)), `message: ${errorText(run, 90)}`);
       const stops = callsOf(sim, 'StopTask').filter((c) => c.status === 200);
       const reason = String(stops[0]?.params.reason ?? '');
       v.check(stops.length === 1 && /timed out/.test(reason), `StopTask ×${stops.length} reason "${reason}"`);
@@ -238,7 +238,7 @@ describe('fault matrix: migrate', () => {
         'exit 1 naming CannotPullContainerError; exit-code empty; no task left running',
       );
       v.check(run.exitCode === 1, exitDescribe(run));
-      v.check(run.log.includes('CannotPullContainerError'), `message: ${firstError(run, 90)}`);
+      v.check(run.log.includes('CannotPullContainerError'), `message: ${errorText(run, 90)}`);
       v.check(run.outputs['exit-code'] === '', `output exit-code="${run.outputs['exit-code']}"`);
       const alive = oneOffTasksAlive(sim);
       v.check(alive.length === 0, `${alive.length} migration tasks left running`);
@@ -263,7 +263,7 @@ describe('fault matrix: migrate', () => {
         'exit 1 with the failure reason; no task started',
       );
       v.check(run.exitCode === 1, exitDescribe(run));
-      v.check(/RunTask did not start/.test(run.log), `message: ${firstError(run, 110)}`);
+      v.check(/RunTask did not start/.test(run.log), `message: ${errorText(run, 110)}`);
       const tasks = oneOffTasksAlive(sim).length;
       v.check(tasks === 0, `${tasks} migration tasks running`);
       v.finish(run);

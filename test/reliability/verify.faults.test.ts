@@ -21,7 +21,7 @@ import {
   SERVICES,
   Verdict,
   exitDescribe,
-  firstError,
+  errorText,
   mutatingCalls,
   otherOperator,
   secretsIn,
@@ -172,7 +172,7 @@ describe('fault matrix: verify', () => {
         name,
         'exit 0: four target groups healthy, checks pass; no mutating call',
       );
-      v.check(run.exitCode === 0, `${exitDescribe(run)}${run.exitCode ? `: ${firstError(run)}` : ''}`);
+      v.check(run.exitCode === 0, `${exitDescribe(run)}${run.exitCode ? `: ${errorText(run)}` : ''}`);
       const hit = sim.calls(since).filter((c) => c.fault).length;
       v.check(hit > 0, `${hit} faulted calls`);
       const report = run.outputs.report
@@ -208,10 +208,10 @@ describe('fault matrix: verify', () => {
           'exit 1 within timeout-seconds naming alva-staging-api and Target.ResponseCodeMismatch; no mutating call',
         );
         v.check(run.exitCode === 1, exitDescribe(run));
-        const text = firstError(run, 2000);
+        const text = errorText(run, 2000);
         v.check(
           text.includes('alva-staging-api') && run.log.includes('Target.ResponseCodeMismatch'),
-          `message: ${firstError(run, 100)}`,
+          `message: ${errorText(run, 100)}`,
         );
         v.check(run.durationMs < 30_000, `ended after ${(run.durationMs / 1000).toFixed(1)} s (timeout 5 s)`);
         readOnly(v, sim, since, run);
@@ -239,8 +239,8 @@ describe('fault matrix: verify', () => {
       );
       v.check(run.exitCode === 1, exitDescribe(run));
       v.check(
-        firstError(run, 2000).includes('alva-staging-auth') && run.log.includes('Target.Timeout'),
-        `message: ${firstError(run, 100)}`,
+        errorText(run, 2000).includes('alva-staging-auth') && run.log.includes('Target.Timeout'),
+        `message: ${errorText(run, 100)}`,
       );
       readOnly(v, sim, since, run);
       v.finish(run);
