@@ -84,8 +84,18 @@ export interface ServiceLoadBalancer {
 export interface DeploymentConfiguration {
   minimumHealthyPercent: number;
   maximumPercent: number;
-  deploymentCircuitBreaker: { enable: boolean; rollback: boolean };
+  deploymentCircuitBreaker: CircuitBreakerConfig;
   [field: string]: unknown;
+}
+
+/** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentCircuitBreaker.html */
+export interface CircuitBreakerConfig {
+  enable: boolean;
+  rollback: boolean;
+  /** Default true: a task of the deployment turning healthy resets the failure count. */
+  resetOnHealthyTask?: boolean;
+  /** Default BOUNDED_PERCENT 50 (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ThresholdConfiguration.html). */
+  thresholdConfiguration?: { type: 'COUNT' | 'BOUNDED_PERCENT' | 'UNBOUNDED_PERCENT'; value: number };
 }
 
 export type RolloutState = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
@@ -95,7 +105,13 @@ export interface DeploymentRecord {
   status: 'PRIMARY' | 'ACTIVE' | 'INACTIVE';
   taskDefinitionArn: string;
   desiredCount: number;
+  /**
+   * Consecutively failed tasks. Once the deployment has a successfully running
+   * (healthy) task it resets to zero and stops being evaluated (Deployment in the
+   * API reference), unless the circuit breaker says resetOnHealthyTask: false.
+   */
   failedTasks: number;
+  failuresEvaluated: boolean;
   createdAt: number;
   updatedAt: number;
   rolloutState: RolloutState;
@@ -265,8 +281,19 @@ export function nameOf(ref: string): string {
   return ref.startsWith('arn:') ? ref.slice(ref.lastIndexOf('/') + 1) : ref;
 }
 
-export function circuitBreakerThreshold(desiredCount: number): number {
-  return Math.min(200, Math.max(3, Math.ceil(0.5 * desiredCount)));
+/**
+ * The failure threshold: by default 0.5 × desired count, at least 3 and at most 200
+ * (ServiceDeploymentCircuitBreaker); a thresholdConfiguration can change it.
+ */
+export function circuitBreakerThreshold(
+  desiredCount: number,
+  config?: CircuitBreakerConfig['thresholdConfiguration'],
+): number {
+  const type = config?.type ?? 'BOUNDED_PERCENT';
+  const value = config?.value ?? 50;
+  if (type === 'COUNT') return Math.max(1, value);
+  const percent = Math.ceil((value / 100) * desiredCount);
+  return type === 'UNBOUNDED_PERCENT' ? Math.max(1, percent) : Math.min(200, Math.max(3, percent));
 }
 
 export class EcsEngine {
@@ -527,6 +554,8 @@ export class EcsEngine {
       minimumHealthyPercent: requested?.minimumHealthyPercent ?? current?.minimumHealthyPercent ?? 100,
       maximumPercent: requested?.maximumPercent ?? current?.maximumPercent ?? 200,
       deploymentCircuitBreaker: {
+        ...current?.deploymentCircuitBreaker,
+        ...requested?.deploymentCircuitBreaker,
         enable:
           requested?.deploymentCircuitBreaker?.enable ?? current?.deploymentCircuitBreaker.enable ?? false,
         rollback:
@@ -568,6 +597,7 @@ export class EcsEngine {
       taskDefinitionArn,
       desiredCount: service.desiredCount,
       failedTasks: 0,
+      failuresEvaluated: true,
       createdAt: now,
       updatedAt: now,
       rolloutState: 'IN_PROGRESS',
@@ -964,6 +994,7 @@ export class EcsEngine {
     // Known before registering: health changes arrive while the targets register.
     task.targets = registrations.map(({ tg, port }) => ({ targetGroup: tg, port }));
     task.healthy = registrations.length === 0 || healthy;
+    if (registrations.length === 0) this.taskHealthy(task);
     for (const { tg, container, port } of registrations) {
       this.deps.elb.register(
         tg,
@@ -1001,7 +1032,22 @@ export class EcsEngine {
       );
       this.stopIfUnhealthy(task, tg);
     }
-    if (task.healthy) this.reconcile(service);
+    if (task.healthy) {
+      this.taskHealthy(task);
+      this.reconcile(service);
+    }
+  }
+
+  /** A task of a deployment is successfully running: its failure count resets and stops being evaluated. */
+  private taskHealthy(task: TaskRecord): void {
+    const deployment = task.deployment;
+    const breaker = task.service?.deploymentConfiguration.deploymentCircuitBreaker;
+    if (!deployment || !deployment.failuresEvaluated || breaker?.resetOnHealthyTask === false) return;
+    deployment.failedTasks = 0;
+    deployment.failuresEvaluated = false;
+    const sd = deployment.serviceDeployment;
+    if (sd?.circuitBreakerStatus === 'MONITORING' && sd.deployment === deployment)
+      sd.circuitBreakerStatus = 'MONITORING_COMPLETE';
   }
 
   /** ECS replaces a task that fails ELB health checks, once its grace period is over. */
@@ -1048,7 +1094,7 @@ export class EcsEngine {
     task.version += 1;
     const service = task.service;
     const deployment = task.deployment;
-    if (opts.failure && deployment && service && !task.failed) {
+    if (opts.failure && deployment && service && !task.failed && deployment.failuresEvaluated) {
       task.failed = true;
       deployment.failedTasks += 1;
       deployment.updatedAt = this.now();
@@ -1115,7 +1161,8 @@ export class EcsEngine {
     const breaker = service.deploymentConfiguration.deploymentCircuitBreaker;
     if (!breaker.enable || deployment.rolloutState !== 'IN_PROGRESS' || deployment.status !== 'PRIMARY')
       return;
-    if (deployment.failedTasks < circuitBreakerThreshold(service.desiredCount)) return;
+    const threshold = circuitBreakerThreshold(service.desiredCount, breaker.thresholdConfiguration);
+    if (deployment.failedTasks < threshold) return;
     deployment.rolloutState = 'FAILED';
     deployment.rolloutStateReason = 'ECS deployment circuit breaker: tasks failed to start.';
     deployment.updatedAt = this.now();

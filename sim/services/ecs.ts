@@ -16,7 +16,7 @@ import type {
   TaskDefRecord,
   TaskRecord,
 } from '../ecs-engine.js';
-import { nameOf } from '../ecs-engine.js';
+import { circuitBreakerThreshold, nameOf } from '../ecs-engine.js';
 import { AwsError, type SimService } from '../service.js';
 
 type Params = Record<string, unknown>;
@@ -760,7 +760,10 @@ export class EcsService implements SimService {
         deploymentCircuitBreaker: {
           status: sd.circuitBreakerStatus,
           failureCount: dep.failedTasks,
-          threshold: Math.min(200, Math.max(3, Math.ceil(0.5 * service.desiredCount))),
+          threshold: circuitBreakerThreshold(
+            service.desiredCount,
+            service.deploymentConfiguration.deploymentCircuitBreaker.thresholdConfiguration,
+          ),
         },
         alarms: { status: 'DISABLED' },
       });

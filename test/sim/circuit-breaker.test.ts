@@ -197,6 +197,44 @@ describe('deployment circuit breaker', () => {
     expect(s.deployments![1]).toMatchObject({ status: 'ACTIVE', runningCount: 1 });
   });
 
+  it('a thresholdConfiguration of COUNT 1 fails the deployment on its first failed task', async () => {
+    const { arn } = await deployImage('alva-api', 'broken-8', {
+      deploymentConfiguration: {
+        deploymentCircuitBreaker: {
+          enable: true,
+          rollback: true,
+          thresholdConfiguration: { type: 'COUNT', value: 1 },
+        },
+      },
+    });
+    await waitFor(async () => {
+      const s = await describe1('alva-api');
+      return s.deployments!.length === 1 && s.deployments![0].taskDefinition !== arn ? s : undefined;
+    }, 'the rollback to complete');
+    const started = c.sim
+      .events()
+      .filter((e) => e.kind === 'task.provisioning' && e.detail.taskDefinition === arn);
+    expect(started).toHaveLength(1);
+  });
+
+  it('a task that served before crashing resets failedTasks: the breaker no longer watches the deployment', async () => {
+    const { arn } = await deployImage('alva-web', 'crashloop-9');
+    const completed = await waitFor(async () => {
+      const s = await describe1('alva-web');
+      return s.deployments!.length === 1 && s.deployments![0].rolloutState === 'COMPLETED' ? s : undefined;
+    }, 'the deployment to complete');
+    expect(completed.taskDefinition).toBe(arn);
+    // It keeps crashing and being replaced; failures are no longer counted.
+    await waitFor(() => {
+      const stops = c.sim
+        .events()
+        .filter((e) => e.kind === 'container.exited' && e.detail.service === 'alva-web');
+      return stops.length >= 2 ? stops : undefined;
+    }, 'two crashes');
+    const s = await describe1('alva-web');
+    expect(s.deployments![0]).toMatchObject({ rolloutState: 'COMPLETED', failedTasks: 0 });
+  });
+
   it('an image that cannot be pulled stops with TaskFailedToStart and CannotPullContainerError', async () => {
     await deployImage('alva-api', 'nopull-5');
     const [task] = await waitFor(async () => {
