@@ -2,7 +2,7 @@
  * The sticky comment against Octokit (@actions/github's getOctokit), with
  * GitHub's REST API mocked by nock.
  */
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import nock from 'nock';
 import { getOctokit } from '@actions/github';
 import { commentApi } from '../../../actions/cdk-diff/src/github.js';
@@ -27,6 +27,11 @@ function comments(from: number, count: number, extra: object[] = []) {
 }
 
 beforeAll(() => nock.disableNetConnect());
+// Jest runs other test files in this process next: give them their network back.
+afterAll(() => {
+  nock.enableNetConnect();
+  nock.restore();
+});
 afterEach(() => {
   const pending = nock.pendingMocks();
   nock.cleanAll();

@@ -2,7 +2,7 @@
  * The action's run(): inputs from a mocked @actions/core, GitHub's REST API
  * mocked by nock under the real Octokit.
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +44,11 @@ function summaryText(): string {
 }
 
 beforeAll(() => nock.disableNetConnect());
+// Jest runs other test files in this process next: give them their network back.
+afterAll(() => {
+  nock.enableNetConnect();
+  nock.restore();
+});
 beforeEach(() => {
   jest.clearAllMocks();
   core.getInput.mockImplementation((name: string) => inputs[name] ?? '');
