@@ -27,7 +27,7 @@ import {
 } from '../ecs/taskdef.js';
 import { CancelledError, InputError, OperationError, errorMessage } from '../errors.js';
 import type { Log } from '../log.js';
-import { LogStreamFollower, type DrainOptions } from '../logstream.js';
+import type { DrainOptions, LogStreamFollower } from '../logstream.js';
 import { AdaptiveInterval, Heartbeat, formatDuration, sleep } from '../time.js';
 import type { CapacityProviderStrategyItem, LaunchType } from './parse.js';
 import { judgeTasks, taskId, type Judgement } from './judge.js';
@@ -82,9 +82,12 @@ const DEFAULT_TIMING: MigrationTiming = {
 
 export interface MigrationClients {
   ecs: ECSClient;
-  logs: CloudWatchLogsClient;
-  /** A CloudWatch Logs client for another region, for containers whose awslogs-region differs. */
-  logsIn?: (region: string) => CloudWatchLogsClient;
+  /**
+   * A CloudWatch Logs client for a region (a container's awslogs-region may
+   * differ from the task's). Asked for only once a task runs, so that runs
+   * failing earlier never load the Logs SDK.
+   */
+  logs: (region: string) => Promise<CloudWatchLogsClient>;
 }
 
 export interface MigrationResult {
@@ -216,7 +219,9 @@ export async function runMigration(
   log.info(`Started task ${firstId} on ${clusterName}: ${link}`);
 
   const severalStreams = containers.filter((c) => awslogsStreamFor(c, firstId)).length > 1;
-  const follower = new LogStreamFollower(clients.logs, {
+  // Loaded only now: a run that fails before RunTask does not pay for the Logs SDK.
+  const { LogStreamFollower } = await import('../logstream.js');
+  const follower = new LogStreamFollower(await clients.logs(options.region), {
     onLines: (lines) =>
       printLogLines(lines.map((line) => (severalStreams ? `[${line.label}] ${line.message}` : line.message))),
     onWarning: (m) => log.warning(m),
@@ -226,10 +231,7 @@ export async function runMigration(
       const stream = awslogsStreamFor(container, arn);
       if (!stream) continue;
       const label = taskArns.length > 1 ? `${taskId(arn).slice(0, 8)}/${container.name}` : container.name!;
-      const client =
-        stream.region && stream.region !== options.region && clients.logsIn
-          ? clients.logsIn(stream.region)
-          : clients.logs;
+      const client = await clients.logs(stream.region ?? options.region);
       follower.addVia(client, {
         logGroupName: stream.logGroupName,
         logStreamName: stream.logStreamName,

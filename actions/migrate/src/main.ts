@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as core from '@actions/core';
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { clientConfig } from '../../../lib/aws/config.js';
 import { errorMessage } from '../../../lib/errors.js';
@@ -22,14 +22,20 @@ export async function run(): Promise<void> {
       );
     }
     const config = clientConfig({ region });
-    const logsByRegion = new Map<string, CloudWatchLogsClient>();
+    const logsByRegion = new Map<string, Promise<CloudWatchLogsClient>>();
     const clients = {
       ecs: new ECSClient(config),
-      logs: new CloudWatchLogsClient(config),
-      logsIn: (other: string) => {
-        if (!logsByRegion.has(other))
-          logsByRegion.set(other, new CloudWatchLogsClient({ ...config, region: other }));
-        return logsByRegion.get(other)!;
+      // Imported on first use: runs that fail before the task starts never load it.
+      logs: (logsRegion: string) => {
+        if (!logsByRegion.has(logsRegion)) {
+          logsByRegion.set(
+            logsRegion,
+            import('@aws-sdk/client-cloudwatch-logs').then(
+              ({ CloudWatchLogsClient: Client }) => new Client({ ...config, region: logsRegion }),
+            ),
+          );
+        }
+        return logsByRegion.get(logsRegion)!;
       },
     };
     const result = await runMigration(clients, { ...inputs, region }, coreLog, signal, printLogLines);

@@ -20,7 +20,7 @@ const ecsMock = mockClient(ECSClient);
 const logsMock = mockClient(CloudWatchLogsClient);
 const clients = {
   ecs: new ECSClient({ region: 'us-east-1', maxAttempts: 1 }),
-  logs: new CloudWatchLogsClient({ region: 'us-east-1', maxAttempts: 1 }),
+  logs: async (region: string) => new CloudWatchLogsClient({ region, maxAttempts: 1 }),
 };
 const TD_ARN = 'arn:aws:ecs:us-east-1:123456789012:task-definition/alva-migrations:4';
 const NEW_TD_ARN = 'arn:aws:ecs:us-east-1:123456789012:task-definition/alva-migrations:5';
@@ -285,15 +285,15 @@ describe('runMigration', () => {
     await runMigration(
       {
         ...clients,
-        logsIn: (region) => {
+        logs: async (region) => {
           regions.push(region);
-          return eu;
+          return region === 'eu-west-1' ? eu : clients.logs(region);
         },
       },
       base,
       log,
     );
-    expect(regions).toEqual(['eu-west-1']);
+    expect(regions).toContain('eu-west-1');
     expect(log.lines).toContain('from eu-west-1');
   });
 
