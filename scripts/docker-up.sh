@@ -24,6 +24,11 @@ export DOCKER_HOST=unix:///var/run/docker.sock
 
 say() { echo "docker-up: $*"; }
 
+# Test files running in parallel may call this at once: one at a time.
+mkdir -p "$DIR"
+exec 9>"$DIR/.lock"
+flock 9
+
 need_install=()
 [ -x /usr/sbin/dockerd ] && [ -x "$DOCKER" ] || need_install+=(docker.io)
 command -v docker-registry >/dev/null || need_install+=(docker-registry)

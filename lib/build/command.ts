@@ -11,8 +11,11 @@ export interface BuildPlan {
   image: string;
   /** The commit SHA tag (immutable) first, then the moving tags. */
   tags: string[];
-  /** Tag of the build cache in the same repository (registry cache or inline-cache image). */
-  cacheTag: string;
+  /**
+   * Tag of the build cache in the same repository (registry cache or
+   * inline-cache image); undefined keeps no cache tag (immutable repositories).
+   */
+  cacheTag?: string;
   labels: Record<string, string>;
   platforms: string[];
   push: boolean;
@@ -52,7 +55,7 @@ export const ref = (plan: BuildPlan, tag: string) => `${plan.image}:${tag}`;
 
 /** Images whose layers may serve as cache: the cache tag, then the moving tags (the last build for them). */
 function inlineCacheSources(plan: BuildPlan): string[] {
-  return [plan.cacheTag, ...plan.tags.slice(1)].map((tag) => ref(plan, tag));
+  return [...(plan.cacheTag ? [plan.cacheTag] : []), ...plan.tags.slice(1)].map((tag) => ref(plan, tag));
 }
 
 function commonArgs(plan: BuildPlan): string[] {
@@ -70,14 +73,14 @@ function commonArgs(plan: BuildPlan): string[] {
 export function buildxArgs(plan: BuildPlan, cache: CacheMode, metadataFile: string): string[] {
   const args = ['buildx', 'build', ...commonArgs(plan)];
   if (plan.platforms.length) args.push('--platform', plan.platforms.join(','));
-  if (cache === 'registry') {
+  if (cache === 'registry' && plan.cacheTag) {
     const cacheRef = `type=registry,ref=${ref(plan, plan.cacheTag)}`;
     args.push('--cache-from', cacheRef);
     if (plan.push) args.push('--cache-to', `${cacheRef},mode=max,image-manifest=true,oci-mediatypes=true`);
-  } else {
+  } else if (cache === 'inline') {
     for (const source of inlineCacheSources(plan)) args.push('--cache-from', `type=registry,ref=${source}`);
     args.push('--cache-to', 'type=inline');
-    if (plan.push) args.push('--tag', ref(plan, plan.cacheTag));
+    if (plan.push && plan.cacheTag) args.push('--tag', ref(plan, plan.cacheTag));
   }
   if (plan.push) args.push('--push');
   // A multi-platform image cannot be loaded into the classic image store; it stays in the build cache.
@@ -95,14 +98,14 @@ export function dockerBuildArgs(plan: BuildPlan): string[] {
   if (plan.platforms.length === 1) args.push('--platform', plan.platforms[0]!);
   args.push('--build-arg', 'BUILDKIT_INLINE_CACHE=1');
   for (const source of inlineCacheSources(plan)) args.push('--cache-from', source);
-  if (plan.push) args.push('--tag', ref(plan, plan.cacheTag));
+  if (plan.push && plan.cacheTag) args.push('--tag', ref(plan, plan.cacheTag));
   args.push(plan.service.context);
   return args;
 }
 
 /** The `docker push` commands after a plain build: every tag, then the cache tag. */
 export function dockerPushArgs(plan: BuildPlan): string[][] {
-  return [...plan.tags, plan.cacheTag].map((tag) => ['push', ref(plan, tag)]);
+  return [...plan.tags, ...(plan.cacheTag ? [plan.cacheTag] : [])].map((tag) => ['push', ref(plan, tag)]);
 }
 
 /** The digest line of `docker push`: "<tag>: digest: sha256:... size: N". */

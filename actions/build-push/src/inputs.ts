@@ -28,7 +28,8 @@ export interface Inputs {
   /** Explicit docker client, else chosen from PATH. */
   docker?: string;
   network?: string;
-  cacheTag: string;
+  /** undefined: no cache tag (`cache-tag: none`). */
+  cacheTag?: string;
   source?: string;
   workspace: string;
 }
@@ -105,12 +106,13 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
         'use letters, digits, "_", "." and "-" (max 128)',
       );
   }
-  const cacheTag = optional('cache-tag') ?? 'buildcache';
-  if (!TAG.test(cacheTag) || cacheTag === sha || movingTags.includes(cacheTag)) {
+  const cacheTagInput = optional('cache-tag') ?? 'buildcache';
+  const cacheTag = cacheTagInput.toLowerCase() === 'none' ? undefined : cacheTagInput;
+  if (cacheTag !== undefined && (!TAG.test(cacheTag) || cacheTag === sha || movingTags.includes(cacheTag))) {
     throw new InputError(
       'cache-tag',
       `"${cacheTag}" is not a valid tag distinct from the image tags`,
-      'leave the default buildcache',
+      'leave the default buildcache, or none for no cache tag',
     );
   }
 

@@ -156,6 +156,25 @@ describe('dockerBuildArgs (plain docker with BuildKit)', () => {
   });
 });
 
+describe('no cache tag (repositories with immutable tags)', () => {
+  const p = () => plan({ cacheTag: undefined });
+  test('plain docker: cache only from the moving tags, no cache tag built or pushed', () => {
+    const args = dockerBuildArgs(p());
+    expect(values(args, '--cache-from')).toEqual([`${image}:staging`]);
+    expect(values(args, '--tag')).toEqual([`${image}:${SHA}`, `${image}:staging`]);
+    expect(dockerPushArgs(p()).map((a) => a[1])).toEqual([`${image}:${SHA}`, `${image}:staging`]);
+  });
+
+  test('buildx: no registry cache export; inline mode without the cache tag', () => {
+    const registry = buildxArgs(p(), 'registry', '/m');
+    expect(values(registry, '--cache-from')).toEqual([]);
+    expect(values(registry, '--cache-to')).toEqual([]);
+    const inline = buildxArgs(p(), 'inline', '/m');
+    expect(values(inline, '--cache-from')).toEqual([`type=registry,ref=${image}:staging`]);
+    expect(values(inline, '--tag')).toEqual([`${image}:${SHA}`, `${image}:staging`]);
+  });
+});
+
 describe('digests reported by docker', () => {
   test('docker push digest line of the right tag', () => {
     const output = [

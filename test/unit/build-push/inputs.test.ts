@@ -74,6 +74,11 @@ describe('build-push inputs', () => {
     expect(getInputs(env).failOnSeverity).toBeUndefined();
   });
 
+  test('cache-tag none keeps no cache tag', () => {
+    withInputs({ services: SERVICES, 'cache-tag': 'none' });
+    expect(getInputs(env).cacheTag).toBeUndefined();
+  });
+
   test.each([
     [
       { services: '- {name: web, context: examples/nope}' },
