@@ -26,6 +26,8 @@ console.log(
   `  export AWS_ENDPOINT_URL=${sim.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test`,
 );
 console.log(`  control API: ${sim.url}/_sim/calls  /_sim/events  /_sim/state`);
+for (const lb of sim.world.elb.loadBalancers.values())
+  console.log(`  load balancer ${lb.name}: http://${lb.dnsName}`);
 
 const stop = () => {
   void sim.close().then(() => process.exit(0));

@@ -87,10 +87,11 @@ export class SimServer {
   }
 
   async load(scenario: Scenario): Promise<void> {
-    const now = this.world.clock.now();
+    // Built before the old one stops: a scenario that does not load leaves the running one in place.
+    const world = new World(scenario, this.speed, this.factories, this.world.clock.now());
     this.world.close();
     this.scenario = scenario;
-    this.world = new World(scenario, this.speed, this.factories, now);
+    this.world = world;
     this.calls = [];
     this.callSeq = 0;
     this.faults = (scenario.faults ?? []).map((spec) => ({ spec, seen: 0 }));

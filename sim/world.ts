@@ -78,7 +78,6 @@ export class World {
       images: scenario.images ?? {},
       event,
     });
-    this.ecs.load(scenario);
     const ctx: SimContext = {
       region: this.region,
       accountId: this.accountId,
@@ -86,12 +85,19 @@ export class World {
       now: () => this.clock.now(),
       event,
     };
-    this.services = [
-      new EcsService(this.ecs),
-      new Elbv2Service(this.elb, this.region),
-      new LogsService(this.logs),
-      ...factories.map((make) => make(ctx)),
-    ];
+    try {
+      this.ecs.load(scenario);
+      this.services = [
+        new EcsService(this.ecs),
+        new Elbv2Service(this.elb, this.region),
+        new LogsService(this.logs),
+        ...factories.map((make) => make(ctx)),
+      ];
+    } catch (err) {
+      // A scenario that does not load leaves no timer behind.
+      this.clock.stop();
+      throw err;
+    }
   }
 
   event(kind: string, detail: Record<string, unknown>): void {

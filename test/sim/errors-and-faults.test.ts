@@ -209,3 +209,36 @@ describe('faults', () => {
     expect(since.map((call) => call.operation)).toEqual(['GetLogEvents']);
   });
 });
+
+describe('control API', () => {
+  it('a scenario that does not load is refused and the running one stays', async () => {
+    const res = await fetch(`${c.sim.url}/_sim/scenario`, {
+      method: 'POST',
+      body: JSON.stringify({
+        clusters: [],
+        taskDefinitions: [],
+        services: [{ cluster: 'missing', name: 'x', taskDefinition: 'y', desiredCount: 1 }],
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('Cluster not found.');
+    const { services } = await c.ecs.send(
+      new DescribeServicesCommand({ cluster: CLUSTER, services: ['alva-api'] }),
+    );
+    expect(services![0].status).toBe('ACTIVE');
+  });
+
+  it('GET /_sim/state is a JSON snapshot of the account', async () => {
+    const state = (await (await fetch(`${c.sim.url}/_sim/state`)).json()) as {
+      clusters: { name: string; services: { name: string }[] }[];
+      targetGroups: { name: string; targets: { state: string }[] }[];
+    };
+    expect(state.clusters[0].services.map((s) => s.name)).toEqual(SERVICES);
+    expect(state.targetGroups.flatMap((tg) => tg.targets.map((t) => t.state))).toEqual([
+      'healthy',
+      'healthy',
+      'healthy',
+      'healthy',
+    ]);
+  });
+});
