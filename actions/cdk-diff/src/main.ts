@@ -66,7 +66,7 @@ async function comment(
     const status = httpStatus(err);
     if (status === 403 || status === 404) {
       // A pull_request run from a fork gets a read-only token: not the diff's fault.
-      const notice = `Could not comment on pull request #${number} (HTTP ${status}: ${errorMessage(err)}). Pull requests from forks get a read-only token; the diff is only in this job summary. See the action's README for the pull_request_target setup.`;
+      const notice = `Could not comment on pull request #${number} (HTTP ${status}: ${errorMessage(err)}). Pull requests from forks get a read-only token; the diff is only in this job summary. The action's README shows how to comment on pull requests from forks.`;
       core.notice(notice);
       return { notice, cutStacks: [] };
     }
