@@ -99,8 +99,8 @@ async function suitePolicy(sim: Sim, clients: EcsClients, tag: string): Promise<
     rollbackOnFailure: true,
     forceNewDeployment: false,
     log: quietLog,
-    minIntervalMs: 1000 / speed,
-    maxIntervalMs: 3000 / speed,
+    minIntervalMs: 1000 / speed, // the action's defaults (lib/ecs/rollout.ts), scaled
+    maxIntervalMs: 2000 / speed,
     heartbeatMs: 30_000 / speed,
   });
   const ended = Date.now();

@@ -67,7 +67,7 @@ export interface FollowOptions {
   timeoutMs: number;
   log: Log;
   signal?: AbortSignal;
-  /** Poll interval bounds (default 1 s .. 3 s): short enough to see the end within ~2 s. */
+  /** Poll interval bounds (default 1 s .. 2 s): the end of a rollout is seen about 1 s after it happens. */
   minIntervalMs?: number;
   maxIntervalMs?: number;
   /** Heartbeat period while nothing changes (default 30 s). */
@@ -322,7 +322,7 @@ export async function followRollouts(
   }));
   const started = Date.now();
   const deadline = started + options.timeoutMs;
-  const interval = new AdaptiveInterval(options.minIntervalMs ?? 1000, options.maxIntervalMs ?? 3000);
+  const interval = new AdaptiveInterval(options.minIntervalMs ?? 1000, options.maxIntervalMs ?? 2000);
   const pendingNow = () => trackers.filter((t) => !t.result);
   const heartbeat = new Heartbeat(options.heartbeatMs ?? 30_000, () => {
     log.info(
