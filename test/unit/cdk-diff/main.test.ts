@@ -142,10 +142,31 @@ describe('cdk-diff run()', () => {
     expect(outputs()['has-destructive-changes']).toBe('true');
   });
 
-  it('names the input when both base-assembly and deployed are given, before any call', async () => {
+  it.each([
+    [
+      { 'base-assembly': 'HEAD', deployed: 'true' },
+      'Input "deployed": is true and `base-assembly` is set too',
+    ],
+    [{}, 'Input "base-assembly": is empty and `deployed` is not true'],
+    [
+      { 'base-assembly': '/nonexistent' },
+      'Input "base-assembly": /nonexistent is not a cloud assembly (no manifest.json)',
+    ],
+    [{ 'base-assembly': 'HEAD', stage: 'a -->' }, 'Input "stage": "a -->" is not a plain name'],
+    [
+      { 'base-assembly': 'HEAD', 'allowed-destroy-types': 'AWS::RDS::DBInstance, rds' },
+      'Input "allowed-destroy-types": "rds" is not a CloudFormation resource type',
+    ],
+  ])('rejects bad input %j before any call, naming the input', async (given, message) => {
     const head = writeAssembly([{ id: 'Logs', template: logGroups(1) }]);
-    inputs = { 'cloud-assembly': head, 'base-assembly': head, deployed: 'true' };
+    inputs = Object.fromEntries(
+      Object.entries({ 'cloud-assembly': head, 'github-token': 'token', ...given }).map(([k, v]) => [
+        k,
+        v === 'HEAD' ? head : v,
+      ]),
+    );
     await run();
-    expect(core.setFailed).toHaveBeenCalledWith(expect.stringContaining('Input "deployed"'));
+    expect(core.setFailed).toHaveBeenCalledWith(expect.stringContaining(message));
+    expect(core.setOutput).not.toHaveBeenCalled();
   });
 });
