@@ -301,6 +301,8 @@ export class EcsEngine {
   /** family -> revisions, index revision - 1. */
   readonly taskDefinitions = new Map<string, TaskDefRecord[]>();
   private ipCounter = 0;
+  /** While a scenario loads, services are placed as they are: the scheduler waits. */
+  private loading = false;
   private readonly deps: EngineDeps;
 
   constructor(deps: EngineDeps) {
@@ -372,7 +374,12 @@ export class EcsEngine {
       const { tags, ...request } = spec as { tags?: Tag[] } & Record<string, unknown>;
       this.registerTaskDefinition(request, tags ?? []);
     }
-    for (const spec of scenario.services ?? []) this.loadSteadyService(spec);
+    this.loading = true;
+    try {
+      for (const spec of scenario.services ?? []) this.loadSteadyService(spec);
+    } finally {
+      this.loading = false;
+    }
   }
 
   private loadSteadyService(spec: ServiceSpec): void {
@@ -1226,7 +1233,7 @@ export class EcsEngine {
 
   /** One pass of the service scheduler over a service. */
   reconcile(service: ServiceRecord): void {
-    if (service.status === 'INACTIVE') return;
+    if (service.status === 'INACTIVE' || this.loading) return;
     const live = this.liveTasks(service);
     if (service.status === 'DRAINING') {
       for (const task of live) this.stopTask(task, 'ServiceSchedulerInitiated', 'Service deleted');

@@ -288,3 +288,63 @@ describe('rolling deployment of the staging services', () => {
     expect(sd.finishedAt).toBeInstanceOf(Date);
   });
 });
+
+describe('deployment configuration', () => {
+  it.each([
+    [50, 100, 3],
+    [100, 150, 4],
+  ])(
+    'minimumHealthyPercent %i / maximumPercent %i with %i tasks: bounds hold throughout',
+    async (min, max, desired) => {
+      const scenario = JSON.parse(readFileSync(STAGING, 'utf8')) as Scenario;
+      Object.assign(scenario.services![1], {
+        desiredCount: desired,
+        deploymentConfiguration: { minimumHealthyPercent: min, maximumPercent: max },
+      });
+      const own = await startWithClients(scenario);
+      try {
+        const since = own.sim.events().at(-1)!.seq;
+        const state = own.sim.state() as { clusters: { tasks: { arn: string; service?: string }[] }[] };
+        const initial = state.clusters[0].tasks.filter((t) => t.service === 'alva-api').map((t) => t.arn);
+        await own.ecs.send(
+          new UpdateServiceCommand({ cluster: CLUSTER, service: 'alva-api', forceNewDeployment: true }),
+        );
+        await waitFor(async () => {
+          const { services } = await own.ecs.send(
+            new DescribeServicesCommand({ cluster: CLUSTER, services: ['alva-api'] }),
+          );
+          const s = services![0];
+          return s.deployments!.length === 1 && s.deployments![0].rolloutState === 'COMPLETED'
+            ? s
+            : undefined;
+        }, 'the deployment to complete');
+        // Replay the ground truth: tasks counted while their desired status is RUNNING, healthy per target.
+        const live = new Set<string>(initial);
+        const healthy = new Set<string>(initial);
+        let most = 0;
+        let fewestHealthy = desired;
+        for (const e of own.sim
+          .events(since)
+          .filter((x) => x.detail.service === 'alva-api' || x.detail.targetGroup === 'alva-staging-api')) {
+          const task = String(e.detail.taskArn);
+          if (e.kind === 'task.provisioning') live.add(task);
+          if (e.kind === 'task.stop-requested') {
+            live.delete(task);
+            healthy.delete(task);
+          }
+          if (e.kind === 'target.health') {
+            if (e.detail.state === 'healthy') healthy.add(task);
+            else healthy.delete(task);
+          }
+          most = Math.max(most, live.size);
+          fewestHealthy = Math.min(fewestHealthy, healthy.size);
+        }
+        expect(most).toBe(Math.floor((desired * max) / 100));
+        expect(fewestHealthy).toBe(Math.ceil((desired * min) / 100));
+        expect(healthy.size).toBe(desired);
+      } finally {
+        await stopClients(own);
+      }
+    },
+  );
+});
