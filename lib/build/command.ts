@@ -103,9 +103,18 @@ export function dockerBuildArgs(plan: BuildPlan): string[] {
   return args;
 }
 
-/** The `docker push` commands after a plain build: every tag, then the cache tag. */
-export function dockerPushArgs(plan: BuildPlan): string[][] {
-  return [...plan.tags, ...(plan.cacheTag ? [plan.cacheTag] : [])].map((tag) => ['push', ref(plan, tag)]);
+/** The `docker push` after a plain build: the SHA tag only (see registryTags). */
+export function dockerPushArgs(plan: BuildPlan): string[] {
+  return ['push', ref(plan, plan.tags[0]!)];
+}
+
+/**
+ * After a plain build and push, the moving tags and the cache tag name the very
+ * manifest just pushed: they are set in the registry (one manifest PUT each)
+ * rather than by more `docker push` runs.
+ */
+export function registryTags(plan: BuildPlan): string[] {
+  return [...plan.tags.slice(1), ...(plan.cacheTag ? [plan.cacheTag] : [])];
 }
 
 /** The digest line of `docker push`: "<tag>: digest: sha256:... size: N". */

@@ -13,6 +13,7 @@ import {
   buildxArgs,
   dockerBuildArgs,
   dockerPushArgs,
+  registryTags,
   metadataDigest,
   pushedDigest,
   ref,
@@ -166,18 +167,17 @@ async function buildOne(plan: BuildPlan, opts: BuildAllOptions): Promise<Service
   if (builder.kind === 'buildx') {
     pushed = metadataDigest(await readFile(metadataFile, 'utf8').catch(() => ''));
   } else {
-    for (const pushArgs of dockerPushArgs(plan)) {
-      const push = await docker.run(pushArgs, { signal });
-      if (push.exitCode !== 0) {
-        return {
-          ...base,
-          status: 'failed',
-          durationMs: elapsed(),
-          error: `${service.name}: docker push ${pushArgs[1]} failed: ${tail(push.output, 5)}`,
-        };
-      }
-      if (pushArgs[1] === ref(plan, shaTag)) pushed = pushedDigest(push.output, shaTag);
+    const pushArgs = dockerPushArgs(plan);
+    const push = await docker.run(pushArgs, { signal });
+    if (push.exitCode !== 0) {
+      return {
+        ...base,
+        status: 'failed',
+        durationMs: elapsed(),
+        error: `${service.name}: docker push ${pushArgs[1]} failed: ${tail(push.output, 5)}`,
+      };
     }
+    pushed = pushedDigest(push.output, shaTag);
   }
   // The digest deployments pin is the one the registry serves, not what the client believes it sent.
   const held = await store.lookup(service.repository, shaTag);
@@ -196,6 +196,24 @@ async function buildOne(plan: BuildPlan, opts: BuildAllOptions): Promise<Service
       durationMs: elapsed(),
       error: `${service.name}: pushed ${pushed} but the registry holds ${held.digest} for ${shaTag} (another push raced this one?)`,
     };
+  }
+  if (builder.kind === 'plain') {
+    for (const tag of registryTags(plan)) {
+      try {
+        await store.retag(service.repository, held.digest, tag);
+      } catch (err) {
+        // No registry credentials of our own (an earlier docker login): docker push has them.
+        const retry = await docker.run(['push', ref(plan, tag)], { signal });
+        if (retry.exitCode !== 0) {
+          return {
+            ...base,
+            status: 'failed',
+            durationMs: elapsed(),
+            error: `${service.name}: cannot tag ${held.digest} as ${tag}: ${errorMessage(err)}; docker push: ${tail(retry.output, 3)}`,
+          };
+        }
+      }
+    }
   }
   if (plan.inputsTag) await store.retag(service.repository, held.digest, plan.inputsTag);
   log.info(`${service.name}: pushed ${base.tags.join(', ')} -> ${held.digest}`);

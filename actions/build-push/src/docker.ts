@@ -46,19 +46,19 @@ function isExecutable(file: string): boolean {
 export function selectDocker(explicit?: string): Promise<DockerChoice> {
   const candidates = explicit ? [explicit] : dockerCandidates(process.env.PATH ?? '', isExecutable);
   return chooseDocker(candidates, {
+    // `--version` and `buildx version` answer without the engine: probing stays cheap.
     clientVersion: async (binary) => {
       const out = await dockerRunner(binary)
-        .run(['version', '--format', '{{.Client.Version}}'])
+        .run(['--version'])
         .catch(() => undefined);
-      // The client prints its version even when the engine is unreachable (exit 1).
-      const version = out?.output.trim().split('\n')[0];
-      return version && /^\d+\.\d+/.test(version) ? version : undefined;
+      return out?.exitCode === 0 ? /version (\d+\.\d+\.\d+\S*?),?\s/.exec(out.output)?.[1] : undefined;
     },
     buildxDriver: async (binary) => {
-      const out = await dockerRunner(binary)
-        .run(['buildx', 'inspect'])
-        .catch(() => undefined);
-      return out && out.exitCode === 0 ? (parseBuildxDriver(out.output) ?? 'unknown') : undefined;
+      const runner = dockerRunner(binary);
+      const present = await runner.run(['buildx', 'version']).catch(() => undefined);
+      if (present?.exitCode !== 0) return undefined;
+      const inspect = await runner.run(['buildx', 'inspect']).catch(() => undefined);
+      return inspect?.exitCode === 0 ? (parseBuildxDriver(inspect.output) ?? 'unknown') : 'unknown';
     },
   });
 }

@@ -95,8 +95,8 @@ const opts = (o: Partial<Parameters<typeof buildAll>[0]>) =>
   }) as Parameters<typeof buildAll>[0];
 
 describe('buildAll', () => {
-  test('builds, pushes every tag and the cache tag, and reports the digest the registry holds', async () => {
-    const { store, repos } = memoryStore();
+  test('builds, pushes the SHA tag, sets the other tags on that manifest, reports the digest the registry holds', async () => {
+    const { store, repos, retags } = memoryStore();
     const docker = fakeDocker(repos);
     const [result] = await buildAll(
       opts({ plans: [plan('api', [SHA, 'staging'])], docker: docker.runner, store }),
@@ -105,9 +105,8 @@ describe('buildAll', () => {
     expect(result!.tags).toEqual([`reg.example/alva/api:${SHA}`, 'reg.example/alva/api:staging']);
     expect(docker.calls.filter((c) => c[0] === 'push').map((c) => c[1])).toEqual([
       `reg.example/alva/api:${SHA}`,
-      'reg.example/alva/api:staging',
-      'reg.example/alva/api:buildcache',
     ]);
+    expect(retags).toEqual([`alva/api:staging=${digest('a')}`, `alva/api:buildcache=${digest('a')}`]);
   });
 
   test('skip-existing: a service whose SHA tag exists is not built; moving tags are moved to it', async () => {
@@ -122,7 +121,7 @@ describe('buildAll', () => {
       ['web', 'skipped', digest('e')],
       ['api', 'built', digest('a')],
     ]);
-    expect(retags).toEqual([`alva/web:staging=${digest('e')}`]);
+    expect(retags).toEqual([`alva/web:staging=${digest('e')}`, `alva/api:buildcache=${digest('a')}`]);
     expect(docker.calls.some((c) => c.at(-1) === '/w/web')).toBe(false);
   });
 
@@ -179,6 +178,26 @@ describe('buildAll', () => {
     expect(docker.calls.map((c) => c[0])).toEqual(['build']);
   });
 
+  test('without registry credentials of its own, a tag it cannot set is pushed by docker', async () => {
+    const { repos } = memoryStore();
+    const store: ImageStore = {
+      lookup: async (repo, tag) => repos[repo]?.[tag],
+      retag: async () => {
+        throw new Error('401');
+      },
+    };
+    const docker = fakeDocker(repos);
+    const [result] = await buildAll(
+      opts({ plans: [plan('api', [SHA, 'staging'])], docker: docker.runner, store }),
+    );
+    expect(result!.status).toBe('built');
+    expect(docker.calls.filter((c) => c[0] === 'push').map((c) => c[1])).toEqual([
+      `reg.example/alva/api:${SHA}`,
+      'reg.example/alva/api:staging',
+      'reg.example/alva/api:buildcache',
+    ]);
+  });
+
   test('max-parallel bounds concurrent docker commands', async () => {
     const { store, repos } = memoryStore();
     const docker = fakeDocker(repos);
@@ -211,6 +230,7 @@ describe('buildAll', () => {
     expect(retags).toEqual([
       `alva/web:${SHA}=${digest('e')}`,
       `alva/web:staging=${digest('e')}`,
+      `alva/api:buildcache=${digest('a')}`,
       `alva/api:inputs-2=${digest('a')}`,
     ]);
     expect(docker.calls.some((c) => c.at(-1) === '/w/web')).toBe(false);
