@@ -9,7 +9,7 @@
  * installed database; a unit test fails when it is stale), written back in
  * the database's own format to a temporary directory, and the global
  * `__dirname` points the library there. Outside a bundle the library keeps
- * its own `__dirname` and reads its full database.
+ * its own `__dirname` and reads its full database (unit tests use that).
  *
  * resource-spec.tsv, one resource type per line:
  *   TYPE <tab> RESOURCE-SCRUTINY <tab> PROP[!|?][=SCRUTINY] <space> ...
@@ -86,15 +86,15 @@ let installed = false;
 export function installResourceSpec(): void {
   if (installed) return;
   installed = true;
+  // ncc copies a file referenced this way next to the bundle, and the expression becomes its path.
+  const location = new URL('./resource-spec.tsv', import.meta.url) as URL | string;
+  // Not bundled: the library has its own __dirname and reads its full database.
+  if (typeof location !== 'string') return;
   const global = globalThis as { __dirname?: string };
   if (global.__dirname !== undefined) return;
-  // ncc copies a file referenced this way into the bundle's directory (the expression becomes its path).
-  const location = new URL('./resource-spec.tsv', import.meta.url) as URL | string;
   const dir = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'cdk-diff-spec-'));
-  writeFileSync(
-    join(dir, 'db.json.gz'),
-    gzipSync(JSON.stringify(decodeResourceSpec(readFileSync(location, 'utf8')))),
-  );
+  const spec = decodeResourceSpec(readFileSync(location, 'utf8'));
+  writeFileSync(join(dir, 'db.json.gz'), gzipSync(JSON.stringify(spec)));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   global.__dirname = join(dir, 'lib');
 }
