@@ -10,6 +10,7 @@ import {
   DescribeTasksCommand,
   ListServiceDeploymentsCommand,
   DescribeServiceDeploymentsCommand,
+  DescribeServiceRevisionsCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
@@ -286,6 +287,18 @@ describe('rolling deployment of the staging services', () => {
     expect(sd.sourceServiceRevisions).toHaveLength(1);
     expect(sd.targetServiceRevision).toMatchObject({ requestedTaskCount: 1, runningTaskCount: 1 });
     expect(sd.finishedAt).toBeInstanceOf(Date);
+    const { serviceRevisions } = await c.ecs.send(
+      new DescribeServiceRevisionsCommand({
+        serviceRevisionArns: [sd.targetServiceRevision!.arn!, sd.sourceServiceRevisions![0].arn!],
+      }),
+    );
+    expect(serviceRevisions!.map((r) => r.taskDefinition)).toEqual([
+      newArns.get('alva-api'),
+      'arn:aws:ecs:us-east-1:123456789012:task-definition/alva-api:1',
+    ]);
+    expect(serviceRevisions![0].containerImages).toEqual([
+      { containerName: 'api', image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/alva-api:b7e4d21' },
+    ]);
   });
 });
 
