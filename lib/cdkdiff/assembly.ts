@@ -117,7 +117,7 @@ export function readAssembly(dir: string): AssemblyStack[] {
 }
 
 /** Matches a stack across two assemblies: the same CloudFormation stack in the same place. */
-export function stackKey(stack: Pick<AssemblyStack, 'stackName' | 'account' | 'region'>): string {
+function stackKey(stack: Pick<AssemblyStack, 'stackName' | 'account' | 'region'>): string {
   return `${stack.account ?? '?'}/${stack.region ?? '?'}/${stack.stackName}`;
 }
 

@@ -67,7 +67,7 @@ function loadLibrary(): Promise<CfnDiff> {
 }
 
 /** Glob match on resource types: "AWS::RDS::DBInstance", "AWS::Logs::*". */
-export function typeAllowed(resourceType: string, allowed: readonly string[]): boolean {
+function typeAllowed(resourceType: string, allowed: readonly string[]): boolean {
   return allowed.some((pattern) => {
     if (!pattern.includes('*')) return pattern === resourceType;
     const regex = new RegExp(`^${pattern.split('*').map(escapeRegex).join('.*')}$`);
@@ -205,13 +205,4 @@ export async function diffStack(
     securityGroups: diff.securityGroupChanges.hasChanges ? rows(diff.securityGroupChanges.summarize()) : [],
     text: full.text(),
   };
-}
-
-export async function diffStacks(
-  stacks: readonly StackToDiff[],
-  allowedDestroyTypes: readonly string[],
-): Promise<StackReport[]> {
-  const reports: StackReport[] = [];
-  for (const stack of stacks) reports.push(await diffStack(stack, allowedDestroyTypes));
-  return reports;
 }

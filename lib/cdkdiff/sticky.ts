@@ -25,7 +25,7 @@ export interface StickyResult {
   id: number;
 }
 
-export async function findStickyComment(api: CommentApi, marker: string): Promise<IssueComment | undefined> {
+async function findStickyComment(api: CommentApi, marker: string): Promise<IssueComment | undefined> {
   for await (const page of api.listComments()) {
     const found = page.find((comment) => comment.body?.includes(marker));
     if (found) return found;

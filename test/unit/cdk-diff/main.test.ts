@@ -140,6 +140,20 @@ describe('cdk-diff run()', () => {
       expect.stringContaining('removal of AWS::Logs::LogGroup Logs1 in Logs'),
     );
     expect(outputs()['has-destructive-changes']).toBe('true');
+
+    // The same change with its type allowed by a pattern: listed, not failed.
+    jest.clearAllMocks();
+    inputs = { ...inputs, 'allowed-destroy-types': 'AWS::RDS::DBInstance\nAWS::Logs::*' };
+    nock(API)
+      .get('/repos/acme/alva/issues/7/comments')
+      .query(true)
+      .reply(200, [{ id: 3, body: '<!-- cdk-diff:default -->\nold', html_url: 'https://github.com/c/3' }])
+      .patch('/repos/acme/alva/issues/comments/3', (body: { body: string }) => ((posted = body.body), true))
+      .reply(200, { id: 3, html_url: 'https://github.com/c/3' });
+    await run();
+    expect(posted).toContain('`Logs1` in **Logs** (allowed by `allowed-destroy-types`)');
+    expect(core.setFailed).not.toHaveBeenCalled();
+    expect(outputs()['has-destructive-changes']).toBe('true');
   });
 
   it.each([
