@@ -12,7 +12,7 @@ function synth(queues: string[]): string {
   const outdir = mkdtempSync(join(tmpdir(), 'cdk-diff-stage-'));
   const app = new App({ outdir });
   const env = { account: '123456789012', region: 'eu-west-1' };
-  new Stack(app, 'Shared', { env });
+  new sqs.Queue(new Stack(app, 'Shared', { env }), 'Events');
   const prod = new Stage(app, 'Prod', { env });
   const api = new Stack(prod, 'Api');
   for (const name of queues) new sqs.Queue(api, name);
