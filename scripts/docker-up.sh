@@ -33,6 +33,7 @@ need_install=()
 [ -x /usr/sbin/dockerd ] && [ -x "$DOCKER" ] || need_install+=(docker.io)
 command -v docker-registry >/dev/null || need_install+=(docker-registry)
 command -v htpasswd >/dev/null || need_install+=(apache2-utils)
+command -v curl >/dev/null || need_install+=(curl)
 if [ ${#need_install[@]} -gt 0 ]; then
   say "installing ${need_install[*]}"
   export DEBIAN_FRONTEND=noninteractive
