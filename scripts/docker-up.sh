@@ -24,7 +24,8 @@ export DOCKER_HOST=unix:///var/run/docker.sock
 
 say() { echo "docker-up: $*"; }
 
-# Test files running in parallel may call this at once: one at a time.
+# Test files running in parallel may call this at once: one at a time. (The
+# daemons started below must not inherit the lock: `9>&-`.)
 mkdir -p "$DIR"
 exec 9>"$DIR/.lock"
 flock 9
@@ -48,7 +49,7 @@ if engine_up; then
 else
   say "starting dockerd (data in $DIR/docker, log $DIR/dockerd.log)"
   setsid nohup /usr/sbin/dockerd --data-root "$DIR/docker" --host "$DOCKER_HOST" \
-    --iptables=false --ip6tables=false --bridge=none >"$DIR/dockerd.log" 2>&1 </dev/null &
+    --iptables=false --ip6tables=false --bridge=none >"$DIR/dockerd.log" 2>&1 </dev/null 9>&- &
   for _ in $(seq 1 100); do engine_up && break; sleep 0.2; done
   engine_up || { tail -20 "$DIR/dockerd.log"; say "dockerd did not come up"; exit 1; }
 fi
@@ -82,7 +83,7 @@ auth:
     path: $DIR/htpasswd
 EOF
   say "starting docker-registry on $REGISTRY_ADDR (log $DIR/registry.log)"
-  setsid nohup docker-registry serve "$DIR/registry.yml" >"$DIR/registry.log" 2>&1 </dev/null &
+  setsid nohup docker-registry serve "$DIR/registry.yml" >"$DIR/registry.log" 2>&1 </dev/null 9>&- &
   echo $! >"$DIR/registry.pid"
   for _ in $(seq 1 50); do [ "$(registry_status)" = 200 ] && break; sleep 0.2; done
   [ "$(registry_status)" = 200 ] || { tail -20 "$DIR/registry.log"; say "registry did not come up"; exit 1; }
