@@ -155,12 +155,13 @@ export function judgeRollout(
     };
   }
   if (sdStatus === 'STOPPED' || sdStatus === 'STOP_REQUESTED') {
+    // ECS stops a service deployment when a newer one supersedes it (or on StopServiceDeployment).
     return {
       state: `service deployment ${sdStatus}`,
       outcome: {
         ok: false,
-        kind: 'deployment-failed',
-        reason: `the service deployment was stopped${reasonSuffix(serviceDeployment?.statusReason)}`,
+        kind: 'replaced',
+        reason: `another deployment replaced this one: the service deployment was stopped${reasonSuffix(serviceDeployment?.statusReason)}`,
       },
     };
   }

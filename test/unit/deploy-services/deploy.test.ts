@@ -189,6 +189,26 @@ describe('judgeRollout', () => {
     expect(verdict.outcome).toMatchObject({ ok: false, kind: 'replaced' });
   });
 
+  it('a stopped service deployment (superseded) is a replacement, even while deployments[] still shows ours', () => {
+    const verdict = judgeRollout(
+      target,
+      service([
+        {
+          id: 'ecs-svc/new',
+          status: 'PRIMARY',
+          taskDefinition: arn('alva-web', 4),
+          rolloutState: 'IN_PROGRESS',
+        },
+      ]),
+      {
+        status: 'STOPPED',
+        statusReason: 'Service deployment stopped because a new deployment ecs-svc/9 started.',
+      },
+      'healthy',
+    );
+    expect(verdict.outcome).toMatchObject({ ok: false, kind: 'replaced' });
+  });
+
   it('steady: succeeds only on COMPLETED of our revision', () => {
     const running: Deployment = {
       id: 'ecs-svc/new',
