@@ -17,10 +17,17 @@
  *   wrapper does not touch the timings.
  * `node -e 0` is measured in the same run as the floor.
  *
- *   npx tsx bench/startup.ts [--runs 15] [--out bench/results/startup.md] [--dist DIR] [--levers]
+ *   npx tsx bench/startup.ts [--runs 15] [--out bench/results/startup.md] [--dist DIR] [--levers [--lever-runs 10]]
  *
- * --levers also measures the start-up levers (compile cache) on scratch
- * copies of each bundle in a temp dir; the committed dist/ is never touched.
+ * --levers also measures start-up levers, on scratch builds in a temp dir
+ * (the committed dist/ is never touched):
+ * - Node's module compile cache (NODE_COMPILE_CACHE, what
+ *   module.enableCompileCache(dir) does), cold and warm, on the committed bundle;
+ * - what dominates each bundle (esbuild metafile of the same entry, by package);
+ * - the same entry bundled by esbuild (ESM, minified), and by esbuild with
+ *   undici replaced by a stub (@actions/core pulls it in through
+ *   @actions/http-client for OIDC only). esbuild is tsx's own dependency; when
+ *   it cannot be loaded these rows are skipped.
  */
 import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -350,6 +357,78 @@ async function compileCacheLever(
   return rows;
 }
 
+interface Variant {
+  label: string;
+  bundles: { name: string; entry: string }[];
+}
+
+/** The same entries bundled by esbuild, plain and with undici stubbed; plus each bundle's composition. */
+async function esbuildVariants(
+  names: string[],
+  dir: string,
+): Promise<{ variants: Variant[]; composition: Record<string, [string, number][]> } | undefined> {
+  let esbuild: typeof import('esbuild');
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    return undefined;
+  }
+  const stub = join(dir, 'undici-stub.mjs');
+  writeFileSync(stub, "export class ProxyAgent { constructor() { throw new Error('undici left out'); } }\n");
+  const composition: Record<string, [string, number][]> = {};
+  const variants: Variant[] = [
+    { label: 'esbuild', bundles: [] },
+    { label: 'esbuild, undici stubbed', bundles: [] },
+  ];
+  for (const name of names) {
+    const source = join(root, 'actions', name, 'src', 'index.ts');
+    if (!existsSync(source)) continue;
+    for (const [i, variant] of variants.entries()) {
+      const outdir = join(dir, `v${i}`, name);
+      mkdirSync(outdir, { recursive: true });
+      writeFileSync(join(outdir, 'package.json'), '{"type":"module"}\n');
+      // An action that really uses undici (cdk-diff: @actions/github's fetch) cannot have it stubbed.
+      const result = await esbuild
+        .build({
+          entryPoints: [source],
+          outfile: join(outdir, 'index.js'),
+          bundle: true,
+          platform: 'node',
+          format: 'esm',
+          target: 'node24',
+          minify: true,
+          metafile: i === 0,
+          logLevel: 'error',
+          // CommonJS dependencies call require(); give the ESM bundle one.
+          banner: {
+            js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+          },
+          ...(i === 1 ? { alias: { undici: stub } } : {}),
+        })
+        .catch(() => undefined);
+      if (!result) continue;
+      variant.bundles.push({ name, entry: join(outdir, 'index.js') });
+      if (result.metafile) {
+        const byPackage = new Map<string, number>();
+        for (const output of Object.values(result.metafile.outputs)) {
+          for (const [file, { bytesInOutput }] of Object.entries(output.inputs)) {
+            const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1] ?? '(own code: actions/, lib/)';
+            byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + bytesInOutput);
+          }
+        }
+        composition[name] = [...byPackage.entries()].sort((a, b) => b[1] - a[1]);
+      }
+    }
+  }
+  return { variants, composition };
+}
+
+interface LeverResults {
+  cache: { name: string; off: number; cold: number; warm: number }[];
+  variants: { label: string; results: Measurement[] }[];
+  composition: Record<string, [string, number][]>;
+}
+
 const fmtMs = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(3)} s` : 'n/a');
 const fmtKiB = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 
@@ -357,7 +436,7 @@ export function renderStartup(
   results: Measurement[],
   nodeE0Ms: number[],
   runs: number,
-  levers?: { name: string; off: number; cold: number; warm: number }[],
+  levers?: LeverResults,
   notes: string[] = [],
 ): string {
   const lines: string[] = [];
@@ -400,22 +479,52 @@ export function renderStartup(
   lines.push('What each bundle says when an input is missing:');
   lines.push('');
   for (const r of results) lines.push(`- ${r.name}: \`${r.missingInputMessage.replace(/`/g, "'")}\``);
-  if (levers?.length) {
+  if (levers) {
     lines.push('');
-    lines.push('## Lever: Node module compile cache');
+    lines.push('## Levers, measured on scratch builds (`--levers`)');
     lines.push('');
     lines.push(
-      'Same first-call run with `NODE_COMPILE_CACHE=<dir>` (what `module.enableCompileCache(dir)` does from ' +
-        'inside the entry): *cold* is the first run with an empty cache dir (it writes the cache), *warm* a second ' +
-        'run reusing it, as a later step of the same job would with the dir under `RUNNER_TEMP`. Medians.',
+      'Medians of the time to first AWS call. *compile cache*: the committed bundle with `NODE_COMPILE_CACHE=<dir>` ' +
+        '(what `module.enableCompileCache(dir)` does from inside the entry); *cold* writes the cache, *warm* reuses it ' +
+        'as a later step of the same job would with the dir under `RUNNER_TEMP`. *esbuild*: the same entry bundled by ' +
+        'esbuild (ESM, minified) instead of ncc; *undici stubbed*: esbuild with `undici` aliased to a stub: ' +
+        '`@actions/core` imports it through `@actions/http-client` only for OIDC tokens (`getIDToken`), which no action calls.',
     );
     lines.push('');
-    lines.push('| action | no cache | cold cache | warm cache | warm gain |');
-    lines.push('|---|---:|---:|---:|---:|');
-    for (const l of levers) {
+    const heads = levers.variants.map((v) => `${v.label}: size / first call`);
+    lines.push(
+      `| action | committed (ncc): size / first call | compile cache cold | compile cache warm | ${heads.join(' | ')} |`,
+    );
+    lines.push(`|---|---:|---:|---:|${heads.map(() => '---:').join('|')}|`);
+    for (const r of results) {
+      const c = levers.cache.find((x) => x.name === r.name);
+      const first = r.firstCallMs.length ? median(r.firstCallMs) : NaN;
+      const cells = levers.variants.map((v) => {
+        const m = v.results.find((x) => x.name === r.name);
+        return m
+          ? `${fmtKiB(m.indexBytes)} / ${fmtMs(m.firstCallMs.length ? median(m.firstCallMs) : NaN)}`
+          : 'n/a';
+      });
       lines.push(
-        `| ${l.name} | ${fmtMs(l.off)} | ${fmtMs(l.cold)} | ${fmtMs(l.warm)} | ${fmtMs(l.off - l.warm)} (${(((l.off - l.warm) / l.off) * 100).toFixed(0)} %) |`,
+        `| ${r.name} | ${fmtKiB(r.indexBytes)} / ${fmtMs(first)} | ${c ? fmtMs(c.cold) : 'n/a'} | ${c ? fmtMs(c.warm) : 'n/a'} | ${cells.join(' | ')} |`,
       );
+    }
+    const names = Object.keys(levers.composition);
+    if (names.length) {
+      lines.push('');
+      lines.push(
+        'What each bundle is made of (esbuild metafile of the same entry; bytes in the minified output, top 6 packages):',
+      );
+      lines.push('');
+      for (const name of names) {
+        const parts = levers.composition[name]!;
+        const total = parts.reduce((sum, [, b]) => sum + b, 0);
+        const top = parts
+          .slice(0, 6)
+          .map(([pkg, b]) => `${pkg} ${fmtKiB(b)}`)
+          .join(', ');
+        lines.push(`- ${name} (${fmtKiB(total)}): ${top}`);
+      }
     }
   }
   if (notes.length) {
@@ -448,9 +557,27 @@ async function main(): Promise<void> {
   if (bundles.length === 0) throw new Error(`no dist/<name>/index.js under ${dist}`);
   console.log(`Measuring ${bundles.map((b) => b.name).join(', ')}: ${runs} runs each`);
   const { results, nodeE0Ms } = await measure(bundles, runs);
-  const levers = args.includes('--levers')
-    ? await compileCacheLever(bundles, Math.max(5, Math.ceil(runs / 2)))
-    : undefined;
+  let levers: LeverResults | undefined;
+  if (args.includes('--levers')) {
+    const leverRuns = Number(arg('--lever-runs') ?? Math.max(10, Math.ceil(runs / 2)));
+    console.log(`Levers: compile cache and esbuild variants, ${leverRuns} runs each`);
+    const cache = await compileCacheLever(bundles, leverRuns);
+    const scratch = mkdtempSync(join(tmpdir(), 'bench-variants-'));
+    try {
+      const built = await esbuildVariants(
+        bundles.map((b) => b.name),
+        scratch,
+      );
+      const variants: LeverResults['variants'] = [];
+      for (const v of built?.variants ?? []) {
+        variants.push({ label: v.label, results: (await measure(v.bundles, leverRuns)).results });
+      }
+      levers = { cache, variants, composition: built?.composition ?? {} };
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+
   const notes = existsSync(notesFile) ? [readFileSync(notesFile, 'utf8').trim()] : [];
   const table = renderStartup(results, nodeE0Ms, runs, levers, notes);
   mkdirSync(dirname(out), { recursive: true });

@@ -242,7 +242,10 @@ export function errorText(run: ActionRun, max = 140): string {
     .split('\n')
     .filter((l) => l.startsWith('::error'))
     .map((l) => l.replace(/^::error[^:]*::/, '').replace(/%0A/g, ' '));
-  const text = [...lines.slice(-1), ...lines.slice(0, -1)].join(' | ');
+  const last = run.log.trim().split('\n').pop() ?? '';
+  const text = lines.length
+    ? [...lines.slice(-1), ...lines.slice(0, -1)].join(' | ')
+    : `(no ::error line; last output: ${last})`;
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
