@@ -466,6 +466,12 @@ export class EcsService implements SimService {
       throw new AwsError('ServiceNotActiveException', 'Service was not ACTIVE.');
     const td = params.taskDefinition === undefined ? undefined : this.taskDefinitionOf(params.taskDefinition);
     if (td && td.status !== 'ACTIVE') throw new AwsError('ClientException', `TaskDefinition is inactive`);
+    const containers = new Set(td?.containers.map((c) => c.name));
+    for (const lb of td ? service.loadBalancers : []) {
+      if (!containers.has(lb.containerName)) {
+        throw invalid(`The container ${lb.containerName} does not exist in the task definition.`);
+      }
+    }
     if (
       params.desiredCount !== undefined &&
       (!Number.isInteger(params.desiredCount) || (params.desiredCount as number) < 0)

@@ -12,6 +12,7 @@ import {
   DescribeTaskDefinitionCommand,
   ECSClient,
   InvalidParameterException,
+  RegisterTaskDefinitionCommand,
   ServiceNotActiveException,
   ServiceNotFoundException,
   ECSServiceException,
@@ -240,5 +241,58 @@ describe('control API', () => {
       'healthy',
       'healthy',
     ]);
+  });
+});
+
+describe('request validation', () => {
+  it('UpdateService to a task definition without the load-balanced container is an InvalidParameterException', async () => {
+    const { taskDefinition } = await c.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'alva-api',
+        networkMode: 'awsvpc',
+        requiresCompatibilities: ['FARGATE'],
+        cpu: '512',
+        memory: '1024',
+        containerDefinitions: [
+          { name: 'renamed', image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/alva-api:x' },
+        ],
+      }),
+    );
+    const err = await c.ecs
+      .send(
+        new UpdateServiceCommand({
+          cluster: CLUSTER,
+          service: 'alva-api',
+          taskDefinition: taskDefinition!.taskDefinitionArn,
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidParameterException);
+    expect((err as Error).message).toBe('The container api does not exist in the task definition.');
+  });
+
+  it('a Fargate task definition with awslogs and no execution role is a ClientException', async () => {
+    const err = await c.ecs
+      .send(
+        new RegisterTaskDefinitionCommand({
+          family: 'alva-api',
+          networkMode: 'awsvpc',
+          requiresCompatibilities: ['FARGATE'],
+          cpu: '512',
+          memory: '1024',
+          containerDefinitions: [
+            {
+              name: 'api',
+              image: 'x',
+              logConfiguration: {
+                logDriver: 'awslogs',
+                options: { 'awslogs-group': 'g', 'awslogs-region': 'us-east-1' },
+              },
+            },
+          ],
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClientException);
   });
 });
