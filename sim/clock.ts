@@ -81,9 +81,6 @@ export class SimRandom {
   constructor(seed: number) {
     this.next = mulberry32(seed);
   }
-  float(): number {
-    return this.next();
-  }
   /** `ms` ± `fraction` of it. */
   jitter(ms: number, fraction: number): number {
     return Math.max(0, Math.round(ms * (1 + (this.next() * 2 - 1) * fraction)));

@@ -99,7 +99,7 @@ const DESCRIPTIONS: Record<string, string> = {
 };
 
 /** Whether an HTTP status matches an ALB matcher ("200", "200,302", "200-299"). */
-export function matcherAccepts(matcher: string, status: number): boolean {
+function matcherAccepts(matcher: string, status: number): boolean {
   return matcher.split(',').some((part) => {
     const [lo, hi] = part.trim().split('-').map(Number);
     return hi === undefined ? status === lo : status >= lo && status <= hi;

@@ -49,7 +49,7 @@ function normalize(value: Tree | string): unknown {
   return out;
 }
 
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   return text
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')

@@ -34,7 +34,7 @@ function requireString(params: Params, name: string): string {
 }
 
 /** Opaque page tokens: the offset, base64-encoded. */
-export function paginate<T>(
+function paginate<T>(
   items: T[],
   nextToken: unknown,
   maxResults: unknown,
