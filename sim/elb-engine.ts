@@ -244,6 +244,8 @@ export class ElbEngine {
       state,
       reason,
       taskArn: target.taskArn,
+      service: target.serviceName,
+      taskDefinition: target.taskDefinitionArn,
     });
     for (const listener of this.healthListeners) listener(tg, target);
   }
@@ -336,6 +338,7 @@ export class ElbEngine {
         id,
         port,
         taskArn: target.taskArn,
+        service: target.serviceName,
       });
       onDrained();
     });
