@@ -40,9 +40,9 @@ const speed = Number(args.speed);
 const cluster = 'alva-staging-cluster';
 const services = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
 const registry = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
-const images = (tag: string) => ({
+const images = (tag: string, apiTag = tag) => ({
   web: `${registry}/alva-web:${tag}`,
-  api: `${registry}/alva-api:${tag}`,
+  api: `${registry}/alva-api:${apiTag}`,
   auth: `${registry}/alva-auth:${tag}`,
   admin: `${registry}/alva-admin:${tag}`,
 });
@@ -137,6 +137,78 @@ async function officialPolicy(sim: Sim, clients: EcsClients, tag: string): Promi
   return { wallMs: ended - started, detectionMs: (ended - truth) * speed, ...countCalls(sim, since) };
 }
 
+interface FailureMeasure {
+  /** Real-time-equivalent ms from the circuit breaker firing to the policy's verdict. */
+  verdictAfterMs: number;
+  verdict: string;
+  /** Real-time-equivalent ms from start until every service runs its previous revision again and the policy returned. */
+  wallMs: number;
+}
+
+/** Real ms of the first circuit-breaker failure the simulator recorded since `eventsSince`. */
+function circuitBreakerAt(sim: Sim, eventsSince: number): number {
+  const failed = sim.events(eventsSince).find((e) => e.kind === 'deployment.failed');
+  if (!failed) throw new Error('the circuit breaker never fired');
+  return failed.realMs;
+}
+
+/** alva-api's new image crashes at start: the circuit breaker rolls it back. */
+async function suiteOnFailure(sim: Sim, clients: EcsClients, tag: string): Promise<FailureMeasure> {
+  const eventsSince = sim.events().at(-1)?.seq ?? 0;
+  let failedAt = 0;
+  const log: Log = { ...quietLog, error: () => void (failedAt ||= Date.now()) };
+  const started = Date.now();
+  const plan = await planImageDeploy(clients, cluster, services, images(tag, `broken-${tag}`));
+  const report = await executeDeploy(clients, plan, {
+    waitFor: 'healthy',
+    timeoutMs: (1800 * 1000) / speed,
+    rollbackOnFailure: true,
+    forceNewDeployment: false,
+    log,
+    minIntervalMs: 1000 / speed,
+    maxIntervalMs: 2000 / speed,
+    heartbeatMs: 30_000 / speed,
+  });
+  const ended = Date.now();
+  return {
+    verdictAfterMs: (failedAt - circuitBreakerAt(sim, eventsSince)) * speed,
+    verdict: report.ok ? 'success (wrong)' : `failure${report.rolledBack ? ', all four rolled back' : ''}`,
+    wallMs: (ended - started) * speed,
+  };
+}
+
+async function officialOnFailure(sim: Sim, clients: EcsClients, tag: string): Promise<FailureMeasure> {
+  const eventsSince = sim.events().at(-1)?.seq ?? 0;
+  const started = Date.now();
+  let verdict = 'waiter SUCCESS for all four: alva-api is stable again, on its old revision';
+  let verdictAt = 0;
+  for (const service of services) {
+    const described = await clients.ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
+    const clone = await planClone(
+      clients.ecs,
+      described.services![0]!.taskDefinition!,
+      images(tag, `broken-${tag}`),
+    );
+    const taskDefinition = await registerClone(clients.ecs, clone);
+    await clients.ecs.send(new UpdateServiceCommand({ cluster, service, taskDefinition }));
+    const result = await waitUntilServicesStable(
+      { client: clients.ecs, minDelay: 15 / speed, maxDelay: 120 / speed, maxWaitTime: 1800 / speed },
+      { cluster, services: [service] },
+    ).catch((err: unknown) => ({ state: `error: ${(err as Error).message.slice(0, 80)}` }));
+    if (service === 'alva-api') verdictAt = Date.now();
+    if (result.state !== 'SUCCESS') {
+      verdict = `${service}: ${result.state}`;
+      break;
+    }
+  }
+  const ended = Date.now();
+  return {
+    verdictAfterMs: (verdictAt - circuitBreakerAt(sim, eventsSince)) * speed,
+    verdict,
+    wallMs: (ended - started) * speed,
+  };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -153,6 +225,8 @@ async function main(): Promise<void> {
   process.env.AWS_SECRET_ACCESS_KEY ??= 'bench-secret';
   const suite: Measure[] = [];
   const official: Measure[] = [];
+  let suiteFailure: FailureMeasure;
+  let officialFailure: FailureMeasure;
   try {
     for (let i = 0; i < runs; i++) {
       // Interleaved, each on a freshly reset scenario.
@@ -164,6 +238,10 @@ async function main(): Promise<void> {
         `run ${i + 1}/${runs}: suite ${seconds(suite.at(-1)!.wallMs * speed)}, official ${seconds(official.at(-1)!.wallMs * speed)} (real-time equivalent)`,
       );
     }
+    await sim.reset();
+    suiteFailure = await suiteOnFailure(sim, createEcsClients(), 'fail-a');
+    await sim.reset();
+    officialFailure = await officialOnFailure(sim, createEcsClients(), 'fail-b');
   } finally {
     await sim.close();
   }
@@ -203,6 +281,16 @@ async function main(): Promise<void> {
       (m, i) =>
         `| ${i + 1} | ${seconds(m.wallMs * speed)} | ${seconds(m.detectionMs)} | ${seconds(official[i]!.wallMs * speed)} | ${seconds(official[i]!.detectionMs)} |`,
     ),
+    '',
+    "## When alva-api's new image crashes at start",
+    '',
+    'One run each: the circuit breaker fires and ECS rolls alva-api back. "Verdict after" is the real-time-equivalent',
+    "time from the circuit breaker firing (simulator ground truth) to the policy's verdict on alva-api.",
+    '',
+    '| Policy | Verdict | Verdict after | Wall time |',
+    '| --- | --- | ---: | ---: |',
+    `| deploy-services lib | ${suiteFailure.verdict} | ${seconds(suiteFailure.verdictAfterMs)} | ${seconds(suiteFailure.wallMs)} |`,
+    `| official action policy | ${officialFailure.verdict} | ${seconds(officialFailure.verdictAfterMs)} | ${seconds(officialFailure.wallMs)} |`,
     '',
     'AWS calls per deploy (median), by operation:',
     '',
