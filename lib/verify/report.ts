@@ -7,10 +7,13 @@ export type Cell = string | { data: string; header: true };
 
 const header = (...names: string[]): Cell[] => names.map((data) => ({ data, header: true as const }));
 
-/** Service / target group / healthy / draining / other targets / status. */
+/**
+ * Service / revision / target group / healthy / draining / other targets / OK.
+ * No cell is empty: the summary's table writer renders an empty cell as an unclosed tag.
+ */
 export function targetTable(report: VerifyReport): Cell[][] {
   const rows: Cell[][] = [
-    header('Service', 'Revision', 'Target group', 'Healthy', 'Draining', 'Other targets', ''),
+    header('Service', 'Revision', 'Target group', 'Healthy', 'Draining', 'Other targets', 'OK'),
   ];
   for (const s of report.services) {
     const revision = shortTaskDefinition(s.newTaskDefinition);
@@ -20,8 +23,8 @@ export function targetTable(report: VerifyReport): Cell[][] {
         revision,
         '(none)',
         `${s.runningTasks.new}/${s.desiredCount} tasks`,
-        '',
-        s.runningTasks.old ? `${s.runningTasks.old} tasks of other revisions` : '',
+        '-',
+        s.runningTasks.old ? `${s.runningTasks.old} tasks of other revisions` : '-',
         s.ok ? '✅' : '❌',
       ]);
     }
@@ -37,8 +40,8 @@ export function targetTable(report: VerifyReport): Cell[][] {
         revision,
         tg.targetGroupName,
         `${tg.healthy}/${tg.desired}`,
-        draining ? String(draining) : '',
-        others.join('<br>'),
+        String(draining),
+        others.join('<br>') || '-',
         tg.ok ? '✅' : '❌',
       ]);
     }
@@ -47,7 +50,7 @@ export function targetTable(report: VerifyReport): Cell[][] {
 }
 
 export function checkTable(report: VerifyReport): Cell[][] {
-  const rows: Cell[][] = [header('Check', 'Status', 'Latency (last / max)', 'Passes', '')];
+  const rows: Cell[][] = [header('Check', 'Status', 'Latency (last / max)', 'Passes', 'OK')];
   for (const c of report.checks) {
     rows.push([
       escapeCell(c.check),

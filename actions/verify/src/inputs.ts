@@ -36,12 +36,11 @@ export function getInputs(): Inputs {
         'pass the deploy-services output as is: `deployments: ${{ steps.deploy.outputs.deployments }}`',
       );
     }
-    const unknown = [...deployments.keys()].filter((s) => !services.includes(s));
     const absent = services.filter((s) => !deployments!.has(s));
     if (absent.length > 0) {
       throw new InputError(
         'deployments',
-        `has no entry for ${absent.map((s) => `"${s}"`).join(', ')}${unknown.length ? ` (it has ${unknown.map((s) => `"${s}"`).join(', ')})` : ''}`,
+        `has no entry for ${quoted(absent)} (it has ${deployments.size ? quoted([...deployments.keys()]) : 'none'})`,
         'verify the services that step deployed, or drop `deployments` to take each PRIMARY deployment as new',
       );
     }
@@ -88,3 +87,5 @@ export function getInputs(): Inputs {
     timeoutSeconds: integer('timeout-seconds', 300, 1, 6 * 3600),
   };
 }
+
+const quoted = (names: string[]) => names.map((s) => `"${s}"`).join(', ');

@@ -132,7 +132,7 @@ describe('verifyRelease', () => {
     expect(report.problems).toEqual([]);
     expect(opts.log.lines).toContain('alva-api → alva-api-tg (alva-api:7): 2/2 healthy on the new revision');
     expect(verdict(report)).toMatch(/^Verified 1 services, 1 target groups, 1 HTTP checks in/);
-    expect(targetTable(report)[1]).toEqual(['alva-api', 'alva-api:7', 'alva-api-tg', '2/2', '', '', '✅']);
+    expect(targetTable(report)[1]).toEqual(['alva-api', 'alva-api:7', 'alva-api-tg', '2/2', '0', '-', '✅']);
     expect(checkTable(report)[1]![3]).toBe('2/2 (2 tries)');
   });
 
