@@ -84,6 +84,7 @@ interface Tracker {
   /** false once ListServiceDeployments failed or never showed ours: use deployments[] only. */
   serviceDeploymentsAvailable: boolean;
   serviceDeploymentLookups: number;
+  taskCache: TaskCache;
   state?: string;
   result?: RolloutResult;
 }
@@ -197,6 +198,12 @@ export function taskIp(task: Task): string | undefined {
     ?.privateIpv4Address;
 }
 
+/** The tasks of a service from the last poll, and the deployment counts they were read at. */
+interface TaskCache {
+  key?: string;
+  tasks?: Task[];
+}
+
 /**
  * Are all new tasks of a service RUNNING and healthy in every target group?
  * Targets are matched to tasks by ENI IP and container port.
@@ -207,33 +214,44 @@ async function newTasksHealthy(
   service: Service,
   primary: Deployment,
   targetHealth: (targetGroupArn: string) => Promise<TargetHealthDescription[]>,
+  taskCache: TaskCache,
   signal?: AbortSignal,
 ): Promise<{ healthy: boolean; state: string }> {
   const { ecs } = clients;
   const balancers = (service.loadBalancers ?? []).filter((lb) => lb.targetGroupArn);
   // Target health is fetched while the tasks are listed (cached per poll; a rejection is handled below).
   for (const lb of balancers) void targetHealth(lb.targetGroupArn!).catch(() => undefined);
-  const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await ecs.send(
-      new ListTasksCommand({
-        cluster,
-        serviceName: service.serviceName,
-        desiredStatus: 'RUNNING',
-        nextToken,
-      }),
-      { abortSignal: signal },
+  // The task list changes only when the deployment's counts do: reuse it meanwhile.
+  const key = `${primary.id}/${primary.runningCount}/${primary.pendingCount}/${primary.failedTasks}/${service.runningCount}`;
+  let tasks = taskCache.key === key ? taskCache.tasks : undefined;
+  if (!tasks) {
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await ecs.send(
+        new ListTasksCommand({
+          cluster,
+          serviceName: service.serviceName,
+          desiredStatus: 'RUNNING',
+          nextToken,
+        }),
+        { abortSignal: signal },
+      );
+      arns.push(...(page.taskArns ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    tasks = [];
+    for (const chunk of chunks(arns, 100)) {
+      const reply = await ecs.send(new DescribeTasksCommand({ cluster, tasks: chunk }), {
+        abortSignal: signal,
+      });
+      tasks.push(...(reply.tasks ?? []));
+    }
+    // Cached only once every new task runs: until then the tasks' own states still change.
+    const running = tasks.filter(
+      (t) => t.taskDefinitionArn === primary.taskDefinition && t.lastStatus === 'RUNNING',
     );
-    arns.push(...(page.taskArns ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  const tasks: Task[] = [];
-  for (const chunk of chunks(arns, 100)) {
-    const reply = await ecs.send(new DescribeTasksCommand({ cluster, tasks: chunk }), {
-      abortSignal: signal,
-    });
-    tasks.push(...(reply.tasks ?? []));
+    if (running.length >= (primary.desiredCount ?? 0)) Object.assign(taskCache, { key, tasks });
   }
   const desired = primary.desiredCount ?? 0;
   const fresh = tasks.filter(
@@ -320,6 +338,7 @@ export async function followRollouts(
     target,
     serviceDeploymentsAvailable: target.useServiceDeployments !== false,
     serviceDeploymentLookups: 0,
+    taskCache: {},
   }));
   const started = Date.now();
   const deadline = started + options.timeoutMs;
@@ -412,6 +431,7 @@ export async function followRollouts(
               verdict.checkTasks.service,
               verdict.checkTasks.primary,
               targetHealth,
+              t.taskCache,
               signal,
             );
             state = `${state}; ${health.state}`;
