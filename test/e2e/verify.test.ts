@@ -162,6 +162,33 @@ describe('verify (bundle against the simulator)', () => {
     expect(run.log).toMatch(/alva-api → alva-staging-api \(alva-api:\d+\): 1\/1 healthy on the new revision/);
   });
 
+  it("reads deploy-services' own deployments output and verifies right after it", async () => {
+    const registry = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+    const deployed = await runAction('deploy-services', {
+      inputs: {
+        cluster,
+        services: services.join('\n'),
+        images: JSON.stringify(
+          Object.fromEntries(Object.values(container).map((c) => [c, `${registry}/alva-${c}:v7`])),
+        ),
+      },
+      env: { AWS_ENDPOINT_URL: sim.url },
+      timeoutMs: 120_000,
+    });
+    expect(deployed.exitCode).toBe(0);
+    const run = await verify({ deployments: deployed.outputs.deployments!, checks, 'timeout-seconds': '60' });
+    expect(run.exitCode).toBe(0);
+    const report = reportOf(run);
+    const expected = JSON.parse(deployed.outputs.deployments!) as Deployments;
+    for (const s of report.services) {
+      expect(s.newTaskDefinition).toBe(expected[s.service]!.taskDefinition);
+      expect(s.previousTaskDefinition).toBe(expected[s.service]!.previousTaskDefinition);
+    }
+    expect(report.services.flatMap((s) => s.targetGroups).every((tg) => tg.ok && tg.healthy === 1)).toBe(
+      true,
+    );
+  });
+
   it('fails within its timeout when the new revision fails health checks, naming the target group and reason code', async () => {
     const deployments = await deploy({ 'alva-api': 'unhealthy-1' }, { disableCircuitBreaker: true });
     const run = await verify({
