@@ -20,6 +20,8 @@ import { join, resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '..');
 const FIRST = ['startup', 'reliability-report'];
 const ONLY_WHEN_NAMED = new Set(['bench', 'reliability-mutation']);
+/** Arguments that make a benchmark write its full table (as its npm script does). */
+const ARGS: Record<string, string[]> = { startup: ['--levers'] };
 
 export function benchmarks(dir = join(root, 'bench')): string[] {
   const found = readdirSync(dir)
@@ -41,7 +43,7 @@ function main(): number {
   for (const name of run) {
     console.log(`\n=== bench/${name}.ts ===`);
     const started = Date.now();
-    const child = spawnSync(process.execPath, [tsx, join('bench', `${name}.ts`)], {
+    const child = spawnSync(process.execPath, [tsx, join('bench', `${name}.ts`), ...(ARGS[name] ?? [])], {
       cwd: root,
       stdio: 'inherit',
     });

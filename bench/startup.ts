@@ -17,7 +17,7 @@
  *   wrapper does not touch the timings.
  * `node -e 0` is measured in the same run as the floor.
  *
- *   npx tsx bench/startup.ts [--runs 15] [--out bench/results/startup.md] [--dist DIR] [--levers [--lever-runs 10]]
+ *   npx tsx bench/startup.ts [--runs 15] [--out bench/results/startup.md] [--dist DIR] [--levers]
  *
  * --levers also measures start-up levers, on scratch builds in a temp dir
  * (the committed dist/ is never touched):
@@ -193,9 +193,7 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-interface Measurement {
-  name: string;
-  entry: string;
+interface Measurement extends BundleSpec {
   indexBytes: number;
   totalBytes: number;
   missingInputMs: number[];
@@ -260,19 +258,27 @@ export function listBundles(dist: string): { name: string; entry: string }[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** One thing to measure: a bundle, optionally as a lever variant (first-call timing only). */
+export interface BundleSpec {
+  name: string;
+  entry: string;
+  /** Lever label; variants get only the first-call measurement. */
+  variant?: string;
+  /** Extra environment of run i (e.g. a compile cache dir). */
+  env?: (run: number) => Record<string, string>;
+}
+
 export async function measure(
-  bundles: { name: string; entry: string }[],
+  bundles: BundleSpec[],
   runs: number,
-  extraEnv: Record<string, string> = {},
 ): Promise<{ results: Measurement[]; nodeE0Ms: number[] }> {
   const server = await startAccessDeniedServer();
   const scratch = mkdtempSync(join(tmpdir(), 'bench-startup-'));
-  const env = { ...baseEnv(scratch), ...extraEnv };
-  const results: Measurement[] = bundles.map(({ name, entry }) => ({
-    name,
-    entry,
-    indexBytes: statSync(entry).size,
-    totalBytes: dirBytes(dirname(entry)),
+  const env = baseEnv(scratch);
+  const results: Measurement[] = bundles.map((b) => ({
+    ...b,
+    indexBytes: statSync(b.entry).size,
+    totalBytes: dirBytes(dirname(b.entry)),
     missingInputMs: [],
     missingInputMessage: '',
     firstCallMs: [],
@@ -283,23 +289,31 @@ export async function measure(
   try {
     // One warm-up round (file cache), not recorded.
     await timedSpawn([node24(), '-e', '0'], env);
-    for (const r of results) await missingInputRun(r.entry, env);
+    for (const r of results) {
+      const spec = FIRST_CALL_INPUTS[r.name];
+      // A variant's warm-up also fills a warm compile cache.
+      if (r.variant && spec)
+        await firstCallRun(r.entry, { ...env, ...inputEnv(spec.inputs), ...r.env?.(-1) }, server);
+      else await missingInputRun(r.entry, env);
+    }
     for (let i = 0; i < runs; i++) {
       nodeE0Ms.push((await timedSpawn([node24(), '-e', '0'], env)).exitMs);
       for (const r of results) {
-        const missing = await missingInputRun(r.entry, env);
-        r.missingInputMs.push(missing.exitMs);
-        if (!r.missingInputMessage) {
-          r.missingInputMessage =
-            missing.output
-              .split('\n')
-              .find((l) => l.startsWith('::error'))
-              ?.replace(/^::error[^:]*::/, '')
-              .slice(0, 120) ?? `(exit ${missing.exitCode}, no ::error line)`;
+        if (!r.variant) {
+          const missing = await missingInputRun(r.entry, env);
+          r.missingInputMs.push(missing.exitMs);
+          if (!r.missingInputMessage) {
+            r.missingInputMessage =
+              missing.output
+                .split('\n')
+                .find((l) => l.startsWith('::error'))
+                ?.replace(/^::error[^:]*::/, '')
+                .slice(0, 120) ?? `(exit ${missing.exitCode}, no ::error line)`;
+          }
         }
         const spec = FIRST_CALL_INPUTS[r.name];
         if (!spec) continue;
-        const callEnv = { ...env, ...inputEnv(spec.inputs) };
+        const callEnv = { ...env, ...inputEnv(spec.inputs), ...r.env?.(i) };
         const first = await firstCallRun(r.entry, callEnv, server);
         if (first.firstMs === undefined) {
           r.firstCallError ??= first.output
@@ -312,6 +326,7 @@ export async function measure(
           r.firstCallExitMs.push(first.exitMs);
           r.firstCall ??= first.call;
         }
+        if (r.variant) continue;
         const rss = await peakRssRun(r.entry, { ...callEnv, AWS_ENDPOINT_URL: server.url }, scratch);
         if (rss !== undefined) r.peakRssKb.push(rss);
       }
@@ -323,50 +338,31 @@ export async function measure(
   return { results, nodeE0Ms };
 }
 
-/** Lever: Node's module compile cache (NODE_COMPILE_CACHE = module.enableCompileCache(dir)), cold vs warm. */
-async function compileCacheLever(
-  bundles: { name: string; entry: string }[],
-  runs: number,
-): Promise<{ name: string; off: number; cold: number; warm: number }[]> {
-  const rows: { name: string; off: number; cold: number; warm: number }[] = [];
-  const server = await startAccessDeniedServer();
-  const scratch = mkdtempSync(join(tmpdir(), 'bench-lever-'));
-  try {
-    for (const b of bundles) {
-      const spec = FIRST_CALL_INPUTS[b.name];
-      if (!spec) continue;
-      const env = { ...baseEnv(scratch), ...inputEnv(spec.inputs) };
-      const off: number[] = [];
-      const cold: number[] = [];
-      const warm: number[] = [];
-      for (let i = 0; i < runs; i++) {
-        const cache = join(scratch, `cache-${b.name}-${i}`);
-        const o = await firstCallRun(b.entry, env, server);
-        const c = await firstCallRun(b.entry, { ...env, NODE_COMPILE_CACHE: cache }, server);
-        const w = await firstCallRun(b.entry, { ...env, NODE_COMPILE_CACHE: cache }, server);
-        if (o.firstMs !== undefined) off.push(o.firstMs);
-        if (c.firstMs !== undefined) cold.push(c.firstMs);
-        if (w.firstMs !== undefined) warm.push(w.firstMs);
-      }
-      rows.push({ name: b.name, off: median(off), cold: median(cold), warm: median(warm) });
-    }
-  } finally {
-    await server.close();
-    rmSync(scratch, { recursive: true, force: true });
-  }
-  return rows;
-}
-
-interface Variant {
-  label: string;
-  bundles: { name: string; entry: string }[];
+/**
+ * Lever variants of each bundle, measured interleaved with the committed ones:
+ * Node's module compile cache (NODE_COMPILE_CACHE, what module.enableCompileCache(dir)
+ * does) cold (a fresh dir every run) and warm (a dir a previous run filled).
+ */
+function compileCacheVariants(bundles: BundleSpec[], dir: string): BundleSpec[] {
+  return bundles.flatMap((b) => [
+    {
+      ...b,
+      variant: 'compile cache, cold',
+      env: (i: number) => ({ NODE_COMPILE_CACHE: join(dir, `cold-${b.name}-${i}`) }),
+    },
+    {
+      ...b,
+      variant: 'compile cache, warm',
+      env: () => ({ NODE_COMPILE_CACHE: join(dir, `warm-${b.name}`) }),
+    },
+  ]);
 }
 
 /** The same entries bundled by esbuild, plain and with undici stubbed; plus each bundle's composition. */
 async function esbuildVariants(
   names: string[],
   dir: string,
-): Promise<{ variants: Variant[]; composition: Record<string, [string, number][]> } | undefined> {
+): Promise<{ variants: BundleSpec[]; composition: Record<string, [string, number][]> } | undefined> {
   let esbuild: typeof import('esbuild');
   try {
     esbuild = await import('esbuild');
@@ -376,14 +372,12 @@ async function esbuildVariants(
   const stub = join(dir, 'undici-stub.mjs');
   writeFileSync(stub, "export class ProxyAgent { constructor() { throw new Error('undici left out'); } }\n");
   const composition: Record<string, [string, number][]> = {};
-  const variants: Variant[] = [
-    { label: 'esbuild', bundles: [] },
-    { label: 'esbuild, undici stubbed', bundles: [] },
-  ];
+  const labels = ['esbuild', 'esbuild, undici stubbed'];
+  const variants: BundleSpec[] = [];
   for (const name of names) {
     const source = join(root, 'actions', name, 'src', 'index.ts');
     if (!existsSync(source)) continue;
-    for (const [i, variant] of variants.entries()) {
+    for (const [i, label] of labels.entries()) {
       const outdir = join(dir, `v${i}`, name);
       mkdirSync(outdir, { recursive: true });
       writeFileSync(join(outdir, 'package.json'), '{"type":"module"}\n');
@@ -398,7 +392,7 @@ async function esbuildVariants(
           target: 'node24',
           minify: true,
           metafile: i === 0,
-          logLevel: 'error',
+          logLevel: 'silent',
           // CommonJS dependencies call require(); give the ESM bundle one.
           banner: {
             js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
@@ -407,7 +401,7 @@ async function esbuildVariants(
         })
         .catch(() => undefined);
       if (!result) continue;
-      variant.bundles.push({ name, entry: join(outdir, 'index.js') });
+      variants.push({ name, entry: join(outdir, 'index.js'), variant: label });
       if (result.metafile) {
         const byPackage = new Map<string, number>();
         for (const output of Object.values(result.metafile.outputs)) {
@@ -424,8 +418,8 @@ async function esbuildVariants(
 }
 
 interface LeverResults {
-  cache: { name: string; off: number; cold: number; warm: number }[];
-  variants: { label: string; results: Measurement[] }[];
+  labels: string[];
+  variants: Measurement[];
   composition: Record<string, [string, number][]>;
 }
 
@@ -481,33 +475,38 @@ export function renderStartup(
   for (const r of results) lines.push(`- ${r.name}: \`${r.missingInputMessage.replace(/`/g, "'")}\``);
   if (levers) {
     lines.push('');
-    lines.push('## Levers, measured on scratch builds (`--levers`)');
+    lines.push('## Levers, measured on scratch builds (`--levers`), interleaved with the runs above');
     lines.push('');
     lines.push(
-      'Medians of the time to first AWS call. *compile cache*: the committed bundle with `NODE_COMPILE_CACHE=<dir>` ' +
-        '(what `module.enableCompileCache(dir)` does from inside the entry); *cold* writes the cache, *warm* reuses it ' +
-        'as a later step of the same job would with the dir under `RUNNER_TEMP`. *esbuild*: the same entry bundled by ' +
-        'esbuild (ESM, minified) instead of ncc; *undici stubbed*: esbuild with `undici` aliased to a stub: ' +
-        '`@actions/core` imports it through `@actions/http-client` only for OIDC tokens (`getIDToken`), which no action calls.',
+      'Medians of the time to first AWS call, each lever measured in the same loop as the committed bundle (same runs, ' +
+        'same machine load). *compile cache*: the committed bundle with `NODE_COMPILE_CACHE=<dir>` (what ' +
+        '`module.enableCompileCache(dir)` does from inside the entry); *cold*: a fresh dir each run (the run writes ' +
+        'the cache: what the first step of a job pays); *warm*: a dir an earlier run filled (a later step of the same ' +
+        'job running the same bundle, e.g. a post step, with the dir under `RUNNER_TEMP`). *esbuild*: the same entry ' +
+        'bundled by esbuild (ESM, minified) instead of ncc; *undici stubbed*: esbuild with `undici` aliased to a stub: ' +
+        '`@actions/core` imports it through `@actions/http-client` only for OIDC tokens (`getIDToken`), which these ' +
+        'actions never call (cdk-diff uses undici for real, through `@actions/github`).',
     );
     lines.push('');
-    const heads = levers.variants.map((v) => `${v.label}: size / first call`);
-    lines.push(
-      `| action | committed (ncc): size / first call | compile cache cold | compile cache warm | ${heads.join(' | ')} |`,
-    );
-    lines.push(`|---|---:|---:|---:|${heads.map(() => '---:').join('|')}|`);
+    lines.push(`| action | committed (ncc) | ${levers.labels.join(' | ')} |`);
+    lines.push(`|---|---:|${levers.labels.map(() => '---:').join('|')}|`);
+    const cell = (m: Measurement | undefined, base: number) => {
+      if (!m || !m.firstCallMs.length) return 'n/a';
+      const t = median(m.firstCallMs);
+      const delta = ((t - base) / base) * 100;
+      const size = m.variant?.startsWith('esbuild') ? `${fmtKiB(m.indexBytes)}, ` : '';
+      return `${size}${fmtMs(t)} (${delta >= 0 ? '+' : ''}${delta.toFixed(0)} %)`;
+    };
     for (const r of results) {
-      const c = levers.cache.find((x) => x.name === r.name);
-      const first = r.firstCallMs.length ? median(r.firstCallMs) : NaN;
-      const cells = levers.variants.map((v) => {
-        const m = v.results.find((x) => x.name === r.name);
-        return m
-          ? `${fmtKiB(m.indexBytes)} / ${fmtMs(m.firstCallMs.length ? median(m.firstCallMs) : NaN)}`
-          : 'n/a';
-      });
-      lines.push(
-        `| ${r.name} | ${fmtKiB(r.indexBytes)} / ${fmtMs(first)} | ${c ? fmtMs(c.cold) : 'n/a'} | ${c ? fmtMs(c.warm) : 'n/a'} | ${cells.join(' | ')} |`,
+      if (!r.firstCallMs.length) continue;
+      const base = median(r.firstCallMs);
+      const cells = levers.labels.map((label) =>
+        cell(
+          levers.variants.find((v) => v.name === r.name && v.variant === label),
+          base,
+        ),
       );
+      lines.push(`| ${r.name} | ${fmtKiB(r.indexBytes)}, ${fmtMs(base)} | ${cells.join(' | ')} |`);
     }
     const names = Object.keys(levers.composition);
     if (names.length) {
@@ -555,29 +554,37 @@ async function main(): Promise<void> {
   ).output.trim();
   const bundles = listBundles(dist);
   if (bundles.length === 0) throw new Error(`no dist/<name>/index.js under ${dist}`);
-  console.log(`Measuring ${bundles.map((b) => b.name).join(', ')}: ${runs} runs each`);
-  const { results, nodeE0Ms } = await measure(bundles, runs);
+  const scratch = mkdtempSync(join(tmpdir(), 'bench-variants-'));
+  let results: Measurement[];
+  let nodeE0Ms: number[];
   let levers: LeverResults | undefined;
-  if (args.includes('--levers')) {
-    const leverRuns = Number(arg('--lever-runs') ?? Math.max(10, Math.ceil(runs / 2)));
-    console.log(`Levers: compile cache and esbuild variants, ${leverRuns} runs each`);
-    const cache = await compileCacheLever(bundles, leverRuns);
-    const scratch = mkdtempSync(join(tmpdir(), 'bench-variants-'));
-    try {
+  try {
+    const variants: BundleSpec[] = [];
+    let composition: LeverResults['composition'] = {};
+    if (args.includes('--levers')) {
+      variants.push(...compileCacheVariants(bundles, scratch));
       const built = await esbuildVariants(
         bundles.map((b) => b.name),
         scratch,
       );
-      const variants: LeverResults['variants'] = [];
-      for (const v of built?.variants ?? []) {
-        variants.push({ label: v.label, results: (await measure(v.bundles, leverRuns)).results });
+      if (built) {
+        variants.push(...built.variants);
+        composition = built.composition;
       }
-      levers = { cache, variants, composition: built?.composition ?? {} };
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
     }
+    console.log(
+      `Measuring ${bundles.map((b) => b.name).join(', ')}${variants.length ? ` and ${variants.length} lever variants` : ''}: ${runs} runs each`,
+    );
+    const measured = await measure([...bundles, ...variants], runs);
+    nodeE0Ms = measured.nodeE0Ms;
+    results = measured.results.filter((r) => !r.variant);
+    if (variants.length) {
+      const lever = measured.results.filter((r) => r.variant);
+      levers = { labels: [...new Set(lever.map((r) => r.variant!))], variants: lever, composition };
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
-
   const notes = existsSync(notesFile) ? [readFileSync(notesFile, 'utf8').trim()] : [];
   const table = renderStartup(results, nodeE0Ms, runs, levers, notes);
   mkdirSync(dirname(out), { recursive: true });
