@@ -373,11 +373,24 @@ export async function followRollouts(
       const readServiceDeployments = async (trackers: Tracker[]) => {
         const arns = trackers.map((t) => t.serviceDeploymentArn).filter((a): a is string => Boolean(a));
         for (const chunk of chunks(arns, 20)) {
-          const reply = await clients.ecs.send(
-            new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: chunk }),
-            { abortSignal: signal },
-          );
-          for (const d of reply.serviceDeployments ?? []) serviceDeployments.set(d.serviceDeploymentArn!, d);
+          try {
+            const reply = await clients.ecs.send(
+              new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: chunk }),
+              { abortSignal: signal },
+            );
+            for (const d of reply.serviceDeployments ?? [])
+              serviceDeployments.set(d.serviceDeploymentArn!, d);
+          } catch (err) {
+            if (signal?.aborted) throw err;
+            // No permission for it (or no such API here): deployments[] decides for these services.
+            for (const t of trackers.filter((t) => chunk.includes(t.serviceDeploymentArn!))) {
+              t.serviceDeploymentsAvailable = false;
+              delete t.serviceDeploymentArn;
+            }
+            log.debug(
+              `DescribeServiceDeployments failed, following deployments[] instead: ${errorMessage(err)}`,
+            );
+          }
         }
       };
       const unknown = pending.filter((t) => t.serviceDeploymentsAvailable && !t.serviceDeploymentArn);

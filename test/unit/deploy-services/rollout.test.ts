@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
+  DescribeServiceDeploymentsCommand,
   DescribeServicesCommand,
   ECSClient,
   ListServiceDeploymentsCommand,
@@ -89,6 +90,32 @@ describe('followRollouts', () => {
       log: memoryLog(),
     });
     expect(result).toMatchObject({ ok: false, failure: { kind: 'service-gone' } });
+    ecs.restore();
+  });
+
+  it('follows deployments[] when the ServiceDeployment API is denied', async () => {
+    const completed: Service = {
+      ...inProgress,
+      deployments: [
+        { ...inProgress.deployments![0]!, rolloutState: 'COMPLETED', runningCount: 1, pendingCount: 0 },
+      ],
+    };
+    const { ecs, clients } = clientsWith(completed);
+    ecs.on(ListServiceDeploymentsCommand).resolves({
+      serviceDeployments: [
+        { serviceDeploymentArn: 'arn:aws:ecs:us-east-1:1:service-deployment/alva/alva-web/x' },
+      ],
+    });
+    ecs.on(DescribeServiceDeploymentsCommand).rejects(new Error('AccessDeniedException: not authorized'));
+    const [result] = await followRollouts(clients, [target], {
+      cluster: 'alva',
+      waitFor: 'steady',
+      timeoutMs: 5000,
+      log: memoryLog(),
+      minIntervalMs: 5,
+      maxIntervalMs: 10,
+    });
+    expect(result).toMatchObject({ ok: true });
     ecs.restore();
   });
 });
