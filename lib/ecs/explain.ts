@@ -80,7 +80,29 @@ export async function explainFailure(clients: EcsClients, options: ExplainOption
     lines.push(`(could not read the stopped tasks: ${errorMessage(err)})`);
   }
 
-  const failed = stopped[0];
+  // With no stopped task (e.g. new tasks running but never healthy), a running one's logs say why.
+  let failed: Task | undefined = stopped[0];
+  let running = false;
+  if (!failed) {
+    try {
+      const list = await ecs.send(
+        new ListTasksCommand({
+          cluster,
+          serviceName: described?.serviceName ?? service,
+          desiredStatus: 'RUNNING',
+        }),
+      );
+      if (list.taskArns?.length) {
+        const reply = await ecs.send(
+          new DescribeTasksCommand({ cluster, tasks: list.taskArns.slice(0, 100) }),
+        );
+        failed = reply.tasks?.find((t) => t.taskDefinitionArn === options.taskDefinition);
+        running = Boolean(failed);
+      }
+    } catch (err) {
+      lines.push(`(could not read the running tasks: ${errorMessage(err)})`);
+    }
+  }
   if (failed) {
     try {
       const { taskDefinition } = await describeTaskDefinition(ecs, options.taskDefinition);
@@ -99,7 +121,7 @@ export async function explainFailure(clients: EcsClients, options: ExplainOption
         const tail = await lastLogLines(logs, stream, options.logLines ?? 20);
         lines.push(
           tail.length
-            ? `Last log lines of container ${name} (${stream.logGroupName} ${stream.logStreamName}):`
+            ? `Last log lines of container ${name}${running ? ` in running task ${taskId(failed.taskArn)}` : ''} (${stream.logGroupName} ${stream.logStreamName}):`
             : `Container ${name} wrote no log lines (${stream.logGroupName} ${stream.logStreamName}).`,
         );
         for (const l of tail) lines.push(`  | ${l}`);

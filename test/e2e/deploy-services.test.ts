@@ -273,4 +273,31 @@ describe('deploy-services (bundle against the simulator)', () => {
       await sim.load(staging);
     }
   });
+
+  it("a rollout that never turns healthy times out, shows the container's logs, and all four roll back", async () => {
+    const staging = resolve(root, 'sim/scenarios/staging.json');
+    const scenario = JSON.parse(readFileSync(staging, 'utf8')) as Scenario;
+    for (const service of scenario.services ?? []) {
+      service.deploymentConfiguration = {
+        ...service.deploymentConfiguration,
+        deploymentCircuitBreaker: { enable: false, rollback: false },
+      };
+    }
+    await sim.load(scenario);
+    try {
+      const before = await taskDefinitions();
+      const run = await deploy({
+        images: images('v13', { web: `${registry}/alva-web:timeout-1` }),
+        'timeout-seconds': '6',
+      });
+      expect(run.exitCode).toBe(1);
+      expect(run.log).toMatch(/alva-web: timed out after 6s/);
+      expect(run.log).toContain('warming cache...');
+      expect(await taskDefinitions()).toEqual(before);
+      const out = JSON.parse(run.outputs.deployments!) as Deployments;
+      expect(out['alva-web']!.status).toBe('timed-out');
+    } finally {
+      await sim.load(staging);
+    }
+  });
 });
