@@ -261,14 +261,16 @@ describe('fault matrix: build-push', () => {
     const v = new Verdict(
       ACTION,
       'cancelled (SIGINT) while a docker build RUN step runs',
-      'exit non-zero within seconds; no tag for the SHA in the registry; no build process left running',
+      'exits non-zero by itself; no tag for the SHA in the registry; no build process left running',
     );
     v.check(
       action !== undefined,
       action ? 'SIGINT sent while the RUN step ran' : 'never saw the RUN step and the action together',
     );
     v.check(run.exitCode !== 0, exitDescribe(run));
-    v.check(exitAfterMs < 15_000, `exited ${(exitAfterMs / 1000).toFixed(1)} s after SIGINT`);
+    // Not a timed assertion (speed is for bench/): the figure is recorded; a run that never
+    // ended by itself would have been killed by runAction and fail the exit check above.
+    v.check(run.signal === null, `exited by itself ${(exitAfterMs / 1000).toFixed(1)} s after SIGINT`);
     const tag = await registryDigest(`${prefix}/slow`, SHA);
     v.check(tag === undefined, tag ? `registry has ${tag}` : 'registry has no tag for the SHA');
     v.check(
