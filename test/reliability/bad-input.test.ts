@@ -1,5 +1,5 @@
 /**
- * Bad input, table-driven across the actions: each case runs the committed
+ * Bad input, table-driven across the five actions: each case runs the committed
  * bundle against its own simulator and must exit 1 with a message that names
  * the input (`Input "<name>"`), before any mutating call: the simulator's call
  * log shows no RegisterTaskDefinition, UpdateService, RunTask, StopTask, …
@@ -9,7 +9,7 @@
  * Cases run with jest's limited concurrency (maxConcurrency), one simulator each.
  */
 import { afterAll, describe, test } from '@jest/globals';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction } from '../e2e/run-action.js';
@@ -28,7 +28,7 @@ import {
 } from './harness.js';
 
 interface Case {
-  action: 'deploy-services' | 'verify' | 'migrate' | 'build-push';
+  action: 'deploy-services' | 'verify' | 'migrate' | 'build-push' | 'cdk-diff';
   /** The input the message must name. */
   input: string;
   /** What is wrong, for the table. */
@@ -46,6 +46,12 @@ writeFileSync(
 );
 chmodSync(dockerShim, 0o755);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+/** The smallest directory cdk-diff takes for a cloud assembly, and one it must refuse. */
+const assembly = join(scratch, 'cdk.out');
+mkdirSync(assembly);
+writeFileSync(join(assembly, 'manifest.json'), '{"version":"36.0.0","artifacts":{}}\n');
+const notAssembly = join(scratch, 'not-an-assembly');
+mkdirSync(notAssembly);
 
 const BASE: Record<Case['action'], Record<string, string>> = {
   'deploy-services': {
@@ -71,6 +77,7 @@ const BASE: Record<Case['action'], Record<string, string>> = {
     services: JSON.stringify([{ name: 'alva-web', context: 'examples/web' }]),
     docker: dockerShim,
   },
+  'cdk-diff': { 'cloud-assembly': assembly, 'base-assembly': assembly, 'github-token': '' },
 };
 
 const deploy = (input: string, kind: string, inputs: Case['inputs']): Case => ({
@@ -87,6 +94,12 @@ const verify = (input: string, kind: string, inputs: Case['inputs']): Case => ({
 });
 const migrate = (input: string, kind: string, inputs: Case['inputs']): Case => ({
   action: 'migrate',
+  input,
+  kind,
+  inputs,
+});
+const cdkDiff = (input: string, kind: string, inputs: Case['inputs']): Case => ({
+  action: 'cdk-diff',
   input,
   kind,
   inputs,
@@ -213,6 +226,16 @@ const CASES: Case[] = [
   build('fail-on-severity', 'not a severity', { 'fail-on-severity': 'SEVERE' }),
   build('max-parallel', 'zero', { 'max-parallel': '0' }),
   build('push', 'not a boolean', { push: 'sometimes' }),
+  // cdk-diff (its only mutating call is the pull-request comment: no token is given, and no AWS call may happen)
+  cdkDiff('cloud-assembly', 'missing', { 'cloud-assembly': undefined }),
+  cdkDiff('cloud-assembly', 'a directory with no manifest.json', { 'cloud-assembly': notAssembly }),
+  cdkDiff('base-assembly', 'a directory with no manifest.json', { 'base-assembly': notAssembly }),
+  cdkDiff('base-assembly', 'nothing to compare with', { 'base-assembly': undefined }),
+  cdkDiff('deployed', 'combined with base-assembly', { deployed: 'true' }),
+  cdkDiff('deployed', 'not a boolean', { 'base-assembly': undefined, deployed: 'perhaps' }),
+  cdkDiff('stage', 'not a plain name', { stage: 'prod env' }),
+  cdkDiff('allowed-destroy-types', 'not a resource type', { 'allowed-destroy-types': 'RDS instances' }),
+  cdkDiff('fail-on-destructive', 'not a boolean', { 'fail-on-destructive': 'sometimes' }),
 ];
 
 describe('bad input: exit 1 naming the input, before any mutating call', () => {
@@ -241,6 +264,10 @@ describe('bad input: exit 1 naming the input, before any mutating call', () => {
         // call may name the input in its advice instead (`services`).
         const names = message.includes(`Input "${c.input}"`) || message.includes(`\`${c.input}\``);
         v.check(names, `message: ${errorText(run, 110)}`);
+        if (c.action === 'cdk-diff') {
+          const calls = sim.calls().length;
+          v.check(calls === 0, `${calls} AWS calls`);
+        }
         const mutating = mutatingCalls(sim);
         v.check(
           mutating.length === 0,
