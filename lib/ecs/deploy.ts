@@ -222,7 +222,8 @@ export async function executeDeploy(
   plan: DeployPlan,
   options: DeployOptions,
 ): Promise<DeployReport> {
-  const { log, cluster } = { log: options.log, cluster: plan.cluster };
+  const { log } = options;
+  const { cluster } = plan;
   const begun = Date.now();
   const followOptions = {
     cluster,
