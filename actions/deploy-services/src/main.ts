@@ -99,9 +99,11 @@ export async function run(): Promise<void> {
         `${failed.map((s) => `${s.service}: ${s.reason}`).join('; ')}` +
           (report.rolledBack
             ? ' — every service this run changed is back on its previous revision.'
-            : inputs.rollbackOnFailure
-              ? ' — the rollback did not complete; check the services.'
-              : ' — rollback-on-failure is off: nothing was rolled back.'),
+            : !report.services.some((s) => s.rollback)
+              ? inputs.rollbackOnFailure
+                ? ' — no service was changed, nothing to roll back.'
+                : ' — rollback-on-failure is off: nothing was rolled back.'
+              : ' — the rollback did not complete; check the services.'),
       );
     } else {
       core.info(

@@ -1,0 +1,83 @@
+import { beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import * as core from '../../../actions/__fixtures__/core.js';
+
+jest.unstable_mockModule('@actions/core', () => core);
+const { run } = await import('../../../actions/deploy-services/src/main.js');
+
+const arn = 'arn:aws:ecs:us-east-1:123456789012:task-definition/alva-web:3';
+let inputs: Record<string, string> = {};
+const ecs = mockClient(ECSClient);
+
+beforeEach(() => {
+  jest.clearAllMocks();
+  core.summary.emptyBuffer();
+  ecs.reset();
+  process.env.AWS_REGION = 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
+  process.env.AWS_SECRET_ACCESS_KEY = 'secret';
+  inputs = { cluster: 'alva', services: 'alva-web', images: '{"web": "repo/web:1"}' };
+  core.getInput.mockImplementation((name: string) => inputs[name] ?? '');
+  ecs.on(DescribeServicesCommand).resolves({
+    services: [{ serviceName: 'alva-web', status: 'ACTIVE', taskDefinition: arn }],
+  });
+  ecs.on(DescribeTaskDefinitionCommand).resolves({
+    taskDefinition: {
+      taskDefinitionArn: arn,
+      family: 'alva-web',
+      containerDefinitions: [{ name: 'web', image: 'repo/web:1' }],
+    },
+  });
+});
+
+describe('run', () => {
+  it('fails on bad input with the input named, before any AWS call', async () => {
+    inputs['wait-for'] = 'forever';
+    await run();
+    expect(core.setFailed).toHaveBeenCalledWith(expect.stringMatching(/^Input "wait-for": "forever"/));
+    expect(ecs.calls()).toHaveLength(0);
+  });
+
+  it('a no-op deploy succeeds, writes the deployments output and the summary table, and changes nothing', async () => {
+    await run();
+    expect(core.setFailed).not.toHaveBeenCalled();
+    expect(ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    const [name, value] = core.setOutput.mock.calls[0]!;
+    expect(name).toBe('deployments');
+    expect(JSON.parse(value as string)).toMatchObject({
+      'alva-web': {
+        previousTaskDefinition: arn,
+        taskDefinition: arn,
+        status: 'unchanged',
+        registered: false,
+      },
+    });
+    expect(core.summary.addTable).toHaveBeenCalled();
+    expect(core.summary.write).toHaveBeenCalled();
+  });
+
+  it('a failing UpdateService fails the step with the service and the cause', async () => {
+    inputs.images = '{"web": "repo/web:2"}';
+    ecs
+      .on(RegisterTaskDefinitionCommand)
+      .resolves({ taskDefinition: { taskDefinitionArn: arn.replace(':3', ':4') } });
+    ecs
+      .on(UpdateServiceCommand)
+      .rejects(new Error('AccessDeniedException: not authorized to perform ecs:UpdateService'));
+    await run();
+    expect(core.setFailed).toHaveBeenCalledWith(
+      expect.stringMatching(
+        /alva-web: could not start the deployment: AccessDeniedException.*no service was changed/,
+      ),
+    );
+    expect(core.summary.addDetails).toHaveBeenCalled();
+  });
+});
