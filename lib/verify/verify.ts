@@ -74,6 +74,11 @@ export interface ServiceReport {
   runningTasks: { new: number; old: number };
   ok: boolean;
   targetGroups: TargetGroupReport[];
+  /**
+   * The service's ECS events since its PRIMARY deployment began that report a
+   * problem (unhealthy targets, failed tasks), newest first, at most 5.
+   */
+  events?: { createdAt: string; message: string }[];
 }
 
 /** The `report` output. Its shape is public (see actions/verify/README.md). */
@@ -127,6 +132,7 @@ export async function verifyRelease(options: VerifyOptions): Promise<VerifyRepor
     ),
   );
 
+  const checkByLine = new Map(options.checks.map((c) => [c.line, c]));
   const failures = new FailureHistory();
   let observation: Observation | undefined = first;
   for (;;) {
@@ -152,24 +158,42 @@ export async function verifyRelease(options: VerifyOptions): Promise<VerifyRepor
     }
 
     const targetsOk = observation.services.every((s) => s.ok);
+    // Checks that keep passing run again after a short gap; a failing one backs off with the polls.
+    let progressing = true;
     if (targetsOk) {
-      for (const progress of report.checks.filter((c) => !c.ok)) {
-        const check = options.checks.find((c) => c.line === progress.check)!;
-        // Near the deadline a request still gets a fair chance to answer.
-        const requestTimeout = Math.min(
-          options.requestTimeoutMs ?? 10_000,
-          Math.max(deadline - Date.now(), 2000),
-        );
-        const attempt = await attemptCheck(check, report.baseUrl!, requestTimeout, signal);
+      const pending = report.checks.filter((c) => !c.ok);
+      // Near the deadline a request still gets a fair chance to answer.
+      const requestTimeout = Math.min(
+        options.requestTimeoutMs ?? 10_000,
+        Math.max(deadline - Date.now(), 2000),
+      );
+      const attempts = await Promise.all(
+        pending.map((progress) =>
+          attemptCheck(checkByLine.get(progress.check)!, report.baseUrl!, requestTimeout, signal),
+        ),
+      );
+      pending.forEach((progress, i) => {
+        const attempt = attempts[i]!;
         const before = progress.passes;
+        const sameFailureAgain =
+          progress.attempts > 0 && before === 0 && progress.lastProblem === attempt.problem;
         recordAttempt(progress, attempt);
-        log.info(
-          attempt.ok
-            ? `${check.line}: ${attempt.status} in ${attempt.latencyMs} ms (${progress.passes}/${progress.required})`
-            : `${check.line}: ${attempt.problem} (${attempt.latencyMs} ms)${before > 0 ? ', passes reset' : ''}`,
-        );
-        changed = true;
-      }
+        if (attempt.ok) {
+          log.info(
+            `${progress.check}: ${attempt.status} in ${attempt.latencyMs} ms (${progress.passes}/${progress.required})`,
+          );
+          changed = true;
+        } else {
+          progressing = false;
+          // The same failure over and over is one line; the heartbeat says it is still waiting.
+          if (!sameFailureAgain) {
+            log.info(
+              `${progress.check}: ${attempt.problem} (${attempt.latencyMs} ms)${before > 0 ? ', passes reset' : ''}`,
+            );
+            changed = true;
+          }
+        }
+      });
       if (report.checks.every((c) => c.ok)) {
         report.status = 'passed';
         break;
@@ -196,7 +220,7 @@ export async function verifyRelease(options: VerifyOptions): Promise<VerifyRepor
     }
     if (changed) heartbeat.changed();
     else heartbeat.tick();
-    const wait = targetsOk ? (options.checkGapMs ?? 1000) : interval.next(changed);
+    const wait = targetsOk && progressing ? (options.checkGapMs ?? 1000) : interval.next(changed);
     await sleep(Math.min(wait, remaining), signal);
     observation = undefined;
   }
@@ -238,10 +262,25 @@ async function observe(options: VerifyOptions): Promise<Observation> {
       if (expected?.previousTaskDefinitionArn)
         report.previousTaskDefinition = expected.previousTaskDefinitionArn;
       if (primary?.taskDefinition) report.primaryTaskDefinition = primary.taskDefinition;
+      const events = problemEvents(service, primary?.createdAt);
+      if (events.length > 0) report.events = events;
       return report;
     }),
   );
   return { services: reports, terminal };
+}
+
+const PROBLEM_EVENT = /unhealthy|fail|unable|error/i;
+const MAX_EVENTS = 5;
+
+/** ECS's own account of what went wrong: it outlives the targets and tasks it names. */
+function problemEvents(service: Service, since: Date | undefined): { createdAt: string; message: string }[] {
+  return (service.events ?? [])
+    .filter(
+      (e) => e.message && PROBLEM_EVENT.test(e.message) && (!since || !e.createdAt || e.createdAt >= since),
+    )
+    .slice(0, MAX_EVENTS)
+    .map((e) => ({ createdAt: e.createdAt?.toISOString() ?? '', message: e.message! }));
 }
 
 async function observeService(
@@ -400,14 +439,17 @@ function progressLines(services: ServiceReport[]): Map<string, string> {
 
 function serviceProblems(services: ServiceReport[]): string[] {
   return services.flatMap((s) => {
-    if (s.targetGroups.length === 0) {
-      return s.ok
-        ? []
-        : [
+    if (s.ok) return [];
+    const problems =
+      s.targetGroups.length === 0
+        ? [
             `${s.service}: ${s.runningTasks.new} of ${s.desiredCount} tasks run the new revision ${shortTaskDefinition(s.newTaskDefinition)}, ${s.runningTasks.old} run another`,
-          ];
-    }
-    return s.targetGroups.flatMap((tg) => targetGroupProblems(s.service, tg));
+          ]
+        : s.targetGroups.flatMap((tg) => targetGroupProblems(s.service, tg));
+    return [
+      ...problems,
+      ...(s.events ?? []).map((e) => `${s.service}: ECS event ${e.createdAt}: ${e.message}`),
+    ];
   });
 }
 

@@ -55,7 +55,7 @@ type Deployments = Record<
 /** Registers a revision of each service's task definition with the image tag, and updates the service unless told not to. */
 async function deploy(
   tags: Record<string, string>,
-  options: { update?: boolean; disableCircuitBreaker?: boolean } = {},
+  options: { update?: boolean; disableCircuitBreaker?: boolean; gracePeriodSeconds?: number } = {},
 ): Promise<Deployments> {
   const { services: described = [] } = await ecs.send(
     new DescribeServicesCommand({ cluster, services: Object.keys(tags) }),
@@ -88,6 +88,9 @@ async function deploy(
           taskDefinition: arn,
           ...(options.disableCircuitBreaker
             ? { deploymentConfiguration: { deploymentCircuitBreaker: { enable: false, rollback: false } } }
+            : {}),
+          ...(options.gracePeriodSeconds !== undefined
+            ? { healthCheckGracePeriodSeconds: options.gracePeriodSeconds }
             : {}),
         }),
       );
@@ -190,7 +193,11 @@ describe('verify (bundle against the simulator)', () => {
   });
 
   it('fails within its timeout when the new revision fails health checks, naming the target group and reason code', async () => {
-    const deployments = await deploy({ 'alva-api': 'unhealthy-1' }, { disableCircuitBreaker: true });
+    // A long grace period keeps ECS from replacing the failing task during the run, as on a slow-starting service.
+    const deployments = await deploy(
+      { 'alva-api': 'unhealthy-1' },
+      { disableCircuitBreaker: true, gracePeriodSeconds: 3600 },
+    );
     const run = await verify({
       services: 'alva-api',
       deployments: JSON.stringify(deployments),
@@ -211,6 +218,21 @@ describe('verify (bundle against the simulator)', () => {
     expect(run.log).toMatch(
       /an old revision still serving; task \w+ \(alva-api:\d+, old revision, RUNNING\)/,
     );
+  });
+
+  it('names the cause from ECS service events when the failing tasks were already replaced', async () => {
+    // Staging's 10 s grace period: ECS stops each failing task soon after its target turns unhealthy.
+    const deployments = await deploy({ 'alva-api': 'unhealthy-1' }, { disableCircuitBreaker: true });
+    const run = await verify({
+      services: 'alva-api',
+      deployments: JSON.stringify(deployments),
+      'timeout-seconds': '8',
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.log).toMatch(
+      /alva-api: ECS event [^:]+:[^:]+:[^ ]+ \(service alva-api\) \(port 3001\) is unhealthy in \(target-group arn:aws:elasticloadbalancing:[^)]*targetgroup\/alva-staging-api\/[^)]*\) due to \(reason Health checks failed with these codes: \[503\]\)/,
+    );
+    expect(reportOf(run).services[0]!.events?.length).toBeGreaterThan(0);
   });
 
   it('fails at once when the service still runs the old revision that deployments says was replaced', async () => {

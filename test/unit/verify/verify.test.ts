@@ -48,7 +48,14 @@ const healthy = (ip: string): TargetHealthDescription => ({
   TargetHealth: { State: 'healthy' },
 });
 
-function world(opts: { primaryRev?: number; tasks: Task[]; targets: TargetHealthDescription[] }) {
+const deployedAt = new Date('2026-11-26T22:00:00Z');
+
+function world(opts: {
+  primaryRev?: number;
+  tasks: Task[];
+  targets: TargetHealthDescription[];
+  events?: { createdAt: Date; message: string }[];
+}) {
   ecsMock.on(DescribeServicesCommand).resolves({
     services: [
       {
@@ -58,8 +65,14 @@ function world(opts: { primaryRev?: number; tasks: Task[]; targets: TargetHealth
         taskDefinition: TD(opts.primaryRev ?? 7),
         loadBalancers: [{ targetGroupArn: TG, containerName: 'api', containerPort: 8080 }],
         deployments: [
-          { status: 'PRIMARY', taskDefinition: TD(opts.primaryRev ?? 7), rolloutState: 'COMPLETED' },
+          {
+            status: 'PRIMARY',
+            taskDefinition: TD(opts.primaryRev ?? 7),
+            rolloutState: 'COMPLETED',
+            createdAt: deployedAt,
+          },
         ],
+        events: opts.events ?? [],
       },
     ],
     failures: [],
@@ -137,15 +150,29 @@ describe('verifyRelease', () => {
   });
 
   it('fails at the timeout while an old revision still takes traffic, and never runs the checks', async () => {
+    const unhealthyEvent =
+      '(service alva-api) (task b) (port 8080) is unhealthy in (target-group alva-api-tg) due to (reason Request timed out).';
     world({
       tasks: [task('a', '10.0.0.1', 7), task('b', '10.0.0.2', 7), task('c', '10.0.0.3', 6)],
       targets: [healthy('10.0.0.1'), healthy('10.0.0.2'), healthy('10.0.0.3')],
+      events: [
+        {
+          createdAt: new Date('2026-11-26T22:01:00Z'),
+          message: '(service alva-api) has reached a steady state.',
+        },
+        { createdAt: new Date('2026-11-26T22:00:30Z'), message: unhealthyEvent },
+        { createdAt: new Date('2026-11-26T21:50:00Z'), message: 'an older deployment failed' },
+      ],
     });
     const report = await verifyRelease(options({ timeoutMs: 300 }));
     expect(report.status).toBe('failed');
+    expect(report.services[0]!.events).toEqual([
+      { createdAt: '2026-11-26T22:00:30.000Z', message: unhealthyEvent },
+    ]);
     expect(report.problems).toEqual([
       'not verified within 0s',
       'alva-api / target group alva-api-tg: target 10.0.0.3:8080 is healthy; an old revision still healthy and taking traffic although the new revision is live; task c (alva-api:6, old revision, RUNNING)',
+      `alva-api: ECS event 2026-11-26T22:00:30.000Z: ${unhealthyEvent}`,
       'HTTP GET /api/health 200 "status":"ok": not run, the targets never passed',
     ]);
   });
@@ -181,7 +208,11 @@ describe('verifyRelease', () => {
       targets: [healthy('10.0.0.1'), healthy('10.0.0.2')],
     });
     answer = { status: 503, body: '{"status":"degraded","db":"down"}' };
-    const report = await verifyRelease(options({ timeoutMs: 300 }));
+    const opts = options({ timeoutMs: 300 });
+    const report = await verifyRelease(opts);
+    // Every attempt failed the same way: one line, not one per attempt.
+    expect(report.checks[0]!.attempts).toBeGreaterThan(1);
+    expect(opts.log.lines.filter((l) => l.includes('got 503'))).toHaveLength(1);
     expect(report.status).toBe('failed');
     expect(report.checks[0]).toMatchObject({
       ok: false,
