@@ -21,7 +21,7 @@ import { OperationError } from '../../../lib/errors.js';
 import { memoryLog } from '../../../lib/log.js';
 import { parseChecks } from '../../../lib/verify/checks.js';
 import { checkTable, targetTable, verdict } from '../../../lib/verify/report.js';
-import { verifyRelease, type VerifyOptions } from '../../../lib/verify/verify.js';
+import { discoverBaseUrl, verifyRelease, type VerifyOptions } from '../../../lib/verify/verify.js';
 
 const TD = (rev: number) => `arn:aws:ecs:us-east-1:123456789012:task-definition/alva-api:${rev}`;
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/alva-api-tg/0123456789abcdef';
@@ -234,6 +234,47 @@ describe('verifyRelease', () => {
     await expect(verifyRelease(options())).rejects.toThrow(
       'service "alva-api" (MISSING) not found in cluster "alva"',
     );
+  });
+
+  it('prints a heartbeat naming what it still waits for while nothing changes', async () => {
+    world({
+      tasks: [task('a', '10.0.0.1', 7), task('c', '10.0.0.3', 6)],
+      targets: [healthy('10.0.0.1'), healthy('10.0.0.3')],
+    });
+    const opts = options({ timeoutMs: 400, heartbeatMs: 100, pollMaxMs: 30 });
+    await verifyRelease(opts);
+    const beats = opts.log.lines.filter((l) => l.startsWith('… still waiting after'));
+    expect(beats.length).toBeGreaterThan(0);
+    expect(beats[0]).toContain('alva-api-tg 1/2, GET /api/health 200 "status":"ok" 0/2');
+    // The state line itself appears once: it never changed.
+    expect(opts.log.lines.filter((l) => l.startsWith('alva-api → alva-api-tg'))).toHaveLength(1);
+  });
+
+  it('asks for base-url when the services sit behind several load balancers', async () => {
+    world({
+      tasks: [task('a', '10.0.0.1', 7), task('b', '10.0.0.2', 7)],
+      targets: [healthy('10.0.0.1'), healthy('10.0.0.2')],
+    });
+    elbMock.on(DescribeLoadBalancersCommand).resolves({
+      LoadBalancers: [
+        { LoadBalancerArn: LB, LoadBalancerName: 'public', DNSName: 'public.example' },
+        { LoadBalancerArn: `${LB}2`, LoadBalancerName: 'internal', DNSName: 'internal.example' },
+      ],
+    });
+    await expect(verifyRelease(options())).rejects.toThrow(
+      'The services sit behind 2 load balancers (public, internal): which one the checks use is ambiguous',
+    );
+  });
+
+  it('uses https and the listener port when the load balancer only listens on HTTPS', async () => {
+    world({ tasks: [], targets: [] });
+    elbMock.on(DescribeLoadBalancersCommand).resolves({
+      LoadBalancers: [{ LoadBalancerArn: LB, LoadBalancerName: 'alva', DNSName: 'alva-1.elb.example' }],
+    });
+    elbMock.on(DescribeListenersCommand).resolves({ Listeners: [{ Port: 8443, Protocol: 'HTTPS' }] });
+    const services = [{ targetGroups: [{ targetGroupArn: TG }] }] as never;
+    const elbv2 = async () => new ElasticLoadBalancingV2Client({ region: 'us-east-1' });
+    await expect(discoverBaseUrl(services, { elbv2 })).resolves.toBe('https://alva-1.elb.example:8443');
   });
 
   it('uses base-url as given and skips discovery', async () => {
