@@ -10,9 +10,10 @@
  * - actions/setup-node: Node.js on PATH; the runner checks the one it has.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 
-const COPY_SKIP = new Set(['node_modules', '.git', '.tmp', 'cdk.out', 'coverage']);
+/** Top-level paths a fresh checkout does not have (dist/node_modules is committed and stays). */
+const COPY_SKIP = new Set(['node_modules', '.git', '.tmp', 'coverage', 'infra/cdk.out']);
 
 export interface Effect {
   ok: boolean;
@@ -43,7 +44,7 @@ const emulations: Record<string, Emulation> = {
     mkdirSync(target, { recursive: true });
     cpSync(ctx.repoRoot, target, {
       recursive: true,
-      filter: (source) => !COPY_SKIP.has(basename(source)) || resolve(source) === ctx.repoRoot,
+      filter: (source) => !COPY_SKIP.has(relative(ctx.repoRoot, source)),
     });
     // Git history without copying it: a gitfile pointing at the repository's.
     if (existsSync(join(ctx.repoRoot, '.git'))) {

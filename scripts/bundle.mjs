@@ -3,6 +3,12 @@
 //   node scripts/bundle.mjs            rebuild every bundle
 //   node scripts/bundle.mjs verify     rebuild one action's bundle
 //   node scripts/bundle.mjs --check    fail when dist/ differs from a fresh bundle
+//
+// undici is left out of the bundles that do not use @actions/github: @actions/core
+// imports it (through @actions/http-client) only to reach a proxy for OIDC
+// tokens, which these actions never request, and it is a third of each bundle.
+// The bundles then import "undici", which Node resolves to the stub committed
+// at dist/node_modules/undici.
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -35,6 +41,36 @@ for (const name of wanted) {
   }
 }
 
+const UNDICI_STUB = {
+  'package.json': `${JSON.stringify(
+    {
+      name: 'undici',
+      version: '0.0.0-stub',
+      description: 'Stands in for undici in the bundles that leave it out (see scripts/bundle.mjs)',
+      type: 'module',
+      exports: './index.js',
+    },
+    null,
+    2,
+  )}\n`,
+  'index.js': [
+    '// @actions/http-client imports ProxyAgent to reach an HTTPS proxy for OIDC token',
+    '// requests; the actions bundled against this stub never request an OIDC token.',
+    'export class ProxyAgent {',
+    '  constructor() {',
+    "    throw new Error('undici is not bundled with this action: OIDC tokens through a proxy are not supported');",
+    '  }',
+    '}',
+    '',
+  ].join('\n'),
+};
+
+/** Whether an action's own code uses @actions/github (which needs the real undici). */
+function usesGithub(name) {
+  const src = join(root, 'actions', name, 'src');
+  return listFiles(src).some((f) => readFileSync(join(src, f), 'utf8').includes('@actions/github'));
+}
+
 /** Every file of one bundle, by path relative to dist/<name>/. */
 function build(name) {
   const entry = join(root, 'actions', name, 'src', 'index.ts');
@@ -54,6 +90,7 @@ function build(name) {
         '--target',
         'es2023',
         '--no-source-map-register',
+        ...(usesGithub(name) ? [] : ['--external', 'undici']),
       ],
       { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 },
     );
@@ -83,6 +120,17 @@ function listFiles(dir, base = dir) {
 }
 
 let stale = [];
+const stubDir = join(root, 'dist', 'node_modules', 'undici');
+for (const [file, content] of Object.entries(UNDICI_STUB)) {
+  const path = join(stubDir, file);
+  if (check) {
+    if (!existsSync(path) || readFileSync(path, 'utf8') !== content)
+      stale.push(`dist/node_modules/undici/${file}`);
+  } else {
+    mkdirSync(stubDir, { recursive: true });
+    writeFileSync(path, content);
+  }
+}
 for (const name of actions) {
   const started = Date.now();
   const files = build(name);
@@ -111,7 +159,8 @@ if (check) {
   // A bundle whose action was deleted is stale too.
   if (wanted.length === 0 && existsSync(join(root, 'dist'))) {
     for (const d of readdirSync(join(root, 'dist'))) {
-      if (!actions.includes(d)) stale.push(`dist/${d}/ (no actions/${d}/src/index.ts)`);
+      if (d !== 'node_modules' && !actions.includes(d))
+        stale.push(`dist/${d}/ (no actions/${d}/src/index.ts)`);
     }
   }
   if (stale.length) {
