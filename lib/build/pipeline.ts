@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { CancelledError, errorMessage } from '../errors.js';
 import type { Log } from '../log.js';
-import { formatDuration } from '../time.js';
+import { Heartbeat, formatDuration } from '../time.js';
 import {
   buildxArgs,
   dockerBuildArgs,
@@ -32,7 +32,13 @@ export interface CommandResult {
 export interface Runner {
   run(
     args: string[],
-    opts?: { env?: Record<string, string>; stdin?: string; signal?: AbortSignal },
+    opts?: {
+      env?: Record<string, string>;
+      stdin?: string;
+      signal?: AbortSignal;
+      /** Each line of output as it comes (progress); the whole output is in the result too. */
+      onLine?: (line: string) => void;
+    },
   ): Promise<CommandResult>;
 }
 
@@ -144,7 +150,26 @@ async function buildOne(plan: BuildPlan, opts: BuildAllOptions): Promise<Service
   const metadataFile = join(opts.tempDir, `${service.name}-metadata.json`);
   const args =
     builder.kind === 'buildx' ? buildxArgs(plan, builder.cache, metadataFile) : dockerBuildArgs(plan);
-  const build = await docker.run(args, { env: { DOCKER_BUILDKIT: '1' }, signal });
+  // Progress while docker works: each Dockerfile step as BuildKit starts it
+  // (#N [i/n] ...), and a heartbeat while a long step prints nothing new.
+  const heartbeat = new Heartbeat(30_000, (quiet) =>
+    log.info(
+      `${service.name}: still building (${formatDuration(elapsed())}; no new step for ${formatDuration(quiet)})`,
+    ),
+  );
+  const ticker = setInterval(() => heartbeat.tick(), 5_000);
+  const steps = new Set<string>();
+  const onLine = (line: string) => {
+    const step = /^#\d+ (\[[^\]]+\] .+)$/.exec(line.trim())?.[1];
+    if (step && !steps.has(step)) {
+      steps.add(step);
+      heartbeat.changed();
+      log.info(`${service.name}: ${step}`);
+    }
+  };
+  const build = await docker
+    .run(args, { env: { DOCKER_BUILDKIT: '1' }, signal, onLine })
+    .finally(() => clearInterval(ticker));
   if (signal?.aborted) throw new CancelledError(String(signal.reason ?? 'cancelled'));
   if (build.exitCode !== 0) {
     const failure = parseBuildFailure(build.output);

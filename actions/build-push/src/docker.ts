@@ -18,13 +18,23 @@ export function dockerRunner(binary: string): Runner {
           stdio: ['pipe', 'pipe', 'pipe'],
         });
         let output = '';
-        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        let partial = '';
+        const onData = (chunk: Buffer) => {
+          const text = chunk.toString();
+          output += text;
+          if (!opts.onLine) return;
+          const lines = (partial + text).split('\n');
+          partial = lines.pop()!;
+          lines.forEach(opts.onLine);
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
         const onAbort = () => child.kill('SIGTERM');
         opts.signal?.addEventListener('abort', onAbort, { once: true });
         child.on('error', reject);
         child.on('close', (code) => {
           opts.signal?.removeEventListener('abort', onAbort);
+          if (partial) opts.onLine?.(partial);
           resolve({ exitCode: code ?? 1, output });
         });
         // A client that exits before reading stdin must not crash the action with EPIPE.

@@ -109,6 +109,31 @@ describe('buildAll', () => {
     expect(retags).toEqual([`alva/api:staging=${digest('a')}`, `alva/api:buildcache=${digest('a')}`]);
   });
 
+  test('reports each Dockerfile step as BuildKit starts it, once, prefixed by the service', async () => {
+    const { store, repos } = memoryStore();
+    const docker = fakeDocker(repos);
+    const streaming: Runner = {
+      run: async (args, runOpts) => {
+        if (args[0] === 'build') {
+          for (const line of [
+            '#5 [1/3] FROM base',
+            '#5 CACHED',
+            '#6 [2/3] COPY . /app',
+            '#6 [2/3] COPY . /app',
+          ])
+            runOpts?.onLine?.(line);
+        }
+        return docker.runner.run(args, runOpts);
+      },
+    };
+    const log = memoryLog();
+    await buildAll(opts({ plans: [plan('api')], docker: streaming, store, log }));
+    expect(log.lines.filter((l) => l.startsWith('api: ['))).toEqual([
+      'api: [1/3] FROM base',
+      'api: [2/3] COPY . /app',
+    ]);
+  });
+
   test('skip-existing: a service whose SHA tag exists is not built; moving tags are moved to it', async () => {
     const { store, repos, retags } = memoryStore({
       'alva/web': { [SHA]: { digest: digest('e'), sizeBytes: 5 } },
