@@ -1,5 +1,5 @@
 /**
- * npm run workflow -- <file> [--event push|workflow_dispatch] [--input k=v]... [--approve]
+ * npm run workflow -- <file> [--event push|workflow_dispatch] [--input k=v]... [--approve] [--job ID]...
  *                    [--env k=v]... [--secret k=v]... [--var k=v]... [--sim SCENARIO [--speed N]]
  *
  * Runs a workflow of this repository locally (see runner/README.md). With
@@ -32,6 +32,7 @@ async function main() {
       secret: { type: 'string', multiple: true },
       var: { type: 'string', multiple: true },
       approve: { type: 'boolean', default: false },
+      job: { type: 'string', multiple: true },
       sim: { type: 'string' },
       speed: { type: 'string', default: '20' },
     },
@@ -66,6 +67,7 @@ async function main() {
       sha,
       eventPayload: values.event === 'push' ? { before: sha, after: sha } : {},
       signal: controller.signal,
+      jobs: values.job,
     });
     console.log(`\n${renderRun(run)}`);
     process.exitCode = run.conclusion === 'success' ? 0 : 1;

@@ -54,6 +54,8 @@ export interface RunnerOptions {
   repository?: string;
   /** Cancels the run (forwarded to the running step as SIGINT, then SIGTERM). */
   signal?: AbortSignal;
+  /** Run only these jobs of the workflow (each with every job it needs). */
+  jobs?: string[];
 }
 
 export interface StepRecord {
@@ -193,8 +195,29 @@ export async function runWorkflow(file: string, options: RunnerOptions): Promise
 async function runJobs(file: string, workflow: Workflow, scope: Scope): Promise<WorkflowRecord> {
   const started = Date.now();
   const records = new Map<string, JobRecord>();
+  const selected = scope.prefix === '' ? scope.options.jobs : undefined;
+  for (const id of selected ?? []) {
+    if (!workflow.jobs[id]) throw new Error(`${file} has no job "${id}"`);
+    for (const need of ancestors(workflow, id)) {
+      if (!selected!.includes(need))
+        throw new Error(`job "${id}" needs "${need}": select it too (--job ${need})`);
+    }
+  }
   for (const id of jobOrder(workflow)) {
     const job = workflow.jobs[id]!;
+    if (selected && !selected.includes(id)) {
+      scope.log(`⏭  ${job.name ?? id}: not selected (--job)`);
+      records.set(id, {
+        id,
+        name: job.name ?? id,
+        result: 'skipped',
+        outputs: {},
+        steps: [],
+        durationMs: 0,
+        note: 'not selected',
+      });
+      continue;
+    }
     const record = await runJob(id, job, workflow, records, scope);
     records.set(id, record);
   }
@@ -291,6 +314,7 @@ async function runJob(
   const addedEnv: Record<string, string> = {};
   const steps: Record<string, { outputs: Record<string, string>; outcome: Result; conclusion: Result }> = {};
   const posts: (() => Promise<void>)[] = [];
+  const processGroups: number[] = [];
   let failed = false;
   let cancelled = false;
   const stepStatus: Status = {
@@ -348,6 +372,7 @@ async function runJob(
         env: { ...jobEnv, ...addedEnv },
         addEnv: (k, v) => (addedEnv[k] = v),
         addPost: (fn) => posts.push(fn),
+        processGroups,
         jobTimeoutMs: (job['timeout-minutes'] ?? 360) * 60_000 - (Date.now() - started),
       });
       rec.name = name;
@@ -362,6 +387,14 @@ async function runJob(
     }
   } finally {
     for (const post of posts.reverse()) await post();
+    // As the runner does at the end of a job: end what steps left running in the background.
+    for (const group of processGroups) {
+      try {
+        process.kill(-group, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
     rmSync(workspace, { recursive: true, force: true });
     rmSync(runnerTemp, { recursive: true, force: true });
   }
@@ -441,6 +474,8 @@ interface StepContext {
   env: Record<string, string>;
   addEnv: (name: string, value: string) => void;
   addPost: (fn: () => Promise<void>) => void;
+  /** Each step runs in a process group of its own, ended with the job. */
+  processGroups: number[];
   jobTimeoutMs: number;
 }
 
@@ -632,7 +667,8 @@ function runProcess(
   timeoutMs: number,
 ): Promise<number> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    if (child.pid) sc.processGroups.push(child.pid);
     const signal = sc.scope.options.signal;
     let pending = '';
     const onLine = (line: string) => {
