@@ -45,7 +45,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { node24 } from '../test/e2e/run-action.js';
+import { node24 } from '../runner/protocol.js';
 
 const root = resolve(import.meta.dirname, '..');
 

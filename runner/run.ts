@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { condition, interpolate, interpolateString, type Contexts, type Status } from './expressions.js';
 import { emulate, isEmulated } from './emulations.js';
+import { node24, parseFileCommands } from './protocol.js';
 import {
   ancestors,
   jobOrder,
@@ -101,38 +102,10 @@ interface Scope {
   prefix: string;
 }
 
-function node24(): string {
-  const major = Number(process.versions.node.split('.')[0]);
-  if (major >= 24) return process.execPath;
-  const local = resolve(import.meta.dirname, '..', 'node_modules', '.bin', 'node');
-  if (existsSync(local)) return local;
-  throw new Error(
-    'Node.js 24 is needed to run node24 actions: run `npm ci` (it installs one) or use Node 24',
-  );
-}
-
 export function mask(text: string, masks: Set<string>): string {
   let out = text;
   for (const secret of masks) if (secret.length > 0) out = out.split(secret).join('***');
   return out;
-}
-
-/** Parses the file-command format (name=value and name<<DELIMITER heredocs). */
-export function parseFileCommands(text: string): Record<string, string> {
-  const result: Record<string, string> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
-    if (heredoc) {
-      const value: string[] = [];
-      for (i++; i < lines.length && lines[i] !== heredoc[2]; i++) value.push(lines[i]!);
-      result[heredoc[1]!] = value.join('\n');
-    } else if (line.includes('=')) {
-      result[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
-    }
-  }
-  return result;
 }
 
 function stringMap(values: Record<string, unknown> | undefined, contexts: Contexts, status: Status) {

@@ -20,6 +20,17 @@ export function clientConfig(options: AwsOptions = {}) {
   };
 }
 
+/** The region of every client: AWS_REGION or AWS_DEFAULT_REGION, as configure-aws-credentials sets them. */
+export function requireRegion(): string {
+  const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
+  if (!region) {
+    throw new Error(
+      'No AWS region: set AWS_REGION (aws-actions/configure-aws-credentials does) before this step',
+    );
+  }
+  return region;
+}
+
 /** Console URL for humans; region-aware. */
 export function consoleUrl(region: string, path: string): string {
   return `https://${region}.console.aws.amazon.com/${path.replace(/^\//, '')}`;

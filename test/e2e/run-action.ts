@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { node24, parseFileCommands } from '../../runner/protocol.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
@@ -34,32 +35,6 @@ export interface ActionRun {
   /** The post step's log, when it ran. */
   postLog?: string;
   durationMs: number;
-}
-
-/** The Node 24 binary: the one running the tests when it is 24+, else the project's. */
-export function node24(): string {
-  const major = Number(process.versions.node.split('.')[0]);
-  return major >= 24 ? process.execPath : join(root, 'node_modules', '.bin', 'node');
-}
-
-/** Parses the GITHUB_OUTPUT / GITHUB_STATE file format (name=value and name<<DELIM heredocs). */
-export function parseFileCommands(text: string): Record<string, string> {
-  const result: Record<string, string> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
-    if (heredoc) {
-      const [, name, delimiter] = heredoc;
-      const value: string[] = [];
-      for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(lines[i]!);
-      result[name!] = value.join('\n');
-    } else if (line.includes('=')) {
-      const at = line.indexOf('=');
-      result[line.slice(0, at)] = line.slice(at + 1);
-    }
-  }
-  return result;
 }
 
 function inputEnv(inputs: Record<string, string | undefined>): Record<string, string> {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as core from '@actions/core';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { clientConfig } from '../../../lib/aws/config.js';
+import { clientConfig, requireRegion } from '../../../lib/aws/config.js';
 import { errorMessage } from '../../../lib/errors.js';
 import { shortTaskDefinition } from '../../../lib/ecs/taskdef.js';
 import { runMigration, type MigrationResult } from '../../../lib/migrate/run.js';
@@ -15,12 +15,7 @@ export async function run(): Promise<void> {
   const signal = cancellationSignal();
   try {
     const inputs = getInputs();
-    const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
-    if (!region) {
-      throw new Error(
-        'No AWS region: set AWS_REGION (aws-actions/configure-aws-credentials does) before this step',
-      );
-    }
+    const region = requireRegion();
     const config = clientConfig({ region });
     const logsByRegion = new Map<string, Promise<CloudWatchLogsClient>>();
     const clients = {

@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import { CancelledError, OperationError, errorMessage } from '../../../lib/errors.js';
+import { requireRegion } from '../../../lib/aws/config.js';
 import { createEcsClients } from '../../../lib/ecs/clients.js';
 import { checkTable, targetTable, verdict } from '../../../lib/verify/report.js';
 import { verifyRelease, type VerifyReport } from '../../../lib/verify/verify.js';
@@ -11,12 +12,7 @@ export async function run(): Promise<void> {
   const signal = cancellationSignal((name) => core.warning(`Received ${name}: stopping verification`));
   try {
     const inputs = getInputs();
-    const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
-    if (!region) {
-      throw new Error(
-        'No AWS region: set AWS_REGION (aws-actions/configure-aws-credentials does) before this step',
-      );
-    }
+    const region = requireRegion();
     const clients = createEcsClients({ region });
     const report = await core.group('Target health and HTTP checks', () =>
       verifyRelease({
