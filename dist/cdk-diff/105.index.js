@@ -26,6 +26,14 @@ function clientConfig(options = {}) {
         maxAttempts: options.maxAttempts ?? (envAttempts > 0 ? envAttempts : 8),
     };
 }
+/** The region of every client: AWS_REGION or AWS_DEFAULT_REGION, as configure-aws-credentials sets them. */
+function requireRegion() {
+    const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
+    if (!region) {
+        throw new Error('No AWS region: set AWS_REGION (aws-actions/configure-aws-credentials does) before this step');
+    }
+    return region;
+}
 /** Console URL for humans; region-aware. */
 function consoleUrl(region, path) {
     return `https://${region}.console.aws.amazon.com/${path.replace(/^\//, '')}`;
