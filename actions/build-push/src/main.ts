@@ -126,6 +126,10 @@ async function ecrLogin(
 
 export async function main(signal: AbortSignal): Promise<void> {
   const inputs = getInputs();
+  // The registry login (read-only AWS calls) and the docker client probes are
+  // independent: run them together, off every build's critical path.
+  const connecting = connectRegistry(inputs);
+  connecting.catch(() => undefined); // awaited below; a docker error may come first
   const docker = await selectDocker(inputs.docker);
   if (docker.builder.kind === 'plain' && inputs.platforms.length > 1) {
     throw new InputError(
@@ -139,7 +143,7 @@ export async function main(signal: AbortSignal): Promise<void> {
   );
   const runner = dockerRunner(docker.binary);
   const registry = await core.group('Registry login', async () => {
-    const reg = await connectRegistry(inputs);
+    const reg = await connecting;
     if (reg.credentials) {
       const { username, password } = reg.credentials;
       const login = await runner.run(['login', '--username', username, '--password-stdin', reg.host], {
