@@ -12,4 +12,5 @@ export default {
   // The machine has 2 cores; e2e tests start processes of their own.
   maxWorkers: 2,
   verbose: false,
+  reporters: ['default', '<rootDir>/scripts/plain-summary-reporter.js'],
 };
