@@ -129,7 +129,7 @@ export function judgeRollout(
       outcome: {
         ok: false,
         kind: 'circuit-breaker-rollback',
-        reason: `ECS rolled the deployment back (${sdStatus})${reasonSuffix(serviceDeployment?.statusReason ?? ours?.rolloutStateReason)}`,
+        reason: `ECS rolled the deployment back (${sdStatus})${reasonSuffix(rollbackReason(serviceDeployment!, ours))}`,
       },
     };
   }
@@ -181,6 +181,23 @@ export function judgeRollout(
     return { state: progress, checkTasks: { service, primary } };
   }
   return { state: progress };
+}
+
+/**
+ * Why ECS rolled back. DescribeServices and DescribeServiceDeployments are two
+ * calls, so the deployment's rolloutStateReason may predate the rollback the
+ * ServiceDeployment already shows ("… in progress."): use it only once FAILED.
+ */
+function rollbackReason(sd: ServiceDeployment, ours: Deployment | undefined): string | undefined {
+  if (sd.statusReason) return sd.statusReason;
+  if (ours?.rolloutState === 'FAILED' && ours.rolloutStateReason) return ours.rolloutStateReason;
+  const why = [
+    sd.deploymentCircuitBreaker?.status === 'TRIGGERED'
+      ? 'the deployment circuit breaker tripped'
+      : undefined,
+    sd.rollback?.reason,
+  ].filter(Boolean);
+  return why.length ? why.join('; ') : undefined;
 }
 
 function reasonSuffix(reason: string | undefined): string {

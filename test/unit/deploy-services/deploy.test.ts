@@ -172,6 +172,31 @@ describe('judgeRollout', () => {
     expect(verdict.outcome).toMatchObject({ ok: false, kind: 'circuit-breaker-rollback' });
   });
 
+  it('names the circuit breaker even when DescribeServices still shows the rollout in progress', () => {
+    // The two calls of one poll straddle the moment the breaker trips.
+    const verdict = judgeRollout(
+      target,
+      service([
+        {
+          id: 'ecs-svc/new',
+          status: 'PRIMARY',
+          taskDefinition: arn('alva-web', 4),
+          rolloutState: 'IN_PROGRESS',
+          rolloutStateReason: 'ECS deployment ecs-svc/new in progress.',
+        },
+      ]),
+      {
+        status: 'ROLLBACK_IN_PROGRESS',
+        deploymentCircuitBreaker: { status: 'TRIGGERED', failureCount: 3, threshold: 3 },
+        rollback: { reason: 'Circuit Breaker triggered the rollback.' },
+      },
+      'healthy',
+    );
+    const reason = (verdict.outcome as { reason: string }).reason;
+    expect(reason).toMatch(/deployment circuit breaker tripped; Circuit Breaker triggered the rollback/);
+    expect(reason).not.toMatch(/in progress/);
+  });
+
   it('fails when someone else replaced the deployment', () => {
     const verdict = judgeRollout(
       target,
