@@ -91,18 +91,23 @@ function publishBase(dir: string, id: string, dockerConfig: string): string {
     docker('rm', container);
   }
   writeFileSync(join(rootfs, 'etc', 'bench-id'), `${id}\n`);
+  // The base's environment (PATH, NODE_EXTRA_CA_CERTS for npm) goes with it.
+  const env = JSON.parse(
+    docker('image', 'inspect', '--format', '{{json .Config.Env}}', 'ecs-ship/node:24'),
+  ) as string[];
+  const changes = env.map((pair) => `-c 'ENV ${pair}'`).join(' ');
   sh('sh', [
     '-c',
-    `tar -C "${rootfs}" -c . | "${DOCKER}" import -c 'ENV PATH=/usr/local/bin' -c 'CMD ["node"]' - ${ref} >/dev/null`,
+    `tar -C "${rootfs}" -c . | "${DOCKER}" import ${changes} -c 'CMD ["node"]' - ${ref} >/dev/null`,
   ]);
-  const env = { ...process.env, DOCKER_CONFIG: dockerConfig };
+  const loginEnv = { ...process.env, DOCKER_CONFIG: dockerConfig };
   execFileSync(DOCKER, ['login', '-u', REGISTRY_USER, '--password-stdin', registry], {
     input: REGISTRY_PASSWORD,
-    env,
+    env: loginEnv,
     stdio: ['pipe', 'ignore', 'ignore'],
   });
-  execFileSync(DOCKER, ['push', ref], { env, stdio: 'ignore' });
-  execFileSync(DOCKER, ['logout', registry], { env, stdio: 'ignore' });
+  execFileSync(DOCKER, ['push', ref], { env: loginEnv, stdio: 'ignore' });
+  execFileSync(DOCKER, ['logout', registry], { env: loginEnv, stdio: 'ignore' });
   docker('image', 'rm', ref);
   return ref;
 }
@@ -163,14 +168,11 @@ async function main() {
       const cold = await build('1'.repeat(40), 'cold');
       // Each next commit changes one line of one service.
       const web = join(workspace, 'web', 'server.js');
-      const change = (version: number) =>
-        writeFileSync(
-          web,
-          readFileSync(web, 'utf8').replace(
-            /const service = 'web';.*/,
-            `const service = 'web'; // v${version}`,
-          ),
-        );
+      const change = (version: number) => {
+        const lines = readFileSync(web, 'utf8').split('\n');
+        lines[0] = `${lines[0]!.replace(/ \(v\d+\)$/, '')} (v${version})`;
+        writeFileSync(web, lines.join('\n'));
+      };
       change(2);
       const rebuild = await build('2'.repeat(40), 'rebuild');
       change(3);

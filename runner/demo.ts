@@ -82,7 +82,12 @@ async function release(title: string, inputs: Record<string, string>, sim: Sim):
     event: 'workflow_dispatch',
     inputs,
     env: { AWS_ENDPOINT_URL: sim.url, ...CREDENTIALS },
-    vars: { AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::123456789012:role/alva-staging-deploy', STAGING_URL: '' },
+    vars: {
+      AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::123456789012:role/alva-staging-deploy',
+      STAGING_URL: '',
+      // scripts/docker-up.sh's engine has no bridge network: the examples' `npm ci` runs on the host's.
+      BUILD_NETWORK: 'host',
+    },
     environments: loadEnvironments(repositoryRoot),
     // The demo stands in for the release managers; say so where it happens.
     approve: true,

@@ -1,18 +1,20 @@
-// The admin sample service: a tiny HTTP server the build-push demo and tests build and push.
-import { createServer } from 'node:http';
+// The admin sample service: the back-office front end, a small page served by
+// Fastify under /admin. The ALB routes /admin/* here and health-checks
+// /admin/health (infra/lib/config/services.ts).
+import Fastify from 'fastify';
 
-const port = Number(process.env.PORT ?? 8080);
-const service = 'admin';
+const revision = process.env.REVISION ?? 'dev';
+const app = Fastify({ logger: true });
 
-const server = createServer((req, res) => {
-  if (req.method === 'GET' && req.url === '/health') {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: 'ok', service, revision: process.env.REVISION ?? 'dev' }));
-    return;
-  }
-  res.writeHead(404, { 'content-type': 'text/plain' });
-  res.end('not found\n');
-});
+app.get('/admin', async (_request, reply) =>
+  reply
+    .type('text/html; charset=utf-8')
+    .send(`<!doctype html>\n<title>Alva admin</title>\n<h1>Admin</h1>\n<p>revision ${revision}</p>\n`),
+);
+app.get('/health', async () => ({ status: 'ok', service: 'admin', revision }));
+app.get('/admin/health', async () => ({ status: 'ok', service: 'admin', revision }));
 
-server.listen(port, () => console.log(`${service} listening on ${port}`));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
+
+// 0.0.0.0 in a task (the ALB reaches the ENI); HOST=127.0.0.1 on a workstation.
+await app.listen({ port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '0.0.0.0' });

@@ -1,18 +1,18 @@
-// The api sample service: a tiny HTTP server the build-push demo and tests build and push.
-import { createServer } from 'node:http';
+// The api sample service: a Fastify server, as the real api is. The ALB routes
+// /api/* here and health-checks /api/health (infra/lib/config/services.ts).
+import Fastify from 'fastify';
 
-const port = Number(process.env.PORT ?? 8080);
 const service = 'api';
+const revision = process.env.REVISION ?? 'dev';
+const app = Fastify({ logger: true });
 
-const server = createServer((req, res) => {
-  if (req.method === 'GET' && req.url === '/health') {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: 'ok', service, revision: process.env.REVISION ?? 'dev' }));
-    return;
-  }
-  res.writeHead(404, { 'content-type': 'text/plain' });
-  res.end('not found\n');
-});
+const health = async () => ({ status: 'ok', service, revision });
+app.get('/health', health);
+app.get('/api/health', health);
+app.get('/api/version', async () => ({ service, revision, node: process.version }));
 
-server.listen(port, () => console.log(`${service} listening on ${port}`));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+// ECS stops a task with SIGTERM: finish the requests in flight, then exit.
+process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
+
+// In a task the ALB reaches the ENI, so 0.0.0.0; run on a workstation with HOST=127.0.0.1.
+await app.listen({ port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '0.0.0.0' });

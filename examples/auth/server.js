@@ -1,18 +1,17 @@
-// The auth sample service: a tiny HTTP server the build-push demo and tests build and push.
-import { createServer } from 'node:http';
+// The auth sample service: a Fastify server, as the real auth is. The ALB
+// routes /auth/* here and health-checks /auth/health (infra/lib/config/services.ts).
+import Fastify from 'fastify';
 
-const port = Number(process.env.PORT ?? 8080);
 const service = 'auth';
+const revision = process.env.REVISION ?? 'dev';
+const app = Fastify({ logger: true });
 
-const server = createServer((req, res) => {
-  if (req.method === 'GET' && req.url === '/health') {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: 'ok', service, revision: process.env.REVISION ?? 'dev' }));
-    return;
-  }
-  res.writeHead(404, { 'content-type': 'text/plain' });
-  res.end('not found\n');
-});
+app.get('/health', async () => ({ status: 'ok', service, revision }));
+app.get('/auth/health', async () => ({ status: 'ok', service, revision }));
+// Who is asking: the real service reads a session; the sample has none to read.
+app.get('/auth/session', async (_request, reply) => reply.code(401).send({ error: 'no session' }));
 
-server.listen(port, () => console.log(`${service} listening on ${port}`));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
+
+// 0.0.0.0 in a task (the ALB reaches the ENI); HOST=127.0.0.1 on a workstation.
+await app.listen({ port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '0.0.0.0' });

@@ -1,18 +1,21 @@
-// The web sample service: a tiny HTTP server the build-push demo and tests build and push.
-import { createServer } from 'node:http';
+// The web sample service: the front end, a small page served by Fastify. The
+// ALB sends every path no other rule takes here and health-checks `/`
+// (infra/lib/config/services.ts).
+import Fastify from 'fastify';
 
-const port = Number(process.env.PORT ?? 8080);
-const service = 'web';
+const revision = process.env.REVISION ?? 'dev';
+const app = Fastify({ logger: true });
 
-const server = createServer((req, res) => {
-  if (req.method === 'GET' && req.url === '/health') {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: 'ok', service, revision: process.env.REVISION ?? 'dev' }));
-    return;
-  }
-  res.writeHead(404, { 'content-type': 'text/plain' });
-  res.end('not found\n');
-});
+const page = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Alva</title></head>
+<body><h1>Alva</h1><p>web, revision ${revision}</p></body>
+</html>
+`;
+app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(page));
+app.get('/health', async () => ({ status: 'ok', service: 'web', revision }));
 
-server.listen(port, () => console.log(`${service} listening on ${port}`));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
+
+// 0.0.0.0 in a task (the ALB reaches the ENI); HOST=127.0.0.1 on a workstation.
+await app.listen({ port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '0.0.0.0' });

@@ -150,7 +150,7 @@ describe('build-push against a real engine and registry', () => {
     const dockerfile = readFileSync(join(context, 'Dockerfile'), 'utf8');
     writeFileSync(
       join(context, 'Dockerfile'),
-      dockerfile.replace('COPY package.json server.js ./', 'COPY package.json server.js missing.js ./'),
+      dockerfile.replace('COPY server.js ./', 'COPY server.js missing.js ./'),
     );
     const services = [
       { name: 'broken', context, repository: `${prefix}/web` },
@@ -162,10 +162,10 @@ describe('build-push against a real engine and registry', () => {
     );
     expect(result.exitCode).not.toBe(0);
     expect(result.log).toMatch(
-      /broken: docker build failed at step \[3\/3\] COPY package\.json server\.js missing\.js \.\/: .*missing\.js.*not found/,
+      /broken: docker build failed at step \[stage-0 5\/5\] COPY server\.js missing\.js \.\/: .*missing\.js.*not found/,
     );
     expect(result.log).toContain('1 of 2 service(s) failed');
-    expect(result.summary).toContain('broken: [3/3] COPY');
+    expect(result.summary).toContain('broken: [stage-0 5/5] COPY');
     // The other service still built and is in the output.
     expect(JSON.parse(result.outputs.images!)).toHaveProperty('api');
   }, 300_000);
