@@ -21,7 +21,11 @@ BASE_IMAGE=${BASE_IMAGE:-ecs-ship/node:24}
 NODE_BIN=$(readlink -f "${NODE_BIN:-node_modules/.bin/node}")
 DOCKER=${DOCKER:-/usr/bin/docker}
 [ -x "$NODE_BIN" ] || { echo "make-base-image: no node binary at $NODE_BIN (run npm ci)"; exit 1; }
-NPM_DIR=${NPM_DIR:-$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")}
+if [ -z "${NPM_DIR:-}" ]; then
+  # npm on PATH is usually a link to <package>/bin/npm-cli.js; else ask npm where global packages live.
+  NPM_DIR=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
+  [ -f "$NPM_DIR/bin/npm-cli.js" ] || NPM_DIR="$(npm root -g)/npm"
+fi
 [ -f "$NPM_DIR/bin/npm-cli.js" ] || { echo "make-base-image: no npm package at $NPM_DIR (set NPM_DIR)"; exit 1; }
 
 CA_BUNDLE=${CA_BUNDLE-/etc/ssl/certs/ca-certificates.crt}

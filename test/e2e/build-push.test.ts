@@ -4,9 +4,12 @@
  * services with a real Docker engine and pushes them.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { services as appServices } from '../../infra/lib/config/services.js';
 import { startSim, type Sim } from '../../sim/index.js';
 import { runAction, type ActionRun } from './run-action.js';
 import {
@@ -20,6 +23,29 @@ import {
   root,
   sampleServices,
 } from './build-push-support.js';
+
+const DOCKER = '/usr/bin/docker';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The first answer of a server that is starting: connection refusals are retried for 20 s. */
+async function waitForHttp(url: string): Promise<Response> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      return await fetch(url, { signal: AbortSignal.timeout(2000) });
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 
 // Unique per run, so the first build really builds and the registry keeps older runs apart.
 const prefix = `e2e-${Date.now().toString(36)}`;
@@ -90,6 +116,38 @@ describe('build-push against a real engine and registry', () => {
     expect(Object.keys(config.auths ?? {})).not.toContain(REGISTRY);
     firstImages = images;
   }, 300_000);
+
+  test('each built image serves the health check the ALB makes of it (infra config)', async () => {
+    expect(firstImages).toBeDefined();
+    for (const name of SAMPLE_SERVICES) {
+      const { healthCheckPath } = appServices.find((s) => s.name === name)!;
+      const port = await freePort();
+      // As ECS starts it (PORT from the task definition), but bound to loopback.
+      const image = `${REGISTRY}/${prefix}/${name}:${SHA}`;
+      const env = ['-e', `PORT=${port}`, '-e', 'HOST=127.0.0.1'];
+      const container = execFileSync(DOCKER, ['run', '--detach', '--network', 'host', ...env, image], {
+        encoding: 'utf8',
+      }).trim();
+      try {
+        const status = await waitForHttp(`http://127.0.0.1:${port}${healthCheckPath}`).then(
+          (response) => String(response.status),
+          (error: unknown) => `no answer (${String(error)})`,
+        );
+        // On failure the container's own log says why (crashed, wrong port, wrong route).
+        const output =
+          status === '200' ? undefined : spawnSync(DOCKER, ['logs', container], { encoding: 'utf8' });
+        const logs = output ? output.stdout + output.stderr : '';
+        expect({ name, path: healthCheckPath, status, logs }).toEqual({
+          name,
+          path: healthCheckPath,
+          status: '200',
+          logs: '',
+        });
+      } finally {
+        execFileSync(DOCKER, ['rm', '--force', container], { stdio: 'ignore' });
+      }
+    }
+  }, 120_000);
 
   test('a second run with no change skips all four and outputs the same digests', async () => {
     expect(firstImages).toBeDefined();
