@@ -73,6 +73,8 @@ export interface ClusterRecord {
   services: Map<string, ServiceRecord>;
   tasks: Map<string, TaskRecord>;
   stoppedOrder: string[];
+  /** RunTask clientToken -> the request it came with and its reply (idempotency, per cluster). */
+  runTaskTokens: Map<string, { request: string; reply: Record<string, unknown>; at: number }>;
 }
 
 export interface ServiceLoadBalancer {
@@ -325,7 +327,8 @@ export class EcsEngine {
 
   // ---------------------------------------------------------------- helpers
 
-  private now(): number {
+  /** Simulated time, epoch milliseconds. */
+  now(): number {
     return this.deps.clock.now();
   }
 
@@ -368,6 +371,7 @@ export class EcsEngine {
         services: new Map(),
         tasks: new Map(),
         stoppedOrder: [],
+        runTaskTokens: new Map(),
       });
     }
     for (const spec of scenario.taskDefinitions) {

@@ -168,7 +168,11 @@ export interface FaultSpec {
   service: string;
   /** Operation name as in the API reference (e.g. "DescribeServices"), or "*". */
   operation: string;
-  kind: 'throttle' | 'http500' | 'reset';
+  /**
+   * throttle and http500 answer an error, reset drops the connection, all before the
+   * service sees the call; lost carries the call out, then drops the connection.
+   */
+  kind: 'throttle' | 'http500' | 'reset' | 'lost';
   /** Skip this many matching calls before the fault starts (default 0). */
   after?: number;
   /** How many matching calls fail (default 1). */

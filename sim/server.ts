@@ -5,7 +5,8 @@
  * - Query services are form-encoded POSTs routed by Version and Action;
  *   replies are XML, errors `<ErrorResponse><Error><Type/><Code/><Message/>…`.
  * Every call is recorded (GET /_sim/calls), and faults from the scenario or
- * POST /_sim/faults are applied before a call reaches its service.
+ * POST /_sim/faults are applied before a call reaches its service (or, for a
+ * `lost` fault, after it, in place of the reply).
  *
  * Control API (JSON):
  *   POST /_sim/scenario  body: a Scenario — load it (fresh state)
@@ -104,7 +105,7 @@ export class SimServer {
 
   addFaults(specs: FaultSpec[]): void {
     for (const spec of specs) {
-      if (!['throttle', 'http500', 'reset'].includes(spec.kind))
+      if (!['throttle', 'http500', 'reset', 'lost'].includes(spec.kind))
         throw new Error(`unknown fault kind ${spec.kind}`);
       this.faults.push({ spec, seen: 0 });
     }
@@ -192,6 +193,19 @@ export class SimServer {
     const mutating = service.mutating.has(operation);
     const base = { service: service.name, operation, params, mutating };
     const fault = this.fault(service, operation);
+    if (fault?.kind === 'lost') {
+      // Carried out, then the answer never arrives: the caller cannot tell whether it happened.
+      this.world.event('fault', { service: service.name, operation, kind: fault.kind });
+      const outcome = await Promise.resolve()
+        .then(() => service.handle(operation, params))
+        .then(
+          () => ({}),
+          (err: unknown) => ({ errorCode: err instanceof AwsError ? err.code : 'InternalFailure' }),
+        );
+      this.record({ ...base, status: 0, fault: 'lost', ...outcome });
+      req.socket.destroy();
+      return;
+    }
     if (fault) {
       this.world.event('fault', { service: service.name, operation, kind: fault.kind });
       if (fault.kind === 'reset') {
@@ -228,7 +242,7 @@ export class SimServer {
       const code = aws?.code ?? 'InternalFailure';
       const message = aws?.message ?? String(err);
       this.record({ ...base, status, errorCode: code });
-      this.sendError(res, protocol, service, status, code, message);
+      this.sendError(res, protocol, service, status, code, message, aws?.fields);
     }
   }
 
@@ -239,20 +253,27 @@ export class SimServer {
     status: number,
     code: string,
     message: string,
+    fields: Record<string, unknown> = {},
   ) {
-    if (protocol === 'json') return this.sendJsonError(res, status, code, message);
+    if (protocol === 'json') return this.sendJsonError(res, status, code, message, fields);
     const requestId = randomUUID();
     res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
     res.end(queryError(service.xmlNamespace ?? '', code, message, requestId, status));
   }
 
-  private sendJsonError(res: ServerResponse, status: number, code: string, message: string): void {
+  private sendJsonError(
+    res: ServerResponse,
+    status: number,
+    code: string,
+    message: string,
+    fields: Record<string, unknown> = {},
+  ): void {
     res.writeHead(status, {
       'content-type': 'application/x-amz-json-1.1',
       'x-amzn-requestid': randomUUID(),
       'x-amzn-errortype': code,
     });
-    res.end(JSON.stringify({ __type: code, message }));
+    res.end(JSON.stringify({ __type: code, message, ...fields }));
   }
 
   // ------------------------------------------------------------ control API

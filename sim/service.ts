@@ -13,6 +13,8 @@ export class AwsError extends Error {
     readonly code: string,
     message: string,
     readonly status = 400,
+    /** Members of the error shape besides the message, e.g. ConflictException's resourceIds (JSON services). */
+    readonly fields: Record<string, unknown> = {},
   ) {
     super(message);
   }

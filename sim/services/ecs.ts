@@ -33,6 +33,19 @@ function requireString(params: Params, name: string): string {
   return value;
 }
 
+/** RunTask client tokens are remembered for 24 hours (ECS_Idempotency.html). */
+const CLIENT_TOKEN_TTL_MS = 24 * 3600_000;
+
+/** JSON with object keys sorted: two requests with the same parameters give the same text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
 /** Opaque page tokens: the offset, base64-encoded. */
 function paginate<T>(
   items: T[],
@@ -592,6 +605,31 @@ export class EcsService implements SimService {
    */
   private runTask(params: Params): Params {
     const cluster = this.clusterOf(params);
+    const { clientToken, ...request } = params;
+    if (clientToken === undefined) return this.startTasks(cluster, params);
+    // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/ECS_Idempotency.html: a retry with the
+    // same token and parameters gets the original reply and starts nothing; other parameters conflict.
+    if (typeof clientToken !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(clientToken)) {
+      throw invalid('clientToken must be 1 to 64 ASCII characters from 33 to 126.');
+    }
+    const key = canonicalJson(request);
+    const now = this.engine.now();
+    const seen = cluster.runTaskTokens.get(clientToken);
+    if (seen && now - seen.at < CLIENT_TOKEN_TTL_MS) {
+      if (seen.request === key) return seen.reply;
+      throw new AwsError(
+        'ConflictException',
+        'The RunTask request could not be processed due to conflicts. The provided clientToken is already in use with a different RunTask request.',
+        400,
+        { resourceIds: ((seen.reply.tasks ?? []) as Params[]).map((t) => t.taskArn) },
+      );
+    }
+    const reply = this.startTasks(cluster, params);
+    cluster.runTaskTokens.set(clientToken, { request: key, reply, at: now });
+    return reply;
+  }
+
+  private startTasks(cluster: ClusterRecord, params: Params): Params {
     const td = this.taskDefinitionOf(params.taskDefinition);
     if (td.status !== 'ACTIVE') throw new AwsError('ClientException', 'TaskDefinition is inactive');
     const count = Number(params.count ?? 1);

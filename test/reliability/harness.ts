@@ -225,6 +225,11 @@ export function oneOffTasksAlive(sim: Sim): StateTask[] {
   );
 }
 
+/** Every one-off task the cluster has seen, stopped or not: what "exactly one started" is judged by. */
+export function oneOffTasksStarted(sim: Sim): StateTask[] {
+  return cluster(sim).tasks.filter((t) => !t.service);
+}
+
 export function secretsIn(log: string, secrets: string[] = [AWS_SECRET]): string[] {
   return secrets.filter((s) => s && log.includes(s));
 }

@@ -5,8 +5,10 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import {
+  ConflictException,
   DescribeTasksCommand,
   InvalidParameterException,
+  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
@@ -187,6 +189,70 @@ describe('RunTask', () => {
     expect(filtered.events![0].logStreamName).toBe(stream);
     const { logStreams } = await c.logs.send(new DescribeLogStreamsCommand({ logGroupName: GROUP }));
     expect(logStreams!.map((s) => s.logStreamName)).toEqual([stream]);
+  });
+
+  it('a RunTask whose reply is lost is retried by the SDK with the same clientToken: one task, the first reply', async () => {
+    c.sim.addFaults({ service: 'ecs', operation: 'RunTask', kind: 'lost' });
+    const { tasks, failures } = await c.ecs.send(
+      new RunTaskCommand({
+        cluster: CLUSTER,
+        taskDefinition: 'alva-migrations',
+        networkConfiguration: network,
+      }),
+    );
+    expect(failures).toEqual([]);
+    const runs = c.sim.calls().filter((call) => call.operation === 'RunTask');
+    expect(runs.map((call) => [call.status, call.fault ?? null])).toEqual([
+      [0, 'lost'],
+      [200, null],
+    ]);
+    // The SDK filled in one token and sent it both times.
+    const token = runs[0]!.params.clientToken;
+    expect(token).toEqual(expect.any(String));
+    expect(runs[1]!.params.clientToken).toBe(token);
+    // The lost call started the task; the retry returned it and started nothing.
+    const { taskArns } = await c.ecs.send(
+      new ListTasksCommand({ cluster: CLUSTER, family: 'alva-migrations' }),
+    );
+    expect(taskArns).toEqual([tasks![0]!.taskArn]);
+  });
+
+  it('the same clientToken with other parameters is a ConflictException naming the task it started', async () => {
+    const clientToken = 'migrate-1234';
+    const first = await c.ecs.send(
+      new RunTaskCommand({
+        cluster: CLUSTER,
+        taskDefinition: 'alva-migrations',
+        networkConfiguration: network,
+        clientToken,
+      }),
+    );
+    const again = await c.ecs.send(
+      new RunTaskCommand({
+        cluster: CLUSTER,
+        taskDefinition: 'alva-migrations',
+        networkConfiguration: network,
+        clientToken,
+      }),
+    );
+    expect(again.tasks!.map((t) => t.taskArn)).toEqual(first.tasks!.map((t) => t.taskArn));
+    const err = await c.ecs
+      .send(
+        new RunTaskCommand({
+          cluster: CLUSTER,
+          taskDefinition: 'alva-migrations',
+          networkConfiguration: network,
+          clientToken,
+          startedBy: 'someone-else',
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictException);
+    expect((err as ConflictException).resourceIds).toEqual([first.tasks![0]!.taskArn]);
+    const { taskArns } = await c.ecs.send(
+      new ListTasksCommand({ cluster: CLUSTER, family: 'alva-migrations' }),
+    );
+    expect(taskArns).toHaveLength(1);
   });
 
   it('a failing migration exits 1 with its last lines in the stream', async () => {
