@@ -196,6 +196,10 @@ async function main() {
   const fresh = median(rows.map((r) => r.fresh));
   const rerun = median(rows.map((r) => r.rerun));
   const pct = (ms: number) => `${Math.round((100 * ms) / cold)}%`;
+  const lockfile = JSON.parse(readFileSync(join(root, 'examples', 'web', 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, unknown>;
+  };
+  const installed = Object.keys(lockfile.packages).filter((path) => path.startsWith('node_modules/')).length;
   const md = `# build-push benchmark
 
 \`npm run bench:build\` (bench/build.ts), ${new Date().toISOString().slice(0, 10)}: the committed
@@ -226,7 +230,7 @@ ${rows
 
 How to read it:
 - The samples are shaped like real Node services: \`npm ci --omit=dev\` of their
-  lockfile (Fastify, 48 packages, from the npm registry) in a layer of its own,
+  lockfile (Fastify, ${installed} packages, from the npm registry) in a layer of its own,
   then the source. The cold build pays the installs; a source change does not.
 - The base image is the local Node 24 build (scripts/make-base-image.sh) under a
   run-unique layer, pushed to the run's registry and removed from the engine, so

@@ -57,7 +57,8 @@ for lib in $( (ldd "$NODE_BIN"; ldd /usr/bin/env) | grep -o '/[^ ]*' | sort -u);
 done
 printf '%s\n' 'root:x:0:0:root:/root:/usr/sbin/nologin' 'node:x:1000:1000:node:/home/node:/usr/sbin/nologin' >"$rootfs/etc/passwd"
 printf '%s\n' 'root:x:0:' 'node:x:1000:' >"$rootfs/etc/group"
-chown 1000:1000 "$rootfs/home/node"
+# As root (scripts/docker-up.sh), the image's files are root's and the home is node's.
+[ "$(id -u)" != 0 ] || chown 1000:1000 "$rootfs/home/node"
 ca_env=()
 if [ -n "$CA_BUNDLE" ]; then
   mkdir -p "$rootfs/etc/ssl/certs"
@@ -65,7 +66,7 @@ if [ -n "$CA_BUNDLE" ]; then
   ca_env=(-c 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt')
 fi
 
-tar -C "$rootfs" -c . | "$DOCKER" import \
+tar -C "$rootfs" --numeric-owner -c . | "$DOCKER" import \
   -c 'ENV PATH=/usr/local/bin' "${ca_env[@]}" \
   -c 'CMD ["node"]' \
   -c "LABEL org.opencontainers.image.version=$version" \
