@@ -193,23 +193,20 @@ export class SimServer {
     const mutating = service.mutating.has(operation);
     const base = { service: service.name, operation, params, mutating };
     const fault = this.fault(service, operation);
-    if (fault?.kind === 'lost') {
-      // Carried out, then the answer never arrives: the caller cannot tell whether it happened.
-      this.world.event('fault', { service: service.name, operation, kind: fault.kind });
-      const outcome = await Promise.resolve()
-        .then(() => service.handle(operation, params))
-        .then(
-          () => ({}),
-          (err: unknown) => ({ errorCode: err instanceof AwsError ? err.code : 'InternalFailure' }),
-        );
-      this.record({ ...base, status: 0, fault: 'lost', ...outcome });
-      req.socket.destroy();
-      return;
-    }
     if (fault) {
       this.world.event('fault', { service: service.name, operation, kind: fault.kind });
-      if (fault.kind === 'reset') {
-        this.record({ ...base, status: 0, fault: 'reset' });
+      if (fault.kind === 'reset' || fault.kind === 'lost') {
+        // lost: carried out, then the answer never arrives; the caller cannot tell whether it happened.
+        const outcome =
+          fault.kind === 'lost'
+            ? await Promise.resolve()
+                .then(() => service.handle(operation, params))
+                .then(
+                  () => ({}),
+                  (err: unknown) => ({ errorCode: err instanceof AwsError ? err.code : 'InternalFailure' }),
+                )
+            : {};
+        this.record({ ...base, status: 0, fault: fault.kind, ...outcome });
         req.socket.destroy();
         return;
       }

@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { services as appServices } from '../../infra/lib/config/services.js';
 import { startSim, type Sim } from '../../sim/index.js';
+import { freePort, waitFor } from '../sim/helpers.js';
 import { runAction, type ActionRun } from './run-action.js';
 import {
   REGISTRY,
@@ -25,27 +25,6 @@ import {
 } from './build-push-support.js';
 
 const DOCKER = '/usr/bin/docker';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** The first answer of a server that is starting: connection refusals are retried for 20 s. */
-async function waitForHttp(url: string): Promise<Response> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      return await fetch(url, { signal: AbortSignal.timeout(2000) });
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 // Unique per run, so the first build really builds and the registry keeps older runs apart.
 const prefix = `e2e-${Date.now().toString(36)}`;
@@ -129,7 +108,13 @@ describe('build-push against a real engine and registry', () => {
         encoding: 'utf8',
       }).trim();
       try {
-        const status = await waitForHttp(`http://127.0.0.1:${port}${healthCheckPath}`).then(
+        // A server that is starting refuses connections: retry those for 20 s.
+        const url = `http://127.0.0.1:${port}${healthCheckPath}`;
+        const status = await waitFor(
+          () => fetch(url, { signal: AbortSignal.timeout(2000) }).catch(() => undefined),
+          url,
+          20_000,
+        ).then(
           (response) => String(response.status),
           (error: unknown) => `no answer (${String(error)})`,
         );

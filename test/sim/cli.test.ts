@@ -1,21 +1,9 @@
 /** `npm run sim` serves the staging scenario for people: the SDK and the call log work against it. */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import type { SimCall } from '../../sim/index.js';
-import { CLUSTER, SERVICES, clientConfig } from './helpers.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { CLUSTER, SERVICES, clientConfig, freePort } from './helpers.js';
 
 let child: ChildProcess | undefined;
 afterAll(() => {
