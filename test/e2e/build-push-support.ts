@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Scenario } from '../../sim/scenario.js';
-import { MANIFEST_ACCEPT } from '../../lib/build/registry.js';
+import { MANIFEST_ACCEPT } from '../../lib/images/registry.js';
 
 export const root = resolve(import.meta.dirname, '..', '..');
 export const REGISTRY = process.env.REGISTRY_ADDR ?? '127.0.0.1:5000';

@@ -1,13 +1,13 @@
-/** Runs the docker client as a child process (the action layer's half of lib/build's Runner). */
+/** Runs the docker client as a child process (the action layer's half of lib/images' Runner). */
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import type { CommandResult, Runner } from '../../../lib/build/pipeline.js';
+import type { CommandResult, Runner } from '../../../lib/images/pipeline.js';
 import {
   chooseDocker,
   dockerCandidates,
   parseBuildxDriver,
   type DockerChoice,
-} from '../../../lib/build/docker-select.js';
+} from '../../../lib/images/docker-select.js';
 
 export function dockerRunner(binary: string): Runner {
   return {

@@ -2,8 +2,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { InputError } from '../../../lib/errors.js';
-import { parseServices, type ServiceSpec } from '../../../lib/build/services.js';
-import { SEVERITIES, type Severity } from '../../../lib/build/ecr.js';
+import { parseServices, type ServiceSpec } from '../../../lib/images/services.js';
+import { SEVERITIES, type Severity } from '../../../lib/images/ecr.js';
 import { bool, integer, list, optional } from '../../_common/inputs.js';
 
 export type RegistryInput =

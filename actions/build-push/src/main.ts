@@ -9,16 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledError, InputError, OperationError, errorMessage } from '../../../lib/errors.js';
 import { clientConfig } from '../../../lib/aws/config.js';
-import { ociLabels, type BuildPlan } from '../../../lib/build/command.js';
-import { buildAll, formatSize, type ImageStore, type ServiceResult } from '../../../lib/build/pipeline.js';
-import { buildFingerprint, fingerprintTag } from '../../../lib/build/fingerprint.js';
-import { RegistryClient, registryHost } from '../../../lib/build/registry.js';
+import { ociLabels, type BuildPlan } from '../../../lib/images/command.js';
+import { buildAll, formatSize, type ImageStore, type ServiceResult } from '../../../lib/images/pipeline.js';
+import { buildFingerprint, fingerprintTag } from '../../../lib/images/fingerprint.js';
+import { RegistryClient, registryHost } from '../../../lib/images/registry.js';
 import { formatDuration } from '../../../lib/time.js';
 import { cancellationSignal } from '../../_common/cancel.js';
 import { coreLog } from '../../_common/core-log.js';
 import { dockerRunner, selectDocker } from './docker.js';
 import { getInputs, type Inputs } from './inputs.js';
-import type { ScanResult } from '../../../lib/build/ecr.js';
+import type { ScanResult } from '../../../lib/images/ecr.js';
 
 const STATE_PHASE = 'phase';
 const STATE_LOGIN_HOST = 'login-host';
@@ -75,7 +75,7 @@ async function connectRegistry(inputs: Inputs): Promise<Registry> {
   const { registryId, region } = inputs.registry;
   const [{ ECRClient }, ecrLib] = await Promise.all([
     import('@aws-sdk/client-ecr'),
-    import('../../../lib/build/ecr.js'),
+    import('../../../lib/images/ecr.js'),
   ]);
   const ecr = new ECRClient(clientConfig({ region }));
   const login = await ecrLogin(ecrLib, ecr, registryId);
@@ -107,7 +107,7 @@ async function connectRegistry(inputs: Inputs): Promise<Registry> {
 }
 
 async function ecrLogin(
-  ecrLib: typeof import('../../../lib/build/ecr.js'),
+  ecrLib: typeof import('../../../lib/images/ecr.js'),
   ecr: import('@aws-sdk/client-ecr').ECRClient,
   registryId?: string,
 ) {

@@ -8,7 +8,7 @@ import {
   ociLabels,
   pushedDigest,
   type BuildPlan,
-} from '../../../lib/build/command.js';
+} from '../../../lib/images/command.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const DIGEST = `sha256:${'ab'.repeat(32)}`;

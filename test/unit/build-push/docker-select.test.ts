@@ -4,7 +4,7 @@ import {
   dockerCandidates,
   parseBuildxDriver,
   type DockerProbe,
-} from '../../../lib/build/docker-select.js';
+} from '../../../lib/images/docker-select.js';
 
 function probe(clients: Record<string, { version?: string; buildx?: string }>): DockerProbe {
   return {

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { memoryLog } from '../../../lib/log.js';
-import { awaitScan, checkRepositories, ecrLogin, ecrLookup, severityRank } from '../../../lib/build/ecr.js';
+import { awaitScan, checkRepositories, ecrLogin, ecrLookup, severityRank } from '../../../lib/images/ecr.js';
 
 const ecrMock = mockClient(ECRClient);
 const ecr = new ECRClient({ region: 'us-east-1' });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { parseBuildFailure } from '../../../lib/build/failure.js';
+import { parseBuildFailure } from '../../../lib/images/failure.js';
 
 // Docker 20.10's BuildKit, --progress plain, as captured from a failing COPY (with missing cache sources).
 const COPY_FAILURE = `#8 importing cache manifest from 127.0.0.1:5000/web:buildcache

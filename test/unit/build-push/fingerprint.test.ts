@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildFingerprint, dockerignoreMatcher, fingerprintTag } from '../../../lib/build/fingerprint.js';
-import type { ServiceSpec } from '../../../lib/build/services.js';
+import { buildFingerprint, dockerignoreMatcher, fingerprintTag } from '../../../lib/images/fingerprint.js';
+import type { ServiceSpec } from '../../../lib/images/services.js';
 
 describe('dockerignoreMatcher', () => {
   const ignored = dockerignoreMatcher('# comment\nnode_modules\n*.md\n/dist/\n**/*.log\ntmp?\n');

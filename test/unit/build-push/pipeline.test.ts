@@ -3,9 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryLog } from '../../../lib/log.js';
-import type { BuildPlan } from '../../../lib/build/command.js';
-import { buildAll, type CommandResult, type ImageStore, type Runner } from '../../../lib/build/pipeline.js';
-import type { RegistryImage } from '../../../lib/build/registry.js';
+import type { BuildPlan } from '../../../lib/images/command.js';
+import { buildAll, type CommandResult, type ImageStore, type Runner } from '../../../lib/images/pipeline.js';
+import type { RegistryImage } from '../../../lib/images/registry.js';
 
 const SHA = 'c0ffee';
 const digest = (c: string) => `sha256:${c.repeat(64)}`;

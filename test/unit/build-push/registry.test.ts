@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RegistryClient, manifestSize, registryBaseUrl, registryHost } from '../../../lib/build/registry.js';
+import { RegistryClient, manifestSize, registryBaseUrl, registryHost } from '../../../lib/images/registry.js';
 
 const MANIFEST = JSON.stringify({
   schemaVersion: 2,

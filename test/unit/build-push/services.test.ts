@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { parseServices } from '../../../lib/build/services.js';
+import { parseServices } from '../../../lib/images/services.js';
 
 describe('parseServices', () => {
   test('YAML list with defaults: dockerfile in the context, repository = name', () => {

@@ -21,7 +21,7 @@ export interface BuildPlan {
   push: boolean;
   /**
    * reuse-unchanged: the tag marking the image built from these exact inputs
-   * (lib/build/fingerprint.ts); an image under it is reused instead of rebuilt.
+   * (lib/images/fingerprint.ts); an image under it is reused instead of rebuilt.
    */
   inputsTag?: string;
   /** `docker build --network` (e.g. host, needed by RUN steps on an engine without a bridge). */
