@@ -1,5 +1,41 @@
 import { CancelledError } from './errors.js';
 
+/**
+ * Time as the poll loops see it. Injected so that unit tests of a loop run on a
+ * fake clock (jest's fake timers or manualClock below) instead of real milliseconds.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after ms, or rejects with CancelledError as soon as signal aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => sleep(ms, signal),
+};
+
+/**
+ * A clock that moves only when slept on: each sleep advances it by ms at once.
+ * For unit tests of poll loops (deterministic, no real waiting).
+ */
+export function manualClock(start = Date.UTC(2026, 0, 1)): Clock & { advance(ms: number): void } {
+  let now = start;
+  return {
+    now: () => now,
+    advance: (ms) => {
+      now += ms;
+    },
+    sleep: async (ms, signal) => {
+      if (signal?.aborted) throw new CancelledError(String(signal.reason ?? 'cancelled'));
+      now += ms;
+      // Let other promise chains (the loop under test) run between sleeps.
+      await Promise.resolve();
+    },
+  };
+}
+
 /** Resolves after ms, or rejects with CancelledError as soon as signal aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -45,19 +81,22 @@ export class AdaptiveInterval {
 
 /** Emits a heartbeat line when nothing has changed for everyMs. */
 export class Heartbeat {
-  private last = Date.now();
+  private last: number;
   constructor(
     readonly everyMs: number,
     private readonly emit: (quietForMs: number) => void,
-  ) {}
+    private readonly clock: Pick<Clock, 'now'> = systemClock,
+  ) {
+    this.last = clock.now();
+  }
   changed(): void {
-    this.last = Date.now();
+    this.last = this.clock.now();
   }
   tick(): void {
-    const quiet = Date.now() - this.last;
+    const quiet = this.clock.now() - this.last;
     if (quiet >= this.everyMs) {
       this.emit(quiet);
-      this.last = Date.now();
+      this.last = this.clock.now();
     }
   }
 }
