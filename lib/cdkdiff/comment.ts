@@ -2,6 +2,7 @@
  * Renders stack reports as one Markdown document: the PR comment (with its
  * hidden marker, always within GitHub's comment limit) or the job summary.
  */
+import { escapeHtml } from '../html.js';
 import type { DestructiveChange, StackReport } from './diff.js';
 
 /** GitHub rejects issue comments longer than this many characters. */
@@ -194,10 +195,6 @@ function summaryLine(r: StackReport): string {
     c.replaced && `${c.replaced} replaced`,
   ].filter(Boolean);
   return items.length > 0 ? items.join(', ') : 'changes outside resources';
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /**
