@@ -14,7 +14,7 @@ import {
   type CloudWatchLogsClient,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { errorMessage } from './errors.js';
-import { sleep } from './time.js';
+import { systemClock, type Clock } from './time.js';
 
 export interface LogStreamRef {
   logGroupName: string;
@@ -41,6 +41,8 @@ export interface LogStreamOptions {
   keepLast?: number;
   /** Safety cap on pages read from one stream in one poll (default 100). */
   maxPagesPerPoll?: number;
+  /** What drain() waits by (default the system clock; unit tests pass a fake one). */
+  clock?: Clock;
 }
 
 export interface DrainOptions {
@@ -68,6 +70,7 @@ export class LogStreamFollower {
   private readonly streams = new Map<string, StreamState>();
   private readonly keepLast: number;
   private readonly maxPages: number;
+  private readonly clock: Clock;
 
   constructor(
     private readonly client: CloudWatchLogsClient,
@@ -75,6 +78,7 @@ export class LogStreamFollower {
   ) {
     this.keepLast = options.keepLast ?? 50;
     this.maxPages = options.maxPagesPerPoll ?? 100;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** Starts following streams; a stream already followed is ignored. */
@@ -119,12 +123,12 @@ export class LogStreamFollower {
   async drain(options: DrainOptions = {}, signal?: AbortSignal): Promise<void> {
     const quietPolls = options.quietPolls ?? 2;
     const intervalMs = options.intervalMs ?? 1000;
-    const until = Date.now() + (options.maxMs ?? 15_000);
+    const until = this.clock.now() + (options.maxMs ?? 15_000);
     let quiet = 0;
     for (;;) {
       quiet = (await this.poll(signal)) > 0 ? 0 : quiet + 1;
-      if (quiet >= quietPolls || Date.now() + intervalMs > until) return;
-      await sleep(intervalMs, signal);
+      if (quiet >= quietPolls || this.clock.now() + intervalMs > until) return;
+      await this.clock.sleep(intervalMs, signal);
     }
   }
 

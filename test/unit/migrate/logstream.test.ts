@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { LogStreamFollower, mergeByTime, type LogLine } from '../../../lib/logstream.js';
+import { manualClock } from '../../../lib/time.js';
 
 /**
  * GetLogEvents as AWS documents it: pages of at most `pageSize` events from
@@ -46,7 +47,7 @@ describe('LogStreamFollower', () => {
   it('delivers every line exactly once and in order across polls and pages', async () => {
     const logs = fakeLogs(2);
     const got: LogLine[] = [];
-    const follower = new LogStreamFollower(logs.client, { onLine: (l) => got.push(l) });
+    const follower = new LogStreamFollower(logs.client, { onLine: (l) => got.push(l), clock: manualClock() });
     follower.add({ logGroupName: 'g', logStreamName: 'migrations/app/t1', label: 'app' });
 
     expect(await follower.poll()).toBe(0); // stream not created yet
@@ -101,6 +102,7 @@ describe('LogStreamFollower', () => {
     const follower = new LogStreamFollower(logs.client, {
       onLine: () => undefined,
       onWarning: (w) => warnings.push(w),
+      clock: manualClock(),
     });
     follower.add({ logGroupName: 'g', logStreamName: 'never', label: 'x' });
     await follower.drain({ intervalMs: 1 });
@@ -145,6 +147,7 @@ describe('LogStreamFollower', () => {
     const follower = new LogStreamFollower(new CloudWatchLogsClient({ region: 'us-east-1' }), {
       onLine: (l) => got.push(l.message),
       onWarning: (w) => warnings.push(w),
+      clock: manualClock(),
     });
     follower.add({ logGroupName: 'g', logStreamName: 's', label: 'x' });
     follower.deliver(await follower.fetch(controller.signal));
