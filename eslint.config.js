@@ -1,6 +1,116 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import jest from 'eslint-plugin-jest';
+
+/*
+ * The architecture, as rules ESLint checks (ARCHITECTURE.md, "Layout").
+ *
+ * Each layer lists the top-level folders it must not import, with why. The
+ * mechanism is ESLint's core `no-restricted-imports` (and `no-restricted-syntax`
+ * for `import()`, which lib/ uses to load SDK clients lazily): no plugin and no
+ * import resolver to configure. Those rules match the import string, not the
+ * resolved file, so the config is generated per folder depth: a file at depth d
+ * (lib/ecs/rollout.ts is depth 2) reaches the repository root with exactly d
+ * `../`. That catches '../actions/x.js' and '../../../actions/x.js' alike, and
+ * never mistakes infra's own infra/lib/ for the root lib/. A resolver-based rule
+ * (eslint-plugin-import-x's no-restricted-paths, eslint-plugin-boundaries)
+ * silently skips an import it cannot resolve, such as a `.js` specifier naming
+ * a `.ts` file without extra resolver set-up.
+ * test/architecture/boundaries.test.ts proves each rule fires.
+ */
+const FOLDERS = {
+  actions: 'the action layer (actions/)',
+  lib: 'the domain layer (lib/)',
+  sim: 'the simulator (sim/)',
+  runner: 'the local runner (runner/)',
+  test: 'the tests (test/)',
+  bench: 'the benchmarks (bench/)',
+};
+
+const LAYERS = {
+  // The domain layer must stay usable without GitHub and without the harnesses
+  // around it: the demo, the benchmarks and a future CLI reuse it.
+  lib: {
+    role: 'lib/ is the domain layer',
+    forbidden: ['actions', 'sim', 'runner', 'test', 'bench'],
+    scopes: [
+      {
+        scope: '@actions',
+        message:
+          "lib/ is the domain layer: it must not import GitHub's toolkit (@actions/*); actions/ adapts lib/ to it",
+      },
+    ],
+  },
+  // The simulator stands in for AWS; sharing code with the product would let a
+  // bug in one hide the same bug in the other.
+  sim: {
+    role: 'sim/ is the simulator, which shares no code with the product',
+    forbidden: ['lib', 'actions', 'runner', 'test', 'bench'],
+  },
+  // The CDK app is deployed on its own (cdk synth from infra/); it stands alone.
+  infra: {
+    role: 'infra/ is the CDK app, which stands alone',
+    forbidden: ['lib', 'actions', 'sim', 'runner', 'test', 'bench'],
+  },
+  // Benchmarks are a product of their own; what they share with the tests lives
+  // in runner/ or lib/, so a test refactor never breaks a benchmark.
+  bench: {
+    role: 'bench/ holds the benchmarks',
+    forbidden: ['test'],
+  },
+  // Actions ship as bundles: nothing of the harnesses may end up in dist/.
+  actions: {
+    role: 'actions/ is the action layer',
+    forbidden: ['sim', 'runner', 'test', 'bench'],
+  },
+};
+
+// Deeper than any folder today (3); a file deeper than this is not checked.
+const MAX_DEPTH = 8;
+const SOURCES = '*.{ts,mts,cts,js,mjs,cjs}';
+
+function architectureRules() {
+  const configs = [];
+  for (const [layer, { role, forbidden, scopes = [] }] of Object.entries(LAYERS)) {
+    for (let depth = 1; depth <= MAX_DEPTH; depth++) {
+      // `(\.\./){depth}` from a file at this depth is the repository root.
+      const toRoot = `^(\\./)?(\\.\\./){${depth}}`;
+      const message = (folder) => `${role}: it must not import ${FOLDERS[folder]}`;
+      configs.push({
+        name: `architecture/${layer}/depth-${depth}`,
+        files: [`${layer}/${'*/'.repeat(depth - 1)}${SOURCES}`],
+        rules: {
+          'no-restricted-imports': [
+            'error',
+            {
+              patterns: [
+                ...scopes.map(({ scope, message }) => ({ group: [`${scope}/*`], message })),
+                ...forbidden.map((folder) => ({
+                  regex: `${toRoot}${folder}(/|$)`,
+                  message: message(folder),
+                })),
+              ],
+            },
+          ],
+          // esquery reads a `/` as the end of the regex: \x2f stands for it.
+          'no-restricted-syntax': [
+            'error',
+            ...forbidden.map((folder) => ({
+              selector: `ImportExpression[source.value=/${toRoot.replaceAll('/', '\\x2f')}${folder}(\\x2f|$)/]`,
+              message: message(folder),
+            })),
+            ...scopes.map(({ scope, message }) => ({
+              selector: `ImportExpression[source.value=/^${scope}\\x2f/]`,
+              message,
+            })),
+          ],
+        },
+      });
+    }
+  }
+  return configs;
+}
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '**/cdk.out/', 'examples/**/node_modules/'] },
@@ -28,11 +138,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  ...architectureRules(),
   {
-    // lib/ is the domain layer: it must stay usable without GitHub.
-    files: ['lib/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: ['@actions/*'] }],
-    },
+    // Jest's recommended rules catch tests that pass without testing anything
+    // (a focused or disabled test, an expect that never runs, a duplicate title).
+    files: ['test/**/*.ts', 'infra/test/**/*.ts'],
+    ...jest.configs['flat/recommended'],
   },
 );
