@@ -37,3 +37,9 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** "InvalidParameterException: <message>": an AWS error's code tells what kind of problem it is. */
+export function awsErrorText(err: unknown): string {
+  const name = (err as { name?: string }).name;
+  return name && name !== 'Error' ? `${name}: ${errorMessage(err)}` : errorMessage(err);
+}

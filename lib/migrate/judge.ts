@@ -1,10 +1,18 @@
 /**
- * Judging stopped one-off tasks: success only when every task ended on its
- * own (stop code EssentialContainerExited) and every essential container of
- * every task exited 0. A non-essential container (a sidecar) that failed is
- * only a warning: ECS itself does not stop the task for it.
+ * Step 4 of a migration: judge how it ended. Judging stopped one-off tasks:
+ * success only when every task ended on its own (stop code
+ * EssentialContainerExited) and every essential container of every task
+ * exited 0. A non-essential container (a sidecar) that failed is only a
+ * warning: ECS itself does not stop the task for it.
  */
 import type { Task } from '@aws-sdk/client-ecs';
+import { taskId } from '../ecs/tasks.js';
+import type { LogStreamFollower } from '../logstream.js';
+import { formatDuration, type Clock } from '../time.js';
+import type { PreparedRevision } from './prepare.js';
+import type { MigrationResult } from './run.js';
+import type { StartedTask } from './start.js';
+import type { WatchOutcome } from './watch.js';
 
 export interface ContainerOutcome {
   /** Task id (the last part of the task ARN). */
@@ -23,10 +31,6 @@ export interface Judgement {
   /** Problems that do not fail the run (non-essential containers). */
   warnings: string[];
   containers: ContainerOutcome[];
-}
-
-export function taskId(taskArn: string): string {
-  return taskArn.slice(taskArn.lastIndexOf('/') + 1);
 }
 
 /**
@@ -75,4 +79,61 @@ export function judgeTasks(tasks: Task[], essential: Record<string, boolean>): J
     }
   }
   return { ok: failures.length === 0, failures, warnings, containers };
+}
+
+/** The result of the whole run: the tasks' judgement, what migrate did, and what explains a failure. */
+export function judgeMigration(
+  revision: PreparedRevision,
+  task: StartedTask,
+  outcome: WatchOutcome,
+  follower: LogStreamFollower,
+  clock: Clock,
+): MigrationResult {
+  const { mainContainer } = revision;
+  const { tasks, stoppedBy, stopProblem } = outcome;
+  const essential = Object.fromEntries(revision.containers.map((c) => [c.name ?? '', c.essential ?? true]));
+  const judgement = judgeTasks(tasks, essential);
+  const main = judgement.containers.find((c) => c.name === mainContainer);
+  const lastLogLines = follower.lastLines(undefined, 20);
+  const ok = judgement.ok && !stoppedBy;
+  let message: string;
+  if (ok)
+    message = `Migration succeeded: ${mainContainer} exited 0 after ${formatDuration(clock.now() - task.started)}`;
+  else if (stopProblem) message = `Migration failed: ${stopProblem}`;
+  else message = `Migration failed: ${judgement.failures.join('; ')}`;
+  return {
+    ok,
+    taskDefinitionArn: revision.taskDefinitionArn,
+    registered: revision.registered,
+    taskArns: task.taskArns,
+    ...(main?.exitCode !== undefined ? { exitCode: main.exitCode } : {}),
+    mainContainer,
+    judgement,
+    ...(stoppedBy ? { stoppedBy } : {}),
+    message,
+    details: failureDetails(judgement, tasks, follower),
+    lastLogLines,
+    durationMs: clock.now() - task.started,
+    consoleUrl: task.consoleUrl,
+  };
+}
+
+/** Container exit codes and reasons, each task's stop, and the log streams that never appeared. */
+function failureDetails(judgement: Judgement, tasks: Task[], follower: LogStreamFollower): string[] {
+  const details = [
+    ...judgement.containers.map(
+      (c) =>
+        `${c.name}${c.essential ? '' : ' (non-essential)'}: exit code ${c.exitCode ?? 'none'}${c.reason ? ` (${c.reason})` : ''}`,
+    ),
+    ...tasks.map(
+      (t) =>
+        `task ${taskId(t.taskArn ?? '?')}: ${t.lastStatus ?? '?'}, ${t.stopCode ?? '-'}: ${t.stoppedReason ?? '-'}`,
+    ),
+  ];
+  // A container that ran but left no stream points at a wrong awslogs configuration.
+  const ran = new Set(judgement.containers.filter((c) => c.exitCode !== undefined).map((c) => c.name));
+  for (const stream of follower.missing().filter((m) => ran.has(m.label.split('/').pop()!))) {
+    details.push(`no log stream ${stream.logStreamName} in log group ${stream.logGroupName}`);
+  }
+  return details;
 }

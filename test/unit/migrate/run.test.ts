@@ -15,6 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { InputError, OperationError } from '../../../lib/errors.js';
 import { memoryLog } from '../../../lib/log.js';
 import { runMigration, type MigrationOptions } from '../../../lib/migrate/run.js';
+import { manualClock } from '../../../lib/time.js';
 
 const ecsMock = mockClient(ECSClient);
 const logsMock = mockClient(CloudWatchLogsClient);
@@ -61,6 +62,8 @@ const base: MigrationOptions = {
   startedBy: 'migrate-1-1',
   region: 'us-east-1',
   timing: { pollMinMs: 5, pollMaxMs: 10, drain: { intervalMs: 1, quietPolls: 2 } },
+  // Polls, the timeout and the log drain wait on a fake clock: no real waiting.
+  clock: manualClock(),
 };
 
 function task(lastStatus: string, containers: Task['containers'], extra: Partial<Task> = {}): Task {
@@ -347,6 +350,35 @@ describe('runMigration', () => {
     expect(result.stoppedBy).toBe('cancellation');
     expect(ecsMock.commandCalls(StopTaskCommand)[0]!.args[0].input.reason).toBe(
       'Stopped by migrate: workflow cancelled (SIGINT)',
+    );
+  });
+
+  it('says it is still waiting while nothing changes, by the injected clock', async () => {
+    let stopped = false;
+    ecsMock.on(StopTaskCommand).callsFake(async () => ((stopped = true), {}));
+    ecsMock.on(DescribeTasksCommand).callsFake(async () => ({
+      tasks: [stopped ? stoppedOk : task('RUNNING', [{ name: 'migrations', lastStatus: 'RUNNING' }])],
+    }));
+    const log = memoryLog();
+    const timing = { ...base.timing, pollMaxMs: 1000, heartbeatMs: 30_000 };
+    await runMigration(clients, { ...base, timing, timeoutSeconds: 95 }, log);
+    expect(log.lines.filter((l) => l.startsWith('... still'))).toEqual([
+      '... still RUNNING [migrations RUNNING] (no change for 30s)',
+      '... still RUNNING [migrations RUNNING] (no change for 30s)',
+      '... still RUNNING [migrations RUNNING] (no change for 30s)',
+    ]);
+  });
+
+  it('stops the task and fails when DescribeTasks never finds it', async () => {
+    ecsMock
+      .on(DescribeTasksCommand)
+      .resolves({ tasks: [], failures: [{ arn: TASK_ARN, reason: 'MISSING' }] });
+    const err = await runMigration(clients, base, memoryLog()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OperationError);
+    expect((err as Error).message).toBe(`DescribeTasks cannot find the task: ${TASK_ARN}: MISSING`);
+    expect(ecsMock.commandCalls(DescribeTasksCommand)).toHaveLength(10);
+    expect(ecsMock.commandCalls(StopTaskCommand)[0]!.args[0].input.reason).toBe(
+      'Stopped by migrate: cannot follow the task',
     );
   });
 

@@ -1,0 +1,113 @@
+/**
+ * Step 2 of a migration: start the task with RunTask (and stop it, here and
+ * in the later steps, when migrate must not leave it running).
+ */
+import {
+  RunTaskCommand,
+  StopTaskCommand,
+  type ECSClient,
+  type RunTaskCommandInput,
+  type Task,
+} from '@aws-sdk/client-ecs';
+import { consoleUrl } from '../aws/config.js';
+import { taskId } from '../ecs/tasks.js';
+import { OperationError, awsErrorText, errorMessage } from '../errors.js';
+import type { Log } from '../log.js';
+import type { Clock } from '../time.js';
+import type { PreparedRevision } from './prepare.js';
+import type { MigrationOptions } from './run.js';
+
+/** Every StopTask reason migrate gives starts with this. */
+export const STOP_REASON_PREFIX = 'Stopped by migrate';
+
+export interface StartedTask {
+  /** The tasks as RunTask returned them (normally one). */
+  tasks: Task[];
+  taskArns: string[];
+  /** The id of the first task: the one named in the log and the console link. */
+  firstId: string;
+  /** clock.now() just before RunTask. */
+  started: number;
+  consoleUrl: string;
+}
+
+export async function startTask(
+  ecs: ECSClient,
+  options: MigrationOptions,
+  revision: PreparedRevision,
+  log: Log,
+  clock: Clock,
+): Promise<StartedTask> {
+  const started = clock.now();
+  const runReply = await ecs
+    .send(new RunTaskCommand(runTaskRequest(options, revision)))
+    .catch((err: unknown) => {
+      throw new OperationError(`RunTask failed: ${awsErrorText(err)}`);
+    });
+  const tasks = runReply.tasks ?? [];
+  const taskArns = tasks.map((t) => t.taskArn ?? '').filter(Boolean);
+  const failures = runReply.failures ?? [];
+  if (failures.length > 0 || taskArns.length === 0) {
+    if (taskArns.length > 0) {
+      await stopTasks(
+        ecs,
+        options.cluster,
+        taskArns,
+        `${STOP_REASON_PREFIX}: RunTask reported failures`,
+        log,
+      );
+    }
+    const lines = failures.map(
+      (f) => `${f.reason ?? 'unknown reason'}${f.detail ? `: ${f.detail}` : ''}${f.arn ? ` (${f.arn})` : ''}`,
+    );
+    throw new OperationError(
+      `RunTask did not start the migration task: ${lines.join('; ') || 'no task and no failure in the reply'}`,
+      lines,
+    );
+  }
+  const clusterName = options.cluster.slice(options.cluster.lastIndexOf('/') + 1);
+  const firstId = taskId(taskArns[0]!);
+  const link = consoleUrl(
+    options.region,
+    `ecs/v2/clusters/${clusterName}/tasks/${firstId}/configuration?region=${options.region}`,
+  );
+  log.info(`Started task ${firstId} on ${clusterName}: ${link}`);
+  return { tasks, taskArns, firstId, started, consoleUrl: link };
+}
+
+function runTaskRequest(options: MigrationOptions, revision: PreparedRevision): RunTaskCommandInput {
+  const { network, mainContainer } = revision;
+  return {
+    cluster: options.cluster,
+    taskDefinition: revision.taskDefinitionArn,
+    count: 1,
+    startedBy: options.startedBy,
+    propagateTags: 'TASK_DEFINITION',
+    ...(options.launchType ? { launchType: options.launchType } : {}),
+    ...(options.capacityProviderStrategy
+      ? { capacityProviderStrategy: options.capacityProviderStrategy }
+      : {}),
+    ...(network ? { networkConfiguration: { awsvpcConfiguration: network } } : {}),
+    ...(options.command
+      ? { overrides: { containerOverrides: [{ name: mainContainer, command: options.command }] } }
+      : {}),
+  };
+}
+
+/** StopTask for each task; an error is logged, not thrown: the caller still has to report the failure. */
+export async function stopTasks(
+  ecs: ECSClient,
+  cluster: string,
+  taskArns: string[],
+  reason: string,
+  log: Log,
+): Promise<void> {
+  await Promise.all(
+    taskArns.map((task) =>
+      ecs
+        .send(new StopTaskCommand({ cluster, task, reason: reason.slice(0, 255) }))
+        .then(() => log.info(`StopTask ${taskId(task)}: ${reason}`))
+        .catch((err: unknown) => log.error(`StopTask ${taskId(task)} failed: ${errorMessage(err)}`)),
+    ),
+  );
+}
