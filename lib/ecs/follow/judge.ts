@@ -1,0 +1,125 @@
+/**
+ * Judging one rollout from what one poll read (DescribeServices and, when
+ * found, its ServiceDeployment): pure, no AWS call.
+ */
+import type { Deployment, Service, ServiceDeployment } from '@aws-sdk/client-ecs';
+import type { FailureKind, RolloutTarget, WaitFor } from '../rollout.js';
+import { shortTaskDefinition } from '../taskdef.js';
+import { primaryDeployment } from '../tasks.js';
+
+export type Outcome = { ok: true } | { ok: false; kind: FailureKind; reason: string };
+
+export interface Verdict {
+  state: string;
+  outcome?: Outcome;
+  /** Running count reached: the new tasks' health decides (wait-for healthy). */
+  checkTasks?: { service: Service; primary: Deployment };
+}
+
+const ROLLBACK_STATUSES = new Set([
+  'ROLLBACK_REQUESTED',
+  'ROLLBACK_IN_PROGRESS',
+  'ROLLBACK_SUCCESSFUL',
+  'ROLLBACK_FAILED',
+]);
+
+/** Judges one service from DescribeServices and, when found, its ServiceDeployment. */
+export function judgeRollout(
+  target: RolloutTarget,
+  service: Service,
+  serviceDeployment: ServiceDeployment | undefined,
+  waitFor: WaitFor,
+): Verdict {
+  const deployments = service.deployments ?? [];
+  const primary = primaryDeployment(deployments);
+  const ours = target.deploymentId
+    ? deployments.find((d) => d.id === target.deploymentId)
+    : deployments.find((d) => d.taskDefinition === target.taskDefinition);
+  const sdStatus = serviceDeployment?.status;
+  const progress = primary
+    ? `${primary.rolloutState ?? sdStatus ?? 'IN_PROGRESS'}, ${primary.runningCount ?? 0}/${primary.desiredCount ?? 0} running` +
+      (primary.pendingCount ? `, ${primary.pendingCount} pending` : '') +
+      (ours?.failedTasks ? `, ${ours.failedTasks} failed task(s)` : '')
+    : 'no PRIMARY deployment';
+  const onTarget = primary?.taskDefinition === target.taskDefinition;
+
+  if (sdStatus && ROLLBACK_STATUSES.has(sdStatus)) {
+    return {
+      state: `rolled back by ECS (${sdStatus})`,
+      outcome: {
+        ok: false,
+        kind: 'circuit-breaker-rollback',
+        reason: `ECS rolled the deployment back (${sdStatus})${reasonSuffix(rollbackReason(serviceDeployment!, ours))}`,
+      },
+    };
+  }
+  if (ours?.rolloutState === 'FAILED') {
+    return {
+      state: `rollout FAILED`,
+      outcome: {
+        ok: false,
+        kind: onTarget ? 'deployment-failed' : 'circuit-breaker-rollback',
+        reason: onTarget
+          ? `the deployment FAILED${reasonSuffix(ours.rolloutStateReason)}`
+          : `the circuit breaker failed the deployment and rolled back to ${shortTaskDefinition(primary?.taskDefinition)}${reasonSuffix(ours.rolloutStateReason)}`,
+      },
+    };
+  }
+  if (!primary || !onTarget) {
+    return {
+      state: `PRIMARY is ${shortTaskDefinition(primary?.taskDefinition)}`,
+      outcome: {
+        ok: false,
+        kind: 'replaced',
+        reason: `another deployment replaced this one: the PRIMARY deployment ${primary?.id ?? ''} runs ${shortTaskDefinition(primary?.taskDefinition)}, not ${shortTaskDefinition(target.taskDefinition)}`,
+      },
+    };
+  }
+  if (sdStatus === 'STOPPED' || sdStatus === 'STOP_REQUESTED') {
+    // ECS stops a service deployment when a newer one supersedes it (or on StopServiceDeployment).
+    return {
+      state: `service deployment ${sdStatus}`,
+      outcome: {
+        ok: false,
+        kind: 'replaced',
+        reason: `another deployment replaced this one: the service deployment was stopped${reasonSuffix(serviceDeployment?.statusReason)}`,
+      },
+    };
+  }
+  if (waitFor === 'steady') {
+    const completed =
+      sdStatus === 'SUCCESSFUL' ||
+      primary.rolloutState === 'COMPLETED' ||
+      (!primary.rolloutState &&
+        !sdStatus &&
+        deployments.length === 1 &&
+        primary.runningCount === primary.desiredCount);
+    return { state: progress, ...(completed ? { outcome: { ok: true } } : {}) };
+  }
+  if ((primary.desiredCount ?? 0) === 0) return { state: progress, outcome: { ok: true } };
+  if ((primary.runningCount ?? 0) >= (primary.desiredCount ?? 0)) {
+    return { state: progress, checkTasks: { service, primary } };
+  }
+  return { state: progress };
+}
+
+/**
+ * Why ECS rolled back. DescribeServices and DescribeServiceDeployments are two
+ * calls, so the deployment's rolloutStateReason may predate the rollback the
+ * ServiceDeployment already shows ("… in progress."): use it only once FAILED.
+ */
+function rollbackReason(sd: ServiceDeployment, ours: Deployment | undefined): string | undefined {
+  if (sd.statusReason) return sd.statusReason;
+  if (ours?.rolloutState === 'FAILED' && ours.rolloutStateReason) return ours.rolloutStateReason;
+  const why = [
+    sd.deploymentCircuitBreaker?.status === 'TRIGGERED'
+      ? 'the deployment circuit breaker tripped'
+      : undefined,
+    sd.rollback?.reason,
+  ].filter(Boolean);
+  return why.length ? why.join('; ') : undefined;
+}
+
+function reasonSuffix(reason: string | undefined): string {
+  return reason ? `: ${reason}` : '';
+}

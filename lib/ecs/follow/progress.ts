@@ -1,0 +1,87 @@
+/**
+ * Reporting the progress of followed rollouts: one log line per state change
+ * and outcome, a heartbeat while nothing changes. Decides nothing.
+ */
+import { errorMessage } from '../../errors.js';
+import type { Log } from '../../log.js';
+import { Heartbeat, formatDuration, type Clock } from '../../time.js';
+import type { WaitFor } from '../rollout.js';
+import { shortTaskDefinition } from '../taskdef.js';
+import { MAX_CONSECUTIVE_POLL_ERRORS } from './termination.js';
+
+/** Something the loop saw or decided that the log tells. */
+export type ProgressEvent =
+  | { kind: 'state'; service: string; state: string }
+  | { kind: 'succeeded'; service: string; taskDefinition: string }
+  | { kind: 'failed'; service: string; reason: string }
+  | { kind: 'gone'; service: string; reason: string }
+  | { kind: 'timed-out'; service: string; timeoutMs: number; state: string | undefined }
+  | { kind: 'poll-failed'; consecutive: number; error: unknown };
+
+export interface ProgressOptions {
+  log: Log;
+  /** Label of the phase in log lines ("deploy", "rollback"). */
+  label: string;
+  waitFor: WaitFor;
+  clock: Clock;
+  /** Heartbeat period while nothing changes. */
+  heartbeatMs: number;
+  /** The rollouts still waited for, with their last state, for the heartbeat line. */
+  waitingFor: () => { service: string; state?: string }[];
+}
+
+export class FollowProgress {
+  private readonly startedAt: number;
+  private readonly heartbeat: Heartbeat;
+
+  constructor(private readonly options: ProgressOptions) {
+    const { clock, log, label } = options;
+    this.startedAt = clock.now();
+    this.heartbeat = new Heartbeat(
+      options.heartbeatMs,
+      () => {
+        log.info(
+          `… ${label}: still waiting after ${formatDuration(clock.now() - this.startedAt)}: ${options
+            .waitingFor()
+            .map((w) => `${w.service} (${w.state ?? 'starting'})`)
+            .join('; ')}`,
+        );
+      },
+      clock,
+    );
+  }
+
+  report(events: readonly ProgressEvent[]): void {
+    for (const event of events) this.line(event);
+  }
+
+  /** Between two polls: a heartbeat when nothing changed for a while. */
+  waiting(changed: boolean): void {
+    if (changed) this.heartbeat.changed();
+    else this.heartbeat.tick();
+  }
+
+  private line(event: ProgressEvent): void {
+    const { log, label, waitFor, clock } = this.options;
+    switch (event.kind) {
+      case 'state':
+        return log.info(`${event.service}: ${event.state}`);
+      case 'succeeded':
+        return log.info(
+          `✓ ${event.service}: ${shortTaskDefinition(event.taskDefinition)} ${waitFor === 'steady' ? 'steady (deployment COMPLETED)' : 'running and healthy'} after ${formatDuration(clock.now() - this.startedAt)}`,
+        );
+      case 'failed':
+        return log.error(`✗ ${event.service}: ${event.reason}`);
+      case 'gone':
+        return log.error(`${event.service}: the service no longer exists (${event.reason})`);
+      case 'timed-out':
+        return log.error(
+          `✗ ${event.service}: timed out after ${formatDuration(event.timeoutMs)}: ${event.state}`,
+        );
+      case 'poll-failed':
+        return log.warning(
+          `${label}: polling failed (${event.consecutive}/${MAX_CONSECUTIVE_POLL_ERRORS}): ${errorMessage(event.error)}`,
+        );
+    }
+  }
+}
