@@ -1,9 +1,12 @@
 /**
- * Parsing of the migrate inputs whose format is richer than a string: every
+ * Parsing of the migrate inputs whose format is richer than a string (the
+ * `images` contract is lib/contracts/images.ts): every
  * function throws InputError naming the input, so a bad value fails before
  * any AWS call.
  */
 import { parse as parseShell } from 'shell-quote';
+import type { ImageMap } from '../contracts/images.js';
+import { bareMap } from '../contracts/json.js';
 import { InputError } from '../errors.js';
 
 /**
@@ -47,61 +50,21 @@ export function parseCommand(raw: string, input = 'command'): string[] {
 }
 
 /**
- * The `images` JSON that build-push writes: name -> image URI. Values may
- * also be objects with an `image` or `uri` field.
- */
-export function parseImages(raw: string, input = 'images'): Record<string, string> {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (err) {
-    throw new InputError(
-      input,
-      `is not valid JSON (${(err as Error).message})`,
-      'pass the build-push output, e.g. {"api": "123456789012.dkr.ecr.us-east-1.amazonaws.com/api@sha256:..."}',
-    );
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InputError(input, 'must be a JSON object of name -> image URI');
-  }
-  const images: Record<string, string> = {};
-  for (const [name, entry] of Object.entries(value)) {
-    const uri =
-      typeof entry === 'string'
-        ? entry
-        : entry && typeof entry === 'object'
-          ? ((entry as Record<string, unknown>).image ?? (entry as Record<string, unknown>).uri)
-          : undefined;
-    if (typeof uri !== 'string' || !isImageReference(uri)) {
-      throw new InputError(input, `"${name}" is not an image reference (${JSON.stringify(entry)})`);
-    }
-    images[name] = uri;
-  }
-  if (Object.keys(images).length === 0) throw new InputError(input, 'is an empty object');
-  return images;
-}
-
-/** A Docker image reference: no whitespace, not empty, no scheme. */
-export function isImageReference(value: string): boolean {
-  return /^[^\s/:@][^\s]*$/.test(value) && !/^[a-z]+:\/\//i.test(value);
-}
-
-/**
  * `container-images`: which entry of `images` each container takes when the
  * names differ, as `container=image-name` pairs (one per line or
  * comma-separated), e.g. `migrations=api`.
  */
 export function parseContainerImages(
   pairs: string[],
-  images: Record<string, string>,
+  images: ImageMap,
   input = 'container-images',
 ): Record<string, string> {
-  const mapping: Record<string, string> = {};
+  const mapping = bareMap<string>();
   for (const pair of pairs) {
     const match = /^([^=\s]+)\s*=\s*([^=\s]+)$/.exec(pair);
     if (!match) throw new InputError(input, `"${pair}" is not container=image-name`, 'e.g. migrations=api');
     const [, container, name] = match as unknown as [string, string, string];
-    if (!(name in images)) {
+    if (!Object.hasOwn(images, name)) {
       throw new InputError(
         input,
         `"${pair}" names image "${name}", which is not in images`,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledError, InputError, OperationError, errorMessage } from '../../../lib/errors.js';
 import { clientConfig } from '../../../lib/aws/config.js';
+import { serializeImages } from '../../../lib/contracts/images.js';
 import { ociLabels, type BuildPlan } from '../../../lib/images/command.js';
 import { buildAll, formatSize, type ImageStore, type ServiceResult } from '../../../lib/images/pipeline.js';
 import { buildFingerprint, fingerprintTag } from '../../../lib/images/fingerprint.js';
@@ -211,7 +212,7 @@ export async function main(signal: AbortSignal): Promise<void> {
     images[r.name] = r.digest ? `${r.image}@${r.digest}` : r.tags[0]!;
     tags[r.name] = r.tags;
   }
-  core.setOutput('images', JSON.stringify(images));
+  core.setOutput('images', serializeImages(images));
   core.setOutput('tags', JSON.stringify(tags));
 
   const failed = results.filter((r) => r.status === 'failed');

@@ -1,5 +1,6 @@
 /** Every input of the action, read and checked in one place. */
-import * as core from '@actions/core';
+import { parseImages, type ImageMap } from '../../../lib/contracts/images.js';
+import { bareMap, parseJsonObject } from '../../../lib/contracts/json.js';
 import { InputError } from '../../../lib/errors.js';
 import type { RollbackTo } from '../../../lib/ecs/deploy.js';
 import type { WaitFor } from '../../../lib/ecs/rollout.js';
@@ -9,58 +10,12 @@ export interface Inputs {
   cluster: string;
   services: string[];
   /** Container name → image URI; undefined in rollback-to mode. */
-  images?: Record<string, string>;
+  images?: ImageMap;
   waitFor: WaitFor;
   timeoutSeconds: number;
   rollbackOnFailure: boolean;
   rollbackTo?: RollbackTo;
   forceNewDeployment: boolean;
-}
-
-function parseJsonObject(name: string, raw: string, example: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (err) {
-    throw new InputError(
-      name,
-      `is not valid JSON (${(err as Error).message})`,
-      `give a JSON object such as ${example}`,
-    );
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InputError(
-      name,
-      `must be a JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}`,
-      `give a JSON object such as ${example}`,
-    );
-  }
-  return value as Record<string, unknown>;
-}
-
-function parseImages(raw: string): Record<string, string> {
-  const example = '{"web": "123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:…"}';
-  const object = parseJsonObject('images', raw, example);
-  const entries = Object.entries(object);
-  if (entries.length === 0)
-    throw new InputError('images', 'is an empty object', `name at least one container: ${example}`);
-  for (const [container, image] of entries) {
-    if (typeof image !== 'string' || image.trim() === '') {
-      throw new InputError(
-        'images',
-        `the image of container "${container}" must be a non-empty string`,
-        `give an image URI: ${example}`,
-      );
-    }
-    if (/\s/.test(image.trim())) {
-      throw new InputError(
-        'images',
-        `the image of container "${container}" contains whitespace ("${image}")`,
-        'give a plain image URI',
-      );
-    }
-  }
-  return Object.fromEntries(entries.map(([c, i]) => [c, (i as string).trim()]));
 }
 
 function parseRollbackTo(raw: string, services: string[]): RollbackTo {
@@ -73,11 +28,16 @@ function parseRollbackTo(raw: string, services: string[]): RollbackTo {
       `use previous, or a JSON object such as ${example}`,
     );
   }
-  const object = parseJsonObject('rollback-to', raw, example);
+  const object = parseJsonObject(raw, {
+    input: 'rollback-to',
+    shape: 'a JSON object',
+    fix: `give a JSON object such as ${example}`,
+  });
   if (Object.keys(object).length === 0) {
     throw new InputError('rollback-to', 'is an empty object', `name at least one service: ${example}`);
   }
-  const result: Record<string, string | number> = {};
+  // No prototype: a service named like an Object member is looked up as itself.
+  const result = bareMap<string | number>();
   for (const [service, value] of Object.entries(object)) {
     if (!services.includes(service)) {
       throw new InputError(
@@ -122,7 +82,7 @@ export function getInputs(): Inputs {
       'list each service once',
     );
   }
-  const waitFor = (core.getInput('wait-for').trim() || 'healthy') as WaitFor;
+  const waitFor = (optional('wait-for') ?? 'healthy') as WaitFor;
   if (waitFor !== 'healthy' && waitFor !== 'steady') {
     throw new InputError(
       'wait-for',

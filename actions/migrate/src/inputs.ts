@@ -1,13 +1,12 @@
 /** Every input of the migrate action, read and validated in one place. */
+import { parseImageReference, parseImages } from '../../../lib/contracts/images.js';
 import { InputError } from '../../../lib/errors.js';
 import type { MigrationOptions, NetworkSource } from '../../../lib/migrate/run.js';
 import {
-  isImageReference,
   parseAssignPublicIp,
   parseCapacityProviderStrategy,
   parseCommand,
   parseContainerImages,
-  parseImages,
   parseLaunchType,
   parseStartedBy,
 } from '../../../lib/migrate/parse.js';
@@ -23,18 +22,17 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
   );
 
   const imagesRaw = optional('images');
-  const image = optional('image');
+  const imageRaw = optional('image');
   const container = optional('container');
   const containerImagePairs = list('container-images');
-  if (imagesRaw && image) {
+  if (imagesRaw && imageRaw) {
     throw new InputError(
       'image',
       'cannot be combined with images',
       'give either images (JSON) or image (one URI)',
     );
   }
-  if (image && !isImageReference(image))
-    throw new InputError('image', `"${image}" is not an image reference`);
+  const image = imageRaw ? parseImageReference(imageRaw, 'image') : undefined;
   const images = imagesRaw ? parseImages(imagesRaw) : undefined;
   if (containerImagePairs.length > 0 && !images) {
     throw new InputError('container-images', 'needs images', 'pass the build-push images output as images');

@@ -5,7 +5,6 @@ import {
   parseCapacityProviderStrategy,
   parseCommand,
   parseContainerImages,
-  parseImages,
   parseLaunchType,
   parseStartedBy,
 } from '../../../lib/migrate/parse.js';
@@ -64,22 +63,6 @@ describe('parseCommand', () => {
   });
 });
 
-describe('parseImages', () => {
-  it('reads the build-push output', () => {
-    expect(
-      parseImages('{"api":"1.dkr.ecr.us-east-1.amazonaws.com/api@sha256:abc","web":{"image":"web:1"}}'),
-    ).toEqual({ api: '1.dkr.ecr.us-east-1.amazonaws.com/api@sha256:abc', web: 'web:1' });
-  });
-
-  it('names the input and the entry on bad values', () => {
-    expect(inputError(() => parseImages('not json')).input).toBe('images');
-    expect(inputError(() => parseImages('["a"]')).message).toContain('JSON object');
-    expect(inputError(() => parseImages('{"api":""}')).message).toContain('"api"');
-    expect(inputError(() => parseImages('{"api":"has space"}')).message).toContain('"api"');
-    expect(inputError(() => parseImages('{}')).message).toContain('empty');
-  });
-});
-
 describe('parseContainerImages', () => {
   const images = { api: 'api:1', web: 'web:1' };
   it('maps containers to image names', () => {
@@ -87,6 +70,16 @@ describe('parseContainerImages', () => {
       migrations: 'api',
       seed: 'web',
     });
+  });
+  it('finds only the names images holds, not members every object has', () => {
+    const err = inputError(() => parseContainerImages(['migrations=constructor'], images));
+    expect(err.input).toBe('container-images');
+    expect(err.message).toContain(
+      '"migrations=constructor" names image "constructor", which is not in images',
+    );
+    const mapping = parseContainerImages(['__proto__=api'], images);
+    expect(Object.keys(mapping)).toEqual(['__proto__']);
+    expect(mapping['toString']).toBeUndefined();
   });
   it('rejects unknown image names and bad pairs', () => {
     const unknown = inputError(() => parseContainerImages(['migrations=worker'], images));
