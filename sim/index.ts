@@ -8,24 +8,14 @@
  *
  * See sim/README.md for what is modelled, the scenario format and the control API.
  *
- * Plug-in modules (written beside the core, loaded here when present):
- * - sim/services/ecr.ts, sim/services/cloudformation.ts: export a factory
- *   `create<Name>Service(ctx: SimContext): SimService` (see sim/service.ts).
- *   It is called once per loaded scenario (load and reset make a new one).
- * - sim/alb.ts, the ALB data plane: exports
- *   `startAlbDataPlane({ elb, toReal }): Promise<{ ports, close() }>`. It gets
- *   the ELB engine of the loaded scenario (sim/elb-engine.ts: `loadBalancers`
- *   with their listeners and rules, `targetGroups` with their targets, each
- *   target's health state, task ARN, task definition ARN, image and image
- *   behaviour) and sets each load balancer's `dnsName` to "127.0.0.1:<port>".
- *   It is started after every load and closed before the next.
+ * What it serves (the AWS services and the ALB data plane) is listed in
+ * sim/registry.ts.
  */
 import { readFileSync } from 'node:fs';
+import { DATA_PLANES } from './registry.js';
 import type { FaultSpec, Scenario } from './scenario.js';
-import type { SimContext, SimService } from './service.js';
 import { SimServer, type SimCall } from './server.js';
-import type { ElbEngine } from './elb-engine.js';
-import type { ServiceFactory, SimEvent, World } from './world.js';
+import type { SimEvent, World } from './world.js';
 
 export type { Scenario } from './scenario.js';
 export type { SimCall } from './server.js';
@@ -74,61 +64,25 @@ export function loadScenario(scenario: Scenario | string): Scenario {
     : structuredClone(scenario);
 }
 
-/** Whether `err` says that `specifier` itself is missing (not something it imports). */
-function isMissingModule(err: unknown, specifier: string): boolean {
-  const e = err as { code?: string; message?: string };
-  const file = specifier.slice(specifier.lastIndexOf('/') + 1).replace(/\.js$/, '');
-  const missing =
-    e?.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Could not locate module/.test(e?.message ?? '');
-  return missing && (e?.message ?? '').includes(file);
-}
-
-async function optionalModule(specifier: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    return (await import(specifier)) as Record<string, unknown>;
-  } catch (err) {
-    if (isMissingModule(err, specifier)) return undefined;
-    throw err;
-  }
-}
-
-/** The service factories of the plug-in service modules that exist. */
-async function pluginFactories(): Promise<ServiceFactory[]> {
-  const factories: ServiceFactory[] = [];
-  for (const specifier of ['./services/ecr.js', './services/cloudformation.js']) {
-    const mod = await optionalModule(specifier);
-    if (!mod) continue;
-    const entry = Object.entries(mod).find(
-      ([name, value]) => /^create\w*Service$/.test(name) && typeof value === 'function',
-    );
-    if (entry) factories.push(entry[1] as (ctx: SimContext) => SimService);
-  }
-  return factories;
-}
-
-type AlbStarter = (deps: {
-  elb: ElbEngine;
-  toReal(simMs: number): number;
-}) => Promise<{ close(): Promise<void> }>;
-
 export async function startSim(options: StartSimOptions): Promise<Sim> {
   const speed = options.speed ?? 1;
-  const server = new SimServer(loadScenario(options.scenario), speed, await pluginFactories());
-  const alb = await optionalModule('./alb.js');
-  const startAlb = alb?.startAlbDataPlane as AlbStarter | undefined;
-  let dataPlane: { close(): Promise<void> } | undefined;
+  const server = new SimServer(loadScenario(options.scenario), speed);
+  let dataPlanes: { close(): Promise<void> }[] = [];
+  const closeDataPlanes = async () => {
+    await Promise.all(dataPlanes.map((plane) => plane.close()));
+    dataPlanes = [];
+  };
   server.onLoad = async (world) => {
-    await dataPlane?.close();
-    dataPlane = startAlb
-      ? await startAlb({ elb: world.elb, toReal: (ms) => world.clock.toReal(ms) })
-      : undefined;
+    await closeDataPlanes();
+    const deps = { elb: world.elb, toReal: (ms: number) => world.clock.toReal(ms) };
+    for (const start of DATA_PLANES) dataPlanes.push(await start(deps));
   };
   await server.onLoad(server.world);
   let port: number;
   try {
     port = await server.listen(options.port ?? 0);
   } catch (err) {
-    await dataPlane?.close();
+    await closeDataPlanes();
     server.world.close();
     throw err;
   }
@@ -140,7 +94,7 @@ export async function startSim(options: StartSimOptions): Promise<Sim> {
       return server.world;
     },
     close: async () => {
-      await dataPlane?.close();
+      await closeDataPlanes();
       await server.close();
     },
     calls: (since) => server.callLog(since),

@@ -22,7 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { parseQuery, queryError, queryResponse, toJsonBody } from './protocol.js';
 import type { FaultSpec, Scenario } from './scenario.js';
 import { AwsError, type SimService } from './service.js';
-import { LOG_LIMIT, World, type ServiceFactory } from './world.js';
+import { LOG_LIMIT, World } from './world.js';
 
 export interface SimCall {
   seq: number;
@@ -56,9 +56,8 @@ export class SimServer {
   constructor(
     private scenario: Scenario,
     readonly speed: number,
-    private readonly factories: ServiceFactory[] = [],
   ) {
-    this.world = new World(scenario, speed, factories);
+    this.world = new World(scenario, speed);
     this.faults = (scenario.faults ?? []).map((spec) => ({ spec, seen: 0 }));
     this.server = createServer((req, res) => {
       this.route(req, res).catch((err: unknown) => {
@@ -89,7 +88,7 @@ export class SimServer {
 
   async load(scenario: Scenario): Promise<void> {
     // Built before the old one stops: a scenario that does not load leaves the running one in place.
-    const world = new World(scenario, this.speed, this.factories, this.world.clock.now());
+    const world = new World(scenario, this.speed, this.world.clock.now());
     this.world.close();
     this.scenario = scenario;
     this.world = world;

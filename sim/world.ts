@@ -8,14 +8,9 @@ import { SimClock, SimRandom } from './clock.js';
 import { DEFAULT_TIMING, EcsEngine } from './ecs-engine.js';
 import { ElbEngine } from './elb-engine.js';
 import { LogsStore } from './logs-store.js';
+import { SERVICES } from './registry.js';
 import type { Scenario } from './scenario.js';
 import type { SimContext, SimService } from './service.js';
-import { EcsService } from './services/ecs.js';
-import { Elbv2Service } from './services/elbv2.js';
-import { LogsService } from './services/logs.js';
-
-/** Makes a service of another module (ECR, CloudFormation) for a loaded scenario. */
-export type ServiceFactory = (ctx: SimContext) => SimService;
 
 export interface SimEvent {
   seq: number;
@@ -47,7 +42,6 @@ export class World {
   constructor(
     readonly scenario: Scenario,
     speed: number,
-    factories: ServiceFactory[] = [],
     /** Simulated epoch ms to start from: a reload continues the previous clock, time never runs backwards. */
     startSim = Date.now(),
   ) {
@@ -87,12 +81,8 @@ export class World {
     };
     try {
       this.ecs.load(scenario);
-      this.services = [
-        new EcsService(this.ecs),
-        new Elbv2Service(this.elb, this.region),
-        new LogsService(this.logs),
-        ...factories.map((make) => make(ctx)),
-      ];
+      const parts = { ...ctx, ecs: this.ecs, elb: this.elb, logs: this.logs };
+      this.services = SERVICES.map((make) => make(parts));
     } catch (err) {
       // A scenario that does not load leaves no timer behind.
       this.clock.stop();

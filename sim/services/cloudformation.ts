@@ -95,7 +95,3 @@ export class CloudFormationService implements SimService {
     };
   }
 }
-
-export function createCloudFormationService(ctx: SimContext): SimService {
-  return new CloudFormationService(ctx);
-}

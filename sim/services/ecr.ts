@@ -317,7 +317,3 @@ export class EcrService implements SimService {
     };
   }
 }
-
-export function createEcrService(ctx: SimContext): SimService {
-  return new EcrService(ctx);
-}

@@ -1,0 +1,40 @@
+/**
+ * Everything the simulator serves, in one place: the AWS services answered on
+ * its port and the data planes started beside it. To add a service, write
+ * sim/services/<name>.ts (a SimService, see sim/service.ts) and list it here.
+ */
+import { startAlbDataPlane, type AlbDataPlaneDeps } from './alb.js';
+import type { EcsEngine } from './ecs-engine.js';
+import type { ElbEngine } from './elb-engine.js';
+import type { LogsStore } from './logs-store.js';
+import type { SimContext, SimService } from './service.js';
+import { CloudFormationService } from './services/cloudformation.js';
+import { EcrService } from './services/ecr.js';
+import { EcsService } from './services/ecs.js';
+import { Elbv2Service } from './services/elbv2.js';
+import { LogsService } from './services/logs.js';
+
+/** What a service is made from: the loaded account (sim/world.ts) and its engines. */
+export interface ServiceParts extends SimContext {
+  readonly ecs: EcsEngine;
+  readonly elb: ElbEngine;
+  readonly logs: LogsStore;
+}
+
+/** Makes a service for one loaded scenario (load and reset make a new one). */
+export type ServiceFactory = (parts: ServiceParts) => SimService;
+
+/** The AWS services, in the order requests are matched against them. */
+export const SERVICES: readonly ServiceFactory[] = [
+  ({ ecs }) => new EcsService(ecs),
+  ({ elb, region }) => new Elbv2Service(elb, region),
+  ({ logs }) => new LogsService(logs),
+  (parts) => new EcrService(parts),
+  (parts) => new CloudFormationService(parts),
+];
+
+/** A listener that serves real traffic (not API calls), started after every load and closed before the next. */
+export type DataPlaneStarter = (deps: AlbDataPlaneDeps) => Promise<{ close(): Promise<void> }>;
+
+/** The ALB data plane sets each load balancer's `dnsName` to the address it listens on. */
+export const DATA_PLANES: readonly DataPlaneStarter[] = [startAlbDataPlane];
