@@ -1,7 +1,7 @@
 /** The verify report as tables for the job summary, and its one-line verdict. */
 import { formatDuration } from '../time.js';
 import { shortTaskDefinition } from '../ecs/taskdef.js';
-import type { VerifyReport } from './verify.js';
+import type { VerifyReport } from '../contracts/verify-report.js';
 
 export type Cell = string | { data: string; header: true };
 

@@ -18,7 +18,7 @@ import {
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startSim, type Scenario, type Sim } from '../../sim/index.js';
-import type { VerifyReport } from '../../lib/verify/verify.js';
+import type { VerifyReport } from '../../lib/contracts/verify-report.js';
 import { runAction } from './run-action.js';
 
 const root = resolve(import.meta.dirname, '..', '..');

@@ -1,13 +1,9 @@
 import * as core from '@actions/core';
 import { CancelledError, InputError, errorMessage } from '../../../lib/errors.js';
 import { consoleUrl } from '../../../lib/aws/config.js';
+import { serializeDeployments, type DeployReport } from '../../../lib/contracts/deployments.js';
 import { createEcsClients } from '../../../lib/ecs/clients.js';
-import {
-  executeDeploy,
-  planImageDeploy,
-  planRollbackTo,
-  type DeployReport,
-} from '../../../lib/ecs/deploy.js';
+import { executeDeploy, planImageDeploy, planRollbackTo } from '../../../lib/ecs/deploy.js';
 import { shortTaskDefinition } from '../../../lib/ecs/taskdef.js';
 import { formatDuration } from '../../../lib/time.js';
 import { cancellationSignal } from '../../_common/cancel.js';
@@ -16,11 +12,6 @@ import { getInputs, type Inputs } from './inputs.js';
 
 function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** The `deployments` output: service name → its report. */
-export function deploymentsOutput(report: DeployReport): Record<string, unknown> {
-  return Object.fromEntries(report.services.map((s) => [s.service, s]));
 }
 
 async function writeSummary(report: DeployReport, inputs: Inputs): Promise<void> {
@@ -86,7 +77,7 @@ export async function run(): Promise<void> {
       consoleUrl: (service) =>
         consoleUrl(region, `ecs/v2/clusters/${clusterName}/services/${service}/deployments?region=${region}`),
     });
-    core.setOutput('deployments', JSON.stringify(deploymentsOutput(report)));
+    core.setOutput('deployments', serializeDeployments(report));
     await writeSummary(report, inputs);
     if (report.cancelled) {
       const started = report.services.filter((s) => s.rollback?.status === 'started').map((s) => s.service);

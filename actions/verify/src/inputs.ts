@@ -1,8 +1,11 @@
 /** Every input of the verify action, read and validated here before any AWS call. */
-import * as core from '@actions/core';
+import {
+  expectedRevisions,
+  parseDeployments,
+  type ExpectedRevision,
+} from '../../../lib/contracts/deployments.js';
 import { InputError } from '../../../lib/errors.js';
 import { CheckSyntaxError, parseChecks, type HttpCheck } from '../../../lib/verify/checks.js';
-import { parseDeployments, type ExpectedRevision } from '../../../lib/verify/deployments.js';
 import { integer, list, optional, required } from '../../_common/inputs.js';
 
 export interface Inputs {
@@ -24,19 +27,12 @@ export function getInputs(): Inputs {
   const duplicate = services.find((s, i) => services.indexOf(s) !== i);
   if (duplicate) throw new InputError('services', `"${duplicate}" is listed twice`, 'list each service once');
 
-  let deployments: Map<string, ExpectedRevision> | undefined;
   const deploymentsText = optional('deployments');
-  if (deploymentsText) {
-    try {
-      deployments = parseDeployments(deploymentsText);
-    } catch (err) {
-      throw new InputError(
-        'deployments',
-        (err as Error).message,
-        'pass the deploy-services output as is: `deployments: ${{ steps.deploy.outputs.deployments }}`',
-      );
-    }
-    const absent = services.filter((s) => !deployments!.has(s));
+  const deployments = deploymentsText
+    ? expectedRevisions(parseDeployments(deploymentsText, 'deployments'))
+    : undefined;
+  if (deployments) {
+    const absent = services.filter((s) => !deployments.has(s));
     if (absent.length > 0) {
       throw new InputError(
         'deployments',
@@ -65,7 +61,7 @@ export function getInputs(): Inputs {
 
   let checks: HttpCheck[];
   try {
-    checks = parseChecks(core.getInput('checks'));
+    checks = parseChecks(optional('checks') ?? '');
   } catch (err) {
     if (err instanceof CheckSyntaxError) {
       throw new InputError(

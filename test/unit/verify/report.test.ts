@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { checkTable, targetTable, verdict } from '../../../lib/verify/report.js';
-import type { VerifyReport } from '../../../lib/verify/verify.js';
+import type { VerifyReport } from '../../../lib/contracts/verify-report.js';
 
 const TD = (family: string, rev: number) =>
   `arn:aws:ecs:us-east-1:123456789012:task-definition/${family}:${rev}`;
