@@ -45,3 +45,10 @@ export function list(name: string): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
 }
+
+/** An optional input masked in the log from here on (tokens, passwords). */
+export function secret(name: string): string | undefined {
+  const value = optional(name);
+  if (value) core.setSecret(value);
+  return value;
+}

@@ -1,8 +1,7 @@
-import * as core from '@actions/core';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '../../../lib/errors.js';
-import { bool, integer, list, optional, required } from '../../_common/inputs.js';
+import { bool, integer, list, optional, required, secret } from '../../_common/inputs.js';
 
 export interface Inputs {
   /** Absolute path of the PR head's cloud assembly. */
@@ -70,8 +69,7 @@ export function readInputs(): Inputs {
     }
   }
   const pullRequest = integer('pull-request', 0, 0);
-  const githubToken = optional('github-token');
-  if (githubToken) core.setSecret(githubToken);
+  const githubToken = secret('github-token');
   return {
     cloudAssembly,
     against: base
