@@ -1,70 +1,20 @@
 /**
- * Target health of one target group of one ECS service, judged against the
- * revision that should be live: every healthy target must be a running task
- * of the new revision, and there must be as many as the service's desired
- * count. Targets are tied to tasks by the task's ENI private IPv4 address and
- * the container port (awsvpc networking registers `ip` targets that way).
+ * Target health of one target group of one ECS service, as verify reports it:
+ * the judgement is lib/ecs/target-health.ts's (with failOnStaleTargets: every
+ * healthy target must be a running task of the new revision, as many as the
+ * service's desired count); this file turns it into the report, its progress
+ * line and the lines that say why a group does not pass.
  */
+import { shortTaskDefinition } from '../ecs/taskdef.js';
+import { taskId } from '../ecs/tasks.js';
+import { judgeTargetHealth, sameRevision, type TargetVerdict } from '../ecs/target-health.js';
 import type { Task } from '@aws-sdk/client-ecs';
 import type { TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { shortTaskDefinition } from '../ecs/taskdef.js';
-
-/** What verify needs of an ECS task. */
-export interface TaskView {
-  taskArn: string;
-  taskDefinitionArn: string;
-  lastStatus: string;
-  desiredStatus: string;
-  /** The awsvpc ENI's private IPv4 address, once attached. */
-  privateIp?: string;
-  /** Names of the task's containers. */
-  containers: string[];
-  stoppedReason?: string;
-}
-
-export function taskView(task: Task): TaskView {
-  const eniIp =
-    task.attachments
-      ?.find((a) => a.type === 'ElasticNetworkInterface')
-      ?.details?.find((d) => d.name === 'privateIPv4Address')?.value ??
-    task.containers?.flatMap((c) => c.networkInterfaces ?? []).find((n) => n.privateIpv4Address)
-      ?.privateIpv4Address;
-  return {
-    taskArn: task.taskArn ?? '',
-    taskDefinitionArn: task.taskDefinitionArn ?? '',
-    lastStatus: task.lastStatus ?? 'UNKNOWN',
-    desiredStatus: task.desiredStatus ?? 'UNKNOWN',
-    ...(eniIp ? { privateIp: eniIp } : {}),
-    containers: (task.containers ?? []).map((c) => c.name ?? ''),
-    ...(task.stoppedReason ? { stoppedReason: task.stoppedReason } : {}),
-  };
-}
-
-/** Whether two references (ARNs or "family:revision") name the same revision. */
-export function sameRevision(a: string, b: string): boolean {
-  return shortTaskDefinition(a) === shortTaskDefinition(b);
-}
-
-/** The short task ID, as the console shows it. */
-export function taskId(taskArn: string): string {
-  return taskArn.slice(taskArn.lastIndexOf('/') + 1);
-}
 
 /** The target group's name from its ARN (…:targetgroup/NAME/ID). */
 export function targetGroupName(targetGroupArn: string): string {
   return /:targetgroup\/([^/]+)\//.exec(targetGroupArn)?.[1] ?? targetGroupArn;
 }
-
-/**
- * How a target stands:
- * - serving: healthy, a running task of the new revision
- * - starting: a task of the new revision, not healthy yet (initial, or the task is still starting)
- * - failing: a running task of the new revision that fails its health checks or is not in use
- * - stale: healthy but not a running task of the new revision (old revision, a stopping task, or no task of this service)
- * - draining: being deregistered; reported, never a failure
- * - inactive: not healthy and not the new revision; receives no traffic
- */
-export type TargetVerdict = 'serving' | 'starting' | 'failing' | 'stale' | 'draining' | 'inactive';
 
 export interface TargetReport {
   id: string;
@@ -118,71 +68,36 @@ export interface TargetGroupInput {
   newTaskDefinitionArn: string;
   descriptions: TargetHealthDescription[];
   /** The service's tasks: running ones first, so a reused address maps to the live task. */
-  tasks: TaskView[];
-}
-
-const DRAINING_STATES = new Set(['draining', 'unhealthy.draining']);
-
-/** The task whose ENI address and container port a target names, if any. */
-export function matchTask(
-  target: { id: string; port: number },
-  containerName: string,
-  containerPort: number,
-  tasks: TaskView[],
-): TaskView | undefined {
-  if (target.port !== containerPort) return undefined;
-  const candidates = tasks.filter((t) => t.privateIp === target.id && t.containers.includes(containerName));
-  // A private address can be reused by a newer task once the old one stopped.
-  return candidates.find((t) => t.desiredStatus === 'RUNNING') ?? candidates[0];
+  tasks: Task[];
 }
 
 export function evaluateTargetGroup(input: TargetGroupInput): TargetGroupReport {
-  const targets = input.descriptions.map((d): TargetReport => {
-    const id = d.Target?.Id ?? '';
-    const port = d.Target?.Port ?? 0;
-    const state = d.TargetHealth?.State ?? 'unknown';
-    const task = matchTask({ id, port }, input.containerName, input.containerPort, input.tasks);
-    const report: TargetReport = {
-      id,
-      port,
-      state,
-      ...(d.TargetHealth?.Reason ? { reason: d.TargetHealth.Reason } : {}),
-      ...(d.TargetHealth?.Description ? { description: d.TargetHealth.Description } : {}),
-      verdict: 'inactive',
-    };
+  const judgement = judgeTargetHealth({ ...input, failOnStaleTargets: true });
+  const targets = judgement.targets.map(({ task, ...target }): TargetReport => {
+    // Keys in the report's order: the target, its verdict, then its task.
+    const report: TargetReport = { ...target };
     if (task) {
-      report.taskArn = task.taskArn;
-      report.taskStatus =
-        task.lastStatus === task.desiredStatus ? task.lastStatus : `${task.lastStatus}→${task.desiredStatus}`;
-      report.taskDefinitionArn = task.taskDefinitionArn;
-      report.revision = shortTaskDefinition(task.taskDefinitionArn);
-      report.revisionRole = sameRevision(task.taskDefinitionArn, input.newTaskDefinitionArn) ? 'new' : 'old';
+      const taskDefinitionArn = task.taskDefinitionArn ?? '';
+      const lastStatus = task.lastStatus ?? 'UNKNOWN';
+      const desiredStatus = task.desiredStatus ?? 'UNKNOWN';
+      report.taskArn = task.taskArn ?? '';
+      report.taskStatus = lastStatus === desiredStatus ? lastStatus : `${lastStatus}→${desiredStatus}`;
+      report.taskDefinitionArn = taskDefinitionArn;
+      report.revision = shortTaskDefinition(taskDefinitionArn);
+      report.revisionRole = sameRevision(taskDefinitionArn, input.newTaskDefinitionArn) ? 'new' : 'old';
     }
-    report.verdict = verdictOf(state, task, input.newTaskDefinitionArn);
     return report;
   });
-  const healthy = targets.filter((t) => t.verdict === 'serving').length;
-  const stale = targets.filter((t) => t.verdict === 'stale').length;
   return {
     targetGroupArn: input.targetGroupArn,
     targetGroupName: targetGroupName(input.targetGroupArn),
     containerName: input.containerName,
     containerPort: input.containerPort,
-    healthy,
+    healthy: judgement.serving,
     desired: input.desiredCount,
-    ok: healthy === input.desiredCount && stale === 0,
+    ok: judgement.ok,
     targets,
   };
-}
-
-function verdictOf(state: string, task: TaskView | undefined, newTaskDefinitionArn: string): TargetVerdict {
-  if (DRAINING_STATES.has(state)) return 'draining';
-  const isNew = task !== undefined && sameRevision(task.taskDefinitionArn, newTaskDefinitionArn);
-  const running = task?.lastStatus === 'RUNNING' && task.desiredStatus === 'RUNNING';
-  if (state === 'healthy') return isNew && running ? 'serving' : 'stale';
-  if (!isNew || task?.desiredStatus !== 'RUNNING') return 'inactive';
-  if (state === 'initial' || !running) return 'starting';
-  return 'failing';
 }
 
 /**

@@ -4,54 +4,29 @@
  * tasks of the new revision, and HTTP checks through the load balancer pass
  * several times in a row. Polls until both hold or the time is up, and
  * returns a report that says what does not hold.
+ *
+ * The recipe, once per poll: observe the services and judge their targets
+ * (./observe.ts, lib/ecs/target-health.ts) → run the HTTP checks once the
+ * targets pass → decide. What it says meanwhile is ./progress.ts's.
  */
-import {
-  DescribeTasksCommand,
-  ListTasksCommand,
-  type DesiredStatus,
-  type ECSClient,
-  type Service,
-} from '@aws-sdk/client-ecs';
-import {
-  DescribeListenersCommand,
-  DescribeLoadBalancersCommand,
-  DescribeTargetGroupsCommand,
-  DescribeTargetHealthCommand,
-  type ElasticLoadBalancingV2Client,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
-import { OperationError } from '../errors.js';
+import type { VerifiedService, VerifyReport } from '../contracts/verify-report.js';
 import type { Log } from '../log.js';
-import { AdaptiveInterval, Heartbeat, formatDuration, sleep } from '../time.js';
-import { chunks, describeServices } from '../ecs/services.js';
+import { AdaptiveInterval, formatDuration, systemClock, type Clock } from '../time.js';
 import { shortTaskDefinition } from '../ecs/taskdef.js';
+import { discoverBaseUrl } from './base-url.js';
 import type { HttpCheck } from './checks.js';
-import type { ExpectedRevision } from './deployments.js';
 import { attemptCheck, newProgress, recordAttempt, type CheckProgress } from './http.js';
-import {
-  describeTargetGroup,
-  evaluateTargetGroup,
-  FailureHistory,
-  sameRevision,
-  targetGroupProblems,
-  taskView,
-  type TargetGroupReport,
-  type TaskView,
-} from './targets.js';
+import { observe, type Observation, type ObserveOptions } from './observe.js';
+import { VerifyProgress, type CheckResult } from './progress.js';
+import { FailureHistory, targetGroupProblems } from './targets.js';
 
-export interface VerifyOptions {
-  cluster: string;
-  services: string[];
-  /** Per service, the revision deploy-services made; else the PRIMARY deployment's. */
-  deployments?: Map<string, ExpectedRevision>;
+export interface VerifyOptions extends ObserveOptions {
   /** Where the HTTP checks go; found through the target groups when absent. */
   baseUrl?: string;
   checks: HttpCheck[];
   consecutiveSuccesses: number;
   timeoutMs: number;
-  ecs: ECSClient;
-  elbv2: () => Promise<ElasticLoadBalancingV2Client>;
   log: Log;
-  signal?: AbortSignal;
   /** Poll interval bounds while waiting for targets (default 1–10 s). */
   pollMinMs?: number;
   pollMaxMs?: number;
@@ -60,53 +35,25 @@ export interface VerifyOptions {
   /** Per request (default 10 s, never beyond the deadline). */
   requestTimeoutMs?: number;
   heartbeatMs?: number;
+  /** The poll loop's time (default the system's); unit tests pass a manual one. */
+  clock?: Clock;
 }
 
-export interface ServiceReport {
-  service: string;
-  desiredCount: number;
-  /** The revision that must be live. */
-  newTaskDefinition: string;
-  previousTaskDefinition?: string;
-  /** The task definition of the service's PRIMARY deployment, as ECS reports it. */
-  primaryTaskDefinition?: string;
-  /** Tasks whose desired status is RUNNING, by revision role. */
-  runningTasks: { new: number; old: number };
-  ok: boolean;
-  targetGroups: TargetGroupReport[];
-  /**
-   * The service's ECS events since its PRIMARY deployment began that report a
-   * problem (unhealthy targets, failed tasks), newest first, at most 5.
-   */
-  events?: { createdAt: string; message: string }[];
-}
+/** How verification ended. */
+type Decision = Pick<VerifyReport, 'status' | 'problems'>;
 
-/** The `report` output. Its shape is public (see actions/verify/README.md). */
-export interface VerifyReport {
-  status: 'passed' | 'failed';
-  cluster: string;
-  baseUrl?: string;
-  startedAt: string;
-  durationMs: number;
-  services: ServiceReport[];
-  checks: CheckProgress[];
-  /** Why it failed, one line per cause; empty when it passed. */
-  problems: string[];
+/** What one poll found, for the decision and the wait after it. */
+interface Round {
+  targetsOk: boolean;
+  /** No HTTP check failed this round. */
+  checksPassing: boolean;
+  /** Something worth a log line changed. */
+  changed: boolean;
 }
-
-interface Observation {
-  services: ServiceReport[];
-  /** Problems that waiting cannot fix (the service runs another revision than the one deployed). */
-  terminal: string[];
-}
-
-const LIST_TASKS_PAGE = 100;
-const DESCRIBE_TASKS_CHUNK = 100;
 
 export async function verifyRelease(options: VerifyOptions): Promise<VerifyReport> {
-  const { log, signal } = options;
-  const started = Date.now();
-  const deadline = started + options.timeoutMs;
+  const clock = options.clock ?? systemClock;
+  const started = clock.now();
   const report: VerifyReport = {
     status: 'failed',
     cluster: options.cluster,
@@ -116,328 +63,143 @@ export async function verifyRelease(options: VerifyOptions): Promise<VerifyRepor
     checks: [],
     problems: [],
   };
-
   const first = await observe(options);
-  if (options.checks.length > 0) {
-    report.baseUrl = options.baseUrl ?? (await discoverBaseUrl(first.services, options));
-    log.info(`HTTP checks go to ${report.baseUrl}`);
-    report.checks = options.checks.map((c) => newProgress(c, report.baseUrl!, options.consecutiveSuccesses));
-  }
+  await prepareChecks(report, first, options);
+  const { status, problems } = await pollUntilDecided(report, first, options, clock, started);
+  report.status = status;
+  report.problems = problems;
+  report.durationMs = clock.now() - started;
+  return report;
+}
 
+/** Where the checks go (given, or the services' load balancer), and their empty streaks. */
+async function prepareChecks(
+  report: VerifyReport,
+  first: Observation,
+  options: VerifyOptions,
+): Promise<void> {
+  if (options.checks.length === 0) return;
+  const baseUrl = options.baseUrl ?? (await discoverBaseUrl(first.services, options));
+  report.baseUrl = baseUrl;
+  options.log.info(`HTTP checks go to ${baseUrl}`);
+  report.checks = options.checks.map((c) => newProgress(c, baseUrl, options.consecutiveSuccesses));
+}
+
+/** Polls until decided: one round, the decision, then a wait (short while checks keep passing). */
+async function pollUntilDecided(
+  report: VerifyReport,
+  first: Observation,
+  options: VerifyOptions,
+  clock: Clock,
+  started: number,
+): Promise<Decision> {
+  const deadline = started + options.timeoutMs;
   const interval = new AdaptiveInterval(options.pollMinMs ?? 1000, options.pollMaxMs ?? 10_000);
-  let lastLines = new Map<string, string>();
-  const heartbeat = new Heartbeat(options.heartbeatMs ?? 30_000, (quiet) =>
-    log.info(
-      `… still waiting after ${formatDuration(Date.now() - started)} (no change for ${formatDuration(quiet)}): ${pendingSummary(report)}`,
-    ),
-  );
-
-  const checkByLine = new Map(options.checks.map((c) => [c.line, c]));
+  const progress = new VerifyProgress(options.log, clock, started, report, options.heartbeatMs ?? 30_000);
   const failures = new FailureHistory();
   let observation: Observation | undefined = first;
   for (;;) {
     observation ??= await observe(options);
-    report.services = observation.services;
-    for (const tg of observation.services.flatMap((s) => s.targetGroups)) {
-      failures.record(tg);
-      failures.annotate(tg);
-    }
-    const lines = progressLines(observation.services);
-    let changed = false;
-    for (const [key, line] of lines) {
-      if (lastLines.get(key) !== line) {
-        log.info(`${key}: ${line}`);
-        changed = true;
-      }
-    }
-    lastLines = lines;
-
-    if (observation.terminal.length > 0) {
-      report.problems = [...observation.terminal, ...serviceProblems(observation.services)];
-      break;
-    }
-
-    const targetsOk = observation.services.every((s) => s.ok);
+    const round = await runRound(report, observation, failures, progress, options, deadline, clock);
+    const remaining = deadline - clock.now();
+    const decision = decide(report, observation, round.targetsOk, remaining <= 0, options.timeoutMs);
+    if (decision) return decision;
+    progress.waiting(round.changed);
     // Checks that keep passing run again after a short gap; a failing one backs off with the polls.
-    let progressing = true;
-    if (targetsOk) {
-      const pending = report.checks.filter((c) => !c.ok);
-      // Near the deadline a request still gets a fair chance to answer.
-      const requestTimeout = Math.min(
-        options.requestTimeoutMs ?? 10_000,
-        Math.max(deadline - Date.now(), 2000),
-      );
-      const attempts = await Promise.all(
-        pending.map((progress) =>
-          attemptCheck(checkByLine.get(progress.check)!, report.baseUrl!, requestTimeout, signal),
-        ),
-      );
-      pending.forEach((progress, i) => {
-        const attempt = attempts[i]!;
-        const before = progress.passes;
-        const sameFailureAgain =
-          progress.attempts > 0 && before === 0 && progress.lastProblem === attempt.problem;
-        recordAttempt(progress, attempt);
-        if (attempt.ok) {
-          log.info(
-            `${progress.check}: ${attempt.status} in ${attempt.latencyMs} ms (${progress.passes}/${progress.required})`,
-          );
-          changed = true;
-        } else {
-          progressing = false;
-          // The same failure over and over is one line; the heartbeat says it is still waiting.
-          if (!sameFailureAgain) {
-            log.info(
-              `${progress.check}: ${attempt.problem} (${attempt.latencyMs} ms)${before > 0 ? ', passes reset' : ''}`,
-            );
-            changed = true;
-          }
-        }
-      });
-      if (report.checks.every((c) => c.ok)) {
-        report.status = 'passed';
-        break;
-      }
-    } else {
-      // Passes only count while the new revision alone serves.
-      for (const progress of report.checks) {
-        if (progress.passes > 0 || progress.ok) {
-          progress.passes = 0;
-          progress.ok = false;
-          log.info(`${progress.check}: passes reset, the targets no longer pass`);
-        }
-      }
-    }
-
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) {
-      report.problems = [
-        `not verified within ${formatDuration(options.timeoutMs)}`,
-        ...serviceProblems(observation.services),
-        ...checkProblems(report.checks, targetsOk),
-      ];
-      break;
-    }
-    if (changed) heartbeat.changed();
-    else heartbeat.tick();
-    const wait = targetsOk && progressing ? (options.checkGapMs ?? 1000) : interval.next(changed);
-    await sleep(Math.min(wait, remaining), signal);
+    const wait =
+      round.targetsOk && round.checksPassing ? (options.checkGapMs ?? 1000) : interval.next(round.changed);
+    await clock.sleep(Math.min(wait, remaining), options.signal);
     observation = undefined;
   }
-
-  report.durationMs = Date.now() - started;
-  return report;
 }
 
-async function observe(options: VerifyOptions): Promise<Observation> {
-  const { ecs, cluster, signal } = options;
-  const { services, missing } = await describeServices(ecs, cluster, options.services, signal);
-  if (missing.length > 0) {
-    throw new OperationError(
-      `${missing.map((m) => `service "${m.name}" (${m.reason})`).join(', ')} not found in cluster "${cluster}"`,
-      ['Check the `services` and `cluster` inputs: the names must be ACTIVE services of that cluster.'],
-    );
+/** Takes in one observation: the report's services, the progress lines, then the checks or their reset. */
+async function runRound(
+  report: VerifyReport,
+  observation: Observation,
+  failures: FailureHistory,
+  progress: VerifyProgress,
+  options: VerifyOptions,
+  deadline: number,
+  clock: Clock,
+): Promise<Round> {
+  report.services = observation.services;
+  for (const tg of observation.services.flatMap((s) => s.targetGroups)) {
+    failures.record(tg);
+    failures.annotate(tg);
   }
-  const elbv2 = [...services.values()].some((s) => (s.loadBalancers ?? []).some((lb) => lb.targetGroupArn))
-    ? await options.elbv2()
-    : undefined;
-  const terminal: string[] = [];
-  const reports = await Promise.all(
-    options.services.map(async (name) => {
-      const service = services.get(name)!;
-      const expected = options.deployments?.get(name);
-      const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
-      const newTaskDefinition =
-        expected?.newTaskDefinitionArn ?? primary?.taskDefinition ?? service.taskDefinition ?? '';
-      if (expected && primary?.taskDefinition && !sameRevision(primary.taskDefinition, newTaskDefinition)) {
-        terminal.push(
-          `${name}: the service's PRIMARY deployment runs ${shortTaskDefinition(primary.taskDefinition)}, not ${shortTaskDefinition(newTaskDefinition)} that \`deployments\` names as new: the update never happened, was rolled back, or was replaced by another deployment`,
-        );
-      } else if (primary?.rolloutState === 'FAILED') {
-        terminal.push(
-          `${name}: the PRIMARY deployment of ${shortTaskDefinition(primary.taskDefinition)} FAILED: ${primary.rolloutStateReason ?? 'no reason given'}`,
-        );
+  const changed = progress.observed(observation.services);
+  const targetsOk = observation.services.every((s) => s.ok);
+  if (observation.terminal.length > 0) return { targetsOk, checksPassing: true, changed };
+  if (!targetsOk) {
+    // Passes only count while the new revision alone serves.
+    for (const check of report.checks) {
+      if (check.passes > 0 || check.ok) {
+        check.passes = 0;
+        check.ok = false;
+        progress.passesReset(check);
       }
-      const report = await observeService(name, service, newTaskDefinition, options, elbv2);
-      if (expected?.previousTaskDefinitionArn)
-        report.previousTaskDefinition = expected.previousTaskDefinitionArn;
-      if (primary?.taskDefinition) report.primaryTaskDefinition = primary.taskDefinition;
-      const events = problemEvents(service, primary?.createdAt);
-      if (events.length > 0) report.events = events;
-      return report;
-    }),
-  );
-  return { services: reports, terminal };
-}
-
-const PROBLEM_EVENT = /unhealthy|fail|unable|error/i;
-const MAX_EVENTS = 5;
-
-/** ECS's own account of what went wrong: it outlives the targets and tasks it names. */
-function problemEvents(service: Service, since: Date | undefined): { createdAt: string; message: string }[] {
-  return (service.events ?? [])
-    .filter(
-      (e) => e.message && PROBLEM_EVENT.test(e.message) && (!since || !e.createdAt || e.createdAt >= since),
-    )
-    .slice(0, MAX_EVENTS)
-    .map((e) => ({ createdAt: e.createdAt?.toISOString() ?? '', message: e.message! }));
-}
-
-async function observeService(
-  name: string,
-  service: Service,
-  newTaskDefinition: string,
-  options: VerifyOptions,
-  elbv2: ElasticLoadBalancingV2Client | undefined,
-): Promise<ServiceReport> {
-  const desiredCount = service.desiredCount ?? 0;
-  const bindings = (service.loadBalancers ?? []).filter((lb) => lb.targetGroupArn);
-  const [running, health] = await Promise.all([
-    listServiceTasks(options, name, 'RUNNING'),
-    Promise.all(
-      bindings.map((lb) =>
-        elbv2!
-          .send(new DescribeTargetHealthCommand({ TargetGroupArn: lb.targetGroupArn }), {
-            abortSignal: options.signal,
-          })
-          .then((r) => r.TargetHealthDescriptions ?? []),
-      ),
-    ),
-  ]);
-  // Draining targets usually belong to stopping tasks: look those up only when a target has no running task.
-  const runningIps = new Set(running.map((t) => t.privateIp));
-  const unmatched = health.flat().some((d) => !runningIps.has(d.Target?.Id));
-  const tasks = unmatched ? [...running, ...(await listServiceTasks(options, name, 'STOPPED'))] : running;
-
-  const targetGroups = bindings.map((lb, i) =>
-    evaluateTargetGroup({
-      targetGroupArn: lb.targetGroupArn!,
-      containerName: lb.containerName ?? '',
-      containerPort: lb.containerPort ?? 0,
-      desiredCount,
-      newTaskDefinitionArn: newTaskDefinition,
-      descriptions: health[i]!,
-      tasks,
-    }),
-  );
-  const runningTasks = { new: 0, old: 0 };
-  for (const t of running) {
-    if (sameRevision(t.taskDefinitionArn, newTaskDefinition)) {
-      if (t.lastStatus === 'RUNNING') runningTasks.new++;
-    } else runningTasks.old++;
-  }
-  // Without a target group, the tasks themselves are the evidence.
-  const ok =
-    targetGroups.length > 0
-      ? targetGroups.every((tg) => tg.ok)
-      : runningTasks.new === desiredCount && runningTasks.old === 0;
-  return { service: name, desiredCount, newTaskDefinition, runningTasks, ok, targetGroups };
-}
-
-async function listServiceTasks(
-  options: VerifyOptions,
-  serviceName: string,
-  desiredStatus: DesiredStatus,
-): Promise<TaskView[]> {
-  const { ecs, cluster, signal } = options;
-  const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await ecs.send(
-      new ListTasksCommand({ cluster, serviceName, desiredStatus, maxResults: LIST_TASKS_PAGE, nextToken }),
-      { abortSignal: signal },
-    );
-    arns.push(...(page.taskArns ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  const described = await Promise.all(
-    chunks(arns, DESCRIBE_TASKS_CHUNK).map((chunk) =>
-      ecs.send(new DescribeTasksCommand({ cluster, tasks: chunk }), { abortSignal: signal }),
-    ),
-  );
-  return described.flatMap((r) => r.tasks ?? []).map(taskView);
-}
-
-/**
- * The load balancer in front of the services' target groups: DescribeTargetGroups
- * → LoadBalancerArns → DescribeLoadBalancers → DNSName, and the scheme of its listener.
- */
-export async function discoverBaseUrl(
-  services: ServiceReport[],
-  options: Pick<VerifyOptions, 'elbv2' | 'signal'>,
-): Promise<string> {
-  const targetGroupArns = [
-    ...new Set(services.flatMap((s) => s.targetGroups.map((tg) => tg.targetGroupArn))),
-  ];
-  const fix = 'set `base-url` to the address the checks should use';
-  if (targetGroupArns.length === 0) {
-    throw new OperationError(
-      'No load balancer to send the HTTP checks to: the services have no target groups',
-      [fix],
-    );
-  }
-  const elbv2 = await options.elbv2();
-  const groups = await Promise.all(
-    chunks(targetGroupArns, 20).map((chunk) =>
-      elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: chunk }), {
-        abortSignal: options.signal,
-      }),
-    ),
-  );
-  const lbArns = [
-    ...new Set(groups.flatMap((g) => g.TargetGroups ?? []).flatMap((tg) => tg.LoadBalancerArns ?? [])),
-  ];
-  if (lbArns.length === 0) {
-    throw new OperationError(
-      'No load balancer to send the HTTP checks to: the target groups are attached to none',
-      [fix],
-    );
-  }
-  const { LoadBalancers: lbs = [] } = await elbv2.send(
-    new DescribeLoadBalancersCommand({ LoadBalancerArns: lbArns }),
-    {
-      abortSignal: options.signal,
-    },
-  );
-  if (lbs.length !== 1) {
-    throw new OperationError(
-      `The services sit behind ${lbs.length} load balancers (${lbs.map((lb) => lb.LoadBalancerName).join(', ')}): which one the checks use is ambiguous`,
-      [fix],
-    );
-  }
-  const lb = lbs[0]!;
-  const { Listeners: listeners = [] } = await elbv2.send(
-    new DescribeListenersCommand({ LoadBalancerArn: lb.LoadBalancerArn }),
-    { abortSignal: options.signal },
-  );
-  const listener =
-    listeners.find((l) => l.Protocol === 'HTTP') ?? listeners.find((l) => l.Protocol === 'HTTPS');
-  const scheme = listener?.Protocol === 'HTTPS' ? 'https' : 'http';
-  const defaultPort = scheme === 'https' ? 443 : 80;
-  const host = lb.DNSName ?? '';
-  const port =
-    listener?.Port && listener.Port !== defaultPort && !host.includes(':') ? `:${listener.Port}` : '';
-  return `${scheme}://${host}${port}`;
-}
-
-function progressLines(services: ServiceReport[]): Map<string, string> {
-  const lines = new Map<string, string>();
-  for (const s of services) {
-    const revision = shortTaskDefinition(s.newTaskDefinition);
-    if (s.targetGroups.length === 0) {
-      lines.set(
-        `${s.service} (${revision})`,
-        `${s.runningTasks.new}/${s.desiredCount} tasks running on the new revision, ${s.runningTasks.old} on others (no target group)`,
-      );
     }
-    for (const tg of s.targetGroups) {
-      lines.set(`${s.service} → ${tg.targetGroupName} (${revision})`, describeTargetGroup(tg));
-    }
+    return { targetsOk, checksPassing: true, changed };
   }
-  return lines;
+  const results = await runChecks(report, options, deadline, clock);
+  const logged = progress.checked(results);
+  return { targetsOk, checksPassing: results.every((r) => r.attempt.ok), changed: logged || changed };
 }
 
-function serviceProblems(services: ServiceReport[]): string[] {
+/** One attempt of every check that has not passed yet, in parallel, recorded in its progress. */
+async function runChecks(
+  report: VerifyReport,
+  options: VerifyOptions,
+  deadline: number,
+  clock: Clock,
+): Promise<CheckResult[]> {
+  const checkByLine = new Map(options.checks.map((c) => [c.line, c]));
+  const pending = report.checks.filter((c) => !c.ok);
+  // Near the deadline a request still gets a fair chance to answer.
+  const requestTimeout = Math.min(options.requestTimeoutMs ?? 10_000, Math.max(deadline - clock.now(), 2000));
+  const attempts = await Promise.all(
+    pending.map((p) =>
+      attemptCheck(checkByLine.get(p.check)!, report.baseUrl!, requestTimeout, options.signal),
+    ),
+  );
+  return pending.map((progress, i) => {
+    const attempt = attempts[i]!;
+    const passesBefore = progress.passes;
+    const sameFailureAgain =
+      progress.attempts > 0 && passesBefore === 0 && progress.lastProblem === attempt.problem;
+    recordAttempt(progress, attempt);
+    return { progress, attempt, passesBefore, sameFailureAgain };
+  });
+}
+
+/** Failed for good (terminal), passed (targets and every check), failed at the deadline, or not yet. */
+function decide(
+  report: VerifyReport,
+  observation: Observation,
+  targetsOk: boolean,
+  timedOut: boolean,
+  timeoutMs: number,
+): Decision | undefined {
+  if (observation.terminal.length > 0) {
+    return {
+      status: 'failed',
+      problems: [...observation.terminal, ...serviceProblems(observation.services)],
+    };
+  }
+  if (targetsOk && report.checks.every((c) => c.ok)) return { status: 'passed', problems: [] };
+  if (!timedOut) return undefined;
+  return {
+    status: 'failed',
+    problems: [
+      `not verified within ${formatDuration(timeoutMs)}`,
+      ...serviceProblems(observation.services),
+      ...checkProblems(report.checks, targetsOk),
+    ],
+  };
+}
+
+function serviceProblems(services: VerifiedService[]): string[] {
   return services.flatMap((s) => {
     if (s.ok) return [];
     const problems =
@@ -462,18 +224,4 @@ function checkProblems(checks: CheckProgress[], targetsOk: boolean): string[] {
         c.passes > 0 ? `last ${c.status} passed (${c.passes}/${c.required} in a row)` : c.lastProblem;
       return `HTTP ${c.check} (${c.url}): ${last}${targetsOk ? '' : '; the targets stopped passing'}`;
     });
-}
-
-function pendingSummary(report: VerifyReport): string {
-  const pending = report.services.flatMap((s) =>
-    s.targetGroups.length === 0
-      ? s.ok
-        ? []
-        : [`${s.service} ${s.runningTasks.new}/${s.desiredCount} tasks`]
-      : s.targetGroups
-          .filter((tg) => !tg.ok)
-          .map((tg) => `${tg.targetGroupName} ${tg.healthy}/${tg.desired}`),
-  );
-  const checks = report.checks.filter((c) => !c.ok).map((c) => `${c.check} ${c.passes}/${c.required}`);
-  return [...pending, ...checks].join(', ') || 'nothing';
 }

@@ -5,17 +5,14 @@ import {
   describeTargetGroup,
   evaluateTargetGroup,
   FailureHistory,
-  matchTask,
   targetGroupProblems,
-  taskView,
-  type TaskView,
 } from '../../../lib/verify/targets.js';
 
 const TD = (rev: number) => `arn:aws:ecs:us-east-1:123456789012:task-definition/alva-web:${rev}`;
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/alva-web-tg/0123456789abcdef';
 
-function task(id: string, ip: string, rev: number, status = 'RUNNING', desired = 'RUNNING'): TaskView {
-  return taskView({
+function task(id: string, ip: string, rev: number, status = 'RUNNING', desired = 'RUNNING'): Task {
+  return {
     taskArn: `arn:aws:ecs:us-east-1:123456789012:task/alva-staging-cluster/${id}`,
     taskDefinitionArn: TD(rev),
     lastStatus: status,
@@ -30,7 +27,7 @@ function task(id: string, ip: string, rev: number, status = 'RUNNING', desired =
       },
     ],
     containers: [{ name: 'web' }],
-  } satisfies Task);
+  };
 }
 
 function target(
@@ -47,7 +44,7 @@ function target(
   };
 }
 
-const evaluate = (descriptions: TargetHealthDescription[], tasks: TaskView[], desiredCount = 2) =>
+const evaluate = (descriptions: TargetHealthDescription[], tasks: Task[], desiredCount = 2) =>
   evaluateTargetGroup({
     targetGroupArn: TG,
     containerName: 'web',
@@ -57,29 +54,6 @@ const evaluate = (descriptions: TargetHealthDescription[], tasks: TaskView[], de
     descriptions,
     tasks,
   });
-
-describe('taskView', () => {
-  it('takes the ENI address from the attachment, else from the container network interface', () => {
-    expect(task('a', '10.0.1.5', 7).privateIp).toBe('10.0.1.5');
-    expect(
-      taskView({
-        taskArn: 't',
-        containers: [{ name: 'web', networkInterfaces: [{ privateIpv4Address: '10.0.9.9' }] }],
-      }).privateIp,
-    ).toBe('10.0.9.9');
-  });
-});
-
-describe('matchTask', () => {
-  it('matches address and container port, preferring the live task when an address was reused', () => {
-    const stopped = task('old', '10.0.1.5', 6, 'STOPPED', 'STOPPED');
-    const live = task('new', '10.0.1.5', 7);
-    expect(matchTask({ id: '10.0.1.5', port: 3000 }, 'web', 3000, [stopped, live])).toBe(live);
-    expect(matchTask({ id: '10.0.1.5', port: 8080 }, 'web', 3000, [live])).toBeUndefined();
-    expect(matchTask({ id: '10.0.1.6', port: 3000 }, 'web', 3000, [live])).toBeUndefined();
-    expect(matchTask({ id: '10.0.1.5', port: 3000 }, 'api', 3000, [live])).toBeUndefined();
-  });
-});
 
 describe('evaluateTargetGroup', () => {
   it('passes with the desired count healthy on the new revision while old targets drain', () => {

@@ -19,9 +19,11 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { OperationError } from '../../../lib/errors.js';
 import { memoryLog } from '../../../lib/log.js';
+import { manualClock } from '../../../lib/time.js';
 import { parseChecks } from '../../../lib/verify/checks.js';
 import { checkTable, targetTable, verdict } from '../../../lib/verify/report.js';
-import { discoverBaseUrl, verifyRelease, type VerifyOptions } from '../../../lib/verify/verify.js';
+import { discoverBaseUrl } from '../../../lib/verify/base-url.js';
+import { verifyRelease, type VerifyOptions } from '../../../lib/verify/verify.js';
 
 const TD = (rev: number) => `arn:aws:ecs:us-east-1:123456789012:task-definition/alva-api:${rev}`;
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/alva-api-tg/0123456789abcdef';
@@ -97,6 +99,8 @@ function options(
     pollMinMs: 20,
     pollMaxMs: 50,
     checkGapMs: 10,
+    // The poll loop's waits take no real time; the HTTP checks still go to a real server.
+    clock: manualClock(),
     ...overrides,
   } as VerifyOptions & { log: ReturnType<typeof memoryLog> };
 }

@@ -1,0 +1,176 @@
+/**
+ * One look at the services: what ECS and the load balancer say now (observe),
+ * and what that means for each service (judge: lib/ecs/target-health.ts per
+ * target group, through ./targets.ts).
+ */
+import type { ECSClient, Service, Task } from '@aws-sdk/client-ecs';
+import {
+  DescribeTargetHealthCommand,
+  type ElasticLoadBalancingV2Client,
+  type TargetHealthDescription,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { ExpectedRevision } from '../contracts/deployments.js';
+import type { VerifiedService } from '../contracts/verify-report.js';
+import { OperationError } from '../errors.js';
+import { describeServices } from '../ecs/services.js';
+import { sameRevision } from '../ecs/target-health.js';
+import { shortTaskDefinition } from '../ecs/taskdef.js';
+import { listServiceTasks, primaryDeployment, taskEniAddress } from '../ecs/tasks.js';
+import { evaluateTargetGroup } from './targets.js';
+
+export interface ObserveOptions {
+  cluster: string;
+  services: string[];
+  /** Per service, the revision deploy-services made; else the PRIMARY deployment's. */
+  deployments?: Map<string, ExpectedRevision>;
+  ecs: ECSClient;
+  elbv2: () => Promise<ElasticLoadBalancingV2Client>;
+  signal?: AbortSignal;
+}
+
+export interface Observation {
+  services: VerifiedService[];
+  /** Problems that waiting cannot fix (the service runs another revision than the one deployed). */
+  terminal: string[];
+}
+
+/** What one service's tasks and target groups look like now. */
+interface ServiceReading {
+  /** Tasks whose desired status is RUNNING. */
+  running: Task[];
+  /** The running ones first, then (when a target has no running task) the recently stopped. */
+  tasks: Task[];
+  /** DescribeTargetHealth per load balancer binding, in the service's order. */
+  health: TargetHealthDescription[][];
+}
+
+export async function observe(options: ObserveOptions): Promise<Observation> {
+  const { ecs, cluster, signal } = options;
+  const { services, missing } = await describeServices(ecs, cluster, options.services, signal);
+  if (missing.length > 0) {
+    throw new OperationError(
+      `${missing.map((m) => `service "${m.name}" (${m.reason})`).join(', ')} not found in cluster "${cluster}"`,
+      ['Check the `services` and `cluster` inputs: the names must be ACTIVE services of that cluster.'],
+    );
+  }
+  const elbv2 = [...services.values()].some((s) => (s.loadBalancers ?? []).some((lb) => lb.targetGroupArn))
+    ? await options.elbv2()
+    : undefined;
+  const terminal: string[] = [];
+  const reports = await Promise.all(
+    options.services.map(async (name) => {
+      const service = services.get(name)!;
+      const expected = options.deployments?.get(name);
+      const primary = primaryDeployment(service.deployments);
+      const newTaskDefinition =
+        expected?.newTaskDefinitionArn ?? primary?.taskDefinition ?? service.taskDefinition ?? '';
+      const problem = revisionProblem(name, primary, newTaskDefinition, expected !== undefined);
+      if (problem) terminal.push(problem);
+      const reading = await readService(name, service, options, elbv2);
+      const report = judgeService(name, service, newTaskDefinition, reading);
+      if (expected?.previousTaskDefinitionArn)
+        report.previousTaskDefinition = expected.previousTaskDefinitionArn;
+      if (primary?.taskDefinition) report.primaryTaskDefinition = primary.taskDefinition;
+      const events = problemEvents(service, primary?.createdAt);
+      if (events.length > 0) report.events = events;
+      return report;
+    }),
+  );
+  return { services: reports, terminal };
+}
+
+/** What waiting cannot fix: the PRIMARY deployment is another revision than deployed, or it FAILED. */
+function revisionProblem(
+  name: string,
+  primary: ReturnType<typeof primaryDeployment>,
+  newTaskDefinition: string,
+  deployedByUs: boolean,
+): string | undefined {
+  if (deployedByUs && primary?.taskDefinition && !sameRevision(primary.taskDefinition, newTaskDefinition)) {
+    return `${name}: the service's PRIMARY deployment runs ${shortTaskDefinition(primary.taskDefinition)}, not ${shortTaskDefinition(newTaskDefinition)} that \`deployments\` names as new: the update never happened, was rolled back, or was replaced by another deployment`;
+  }
+  if (primary?.rolloutState === 'FAILED') {
+    return `${name}: the PRIMARY deployment of ${shortTaskDefinition(primary.taskDefinition)} FAILED: ${primary.rolloutStateReason ?? 'no reason given'}`;
+  }
+  return undefined;
+}
+
+const PROBLEM_EVENT = /unhealthy|fail|unable|error/i;
+const MAX_EVENTS = 5;
+
+/** ECS's own account of what went wrong: it outlives the targets and tasks it names. */
+function problemEvents(service: Service, since: Date | undefined): { createdAt: string; message: string }[] {
+  return (service.events ?? [])
+    .filter(
+      (e) => e.message && PROBLEM_EVENT.test(e.message) && (!since || !e.createdAt || e.createdAt >= since),
+    )
+    .slice(0, MAX_EVENTS)
+    .map((e) => ({ createdAt: e.createdAt?.toISOString() ?? '', message: e.message! }));
+}
+
+/** The service's running tasks and its target groups' health, read in parallel. */
+async function readService(
+  name: string,
+  service: Service,
+  options: ObserveOptions,
+  elbv2: ElasticLoadBalancingV2Client | undefined,
+): Promise<ServiceReading> {
+  const { ecs, cluster, signal } = options;
+  const bindings = (service.loadBalancers ?? []).filter((lb) => lb.targetGroupArn);
+  const [running, health] = await Promise.all([
+    listServiceTasks(ecs, { cluster, serviceName: name, desiredStatus: 'RUNNING', signal }),
+    Promise.all(
+      bindings.map((lb) =>
+        elbv2!
+          .send(new DescribeTargetHealthCommand({ TargetGroupArn: lb.targetGroupArn }), {
+            abortSignal: signal,
+          })
+          .then((r) => r.TargetHealthDescriptions ?? []),
+      ),
+    ),
+  ]);
+  // Draining targets usually belong to stopping tasks: look those up only when a target has no running task.
+  const runningIps = new Set(running.map(taskEniAddress));
+  const unmatched = health.flat().some((d) => !runningIps.has(d.Target?.Id));
+  const tasks = unmatched
+    ? [
+        ...running,
+        ...(await listServiceTasks(ecs, { cluster, serviceName: name, desiredStatus: 'STOPPED', signal })),
+      ]
+    : running;
+  return { running, tasks, health };
+}
+
+/** The service as verify reports it: each target group judged, or, without one, its tasks. */
+function judgeService(
+  name: string,
+  service: Service,
+  newTaskDefinition: string,
+  { running, tasks, health }: ServiceReading,
+): VerifiedService {
+  const desiredCount = service.desiredCount ?? 0;
+  const bindings = (service.loadBalancers ?? []).filter((lb) => lb.targetGroupArn);
+  const targetGroups = bindings.map((lb, i) =>
+    evaluateTargetGroup({
+      targetGroupArn: lb.targetGroupArn!,
+      containerName: lb.containerName ?? '',
+      containerPort: lb.containerPort ?? 0,
+      desiredCount,
+      newTaskDefinitionArn: newTaskDefinition,
+      descriptions: health[i]!,
+      tasks,
+    }),
+  );
+  const runningTasks = { new: 0, old: 0 };
+  for (const t of running) {
+    if (sameRevision(t.taskDefinitionArn ?? '', newTaskDefinition)) {
+      if (t.lastStatus === 'RUNNING') runningTasks.new++;
+    } else runningTasks.old++;
+  }
+  // Without a target group, the tasks themselves are the evidence.
+  const ok =
+    targetGroups.length > 0
+      ? targetGroups.every((tg) => tg.ok)
+      : runningTasks.new === desiredCount && runningTasks.old === 0;
+  return { service: name, desiredCount, newTaskDefinition, runningTasks, ok, targetGroups };
+}
