@@ -98,151 +98,212 @@ async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>
 
 const tail = (text: string, n: number) => text.trimEnd().split('\n').slice(-n).join('\n');
 
+/** One service's build: its plan, the shared options, and what every result of it carries. */
+interface Job {
+  plan: BuildPlan;
+  opts: BuildAllOptions;
+  base: Pick<ServiceResult, 'name' | 'image' | 'repository' | 'tags'>;
+  /** The commit SHA tag: the one the build is known by. */
+  shaTag: string;
+  elapsed: () => number;
+}
+
+/** A step of one service's build failed: the service fails with this message, the others go on. */
+class StepFailed extends Error {
+  constructor(
+    message: string,
+    readonly failure?: BuildFailure,
+  ) {
+    super(message);
+  }
+}
+
+/** skip existing -> reuse same inputs -> build -> push -> confirm the digest -> tag. */
 async function buildOne(plan: BuildPlan, opts: BuildAllOptions): Promise<ServiceResult> {
-  const { service } = plan;
-  const { log, docker, store, builder, signal } = opts;
   const started = Date.now();
-  const shaTag = plan.tags[0]!;
-  const base = {
-    name: service.name,
-    image: plan.image,
-    repository: service.repository,
-    tags: plan.tags.map((t) => ref(plan, t)),
+  const job: Job = {
+    plan,
+    opts,
+    base: {
+      name: plan.service.name,
+      image: plan.image,
+      repository: plan.service.repository,
+      tags: plan.tags.map((t) => ref(plan, t)),
+    },
+    shaTag: plan.tags[0]!,
+    elapsed: () => Date.now() - started,
   };
-  const elapsed = () => Date.now() - started;
-
-  if (opts.skipExisting && plan.push) {
-    const existing = await store.lookup(service.repository, shaTag);
-    if (existing) {
-      for (const tag of plan.tags.slice(1)) await store.retag(service.repository, existing.digest, tag);
-      log.info(
-        `${service.name}: ${ref(plan, shaTag)} already in the registry (${existing.digest}); not rebuilt` +
-          (plan.tags.length > 1 ? `, tagged ${plan.tags.slice(1).join(', ')}` : ''),
-      );
-      return {
-        ...base,
-        status: 'skipped',
-        digest: existing.digest,
-        sizeBytes: existing.sizeBytes,
-        durationMs: elapsed(),
-      };
-    }
+  try {
+    const existing = (await skipExisting(job)) ?? (await reuseSameInputs(job));
+    if (existing) return existing;
+    await build(job);
+    if (!plan.push) return { ...job.base, status: 'built', durationMs: job.elapsed() };
+    const held = await confirmDigest(job, await push(job));
+    await applyTags(job, held.digest);
+    opts.log.info(`${plan.service.name}: pushed ${job.base.tags.join(', ')} -> ${held.digest}`);
+    return {
+      ...job.base,
+      status: 'built',
+      digest: held.digest,
+      sizeBytes: held.sizeBytes,
+      durationMs: job.elapsed(),
+    };
+  } catch (err) {
+    if (!(err instanceof StepFailed)) throw err;
+    return {
+      ...job.base,
+      status: 'failed',
+      durationMs: job.elapsed(),
+      ...(err.failure ? { failure: err.failure } : {}),
+      error: err.message,
+    };
   }
+}
 
-  if (plan.inputsTag && plan.push) {
-    const same = await store.lookup(service.repository, plan.inputsTag);
-    if (same) {
-      for (const tag of plan.tags) await store.retag(service.repository, same.digest, tag);
-      log.info(
-        `${service.name}: build inputs unchanged (${plan.inputsTag}); tagged ${same.digest} as ${plan.tags.join(', ')} without building`,
-      );
-      return {
-        ...base,
-        status: 'reused',
-        digest: same.digest,
-        sizeBytes: same.sizeBytes,
-        durationMs: elapsed(),
-      };
-    }
-  }
+/** skip-existing: the registry already has the SHA tag; only the moving tags are applied. */
+async function skipExisting({ plan, opts, base, shaTag, elapsed }: Job): Promise<ServiceResult | undefined> {
+  const { service } = plan;
+  if (!opts.skipExisting || !plan.push) return undefined;
+  const existing = await opts.store.lookup(service.repository, shaTag);
+  if (!existing) return undefined;
+  for (const tag of plan.tags.slice(1)) await opts.store.retag(service.repository, existing.digest, tag);
+  opts.log.info(
+    `${service.name}: ${ref(plan, shaTag)} already in the registry (${existing.digest}); not rebuilt` +
+      (plan.tags.length > 1 ? `, tagged ${plan.tags.slice(1).join(', ')}` : ''),
+  );
+  return {
+    ...base,
+    status: 'skipped',
+    digest: existing.digest,
+    sizeBytes: existing.sizeBytes,
+    durationMs: elapsed(),
+  };
+}
 
+/** reuse-unchanged: an image built from identical inputs is tagged instead of building. */
+async function reuseSameInputs({ plan, opts, base, elapsed }: Job): Promise<ServiceResult | undefined> {
+  const { service } = plan;
+  if (!plan.inputsTag || !plan.push) return undefined;
+  const same = await opts.store.lookup(service.repository, plan.inputsTag);
+  if (!same) return undefined;
+  for (const tag of plan.tags) await opts.store.retag(service.repository, same.digest, tag);
+  opts.log.info(
+    `${service.name}: build inputs unchanged (${plan.inputsTag}); tagged ${same.digest} as ${plan.tags.join(', ')} without building`,
+  );
+  return {
+    ...base,
+    status: 'reused',
+    digest: same.digest,
+    sizeBytes: same.sizeBytes,
+    durationMs: elapsed(),
+  };
+}
+
+const metadataFileOf = (job: Job) => join(job.opts.tempDir, `${job.plan.service.name}-metadata.json`);
+
+/** docker build (buildx pushes too), showing each Dockerfile step as it starts. */
+async function build(job: Job): Promise<void> {
+  const { plan, opts, elapsed } = job;
+  const { service } = plan;
+  const { log, docker, builder, signal } = opts;
   log.info(`${service.name}: building ${service.dockerfile} (context ${service.context})`);
-  const metadataFile = join(opts.tempDir, `${service.name}-metadata.json`);
   const args =
-    builder.kind === 'buildx' ? buildxArgs(plan, builder.cache, metadataFile) : dockerBuildArgs(plan);
-  // Progress while docker works: each Dockerfile step as BuildKit starts it
-  // (#N [i/n] ...), and a heartbeat while a long step prints nothing new.
+    builder.kind === 'buildx' ? buildxArgs(plan, builder.cache, metadataFileOf(job)) : dockerBuildArgs(plan);
+  const progress = buildProgress(job);
+  const result = await docker
+    .run(args, { env: { DOCKER_BUILDKIT: '1' }, signal, onLine: progress.onLine })
+    .finally(progress.stop);
+  if (signal?.aborted) throw new CancelledError(String(signal.reason ?? 'cancelled'));
+  if (result.exitCode !== 0) {
+    const failure = parseBuildFailure(result.output);
+    const step = failure.step ? ` at step ${failure.step}` : '';
+    await log.group(`${service.name}: build FAILED${step}`, async () => log.info(tail(result.output, 60)));
+    throw new StepFailed(`${service.name}: docker build failed${step}: ${failure.error}`, failure);
+  }
+  await log.group(`${service.name}: built in ${formatDuration(elapsed())}`, async () =>
+    log.info(tail(result.output, 40)),
+  );
+}
+
+/**
+ * Progress while docker works: each Dockerfile step as BuildKit starts it
+ * (#N [i/n] ...), and a heartbeat while a long step prints nothing new.
+ */
+function buildProgress({ plan, opts, elapsed }: Job): { onLine: (line: string) => void; stop: () => void } {
+  const { log } = opts;
+  const name = plan.service.name;
   const heartbeat = new Heartbeat(30_000, (quiet) =>
     log.info(
-      `${service.name}: still building (${formatDuration(elapsed())}; no new step for ${formatDuration(quiet)})`,
+      `${name}: still building (${formatDuration(elapsed())}; no new step for ${formatDuration(quiet)})`,
     ),
   );
   const ticker = setInterval(() => heartbeat.tick(), 5_000);
   const steps = new Set<string>();
-  const onLine = (line: string) => {
-    const step = /^#\d+ (\[[^\]]+\] .+)$/.exec(line.trim())?.[1];
-    if (step && !steps.has(step)) {
-      steps.add(step);
-      heartbeat.changed();
-      log.info(`${service.name}: ${step}`);
-    }
+  return {
+    onLine: (line) => {
+      const step = /^#\d+ (\[[^\]]+\] .+)$/.exec(line.trim())?.[1];
+      if (step && !steps.has(step)) {
+        steps.add(step);
+        heartbeat.changed();
+        log.info(`${name}: ${step}`);
+      }
+    },
+    stop: () => clearInterval(ticker),
   };
-  const build = await docker
-    .run(args, { env: { DOCKER_BUILDKIT: '1' }, signal, onLine })
-    .finally(() => clearInterval(ticker));
-  if (signal?.aborted) throw new CancelledError(String(signal.reason ?? 'cancelled'));
-  if (build.exitCode !== 0) {
-    const failure = parseBuildFailure(build.output);
-    const step = failure.step ? ` at step ${failure.step}` : '';
-    await log.group(`${service.name}: build FAILED${step}`, async () => log.info(tail(build.output, 60)));
-    return {
-      ...base,
-      status: 'failed',
-      durationMs: elapsed(),
-      failure,
-      error: `${service.name}: docker build failed${step}: ${failure.error}`,
-    };
-  }
-  await log.group(`${service.name}: built in ${formatDuration(elapsed())}`, async () =>
-    log.info(tail(build.output, 40)),
-  );
-  if (!plan.push) return { ...base, status: 'built', durationMs: elapsed() };
+}
 
-  let pushed: string | undefined;
-  if (builder.kind === 'buildx') {
-    pushed = metadataDigest(await readFile(metadataFile, 'utf8').catch(() => ''));
-  } else {
-    const pushArgs = dockerPushArgs(plan);
-    const push = await docker.run(pushArgs, { signal });
-    if (push.exitCode !== 0) {
-      return {
-        ...base,
-        status: 'failed',
-        durationMs: elapsed(),
-        error: `${service.name}: docker push ${pushArgs[1]} failed: ${tail(push.output, 5)}`,
-      };
-    }
-    pushed = pushedDigest(push.output, shaTag);
+/** The digest the client pushed: from buildx's metadata file, or docker push's output. */
+async function push(job: Job): Promise<string | undefined> {
+  const { plan, opts, shaTag } = job;
+  if (opts.builder.kind === 'buildx') {
+    return metadataDigest(await readFile(metadataFileOf(job), 'utf8').catch(() => ''));
   }
-  // The digest deployments pin is the one the registry serves, not what the client believes it sent.
-  const held = await store.lookup(service.repository, shaTag);
-  if (!held) {
-    return {
-      ...base,
-      status: 'failed',
-      durationMs: elapsed(),
-      error: `${service.name}: pushed, but the registry has no ${shaTag} tag`,
-    };
+  const pushArgs = dockerPushArgs(plan);
+  const result = await opts.docker.run(pushArgs, { signal: opts.signal });
+  if (result.exitCode !== 0) {
+    throw new StepFailed(
+      `${plan.service.name}: docker push ${pushArgs[1]} failed: ${tail(result.output, 5)}`,
+    );
   }
+  return pushedDigest(result.output, shaTag);
+}
+
+/** The digest deployments pin is the one the registry serves, not what the client believes it sent. */
+async function confirmDigest(
+  { plan, opts, shaTag }: Job,
+  pushed: string | undefined,
+): Promise<RegistryImage> {
+  const { service } = plan;
+  const held = await opts.store.lookup(service.repository, shaTag);
+  if (!held) throw new StepFailed(`${service.name}: pushed, but the registry has no ${shaTag} tag`);
   if (pushed && pushed !== held.digest) {
-    return {
-      ...base,
-      status: 'failed',
-      durationMs: elapsed(),
-      error: `${service.name}: pushed ${pushed} but the registry holds ${held.digest} for ${shaTag} (another push raced this one?)`,
-    };
+    throw new StepFailed(
+      `${service.name}: pushed ${pushed} but the registry holds ${held.digest} for ${shaTag} (another push raced this one?)`,
+    );
   }
-  if (builder.kind === 'plain') {
+  return held;
+}
+
+/** The moving tags (plain docker pushed only the SHA tag) and the inputs tag, on the pushed digest. */
+async function applyTags({ plan, opts }: Job, digest: string): Promise<void> {
+  const { service } = plan;
+  const { store, docker, signal } = opts;
+  if (opts.builder.kind === 'plain') {
     for (const tag of registryTags(plan)) {
       try {
-        await store.retag(service.repository, held.digest, tag);
+        await store.retag(service.repository, digest, tag);
       } catch (err) {
         // No registry credentials of our own (an earlier docker login): docker push has them.
         const retry = await docker.run(['push', ref(plan, tag)], { signal });
         if (retry.exitCode !== 0) {
-          return {
-            ...base,
-            status: 'failed',
-            durationMs: elapsed(),
-            error: `${service.name}: cannot tag ${held.digest} as ${tag}: ${errorMessage(err)}; docker push: ${tail(retry.output, 3)}`,
-          };
+          throw new StepFailed(
+            `${service.name}: cannot tag ${digest} as ${tag}: ${errorMessage(err)}; docker push: ${tail(retry.output, 3)}`,
+          );
         }
       }
     }
   }
-  if (plan.inputsTag) await store.retag(service.repository, held.digest, plan.inputsTag);
-  log.info(`${service.name}: pushed ${base.tags.join(', ')} -> ${held.digest}`);
-  return { ...base, status: 'built', digest: held.digest, sizeBytes: held.sizeBytes, durationMs: elapsed() };
+  if (plan.inputsTag) await store.retag(service.repository, digest, plan.inputsTag);
 }
 
 export async function buildAll(opts: BuildAllOptions): Promise<ServiceResult[]> {
