@@ -1,16 +1,56 @@
 /** Jest under ESM: ts-jest transpiles each file on its own (type checking is `npm run lint`). */
-export default {
+const typescript = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }],
   },
-  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/infra/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/cdk.out/'],
+};
+
+/**
+ * The tests that need a Docker engine and the registry on 127.0.0.1:5000
+ * (scripts/docker-up.sh). Every other e2e test runs without them.
+ */
+const needsDocker = [
+  'test/e2e/build-push.test.ts',
+  'test/e2e/build-push-ecr.test.ts',
+  'test/reliability/build-push.faults.test.ts',
+];
+
+/**
+ * One project per subset, so `npm run test:<name>` is `jest --selectProjects <name>`
+ * and `npm test` (no selection) is all of them. Every test file is in exactly one.
+ */
+export default {
+  projects: [
+    // lib/, each action's main.ts, the simulator, the architecture rules: no process, no Docker.
+    {
+      ...typescript,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/{unit,sim,architecture}/**/*.test.ts'],
+    },
+    // The committed bundles as processes and whole workflows, against the simulator.
+    {
+      ...typescript,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/{e2e,reliability,workflows}/**/*.test.ts'],
+      testPathIgnorePatterns: [
+        ...typescript.testPathIgnorePatterns,
+        ...needsDocker.map((path) => `<rootDir>/${path}$`),
+      ],
+    },
+    { ...typescript, displayName: 'docker', testMatch: needsDocker.map((path) => `<rootDir>/${path}`) },
+    // The CDK app: each file synthesizes it, which takes a while.
+    { ...typescript, displayName: 'infra', testMatch: ['<rootDir>/infra/test/**/*.test.ts'] },
+  ],
   testTimeout: 60000,
   // The machine has 2 cores; e2e tests start processes of their own.
   maxWorkers: 2,
+  // The test:* scripts in package.json repeat this as `--verbose=false` after
+  // `--selectProjects <name>`, which otherwise takes every word after it, so a path
+  // (`npm run test:unit -- test/unit/verify`) would be read as a project name.
   verbose: false,
   reporters: ['default', '<rootDir>/scripts/plain-summary-reporter.js'],
 };
