@@ -12,7 +12,7 @@ import {
   type ImageScanFinding,
 } from '@aws-sdk/client-ecr';
 import { CancelledError, OperationError } from '../errors.js';
-import { AdaptiveInterval, Heartbeat, formatDuration, sleep } from '../time.js';
+import { AdaptiveInterval, Heartbeat, formatDuration, systemClock, type Clock } from '../time.js';
 import type { Log } from '../log.js';
 import type { RegistryImage } from './registry.js';
 
@@ -111,59 +111,46 @@ export interface ScanResult {
   counts: Record<string, number>;
 }
 
+export interface AwaitScanOptions {
+  repository: string;
+  digest: string;
+  threshold: Severity;
+  registryId?: string;
+  timeoutMs: number;
+  log: Log;
+  signal?: AbortSignal;
+  pollMs?: { min: number; max: number };
+  /** What the wait goes by (default the system clock; unit tests pass a fake one). */
+  clock?: Clock;
+}
+
+/** One read of an image's scan: its status and, once COMPLETE, every finding (all pages). */
+interface ScanState {
+  status?: string;
+  description?: string;
+  findings: ImageScanFinding[];
+  counts: Record<string, number>;
+}
+
 /**
  * Waits for ECR's scan of one image to be COMPLETE and returns the findings at
  * or above `threshold`. A scan that cannot complete (FAILED, UNSUPPORTED_IMAGE,
  * never started) fails: a gate that passes without a scan is no gate.
  */
-export async function awaitScan(
-  ecr: ECRClient,
-  opts: {
-    repository: string;
-    digest: string;
-    threshold: Severity;
-    registryId?: string;
-    timeoutMs: number;
-    log: Log;
-    signal?: AbortSignal;
-    pollMs?: { min: number; max: number };
-  },
-): Promise<ScanResult> {
+export async function awaitScan(ecr: ECRClient, opts: AwaitScanOptions): Promise<ScanResult> {
   const { repository, digest, log } = opts;
+  const clock = opts.clock ?? systemClock;
   const interval = new AdaptiveInterval(opts.pollMs?.min ?? 2000, opts.pollMs?.max ?? 15000);
-  const started = Date.now();
-  const heartbeat = new Heartbeat(30_000, (quiet) =>
-    log.info(`${repository}: scan still running (${formatDuration(quiet)} without change)`),
+  const started = clock.now();
+  const heartbeat = new Heartbeat(
+    30_000,
+    (quiet) => log.info(`${repository}: scan still running (${formatDuration(quiet)} without change)`),
+    clock,
   );
   let lastStatus: string | undefined;
   for (;;) {
     if (opts.signal?.aborted) throw new CancelledError(String(opts.signal.reason ?? 'cancelled'));
-    let status: string | undefined;
-    let description: string | undefined;
-    const findings: ImageScanFinding[] = [];
-    let counts: Record<string, number> = {};
-    try {
-      let nextToken: string | undefined;
-      do {
-        const out = await ecr.send(
-          new DescribeImageScanFindingsCommand({
-            repositoryName: repository,
-            registryId: opts.registryId,
-            imageId: { imageDigest: digest },
-            nextToken,
-          }),
-        );
-        status = out.imageScanStatus?.status;
-        description = out.imageScanStatus?.description;
-        counts = (out.imageScanFindings?.findingSeverityCounts as Record<string, number>) ?? counts;
-        findings.push(...(out.imageScanFindings?.findings ?? []));
-        nextToken = status === 'COMPLETE' ? out.nextToken : undefined;
-      } while (nextToken);
-    } catch (err) {
-      // Scan-on-push starts a moment after the push; until then there is no scan.
-      if ((err as Error).name !== 'ScanNotFoundException') throw err;
-      status = 'NOT_STARTED';
-    }
+    const { status, description, findings, counts } = await readScan(ecr, opts);
     if (status !== lastStatus) {
       log.info(
         `${repository}@${digest.slice(0, 19)}: scan ${status}${description ? ` (${description})` : ''}`,
@@ -184,14 +171,41 @@ export async function awaitScan(
         `${repository}: ECR scan of ${digest} ended ${status}${description ? `: ${description}` : ''}; the scan gate cannot pass without a completed scan`,
       );
     }
-    if (Date.now() - started > opts.timeoutMs) {
+    if (clock.now() - started > opts.timeoutMs) {
       throw new OperationError(
-        `${repository}: no completed ECR scan of ${digest} after ${formatDuration(Date.now() - started)} (last status ${status})`,
+        `${repository}: no completed ECR scan of ${digest} after ${formatDuration(clock.now() - started)} (last status ${status})`,
         ['Turn on scan-on-push for the repository (or registry scanning), or raise scan-timeout-seconds.'],
       );
     }
     const changed = status !== lastStatus;
     lastStatus = status;
-    await sleep(interval.next(changed), opts.signal);
+    await clock.sleep(interval.next(changed), opts.signal);
   }
+}
+
+async function readScan(ecr: ECRClient, opts: AwaitScanOptions): Promise<ScanState> {
+  const scan: ScanState = { findings: [], counts: {} };
+  try {
+    let nextToken: string | undefined;
+    do {
+      const out = await ecr.send(
+        new DescribeImageScanFindingsCommand({
+          repositoryName: opts.repository,
+          registryId: opts.registryId,
+          imageId: { imageDigest: opts.digest },
+          nextToken,
+        }),
+      );
+      scan.status = out.imageScanStatus?.status;
+      scan.description = out.imageScanStatus?.description;
+      scan.counts = (out.imageScanFindings?.findingSeverityCounts as Record<string, number>) ?? scan.counts;
+      scan.findings.push(...(out.imageScanFindings?.findings ?? []));
+      nextToken = scan.status === 'COMPLETE' ? out.nextToken : undefined;
+    } while (nextToken);
+  } catch (err) {
+    // Scan-on-push starts a moment after the push; until then there is no scan.
+    if ((err as Error).name !== 'ScanNotFoundException') throw err;
+    scan.status = 'NOT_STARTED';
+  }
+  return scan;
 }

@@ -12,6 +12,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { memoryLog } from '../../../lib/log.js';
 import { awaitScan, checkRepositories, ecrLogin, ecrLookup, severityRank } from '../../../lib/images/ecr.js';
+import { manualClock } from '../../../lib/time.js';
 
 const ecrMock = mockClient(ECRClient);
 const ecr = new ECRClient({ region: 'us-east-1' });
@@ -76,7 +77,14 @@ test('ecrLookup: digest and size of a tag, undefined when the tag is not there',
 });
 
 describe('awaitScan', () => {
-  const base = { repository: 'web', digest: DIGEST, timeoutMs: 5000, pollMs: { min: 1, max: 2 } };
+  const base = {
+    repository: 'web',
+    digest: DIGEST,
+    timeoutMs: 5000,
+    pollMs: { min: 1, max: 2 },
+    // Polls and the timeout go by a fake clock: no real waiting.
+    clock: manualClock(),
+  };
 
   test('waits through no-scan-yet and IN_PROGRESS, then returns the findings at or above the threshold', async () => {
     ecrMock
