@@ -10,6 +10,8 @@ import {
 import { memoryLog } from '../../../lib/log.js';
 import type { EcsClients } from '../../../lib/ecs/clients.js';
 import { followRollouts } from '../../../lib/ecs/rollout.js';
+import { CancelledError } from '../../../lib/errors.js';
+import { manualClock, type Clock } from '../../../lib/time.js';
 
 const td = 'arn:aws:ecs:us-east-1:123456789012:task-definition/alva-web:4';
 const inProgress: Service = {
@@ -43,6 +45,21 @@ function clientsWith(service: Service) {
 
 const target = { service: 'alva-web', taskDefinition: td, deploymentId: 'ecs-svc/new' };
 
+/** A manual clock whose sleep aborts `controller` once `atMs` of its time has passed. */
+function clockAbortingAt(atMs: number, controller: AbortController, reason: string): Clock {
+  const clock = manualClock();
+  const abortAt = clock.now() + atMs;
+  return {
+    now: () => clock.now(),
+    sleep: async (ms, signal) => {
+      if (clock.now() + ms < abortAt) return clock.sleep(ms, signal);
+      clock.advance(abortAt - clock.now());
+      controller.abort(reason);
+      throw new CancelledError(reason);
+    },
+  };
+}
+
 describe('followRollouts', () => {
   it('ends a rollout that does not finish in time as timed out, with its last state, and beats a heartbeat meanwhile', async () => {
     const { ecs, clients } = clientsWith(inProgress);
@@ -55,6 +72,7 @@ describe('followRollouts', () => {
       minIntervalMs: 5,
       maxIntervalMs: 10,
       heartbeatMs: 20,
+      clock: manualClock(),
     });
     expect(result).toMatchObject({ ok: false, failure: { kind: 'timeout' } });
     expect(result!.failure!.reason).toMatch(/last state: IN_PROGRESS, 0\/1 running, 1 pending/);
@@ -67,7 +85,6 @@ describe('followRollouts', () => {
   it('stops at once when cancelled and marks what was pending as cancelled', async () => {
     const { ecs, clients } = clientsWith(inProgress);
     const controller = new AbortController();
-    setTimeout(() => controller.abort('received SIGINT'), 30);
     const [result] = await followRollouts(clients, [target], {
       cluster: 'alva',
       waitFor: 'steady',
@@ -76,6 +93,7 @@ describe('followRollouts', () => {
       signal: controller.signal,
       minIntervalMs: 1000,
       maxIntervalMs: 1000,
+      clock: clockAbortingAt(30, controller, 'received SIGINT'),
     });
     expect(result).toMatchObject({ ok: false, failure: { kind: 'cancelled' } });
     ecs.restore();
@@ -88,6 +106,7 @@ describe('followRollouts', () => {
       waitFor: 'steady',
       timeoutMs: 1000,
       log: memoryLog(),
+      clock: manualClock(),
     });
     expect(result).toMatchObject({ ok: false, failure: { kind: 'service-gone' } });
     ecs.restore();
@@ -114,6 +133,7 @@ describe('followRollouts', () => {
       log: memoryLog(),
       minIntervalMs: 5,
       maxIntervalMs: 10,
+      clock: manualClock(),
     });
     expect(result).toMatchObject({ ok: true });
     ecs.restore();
