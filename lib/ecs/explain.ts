@@ -3,11 +3,12 @@
  * the stopped tasks' stop codes, reasons and exit codes, and the last log
  * lines of the container that failed.
  */
-import { DescribeTasksCommand, ListTasksCommand, type Service, type Task } from '@aws-sdk/client-ecs';
+import type { ECSClient, Service, Task } from '@aws-sdk/client-ecs';
 import { errorMessage } from '../errors.js';
 import type { EcsClients } from './clients.js';
 import { describeServices } from './services.js';
 import { describeTaskDefinition } from './taskdef.js';
+import { listServiceTasks, taskId } from './tasks.js';
 
 export interface ExplainOptions {
   cluster: string;
@@ -19,10 +20,8 @@ export interface ExplainOptions {
   maxEvents?: number;
   maxStoppedTasks?: number;
   logLines?: number;
-}
-
-function taskId(arn: string | undefined): string {
-  return (arn ?? '').slice((arn ?? '').lastIndexOf('/') + 1);
+  /** Cancels the reads still running (each then says it could not read). */
+  signal?: AbortSignal;
 }
 
 /** One line per stopped task: stop code, reason, each container's exit code. */
@@ -38,12 +37,28 @@ export function describeStoppedTask(task: Task): string {
 
 /** The explanation, as lines for the log and the job summary. Never throws: a lookup that fails says so. */
 export async function explainFailure(clients: EcsClients, options: ExplainOptions): Promise<string[]> {
-  const { ecs } = clients;
-  const { cluster, service } = options;
-  const lines: string[] = [];
+  const events = await serviceEvents(clients.ecs, options);
+  const serviceName = events.described?.serviceName ?? options.service;
+  const stopped = await stoppedTasksOfRevision(clients.ecs, serviceName, options);
+  // With no stopped task (e.g. new tasks running but never healthy), a running one's logs say why.
+  const running = stopped.tasks[0]
+    ? undefined
+    : await runningTaskOfRevision(clients.ecs, serviceName, options);
+  const failed = stopped.tasks[0] ?? running?.task;
+  const logs = failed ? await containerLogTail(clients, failed, Boolean(running?.task), options) : [];
+  return [...events.lines, ...stopped.lines, ...(running?.lines ?? []), ...logs];
+}
+
+/** The service's newest events since the deployment began. */
+async function serviceEvents(
+  ecs: ECSClient,
+  options: ExplainOptions,
+): Promise<{ described: Service | undefined; lines: string[] }> {
+  const { cluster, service, signal } = options;
   let described: Service | undefined;
+  const lines: string[] = [];
   try {
-    described = (await describeServices(ecs, cluster, [service])).services.get(service);
+    described = (await describeServices(ecs, cluster, [service], signal)).services.get(service);
     const since = options.since?.getTime() ?? 0;
     const events = (described?.events ?? [])
       .filter((e) => (e.createdAt?.getTime() ?? 0) >= since - 1000)
@@ -55,84 +70,94 @@ export async function explainFailure(clients: EcsClients, options: ExplainOption
   } catch (err) {
     lines.push(`(could not read the service events: ${errorMessage(err)})`);
   }
+  return { described, lines };
+}
 
-  let stopped: Task[] = [];
+/** The newest stopped tasks of the failed revision, with their stop codes and exit codes. */
+async function stoppedTasksOfRevision(
+  ecs: ECSClient,
+  serviceName: string,
+  options: ExplainOptions,
+): Promise<{ tasks: Task[]; lines: string[] }> {
   try {
-    const list = await ecs.send(
-      new ListTasksCommand({
-        cluster,
-        serviceName: described?.serviceName ?? service,
+    const tasks = (
+      await listServiceTasks(ecs, {
+        cluster: options.cluster,
+        serviceName,
         desiredStatus: 'STOPPED',
-      }),
-    );
-    if (list.taskArns?.length) {
-      const reply = await ecs.send(new DescribeTasksCommand({ cluster, tasks: list.taskArns.slice(0, 100) }));
-      stopped = (reply.tasks ?? [])
-        .filter((t) => t.taskDefinitionArn === options.taskDefinition)
-        .sort((a, b) => (b.stoppedAt?.getTime() ?? 0) - (a.stoppedAt?.getTime() ?? 0))
-        .slice(0, options.maxStoppedTasks ?? 3);
-    }
-    if (stopped.length) {
-      lines.push('Stopped tasks of the new revision:');
-      for (const t of stopped) lines.push(`  ${describeStoppedTask(t)}`);
+        ...signalOf(options),
+      })
+    )
+      .filter((t) => t.taskDefinitionArn === options.taskDefinition)
+      .sort((a, b) => (b.stoppedAt?.getTime() ?? 0) - (a.stoppedAt?.getTime() ?? 0))
+      .slice(0, options.maxStoppedTasks ?? 3);
+    if (!tasks.length) return { tasks, lines: [] };
+    return {
+      tasks,
+      lines: ['Stopped tasks of the new revision:', ...tasks.map((t) => `  ${describeStoppedTask(t)}`)],
+    };
+  } catch (err) {
+    return { tasks: [], lines: [`(could not read the stopped tasks: ${errorMessage(err)})`] };
+  }
+}
+
+/** A running task of the failed revision, when none stopped. */
+async function runningTaskOfRevision(
+  ecs: ECSClient,
+  serviceName: string,
+  options: ExplainOptions,
+): Promise<{ task?: Task; lines: string[] }> {
+  try {
+    const tasks = await listServiceTasks(ecs, {
+      cluster: options.cluster,
+      serviceName,
+      desiredStatus: 'RUNNING',
+      ...signalOf(options),
+    });
+    const task = tasks.find((t) => t.taskDefinitionArn === options.taskDefinition);
+    return { ...(task ? { task } : {}), lines: [] };
+  } catch (err) {
+    return { lines: [`(could not read the running tasks: ${errorMessage(err)})`] };
+  }
+}
+
+/** The last log lines of the container that failed (a non-zero exit first, else the first essential one). */
+async function containerLogTail(
+  clients: EcsClients,
+  failed: Task,
+  running: boolean,
+  options: ExplainOptions,
+): Promise<string[]> {
+  const lines: string[] = [];
+  try {
+    const { taskDefinition } = await describeTaskDefinition(clients.ecs, options.taskDefinition);
+    const exited = failed.containers?.find((c) => c.exitCode !== undefined && c.exitCode !== 0);
+    const name =
+      exited?.name ??
+      taskDefinition.containerDefinitions?.find((c) => c.essential !== false)?.name ??
+      taskDefinition.containerDefinitions?.[0]?.name;
+    const container = taskDefinition.containerDefinitions?.find((c) => c.name === name);
+    // Loaded on failure only: CloudWatch Logs is not needed by a run that succeeds.
+    const { awslogsStreamFor, lastLogLines } = await import('../cwlogs.js');
+    const stream = container ? awslogsStreamFor(container, failed.taskArn ?? '') : undefined;
+    if (stream) {
+      const logs = await clients.logs(stream.region);
+      const tail = await lastLogLines(logs, stream, options.logLines ?? 20);
+      lines.push(
+        tail.length
+          ? `Last log lines of container ${name}${running ? ` in running task ${taskId(failed.taskArn)}` : ''} (${stream.logGroupName} ${stream.logStreamName}):`
+          : `Container ${name} wrote no log lines (${stream.logGroupName} ${stream.logStreamName}).`,
+      );
+      for (const l of tail) lines.push(`  | ${l}`);
+    } else if (container) {
+      lines.push(`(container ${name} does not use the awslogs driver with a stream prefix: no logs to show)`);
     }
   } catch (err) {
-    lines.push(`(could not read the stopped tasks: ${errorMessage(err)})`);
-  }
-
-  // With no stopped task (e.g. new tasks running but never healthy), a running one's logs say why.
-  let failed: Task | undefined = stopped[0];
-  let running = false;
-  if (!failed) {
-    try {
-      const list = await ecs.send(
-        new ListTasksCommand({
-          cluster,
-          serviceName: described?.serviceName ?? service,
-          desiredStatus: 'RUNNING',
-        }),
-      );
-      if (list.taskArns?.length) {
-        const reply = await ecs.send(
-          new DescribeTasksCommand({ cluster, tasks: list.taskArns.slice(0, 100) }),
-        );
-        failed = reply.tasks?.find((t) => t.taskDefinitionArn === options.taskDefinition);
-        running = Boolean(failed);
-      }
-    } catch (err) {
-      lines.push(`(could not read the running tasks: ${errorMessage(err)})`);
-    }
-  }
-  if (failed) {
-    try {
-      const { taskDefinition } = await describeTaskDefinition(ecs, options.taskDefinition);
-      // The container that failed: a non-zero exit first, else the first essential one.
-      const exited = failed.containers?.find((c) => c.exitCode !== undefined && c.exitCode !== 0);
-      const name =
-        exited?.name ??
-        taskDefinition.containerDefinitions?.find((c) => c.essential !== false)?.name ??
-        taskDefinition.containerDefinitions?.[0]?.name;
-      const container = taskDefinition.containerDefinitions?.find((c) => c.name === name);
-      // Loaded on failure only: CloudWatch Logs is not needed by a run that succeeds.
-      const { awslogsStreamFor, lastLogLines } = await import('../cwlogs.js');
-      const stream = container ? awslogsStreamFor(container, failed.taskArn ?? '') : undefined;
-      if (stream) {
-        const logs = await clients.logs(stream.region);
-        const tail = await lastLogLines(logs, stream, options.logLines ?? 20);
-        lines.push(
-          tail.length
-            ? `Last log lines of container ${name}${running ? ` in running task ${taskId(failed.taskArn)}` : ''} (${stream.logGroupName} ${stream.logStreamName}):`
-            : `Container ${name} wrote no log lines (${stream.logGroupName} ${stream.logStreamName}).`,
-        );
-        for (const l of tail) lines.push(`  | ${l}`);
-      } else if (container) {
-        lines.push(
-          `(container ${name} does not use the awslogs driver with a stream prefix: no logs to show)`,
-        );
-      }
-    } catch (err) {
-      lines.push(`(could not read the container's logs: ${errorMessage(err)})`);
-    }
+    lines.push(`(could not read the container's logs: ${errorMessage(err)})`);
   }
   return lines;
+}
+
+function signalOf(options: ExplainOptions): { signal?: AbortSignal } {
+  return options.signal ? { signal: options.signal } : {};
 }

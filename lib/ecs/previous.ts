@@ -15,6 +15,7 @@ import {
   type Service,
 } from '@aws-sdk/client-ecs';
 import { parseTaskDefinitionRef } from './taskdef.js';
+import { primaryDeployment } from './tasks.js';
 
 export type PreviousSource = 'deployments' | 'service-deployments' | 'family';
 
@@ -23,8 +24,7 @@ export async function previousTaskDefinition(
   cluster: string,
   service: Service,
 ): Promise<{ taskDefinition: string; source: PreviousSource } | undefined> {
-  const current =
-    service.taskDefinition ?? service.deployments?.find((d) => d.status === 'PRIMARY')?.taskDefinition;
+  const current = service.taskDefinition ?? primaryDeployment(service.deployments)?.taskDefinition;
   if (!current) return undefined;
 
   const draining = (service.deployments ?? [])

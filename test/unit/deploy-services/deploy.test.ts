@@ -12,7 +12,7 @@ import { InputError } from '../../../lib/errors.js';
 import { memoryLog } from '../../../lib/log.js';
 import type { EcsClients } from '../../../lib/ecs/clients.js';
 import { executeDeploy, planImageDeploy, planRollbackTo } from '../../../lib/ecs/deploy.js';
-import { judgeRollout } from '../../../lib/ecs/rollout.js';
+import { judgeRollout } from '../../../lib/ecs/follow/judge.js';
 import type { Deployment } from '@aws-sdk/client-ecs';
 
 const arn = (family: string, revision: number) =>

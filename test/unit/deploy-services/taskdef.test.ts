@@ -55,8 +55,8 @@ describe('registerableInput', () => {
     expect(Object.keys(input).sort()).toEqual([...REGISTERABLE_FIELDS].sort());
     for (const field of READ_ONLY_FIELDS) expect(input).not.toHaveProperty(field);
     expect(input.tags).toEqual(tags);
-    for (const field of REGISTERABLE_FIELDS) {
-      if (field !== 'tags') expect(input[field]).toEqual((full as unknown as Record<string, unknown>)[field]);
+    for (const field of REGISTERABLE_FIELDS.filter((f) => f !== 'tags')) {
+      expect(input[field]).toEqual((full as unknown as Record<string, unknown>)[field]);
     }
   });
 
