@@ -2,12 +2,14 @@
  * ci.yml's self-test job, run by the local runner: it installs the project in
  * a fresh copy, starts the simulator in the background, and runs each action
  * with `uses: ./actions/<name>`; the runner ends the background simulator with
- * the job.
+ * the job. The simulator gets a free port through SIM_PORT in the runner's
+ * environment, so a LocalStack on 4566 or a second run does not collide.
  */
 import { describe, expect, it } from '@jest/globals';
 import { createConnection } from 'node:net';
 import { resolve } from 'node:path';
 import { repositoryRoot, runWorkflow } from '../../runner/run.js';
+import { freePort } from '../sim/helpers.js';
 
 function listening(port: number): Promise<boolean> {
   return new Promise((done) => {
@@ -20,10 +22,12 @@ function listening(port: number): Promise<boolean> {
 describe('ci.yml self-test job through the local runner', () => {
   it('passes, and leaves no simulator running after the job', async () => {
     const lines: string[] = [];
+    const port = await freePort();
     const run = await runWorkflow(resolve(repositoryRoot, '.github/workflows/ci.yml'), {
       repoRoot: repositoryRoot,
       event: 'push',
       jobs: ['self-test'],
+      env: { SIM_PORT: String(port) },
       log: (line) => lines.push(line),
     });
     const log = lines.join('\n');
@@ -44,6 +48,7 @@ describe('ci.yml self-test job through the local runner', () => {
       ['Run ./actions/deploy-services', 'success'],
       ['Run ./actions/verify', 'success'],
     ]);
-    expect(await listening(4566)).toBe(false);
+    expect(run.jobs[1]!.steps.find((s) => s.id === 'sim')?.outputs.port).toBe(String(port));
+    expect(await listening(port)).toBe(false);
   }, 240_000);
 });
