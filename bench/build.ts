@@ -25,15 +25,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSim } from '../sim/index.js';
-import { runAction } from '../test/e2e/run-action.js';
+import { OFFLINE_AWS_ENV, repositoryAction, runNodeAction, standaloneEnv } from '../runner/action-host.js';
 import {
   REGISTRY_PASSWORD,
   REGISTRY_USER,
   SAMPLE_SERVICES,
   ecrScenario,
   ensureDocker,
-  root,
-} from '../test/e2e/build-push-support.js';
+} from '../runner/docker.js';
+import { repositoryRoot as root } from '../runner/repo.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -149,15 +149,17 @@ async function main() {
         SAMPLE_SERVICES.map((name) => ({ name, context: name, 'build-args': { BASE_IMAGE: base } })),
       );
       const build = async (sha: string, label: string, reuse = true) => {
-        const result = await runAction('build-push', {
+        const result = await runNodeAction(repositoryAction('build-push'), {
           inputs: { services, tags: 'staging', network: 'host', 'reuse-unchanged': String(reuse) },
           env: {
+            ...standaloneEnv({ workspace, runnerTemp: dir }),
+            ...OFFLINE_AWS_ENV,
             AWS_ENDPOINT_URL: sim.url,
             DOCKER_CONFIG: dockerConfig,
-            GITHUB_WORKSPACE: workspace,
             GITHUB_SHA: sha,
           },
-          timeoutMs: 600_000,
+          cwd: root,
+          killAfterMs: 600_000,
         });
         if (result.exitCode !== 0) throw new Error(`${label} failed:\n${result.log.slice(-3000)}`);
         const done = /Done in \S+: (.*)/.exec(result.log);

@@ -1,6 +1,7 @@
 /**
  * Start-up benchmark of every committed bundle, dist/<name>/index.js, under
- * Node 24, written to bench/results/startup.md.
+ * Node 24, written to bench/results/startup.md. Each bundle is started as the
+ * runner starts its action's main step, by the action host (runner/action-host.ts).
  *
  * Per action, over RUNS runs each (interleaved across actions, so the noise of
  * a shared machine spreads evenly):
@@ -29,7 +30,6 @@
  *   @actions/http-client for OIDC only). esbuild is tsx's own dependency; when
  *   it cannot be loaded these rows are skipped.
  */
-import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import {
   existsSync,
@@ -45,7 +45,16 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { node24 } from '../runner/protocol.js';
+import {
+  OFFLINE_AWS_ENV,
+  hostProcess,
+  node24,
+  repositoryAction,
+  runNodeAction,
+  standaloneEnv,
+  type NodeActionRun,
+  type ProcessResult,
+} from '../runner/action-host.js';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -135,55 +144,36 @@ export async function startAccessDeniedServer(): Promise<AccessDeniedServer> {
   };
 }
 
-interface ChildRun {
-  exitMs: number;
-  exitCode: number | null;
-  output: string;
-}
-
+/** The environment of every run: a standalone job with offline AWS credentials, one attempt per call. */
 function baseEnv(dir: string): Record<string, string> {
-  const files = ['output', 'summary', 'env', 'state', 'path'].map((f) => join(dir, f));
-  for (const f of files) writeFileSync(f, '');
   return {
-    PATH: process.env.PATH ?? '',
+    ...standaloneEnv({ workspace: root, runnerTemp: dir }),
     HOME: dir,
-    RUNNER_TEMP: dir,
-    GITHUB_ACTIONS: 'true',
-    GITHUB_WORKSPACE: root,
-    GITHUB_REPOSITORY: 'acme/alva',
-    GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567',
-    GITHUB_RUN_ID: '1',
-    GITHUB_OUTPUT: files[0]!,
-    GITHUB_STEP_SUMMARY: files[1]!,
-    GITHUB_ENV: files[2]!,
-    GITHUB_STATE: files[3]!,
-    GITHUB_PATH: files[4]!,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-    AWS_EC2_METADATA_DISABLED: 'true',
+    ...OFFLINE_AWS_ENV,
     AWS_MAX_ATTEMPTS: '1',
   };
 }
 
-function inputEnv(inputs: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
+/** `node <args>` (`node -e 0`, the floor), timed as the host times every process. */
+function nodeRun(args: string[], env: Record<string, string>): Promise<ProcessResult> {
+  return hostProcess(node24(), args, { env, cwd: root, killAfterMs: 30_000 });
 }
 
-/** Spawns argv and resolves with the time from spawn() to exit. */
-function timedSpawn(argv: string[], env: Record<string, string>, started = { at: 0 }): Promise<ChildRun> {
-  return new Promise((resolvePromise, reject) => {
-    started.at = performance.now();
-    const child = spawn(argv[0]!, argv.slice(1), { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (exitCode) => {
-      clearTimeout(timer);
-      resolvePromise({ exitMs: performance.now() - started.at, exitCode, output });
-    });
+/** One run of a bundle as the runner starts its action's main step (no post step). */
+function actionRun(
+  bundle: BundleSpec,
+  env: Record<string, string>,
+  inputs: Record<string, string> = {},
+  wrapper?: string[],
+): Promise<NodeActionRun> {
+  return runNodeAction(repositoryAction(bundle.name), {
+    entry: bundle.entry,
+    inputs,
+    env,
+    cwd: root,
+    killAfterMs: 30_000,
+    post: false,
+    wrapper,
   });
 }
 
@@ -212,26 +202,21 @@ function dirBytes(dir: string): number {
   );
 }
 
-/** One missing-input run: no INPUT_* at all. */
-async function missingInputRun(entry: string, env: Record<string, string>): Promise<ChildRun> {
-  return timedSpawn([node24(), entry], env);
-}
-
 /** One first-call run: resolves the spawn->first request and spawn->exit times. */
 async function firstCallRun(
-  entry: string,
+  bundle: BundleSpec,
   env: Record<string, string>,
+  inputs: Record<string, string>,
   server: AccessDeniedServer,
 ): Promise<{ firstMs?: number; exitMs: number; call?: string; output: string }> {
-  const started = { at: 0 };
   let first: { at: number; call: string } | undefined;
   const request = server.nextRequest().then((r) => (first = r));
-  const run = await timedSpawn([node24(), entry], { ...env, AWS_ENDPOINT_URL: server.url }, started);
+  const run = await actionRun(bundle, { ...env, AWS_ENDPOINT_URL: server.url }, inputs);
   await Promise.race([request, new Promise((r) => setTimeout(r, 50))]);
   return {
-    ...(first ? { firstMs: first.at - started.at, call: first.call } : {}),
-    exitMs: run.exitMs,
-    output: run.output,
+    ...(first ? { firstMs: first.at - run.spawnedAt, call: first.call } : {}),
+    exitMs: run.durationMs,
+    output: run.log,
   };
 }
 
@@ -239,13 +224,14 @@ const gnuTime = '/usr/bin/time';
 
 /** Peak RSS (kB) of one run, from GNU time's %M. */
 async function peakRssRun(
-  entry: string,
+  bundle: BundleSpec,
   env: Record<string, string>,
+  inputs: Record<string, string>,
   dir: string,
 ): Promise<number | undefined> {
   if (!existsSync(gnuTime)) return undefined;
   const out = join(dir, 'rss');
-  await timedSpawn([gnuTime, '-f', '%M', '-o', out, node24(), entry], env);
+  await actionRun(bundle, env, inputs, [gnuTime, '-f', '%M', '-o', out]);
   const kb = Number(readFileSync(out, 'utf8').trim().split('\n').pop());
   return Number.isFinite(kb) ? kb : undefined;
 }
@@ -288,23 +274,23 @@ export async function measure(
   const nodeE0Ms: number[] = [];
   try {
     // One warm-up round (file cache), not recorded.
-    await timedSpawn([node24(), '-e', '0'], env);
+    await nodeRun(['-e', '0'], env);
     for (const r of results) {
       const spec = FIRST_CALL_INPUTS[r.name];
       // A variant's warm-up also fills a warm compile cache.
-      if (r.variant && spec)
-        await firstCallRun(r.entry, { ...env, ...inputEnv(spec.inputs), ...r.env?.(-1) }, server);
-      else await missingInputRun(r.entry, env);
+      if (r.variant && spec) await firstCallRun(r, { ...env, ...r.env?.(-1) }, spec.inputs, server);
+      else await actionRun(r, env);
     }
     for (let i = 0; i < runs; i++) {
-      nodeE0Ms.push((await timedSpawn([node24(), '-e', '0'], env)).exitMs);
+      nodeE0Ms.push((await nodeRun(['-e', '0'], env)).durationMs);
       for (const r of results) {
         if (!r.variant) {
-          const missing = await missingInputRun(r.entry, env);
-          r.missingInputMs.push(missing.exitMs);
+          // Missing input: no INPUT_* at all.
+          const missing = await actionRun(r, env);
+          r.missingInputMs.push(missing.durationMs);
           if (!r.missingInputMessage) {
             r.missingInputMessage =
-              missing.output
+              missing.log
                 .split('\n')
                 .find((l) => l.startsWith('::error'))
                 ?.replace(/^::error[^:]*::/, '')
@@ -313,8 +299,8 @@ export async function measure(
         }
         const spec = FIRST_CALL_INPUTS[r.name];
         if (!spec) continue;
-        const callEnv = { ...env, ...inputEnv(spec.inputs), ...r.env?.(i) };
-        const first = await firstCallRun(r.entry, callEnv, server);
+        const callEnv = { ...env, ...r.env?.(i) };
+        const first = await firstCallRun(r, callEnv, spec.inputs, server);
         if (first.firstMs === undefined) {
           r.firstCallError ??= first.output
             .split('\n')
@@ -327,7 +313,7 @@ export async function measure(
           r.firstCall ??= first.call;
         }
         if (r.variant) continue;
-        const rss = await peakRssRun(r.entry, { ...callEnv, AWS_ENDPOINT_URL: server.url }, scratch);
+        const rss = await peakRssRun(r, { ...callEnv, AWS_ENDPOINT_URL: server.url }, spec.inputs, scratch);
         if (rss !== undefined) r.peakRssKb.push(rss);
       }
     }
@@ -549,9 +535,7 @@ async function main(): Promise<void> {
   const out = resolve(root, arg('--out') ?? 'bench/results/startup.md');
   const dist = resolve(root, arg('--dist') ?? 'dist');
   const notesFile = resolve(root, 'bench/startup-notes.md');
-  nodeVersion = (
-    await timedSpawn([node24(), '-p', 'process.versions.node'], { PATH: process.env.PATH ?? '' })
-  ).output.trim();
+  nodeVersion = (await nodeRun(['-p', 'process.versions.node'], { PATH: process.env.PATH ?? '' })).log.trim();
   const bundles = listBundles(dist);
   if (bundles.length === 0) throw new Error(`no dist/<name>/index.js under ${dist}`);
   const scratch = mkdtempSync(join(tmpdir(), 'bench-variants-'));

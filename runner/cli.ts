@@ -9,8 +9,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderRun } from './report.js';
-import { headSha, loadEnvironments } from './repo.js';
-import { repositoryRoot, runWorkflow, workflowPath } from './run.js';
+import { headSha, loadEnvironments, repositoryRoot } from './repo.js';
+import { runWorkflow, workflowPath } from './run.js';
 
 function pairs(values: string[] | undefined, flag: string): Record<string, string> {
   const out: Record<string, string> = {};

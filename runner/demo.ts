@@ -10,45 +10,24 @@
  *      every service returns to release 1, the rollback job proves it.
  * Then one screen: what ran, and which revision each service serves.
  */
-import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { startSim, loadScenario, type Sim } from '../sim/index.js';
-import { headSha, loadEnvironments } from './repo.js';
+import { REGISTRY, REGISTRY_PASSWORD, REGISTRY_USER, engineUp, registryUp } from './docker.js';
+import { headSha, loadEnvironments, repositoryRoot } from './repo.js';
 import { renderRun, table } from './report.js';
-import { repositoryRoot, runWorkflow, type WorkflowRecord } from './run.js';
+import { runWorkflow, type WorkflowRecord } from './run.js';
 
 const SPEED = Number(process.env.DEMO_SPEED ?? 20);
 const CLUSTER = 'alva-staging-cluster';
 const SERVICES = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
 const CONTAINERS = ['web', 'api', 'auth', 'admin'];
 const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
-const REGISTRY = process.env.REGISTRY_ADDR ?? '127.0.0.1:5000';
-const REGISTRY_USER = process.env.REGISTRY_USER ?? 'AWS';
-const REGISTRY_PASSWORD = process.env.REGISTRY_PASSWORD ?? 'ecs-ship-local';
 const CREDENTIALS = {
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'AKIADEMO000000000000',
   AWS_SECRET_ACCESS_KEY: 'demo-secret-access-key-never-printed',
 };
-
-/** Docker can build here when the engine answers and the local registry takes our login. */
-async function dockerReachable(): Promise<boolean> {
-  try {
-    execFileSync('/usr/bin/docker', ['info', '--format', '{{.ServerVersion}}'], {
-      stdio: 'ignore',
-      timeout: 5000,
-    });
-    const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString('base64');
-    const res = await fetch(`http://${REGISTRY}/v2/`, {
-      headers: { authorization: `Basic ${auth}` },
-      signal: AbortSignal.timeout(2000),
-    });
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
 
 async function serving(sim: Sim): Promise<Record<string, string>> {
   const ecs = new ECSClient({
@@ -101,7 +80,8 @@ async function release(title: string, inputs: Record<string, string>, sim: Sim):
 async function main() {
   const started = Date.now();
   const scenario = loadScenario(resolve(repositoryRoot, 'sim/scenarios/staging.json'));
-  const docker = await dockerReachable();
+  // Docker can build here when the registry takes our login and the engine has the samples' base image.
+  const docker = (await registryUp()) && engineUp();
   if (docker) {
     scenario.ecr = {
       registry: REGISTRY,

@@ -5,6 +5,9 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { EnvironmentRule } from './run.js';
 
+/** This repository: the one the runner runs workflows and actions of. */
+export const repositoryRoot = resolve(import.meta.dirname, '..');
+
 export function loadEnvironments(root: string): Record<string, EnvironmentRule> {
   const file = resolve(root, '.github', 'environments.yml');
   return existsSync(file)

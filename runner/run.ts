@@ -6,14 +6,22 @@
  * replaced by their documented effect (see emulations.ts); anything it does
  * not support fails the step loudly.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import {
+  createFileCommands,
+  hostProcess,
+  loadNodeAction,
+  readFileCommands,
+  runActionStep,
+  stepInputs,
+  type FileCommandFiles,
+  type HostProcessOptions,
+  type ProcessResult,
+} from './action-host.js';
 import { condition, interpolate, interpolateString, type Contexts, type Status } from './expressions.js';
 import { emulate, isEmulated } from './emulations.js';
-import { node24, parseFileCommands } from './protocol.js';
 import {
   ancestors,
   jobOrder,
@@ -463,24 +471,16 @@ async function runStep(step: Step, index: number, sc: StepContext): Promise<Step
     summary: '',
     durationMs: 0,
   };
-  const files = mkdtempSync(join(sc.runnerTemp, `step-${index}-`));
-  const fileEnv = {
-    GITHUB_OUTPUT: join(files, 'output'),
-    GITHUB_ENV: join(files, 'env'),
-    GITHUB_PATH: join(files, 'path'),
-    GITHUB_STATE: join(files, 'state'),
-    GITHUB_STEP_SUMMARY: join(files, 'summary'),
-  };
-  for (const f of Object.values(fileEnv)) writeFileSync(f, '');
+  const files = createFileCommands(mkdtempSync(join(sc.runnerTemp, `step-${index}-`)));
   try {
     const stepEnv = stringMap(step.env, sc.ctx, sc.status);
-    const env = { ...baseEnv(sc), ...sc.env, ...stepEnv, ...fileEnv };
+    const env = { ...baseEnv(sc), ...sc.env, ...stepEnv, ...files };
     const timeoutMs = Math.min(sc.jobTimeoutMs, (step['timeout-minutes'] ?? 360) * 60_000);
     let exitCode: number;
     if (step.run !== undefined) {
       exitCode = await runShell(step, env, sc, timeoutMs);
     } else if (step.uses?.startsWith('./')) {
-      exitCode = await runLocalAction(step, env, sc, timeoutMs, fileEnv);
+      exitCode = await runLocalAction(step, env, sc, timeoutMs, files);
     } else if (step.uses && isEmulated(step.uses)) {
       const withValues = stringMap(step.with, sc.ctx, sc.status);
       const effect = emulate(step.uses, withValues, {
@@ -500,12 +500,12 @@ async function runStep(step: Step, index: number, sc: StepContext): Promise<Step
       );
       exitCode = 1;
     }
-    record.outputs = parseFileCommands(readFileSync(fileEnv.GITHUB_OUTPUT, 'utf8'));
-    for (const [k, v] of Object.entries(parseFileCommands(readFileSync(fileEnv.GITHUB_ENV, 'utf8'))))
-      sc.addEnv(k, v);
-    const path = readFileSync(fileEnv.GITHUB_PATH, 'utf8').split('\n').filter(Boolean);
-    if (path.length) sc.addEnv('PATH', [...path.reverse(), sc.env.PATH ?? process.env.PATH].join(':'));
-    record.summary = mask(readFileSync(fileEnv.GITHUB_STEP_SUMMARY, 'utf8'), sc.scope.masks);
+    const written = readFileCommands(files);
+    record.outputs = written.outputs;
+    for (const [k, v] of Object.entries(written.env)) sc.addEnv(k, v);
+    const path = written.path.reverse();
+    if (path.length) sc.addEnv('PATH', [...path, sc.env.PATH ?? process.env.PATH].join(':'));
+    record.summary = mask(written.summary, sc.scope.masks);
     if (exitCode === 130 || sc.scope.options.signal?.aborted) record.outcome = 'cancelled';
     else if (exitCode !== 0) record.outcome = 'failure';
     record.conclusion =
@@ -569,7 +569,7 @@ function runShell(
     : sc.workspace;
   // GitHub's default for bash: fail on the first error, including inside pipes.
   const args = shell === 'bash' ? ['--noprofile', '--norc', '-eo', 'pipefail', file] : ['-e', file];
-  return runProcess(shell, args, env, cwd, sc, timeoutMs);
+  return runStepProcess(sc, timeoutMs, (options) => hostProcess(shell, args, { ...options, env, cwd }));
 }
 
 async function runLocalAction(
@@ -577,117 +577,76 @@ async function runLocalAction(
   env: Record<string, string>,
   sc: StepContext,
   timeoutMs: number,
-  fileEnv: Record<string, string>,
+  files: FileCommandFiles,
 ): Promise<number> {
-  const dir = resolve(sc.workspace, step.uses!);
-  const metaFile = ['action.yml', 'action.yaml'].map((f) => join(dir, f)).find((f) => existsSync(f));
-  if (!metaFile) throw new Error(`${step.uses}: no action.yml there (is the repository checked out?)`);
-  const meta = parseYaml(readFileSync(metaFile, 'utf8')) as {
-    inputs?: Record<string, { default?: string; required?: boolean }>;
-    runs: { using: string; main: string; post?: string; 'post-if'?: string; pre?: string };
-  };
-  if (!/^node(20|24)$/.test(meta.runs.using)) {
-    throw new Error(
-      `${step.uses} runs with "${meta.runs.using}"; the local runner runs node20/node24 actions only`,
-    );
-  }
-  if (meta.runs.pre) throw new Error(`${step.uses} has a pre step, which the local runner does not run`);
-  const inputs: Record<string, string> = {};
-  for (const [name, spec] of Object.entries(meta.inputs ?? {})) {
-    const value = step.with?.[name] ?? spec.default;
-    if (value !== undefined)
-      inputs[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = interpolateString(value, sc.ctx, sc.status);
-  }
-  for (const name of Object.keys(step.with ?? {})) {
-    if (!(name in (meta.inputs ?? {}))) sc.scope.log(`    ⚠ Unexpected input '${name}' for ${step.uses}`);
-  }
-  const actionEnv = { ...env, ...inputs, GITHUB_ACTION_PATH: dir };
-  const code = await runProcess(
-    node24(),
-    [resolve(dir, meta.runs.main)],
-    actionEnv,
-    sc.workspace,
-    sc,
-    timeoutMs,
+  const action = loadNodeAction(resolve(sc.workspace, step.uses!), step.uses!);
+  const { inputs, unexpected } = stepInputs(action, step.with ?? {}, (value) =>
+    interpolateString(value, sc.ctx, sc.status),
   );
-  if (meta.runs.post) {
-    const state = parseFileCommands(readFileSync(fileEnv.GITHUB_STATE!, 'utf8'));
-    const postIf = meta.runs['post-if'] ?? 'always()';
+  for (const name of unexpected) sc.scope.log(`    ⚠ Unexpected input '${name}' for ${step.uses}`);
+  const code = await runStepProcess(sc, timeoutMs, (options) =>
+    runActionStep(action, 'main', { ...options, env, inputs }),
+  );
+  if (action.post) {
+    const { state } = readFileCommands(files);
+    const postIf = action.metadata.runs['post-if'] ?? 'always()';
     sc.addPost(async () => {
       if (!condition(postIf, sc.ctx, sc.status)) return;
       sc.scope.log(`  ▶ Post ${step.name ?? step.uses}`);
-      const stateEnv = Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]));
-      await runProcess(
-        node24(),
-        [resolve(dir, meta.runs.post!)],
-        { ...actionEnv, ...stateEnv },
-        sc.workspace,
-        sc,
-        60_000,
+      await runStepProcess(sc, 60_000, (options) =>
+        runActionStep(action, 'post', { ...options, env, inputs, state }),
       );
     });
   }
   return code;
 }
 
-/** Runs a process, rendering workflow commands (::group::, ::add-mask::, ...) as the runner would. */
-function runProcess(
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-  cwd: string,
+/**
+ * Runs a step's process through the action host as the runner does: in a
+ * process group of its own, cancelled (SIGINT, then SIGTERM, then SIGKILL) on
+ * Ctrl-C or at its timeout, its workflow commands (::group::, ::add-mask::, ...)
+ * rendered into the log.
+ */
+async function runStepProcess(
   sc: StepContext,
   timeoutMs: number,
+  start: (options: Omit<HostProcessOptions, 'env'>) => Promise<ProcessResult>,
 ): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    if (child.pid) sc.processGroups.push(child.pid);
-    const signal = sc.scope.options.signal;
-    let pending = '';
-    const onLine = (line: string) => {
-      const cmd = /^::([a-z-]+)(?: [^:]*)?::(.*)$/.exec(line);
-      if (cmd) {
-        const [, name, value] = cmd;
-        if (name === 'add-mask') return void sc.scope.masks.add(value!);
-        if (name === 'debug') return;
-        if (name === 'group') return sc.scope.log(`    ▸ ${mask(value!, sc.scope.masks)}`);
-        if (name === 'endgroup') return;
-        const icon = name === 'error' ? '✖ Error:' : name === 'warning' ? '⚠ Warning:' : 'ℹ';
-        return sc.scope.log(`    ${icon} ${mask(decode(value!), sc.scope.masks)}`);
-      }
-      sc.scope.log(`    ${mask(line, sc.scope.masks)}`);
-    };
-    const onData = (chunk: Buffer) => {
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      lines.forEach(onLine);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const timer = setTimeout(
-      () => {
-        sc.scope.log(`    ✖ timed out after ${Math.round(timeoutMs / 1000)}s: cancelling`);
-        child.kill('SIGINT');
-        setTimeout(() => child.kill('SIGKILL'), 7_500).unref();
-      },
-      Math.max(1, timeoutMs),
-    );
-    // The runner's cancellation: SIGINT, SIGTERM 7.5 s later, then SIGKILL.
-    const onAbort = () => {
-      child.kill('SIGINT');
-      setTimeout(() => child.kill('SIGTERM'), 7_500).unref();
-      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    child.on('error', reject);
-    child.on('close', (code, sig) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      if (pending) onLine(pending);
-      resolvePromise(code ?? (sig ? 128 + 2 : 1));
+  const timeout = new AbortController();
+  const timer = setTimeout(
+    () => {
+      sc.scope.log(`    ✖ timed out after ${Math.round(timeoutMs / 1000)}s: cancelling`);
+      timeout.abort();
+    },
+    Math.max(1, timeoutMs),
+  );
+  // A step that runs after Ctrl-C (if: always(), post steps) runs to its end, as on GitHub.
+  const ctrlC = sc.scope.options.signal;
+  const cancel = ctrlC && !ctrlC.aborted ? AbortSignal.any([ctrlC, timeout.signal]) : timeout.signal;
+  try {
+    const { exitCode, signal } = await start({
+      cwd: sc.workspace,
+      cancel,
+      detached: true,
+      onSpawn: (pid) => sc.processGroups.push(pid),
+      onLine: (line) => renderLine(line, sc.scope),
     });
-  });
+    return exitCode ?? (signal ? 128 + 2 : 1);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One line of a step's output as the job log shows it: workflow commands rendered, secrets masked. */
+function renderLine(line: string, scope: Scope): void {
+  const cmd = /^::([a-z-]+)(?: [^:]*)?::(.*)$/.exec(line);
+  if (!cmd) return scope.log(`    ${mask(line, scope.masks)}`);
+  const [, name, value] = cmd;
+  if (name === 'add-mask') return void scope.masks.add(value!);
+  if (name === 'debug' || name === 'endgroup') return;
+  if (name === 'group') return scope.log(`    ▸ ${mask(value!, scope.masks)}`);
+  const icon = name === 'error' ? '✖ Error:' : name === 'warning' ? '⚠ Warning:' : 'ℹ';
+  scope.log(`    ${icon} ${mask(decode(value!), scope.masks)}`);
 }
 
 function decode(value: string): string {
@@ -699,5 +658,3 @@ export function workflowPath(repoRoot: string, file: string): string {
   if (!existsSync(path)) throw new Error(`no workflow file at ${path}`);
   return path;
 }
-
-export const repositoryRoot = resolve(import.meta.dirname, '..');

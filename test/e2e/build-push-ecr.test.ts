@@ -25,7 +25,7 @@ import {
   ecrScenario,
   ensureDocker,
   registryDigest,
-} from './build-push-support.js';
+} from '../../runner/docker.js';
 
 const repository = `e2e-ecr-${Date.now().toString(36)}/web`;
 const docker = (args: string[], env: Record<string, string>, input?: string) =>

@@ -20,9 +20,9 @@ import {
   ensureDocker,
   registryDigest,
   registryLabels,
-  root,
   sampleServices,
-} from './build-push-support.js';
+} from '../../runner/docker.js';
+import { repositoryRoot as root } from '../../runner/repo.js';
 
 const DOCKER = '/usr/bin/docker';
 

@@ -1,21 +1,25 @@
 /**
- * Runs a committed bundle, dist/<name>/index.js, as the GitHub runner does: a
- * separate Node 24 process with INPUT_* variables and the file commands
- * (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_ENV, GITHUB_STATE), then its
- * post step when action.yml declares one.
+ * Runs a committed bundle, dist/<name>/index.js, through the action host
+ * (runner/action-host.ts) as the GitHub runner does, with what tests add on
+ * top: a standalone job environment with offline AWS credentials, environment
+ * overrides that can also remove a variable, a signal sent when the log
+ * matches (cancellation tests), and a hard time limit.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { node24, parseFileCommands } from '../../runner/protocol.js';
-
-const root = resolve(import.meta.dirname, '..', '..');
+import { join } from 'node:path';
+import {
+  OFFLINE_AWS_ENV,
+  repositoryAction,
+  runNodeAction,
+  standaloneEnv,
+  type HostProcessOptions,
+} from '../../runner/action-host.js';
+import { repositoryRoot } from '../../runner/repo.js';
 
 export interface RunOptions {
   inputs?: Record<string, string | undefined>;
-  /** Extra environment (AWS_ENDPOINT_URL, ...). */
+  /** Extra environment (AWS_ENDPOINT_URL, ...); undefined removes a variable. */
   env?: Record<string, string | undefined>;
   /** Kill with SIGKILL after this long (default 120 s). */
   timeoutMs?: number;
@@ -32,113 +36,55 @@ export interface ActionRun {
   log: string;
   outputs: Record<string, string>;
   summary: string;
+  /** What the main step saved for its post step (GITHUB_STATE). */
+  state: Record<string, string>;
   /** The post step's log, when it ran. */
   postLog?: string;
   durationMs: number;
 }
 
-function inputEnv(inputs: Record<string, string | undefined>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(inputs)) {
-    if (value !== undefined) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
-  }
-  return env;
-}
-
-interface ProcessResult {
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  log: string;
-}
-
-function runProcess(
-  entry: string,
-  env: Record<string, string>,
-  timeoutMs: number,
-  signal?: RunOptions['signal'],
-): Promise<ProcessResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(node24(), [entry], { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    let signalled = false;
-    const onData = (chunk: Buffer) => {
-      log += chunk.toString();
-      if (signal && !signalled && signal.when.test(log)) {
-        signalled = true;
-        child.kill(signal.name);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (exitCode, sig) => {
-      clearTimeout(timer);
-      resolvePromise({ exitCode, signal: sig, log });
-    });
-  });
+/** Sends `signal.name` once, the first time the log matches `signal.when`. */
+function signalWhen(signal: RunOptions['signal']): HostProcessOptions['onOutput'] {
+  if (!signal) return undefined;
+  let sent = false;
+  return (log, kill) => {
+    if (!sent && signal.when.test(log)) {
+      sent = true;
+      kill(signal.name);
+    }
+  };
 }
 
 export async function runAction(name: string, options: RunOptions = {}): Promise<ActionRun> {
-  const dir = mkdtempSync(join(tmpdir(), `action-${name}-`));
-  const files = {
-    GITHUB_OUTPUT: join(dir, 'output'),
-    GITHUB_STEP_SUMMARY: join(dir, 'summary'),
-    GITHUB_ENV: join(dir, 'env'),
-    GITHUB_STATE: join(dir, 'state'),
-    GITHUB_PATH: join(dir, 'path'),
+  const runnerTemp = mkdtempSync(join(tmpdir(), `action-${name}-`));
+  const env: Record<string, string> = {
+    ...standaloneEnv({ workspace: repositoryRoot, runnerTemp }),
+    ...OFFLINE_AWS_ENV,
   };
-  for (const file of Object.values(files)) writeFileSync(file, '');
-  const base: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? dir,
-    RUNNER_TEMP: dir,
-    GITHUB_ACTIONS: 'true',
-    GITHUB_WORKSPACE: root,
-    GITHUB_REPOSITORY: 'acme/alva',
-    GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567',
-    GITHUB_RUN_ID: '1',
-    GITHUB_SERVER_URL: 'https://github.com',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    ...files,
-  };
-  const env = { ...base, ...inputEnv(options.inputs ?? {}) };
   for (const [k, v] of Object.entries(options.env ?? {})) {
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const started = Date.now();
   try {
-    const main = await runProcess(
-      join(root, 'dist', name, 'index.js'),
+    const run = await runNodeAction(repositoryAction(name), {
+      inputs: options.inputs ?? {},
       env,
-      options.timeoutMs ?? 120_000,
-      options.signal,
-    );
-    const run: ActionRun = {
-      ...main,
-      outputs: parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
-      summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
-      durationMs: Date.now() - started,
+      cwd: repositoryRoot,
+      killAfterMs: options.timeoutMs ?? 120_000,
+      onOutput: signalWhen(options.signal),
+      post: options.post,
+    });
+    return {
+      exitCode: run.exitCode,
+      signal: run.signal,
+      log: run.log,
+      outputs: run.outputs,
+      summary: run.summary,
+      state: run.state,
+      ...(run.postLog !== undefined ? { postLog: run.postLog } : {}),
+      durationMs: run.durationMs,
     };
-    const meta = parseYaml(readFileSync(join(root, 'actions', name, 'action.yml'), 'utf8')) as {
-      runs: { post?: string };
-    };
-    if (meta.runs.post && options.post !== false) {
-      const state = parseFileCommands(readFileSync(files.GITHUB_STATE, 'utf8'));
-      const stateEnv = Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]));
-      const post = await runProcess(
-        resolve(root, 'actions', name, meta.runs.post),
-        { ...env, ...stateEnv },
-        options.timeoutMs ?? 120_000,
-      );
-      run.postLog = post.log;
-    }
-    return run;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(runnerTemp, { recursive: true, force: true });
   }
 }

@@ -8,7 +8,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { createConnection } from 'node:net';
 import { resolve } from 'node:path';
-import { repositoryRoot, runWorkflow } from '../../runner/run.js';
+import { repositoryRoot } from '../../runner/repo.js';
+import { runWorkflow } from '../../runner/run.js';
 import { freePort } from '../sim/helpers.js';
 
 function listening(port: number): Promise<boolean> {

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { resolve } from 'node:path';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { startSim, type Sim } from '../../sim/index.js';
-import { loadEnvironments } from '../../runner/repo.js';
-import { repositoryRoot, runWorkflow, type JobRecord, type WorkflowRecord } from '../../runner/run.js';
+import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
+import { runWorkflow, type JobRecord, type WorkflowRecord } from '../../runner/run.js';
 
 const SERVICES = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
 const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
