@@ -12,18 +12,10 @@
  * (the code it targets changed: update MUTATION below).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import type { Row } from '../test/reliability/harness.js';
+import { readRows, RESULTS_ENV } from '../runner/reliability-results.js';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -81,16 +73,11 @@ function main(): number {
       stdio: 'inherit',
       env: {
         ...process.env,
-        RELIABILITY_RESULTS: rowsFile,
+        [RESULTS_ENV]: rowsFile,
         NODE_OPTIONS: '--experimental-vm-modules --disable-warning=ExperimentalWarning',
       },
     });
-    const rows: Row[] = existsSync(rowsFile)
-      ? readFileSync(rowsFile, 'utf8')
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as Row)
-      : [];
+    const rows = readRows(rowsFile);
     const caught = rows.filter((r) => !r.pass);
     const cell = (t: string) => t.replace(/\|/g, '\\|');
     const lines = [

@@ -10,27 +10,26 @@
  * written either way, so a failure is visible in it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import type { Row } from '../test/reliability/harness.js';
+import { readRows, RESULTS_ENV, type ReliabilityRow } from '../runner/reliability-results.js';
 
 const root = resolve(import.meta.dirname, '..');
-const RESULTS_ENV = 'RELIABILITY_RESULTS';
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
 export function renderReliability(
-  rows: Row[],
+  rows: ReliabilityRow[],
   meta: { durationMs: number; jestExit: number | null; command: string },
 ): string {
   const faults = rows.filter((r) => r.suite === 'fault');
   const bad = rows.filter((r) => r.suite === 'bad-input');
-  const byAction = (list: Row[]) =>
+  const byAction = (list: ReliabilityRow[]) =>
     [...list].sort((a, b) => a.action.localeCompare(b.action) || a.scenario.localeCompare(b.scenario));
-  const count = (list: Row[]) => `${list.filter((r) => r.pass).length} of ${list.length} pass`;
+  const count = (list: ReliabilityRow[]) => `${list.filter((r) => r.pass).length} of ${list.length} pass`;
   const actions = [...new Set(faults.map((r) => r.action))].sort();
   const lines = [
     '# Reliability: fault matrix and bad input',
@@ -93,12 +92,7 @@ function main(): number {
         NODE_OPTIONS: '--experimental-vm-modules --disable-warning=ExperimentalWarning',
       },
     });
-    const rows: Row[] = existsSync(file)
-      ? readFileSync(file, 'utf8')
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as Row)
-      : [];
+    const rows = readRows(file);
     const markdown = renderReliability(rows, {
       durationMs: Date.now() - started,
       jestExit: jest.status,

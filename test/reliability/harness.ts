@@ -7,13 +7,12 @@
  * JSON line {action, scenario, expected, observed, pass}; bench/reliability-report.ts
  * turns those lines into bench/results/reliability.md.
  */
-import { appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ECSClient, UpdateServiceCommand, DeleteServiceCommand } from '@aws-sdk/client-ecs';
 import { startSim, loadScenario, type Sim, type Scenario } from '../../sim/index.js';
 import type { ActionRun } from '../e2e/run-action.js';
+import { recordRow, type ReliabilityRow } from '../../runner/reliability-results.js';
 
-export const RESULTS_ENV = 'RELIABILITY_RESULTS';
 export const root = resolve(import.meta.dirname, '..', '..');
 export const STAGING = join(root, 'sim', 'scenarios', 'staging.json');
 export const CLUSTER = 'alva-staging-cluster';
@@ -23,21 +22,6 @@ export const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 export const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 /** Simulated time runs this many times faster than real time in the matrix. */
 export const SPEED = 40;
-
-export interface Row {
-  /** Which table: the fault matrix or the bad-input suite. */
-  suite: 'fault' | 'bad-input';
-  action: string;
-  scenario: string;
-  expected: string;
-  observed: string;
-  pass: boolean;
-}
-
-export function recordRow(row: Row): void {
-  const file = process.env[RESULTS_ENV];
-  if (file) appendFileSync(file, `${JSON.stringify(row)}\n`);
-}
 
 /**
  * What one scenario expected, and each fact observed about it. `finish()`
@@ -51,7 +35,7 @@ export class Verdict {
     readonly action: string,
     readonly scenario: string,
     readonly expected: string,
-    readonly suite: Row['suite'] = 'fault',
+    readonly suite: ReliabilityRow['suite'] = 'fault',
   ) {}
 
   /** One expectation: `observed` describes what was seen, whether or not it holds. */
