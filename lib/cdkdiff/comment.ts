@@ -85,6 +85,7 @@ function pluralize(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
 
+/** The document: heading, overview, what to review closely (IAM, security groups), the diffs, a footer. */
 function render(
   reports: readonly StackReport[],
   options: RenderOptions,
@@ -96,45 +97,7 @@ function render(
   if (options.marker) parts.push(commentMarker(options.stage));
   parts.push(`## ${options.title}`);
   if (options.notice) parts.push(`> [!NOTE]\n> ${options.notice}`);
-
-  if (reports.length === 0) {
-    parts.push('The cloud assembly has no stacks.');
-  } else if (changed.length === 0) {
-    parts.push(
-      `**No infrastructure changes**: all ${pluralize(reports.length, 'stack')} match ${options.comparedWith}.`,
-    );
-  } else {
-    const destructive = changed.flatMap((stack) => stack.destructive.map((change) => ({ stack, change })));
-    if (destructive.length > 0) {
-      const blocked = destructive.filter((d) => !d.change.allowed).length;
-      const kind = blocked > 0 ? 'CAUTION' : 'WARNING';
-      const headline =
-        blocked > 0
-          ? `**${pluralize(destructive.length, 'destructive change')}** (${blocked} not allowed): resources will be deleted, replaced or orphaned.`
-          : `**${pluralize(destructive.length, 'destructive change')}**, all of allowed types: resources will be deleted, replaced or orphaned.`;
-      parts.push(
-        [
-          `> [!${kind}]`,
-          `> ${headline}`,
-          '>',
-          ...destructive.map((d) => `> ${describeDestructive(d.stack, d.change)}`),
-        ].join('\n'),
-      );
-    }
-    parts.push(
-      `Compared with ${options.comparedWith}:\n\n` +
-        table([
-          ['Stack', 'Added', 'Updated', 'Removed', 'Replaced'],
-          ...changed.map((r) => [
-            `${r.displayName}${r.displayName !== r.stackName ? ` (${r.stackName})` : ''}${r.isNew ? ' (new stack)' : ''}`,
-            String(r.counts.added),
-            String(r.counts.updated),
-            String(r.counts.removed),
-            String(r.counts.replaced),
-          ]),
-        ]),
-    );
-  }
+  parts.push(...overview(reports, changed, options));
   if (changed.length > 0 && unchanged.length > 0) {
     parts.push(`No changes: ${unchanged.map((r) => r.displayName).join(', ')}.`);
   }
@@ -143,7 +106,69 @@ function render(
       `No longer in the app (\`cdk deploy\` does not delete them; \`cdk destroy\` does): ${options.dropped.join(', ')}.`,
     );
   }
+  parts.push(...securitySections(changed));
+  const diffs = fullDiff(changed, options, diffCap);
+  parts.push(...diffs.parts);
+  const footer = [
+    options.commit ? `commit ${code(options.commit)}` : undefined,
+    options.runUrl ? `[workflow run](${options.runUrl})` : undefined,
+  ].filter(Boolean);
+  if (footer.length > 0) parts.push(`<sub>${footer.join(' · ')}</sub>`);
+  return { body: parts.join('\n\n') + '\n', cutStacks: diffs.cutStacks };
+}
 
+/** No stacks, no changes, or the destructive changes and a table of the changed stacks. */
+function overview(
+  reports: readonly StackReport[],
+  changed: readonly StackReport[],
+  options: RenderOptions,
+): string[] {
+  if (reports.length === 0) return ['The cloud assembly has no stacks.'];
+  if (changed.length === 0) {
+    return [
+      `**No infrastructure changes**: all ${pluralize(reports.length, 'stack')} match ${options.comparedWith}.`,
+    ];
+  }
+  const parts: string[] = [];
+  const callout = destructiveCallout(changed);
+  if (callout) parts.push(callout);
+  parts.push(
+    `Compared with ${options.comparedWith}:\n\n` +
+      table([
+        ['Stack', 'Added', 'Updated', 'Removed', 'Replaced'],
+        ...changed.map((r) => [
+          `${r.displayName}${r.displayName !== r.stackName ? ` (${r.stackName})` : ''}${r.isNew ? ' (new stack)' : ''}`,
+          String(r.counts.added),
+          String(r.counts.updated),
+          String(r.counts.removed),
+          String(r.counts.replaced),
+        ]),
+      ]),
+  );
+  return parts;
+}
+
+/** A CAUTION (some not allowed) or WARNING (all allowed) listing every destructive change. */
+function destructiveCallout(changed: readonly StackReport[]): string | undefined {
+  const destructive = changed.flatMap((stack) => stack.destructive.map((change) => ({ stack, change })));
+  if (destructive.length === 0) return undefined;
+  const blocked = destructive.filter((d) => !d.change.allowed).length;
+  const kind = blocked > 0 ? 'CAUTION' : 'WARNING';
+  const headline =
+    blocked > 0
+      ? `**${pluralize(destructive.length, 'destructive change')}** (${blocked} not allowed): resources will be deleted, replaced or orphaned.`
+      : `**${pluralize(destructive.length, 'destructive change')}**, all of allowed types: resources will be deleted, replaced or orphaned.`;
+  return [
+    `> [!${kind}]`,
+    `> ${headline}`,
+    '>',
+    ...destructive.map((d) => `> ${describeDestructive(d.stack, d.change)}`),
+  ].join('\n');
+}
+
+/** IAM and security group changes, per stack: what a reviewer reads first. */
+function securitySections(changed: readonly StackReport[]): string[] {
+  const parts: string[] = [];
   const iam = changed.filter((r) => r.iam.statements.length > 0 || r.iam.managedPolicies.length > 0);
   if (iam.length > 0) {
     parts.push('### IAM changes');
@@ -158,7 +183,16 @@ function render(
     parts.push('### Security group changes');
     for (const r of groups) parts.push(`**${r.displayName}**`, table(r.securityGroups));
   }
+  return parts;
+}
 
+/** Each changed stack's diff in a collapsed block, cut to diffCap characters when one is given. */
+function fullDiff(
+  changed: readonly StackReport[],
+  options: RenderOptions,
+  diffCap: number | undefined,
+): { parts: string[]; cutStacks: string[] } {
+  const parts: string[] = [];
   const cutStacks: string[] = [];
   if (changed.length > 0) parts.push('### Full diff');
   for (const r of changed) {
@@ -177,13 +211,7 @@ function render(
       `<details><summary>${escapeHtml(r.displayName)}: ${summaryLine(r)}</summary>\n\n${f}diff\n${body}\n${f}${note}\n\n</details>`,
     );
   }
-
-  const footer = [
-    options.commit ? `commit ${code(options.commit)}` : undefined,
-    options.runUrl ? `[workflow run](${options.runUrl})` : undefined,
-  ].filter(Boolean);
-  if (footer.length > 0) parts.push(`<sub>${footer.join(' · ')}</sub>`);
-  return { body: parts.join('\n\n') + '\n', cutStacks };
+  return { parts, cutStacks };
 }
 
 function summaryLine(r: StackReport): string {
