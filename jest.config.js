@@ -19,17 +19,24 @@ const needsDocker = [
   'test/reliability/build-push.faults.test.ts',
 ];
 
+/** Tests outside infra/test that synthesize infra/ too, which takes a while. */
+const synthesizesInfra = ['test/unit/cdk-diff/infra-diff.test.ts'];
+
 /**
  * One project per subset, so `npm run test:<name>` is `jest --selectProjects <name>`
  * and `npm test` (no selection) is all of them. Every test file is in exactly one.
  */
 export default {
   projects: [
-    // lib/, each action's main.ts, the simulator, the architecture rules: no process, no Docker.
+    // lib/, each action's main.ts, the simulator, the architecture rules: no bundle, no Docker.
     {
       ...typescript,
       displayName: 'unit',
       testMatch: ['<rootDir>/test/{unit,sim,architecture}/**/*.test.ts'],
+      testPathIgnorePatterns: [
+        ...typescript.testPathIgnorePatterns,
+        ...synthesizesInfra.map((path) => `<rootDir>/${path}$`),
+      ],
     },
     // The committed bundles as processes and whole workflows, against the simulator.
     {
@@ -42,8 +49,15 @@ export default {
       ],
     },
     { ...typescript, displayName: 'docker', testMatch: needsDocker.map((path) => `<rootDir>/${path}`) },
-    // The CDK app: each file synthesizes it, which takes a while.
-    { ...typescript, displayName: 'infra', testMatch: ['<rootDir>/infra/test/**/*.test.ts'] },
+    // The CDK app: each file synthesizes it.
+    {
+      ...typescript,
+      displayName: 'infra',
+      testMatch: [
+        '<rootDir>/infra/test/**/*.test.ts',
+        ...synthesizesInfra.map((path) => `<rootDir>/${path}`),
+      ],
+    },
   ],
   testTimeout: 60000,
   // The machine has 2 cores; e2e tests start processes of their own.
