@@ -50,9 +50,11 @@ export function loadNodeAction(dir: string, label = dir): NodeAction {
   if (!file) throw new Error(`${label}: no action.yml there (is the repository checked out?)`);
   const metadata = parseYaml(readFileSync(file, 'utf8')) as ActionMetadata;
   if (!/^node(20|24)$/.test(metadata.runs.using)) {
-    throw new Error(`${label} runs with "${metadata.runs.using}"; only node20/node24 actions are run here`);
+    throw new Error(
+      `${label} runs with "${metadata.runs.using}"; the local runner runs node20/node24 actions only`,
+    );
   }
-  if (metadata.runs.pre) throw new Error(`${label} has a pre step, which is not run here`);
+  if (metadata.runs.pre) throw new Error(`${label} has a pre step, which the local runner does not run`);
   return {
     dir,
     metadata,
