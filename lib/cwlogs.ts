@@ -8,6 +8,7 @@ import {
   type GetLogEventsCommandOutput,
 } from '@aws-sdk/client-cloudwatch-logs';
 import type { ContainerDefinition } from '@aws-sdk/client-ecs';
+import { taskId } from './ecs/tasks.js';
 
 export interface AwslogsStream {
   logGroupName: string;
@@ -31,11 +32,10 @@ export function awslogsStreamFor(
   const group = config.options?.['awslogs-group'];
   const prefix = config.options?.['awslogs-stream-prefix'];
   if (!group || !prefix) return undefined;
-  const taskId = task.slice(task.lastIndexOf('/') + 1);
   const region = config.options?.['awslogs-region'];
   return {
     logGroupName: group,
-    logStreamName: `${prefix}/${container.name}/${taskId}`,
+    logStreamName: `${prefix}/${container.name}/${taskId(task)}`,
     ...(region ? { region } : {}),
   };
 }
