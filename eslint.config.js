@@ -144,5 +144,31 @@ export default tseslint.config(
     // (a focused or disabled test, an expect that never runs, a duplicate title).
     files: ['test/**/*.ts', 'infra/test/**/*.ts'],
     ...jest.configs['flat/recommended'],
+    rules: {
+      ...jest.configs['flat/recommended'].rules,
+      'jest/expect-expect': [
+        'warn',
+        {
+          assertFunctionNames: [
+            'expect',
+            // aws-cdk-lib/assertions: Template's methods throw on a mismatch.
+            '**.hasResourceProperties',
+            '**.hasResource',
+            '**.hasOutput',
+            '**.resourceCountIs',
+            '**.templateMatches',
+            // test/reliability: a Verdict's finish() throws with every unmet check.
+            'v.finish',
+          ],
+        },
+      ],
+      // "No mock left unused" is checked once for every test, after it.
+      'jest/no-standalone-expect': ['error', { additionalTestBlockFunctions: ['afterEach'] }],
+      // Off: tests here choose the expectation per item of the data under test (each
+      // resource of a synthesized template, an exit code a scenario allows either way),
+      // which this rule reports; an expect that never runs is caught by expect-expect
+      // and by expect.assertions where a test needs it.
+      'jest/no-conditional-expect': 'off',
+    },
   },
 );
