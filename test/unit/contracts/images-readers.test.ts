@@ -7,7 +7,9 @@ const deployServices = await import('../../../actions/deploy-services/src/inputs
 const migrate = await import('../../../actions/migrate/src/inputs.js');
 
 let inputs: Record<string, string> = {};
-beforeEach(() => core.getInput.mockImplementation((name: string) => inputs[name] ?? ''));
+beforeEach(() => {
+  core.getInput.mockImplementation((name: string) => inputs[name] ?? '');
+});
 
 function readBoth(images: string): [unknown, unknown] {
   const read = (base: Record<string, string>, get: () => { images?: unknown }) => {
