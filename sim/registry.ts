@@ -4,7 +4,7 @@
  * sim/services/<name>.ts (a SimService, see sim/service.ts) and list it here.
  */
 import { startAlbDataPlane, type AlbDataPlaneDeps } from './alb.js';
-import type { EcsEngine } from './ecs-engine.js';
+import type { EcsEngine } from './ecs/engine.js';
 import type { ElbEngine } from './elb-engine.js';
 import type { LogsStore } from './logs-store.js';
 import type { SimContext, SimService } from './service.js';

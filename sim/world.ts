@@ -5,7 +5,8 @@
  * new World; the old one's timers stop.
  */
 import { SimClock, SimRandom } from './clock.js';
-import { DEFAULT_TIMING, EcsEngine } from './ecs-engine.js';
+import { EcsEngine } from './ecs/engine.js';
+import { DEFAULT_TIMING } from './ecs/timers.js';
 import { ElbEngine } from './elb-engine.js';
 import { LogsStore } from './logs-store.js';
 import { SERVICES } from './registry.js';

@@ -3,20 +3,21 @@
  * Request and response shapes follow the API reference,
  * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Operations.html
  * (each operation's page is named API_<Operation>.html). State changes live in
- * sim/ecs-engine.ts; this module validates parameters and shapes replies.
+ * sim/ecs/ (behind sim/ecs/engine.ts); this module validates parameters and shapes replies.
  */
-import type {
-  ClusterRecord,
-  DeploymentRecord,
-  EcsEngine,
-  ServiceDeploymentRecord,
-  ServiceRecord,
-  ServiceRevisionRecord,
-  Tag,
-  TaskDefRecord,
-  TaskRecord,
-} from '../ecs-engine.js';
-import { circuitBreakerThreshold, nameOf } from '../ecs-engine.js';
+import { circuitBreakerThreshold } from '../ecs/circuit-breaker.js';
+import type { EcsEngine } from '../ecs/engine.js';
+import {
+  nameOf,
+  type ClusterRecord,
+  type DeploymentRecord,
+  type ServiceDeploymentRecord,
+  type ServiceRecord,
+  type ServiceRevisionRecord,
+  type Tag,
+  type TaskDefRecord,
+  type TaskRecord,
+} from '../ecs/records.js';
 import { AwsError, type SimService } from '../service.js';
 
 type Params = Record<string, unknown>;
