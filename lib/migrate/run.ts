@@ -104,6 +104,11 @@ export interface MigrationResult {
  */
 export type LogLinePrinter = (lines: string[]) => void;
 
+/**
+ * prepare revision -> start task -> watch (logs and status; the watch stops the
+ * task when migrate gives up on it: timeout, cancellation, a watch that breaks)
+ * -> judge.
+ */
 export async function runMigration(
   clients: MigrationClients,
   options: MigrationOptions,
