@@ -19,6 +19,10 @@ const summary = {
   emptyBuffer: jest.fn(() => (summaryText.splice(0), summary)),
 };
 
+export const ExitCode = { Success: 0, Failure: 1 } as const satisfies Record<
+  keyof typeof Core.ExitCode,
+  number
+>;
 export const debug = jest.fn<typeof Core.debug>();
 export const info = jest.fn<typeof Core.info>();
 export const warning = jest.fn<typeof Core.warning>();

@@ -1,20 +1,29 @@
+/**
+ * verify: the new revision of each service is healthy behind the ALB, and the
+ * HTTP checks pass through it. Changes nothing in AWS.
+ */
 import * as core from '@actions/core';
-import { CancelledError, OperationError, errorMessage } from '../../../lib/errors.js';
+import { OperationError } from '../../../lib/errors.js';
 import { requireRegion } from '../../../lib/aws/config.js';
-import { createEcsClients } from '../../../lib/ecs/clients.js';
-import { checkTable, targetTable, verdict } from '../../../lib/verify/report.js';
-import { verifyRelease, type VerifyReport } from '../../../lib/verify/verify.js';
-import { cancellationSignal } from '../../_common/cancel.js';
+import { createEcsClients, type EcsClients } from '../../../lib/ecs/clients.js';
+import { checkTable, targetTable, verdict, type Cell } from '../../../lib/verify/report.js';
+import { serializeVerifyReport, type VerifyReport } from '../../../lib/contracts/verify-report.js';
+import { verifyRelease } from '../../../lib/verify/verify.js';
 import { coreLog } from '../../_common/core-log.js';
+import { runAction } from '../../_common/host.js';
+import { html, jobSummary, list, type Html } from '../../_common/summary.js';
 import { getInputs } from './inputs.js';
 
-export async function run(): Promise<void> {
-  const signal = cancellationSignal((name) => core.warning(`Received ${name}: stopping verification`));
+export function run(): Promise<void> {
+  return runAction({ subject: 'Verification', onCancel: 'stopping verification', main });
+}
+
+export async function main(signal: AbortSignal): Promise<void> {
+  const inputs = getInputs();
+  const clients = createEcsClients({ region: requireRegion() });
+  let report: VerifyReport;
   try {
-    const inputs = getInputs();
-    const region = requireRegion();
-    const clients = createEcsClients({ region });
-    const report = await core.group('Target health and HTTP checks', () =>
+    report = await core.group('Target health and HTTP checks', () =>
       verifyRelease({
         cluster: inputs.cluster,
         services: inputs.services,
@@ -29,42 +38,43 @@ export async function run(): Promise<void> {
         signal,
       }),
     );
-    core.setOutput('report', JSON.stringify(report));
-    await writeSummary(report);
-    if (report.status === 'passed') {
-      core.info(verdict(report));
-    } else {
-      core.setFailed([verdict(report), ...report.problems.map((p) => `  - ${p}`)].join('\n'));
-    }
-  } catch (err) {
-    // An aborted SDK call or fetch throws its own AbortError: the cause is still the signal.
-    if (err instanceof CancelledError || signal.aborted) {
-      core.setFailed(`Verification cancelled: ${String(signal.reason ?? errorMessage(err))}`);
-    } else {
-      const details =
-        err instanceof OperationError && err.details.length > 0 ? `\n${err.details.join('\n')}` : '';
-      core.setFailed(`${errorMessage(err)}${details}`);
-    }
+  } finally {
+    await closeClients(clients);
   }
-  // A pending keep-alive socket must not delay the end of the step.
-  process.exit(process.exitCode ?? 0);
+  core.setOutput('report', serializeVerifyReport(report));
+  await writeSummary(report);
+  if (report.status !== 'passed') {
+    throw new OperationError(
+      verdict(report),
+      report.problems.map((p) => `  - ${p}`),
+    );
+  }
+  core.info(verdict(report));
+}
+
+/** Idle keep-alive sockets of the SDK clients must not hold the process open once the step is done. */
+async function closeClients(clients: EcsClients): Promise<void> {
+  clients.ecs.destroy();
+  (await clients.elbv2()).destroy();
 }
 
 async function writeSummary(report: VerifyReport): Promise<void> {
-  const summary = core.summary
-    .addHeading(report.status === 'passed' ? 'Release verified' : 'Release NOT verified', 3)
-    .addRaw(`${verdict(report)}${report.baseUrl ? ` · checks against ${report.baseUrl}` : ''}`, true)
-    .addTable(targetTable(report));
-  if (report.checks.length > 0) summary.addTable(checkTable(report));
+  const summary = jobSummary()
+    .heading(report.status === 'passed' ? 'Release verified' : 'Release NOT verified')
+    .paragraph(`${verdict(report)}${report.baseUrl ? ` · checks against ${report.baseUrl}` : ''}`);
+  summary.table(...tableOf(targetTable(report)));
+  if (report.checks.length > 0) summary.table(...tableOf(checkTable(report)));
   if (report.problems.length > 0) {
-    summary.addDetails(
-      `Why it failed (${report.problems.length})`,
-      `<ul>${report.problems.map((p) => `<li>${escapeHtml(p)}</li>`).join('')}</ul>`,
-    );
+    summary.details(`Why it failed (${report.problems.length})`, list(report.problems));
   }
   await summary.write();
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** lib/verify/report.ts renders its cells as summary markup, its first row the header. */
+function tableOf(rows: Cell[][]): [string[], Html[][]] {
+  const [head = [], ...body] = rows;
+  return [
+    head.map((c) => (typeof c === 'string' ? c : c.data)),
+    body.map((row) => row.map((c) => html(typeof c === 'string' ? c : c.data))),
+  ];
 }

@@ -54,6 +54,7 @@ beforeEach(() => {
   core.getInput.mockImplementation((name: string) => inputs[name] ?? '');
 });
 afterEach(() => {
+  process.exitCode = undefined;
   const pending = nock.pendingMocks();
   nock.cleanAll();
   expect(pending).toEqual([]);
@@ -180,7 +181,9 @@ describe('cdk-diff run()', () => {
       ]),
     );
     await run();
-    expect(core.setFailed).toHaveBeenCalledWith(expect.stringContaining(message));
+    const input = /^Input "([^"]+)"/.exec(message)![1];
+    expect(core.error).toHaveBeenCalledWith(expect.stringContaining(message), { title: input });
+    expect(process.exitCode).toBe(1);
     expect(core.setOutput).not.toHaveBeenCalled();
   });
 });

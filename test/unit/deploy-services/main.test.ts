@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   DescribeServicesCommand,
@@ -37,17 +37,25 @@ beforeEach(() => {
   });
 });
 
+afterEach(() => {
+  process.exitCode = undefined;
+});
+
 describe('run', () => {
   it('fails on bad input with the input named, before any AWS call', async () => {
     inputs['wait-for'] = 'forever';
     await run();
-    expect(core.setFailed).toHaveBeenCalledWith(expect.stringMatching(/^Input "wait-for": "forever"/));
+    expect(core.error).toHaveBeenCalledWith(expect.stringMatching(/^Input "wait-for": "forever"/), {
+      title: 'wait-for',
+    });
+    expect(process.exitCode).toBe(1);
     expect(ecs.calls()).toHaveLength(0);
   });
 
   it('a no-op deploy succeeds, writes the deployments output and the summary table, and changes nothing', async () => {
     await run();
     expect(core.setFailed).not.toHaveBeenCalled();
+    expect(process.exitCode).toBeUndefined();
     expect(ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
     expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
     const [name, value] = core.setOutput.mock.calls[0]!;

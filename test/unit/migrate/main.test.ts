@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
@@ -89,6 +89,10 @@ beforeEach(() => {
   );
 });
 
+afterEach(() => {
+  process.exitCode = undefined;
+});
+
 describe('migrate main', () => {
   it('writes the outputs and the summary on success', async () => {
     stoppedWith(0);
@@ -120,7 +124,8 @@ describe('migrate main', () => {
   it('fails on bad input without calling AWS', async () => {
     inputs.command = 'migrate && seed';
     await run();
-    expect(core.setFailed).toHaveBeenCalledWith(expect.stringContaining('Input "command"'));
+    expect(core.error).toHaveBeenCalledWith(expect.stringContaining('Input "command"'), { title: 'command' });
+    expect(process.exitCode).toBe(1);
     expect(ecsMock.calls()).toHaveLength(0);
     expect(core.summary.stringify()).toContain('Migration failed');
   });
