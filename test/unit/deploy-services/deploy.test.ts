@@ -4,6 +4,8 @@ import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   ECSClient,
+  ListServiceDeploymentsCommand,
+  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
   type Service,
@@ -13,6 +15,7 @@ import { memoryLog } from '../../../lib/log.js';
 import type { EcsClients } from '../../../lib/ecs/clients.js';
 import { executeDeploy, planImageDeploy, planRollbackTo } from '../../../lib/ecs/deploy.js';
 import { judgeRollout } from '../../../lib/ecs/follow/judge.js';
+import { manualClock } from '../../../lib/time.js';
 import type { Deployment } from '@aws-sdk/client-ecs';
 
 const arn = (family: string, revision: number) =>
@@ -265,5 +268,74 @@ describe('judgeRollout', () => {
     expect(
       judgeRollout(target, service([{ ...primary, runningCount: 2 }]), undefined, 'healthy').checkTasks,
     ).toBeDefined();
+  });
+});
+
+describe('executeDeploy, the whole recipe on a manual clock', () => {
+  it('a failed rollout is explained, then the service is rolled back and waited for', async () => {
+    const { ecs, clients } = setup();
+    let running = arn('alva-web', 3);
+    let failed = false;
+    ecs.on(DescribeServicesCommand).callsFake(() => ({
+      services: [
+        {
+          serviceName: 'alva-web',
+          status: 'ACTIVE',
+          taskDefinition: running,
+          deployments: [
+            {
+              id: `ecs-svc/${running}`,
+              status: 'PRIMARY',
+              taskDefinition: running,
+              rolloutState: failed ? 'FAILED' : 'COMPLETED',
+              ...(failed ? { rolloutStateReason: 'tasks failed to start' } : {}),
+              runningCount: 1,
+              desiredCount: 1,
+            },
+          ],
+        },
+      ],
+    }));
+    ecs
+      .on(RegisterTaskDefinitionCommand)
+      .resolves({ taskDefinition: { taskDefinitionArn: arn('alva-web', 4) } });
+    ecs.on(UpdateServiceCommand).callsFake((input: { taskDefinition: string }) => {
+      running = input.taskDefinition;
+      failed = running === arn('alva-web', 4);
+      return { service: { deployments: [{ id: `ecs-svc/${running}`, status: 'PRIMARY' }] } };
+    });
+    ecs.on(ListServiceDeploymentsCommand).resolves({ serviceDeployments: [] });
+    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    const plan = await planImageDeploy(clients, 'alva', ['alva-web'], { web: 'repo/web:2' });
+    const log = memoryLog();
+    const report = await executeDeploy(clients, plan, {
+      waitFor: 'steady',
+      timeoutMs: 60_000,
+      rollbackOnFailure: true,
+      forceNewDeployment: false,
+      log,
+      clock: manualClock(),
+    });
+    expect(ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input.taskDefinition)).toEqual([
+      arn('alva-web', 4),
+      arn('alva-web', 3),
+    ]);
+    expect(report).toMatchObject({ ok: false, cancelled: false, rolledBack: true });
+    expect(report.services[0]).toMatchObject({
+      status: 'failed',
+      reason: 'the deployment FAILED: tasks failed to start',
+      registered: true,
+      taskDefinition: arn('alva-web', 4),
+      rollback: { taskDefinition: arn('alva-web', 3), status: 'succeeded' },
+      finalTaskDefinition: arn('alva-web', 3),
+    });
+    const groups = log.lines.filter((l) => l.startsWith('group: '));
+    expect(groups).toEqual([
+      'group: Start the rollouts',
+      'group: Wait until alva-web are steady',
+      'group: Why it failed',
+      'group: Roll back alva-web to alva-web:3',
+    ]);
+    ecs.restore();
   });
 });
