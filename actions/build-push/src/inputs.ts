@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { InputError } from '../../../lib/errors.js';
 import { parseServices, type ServiceSpec } from '../../../lib/images/services.js';
 import { SEVERITIES, type Severity } from '../../../lib/images/ecr.js';
-import { bool, integer, list, optional, secret } from '../../_common/inputs.js';
+import { bool, integer, list, optional } from '../../_common/inputs.js';
 
 export type RegistryInput =
   | { kind: 'ecr'; registryId?: string; region?: string }
@@ -63,8 +63,7 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
 
   const registryName = optional('registry');
   const username = optional('username');
-  // Masked as soon as it is read, before any message could quote it.
-  const password = secret('password');
+  const password = optional('password');
   let registry: RegistryInput;
   if (registryName) {
     if ((username === undefined) !== (password === undefined)) {
