@@ -3,71 +3,31 @@
  * Request and response shapes follow the API reference,
  * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Operations.html
  * (each operation's page is named API_<Operation>.html). State changes live in
- * sim/ecs/ (behind sim/ecs/engine.ts); this module validates parameters and shapes replies.
+ * sim/ecs/ (behind sim/ecs/engine.ts); this module and sim/services/ecs/
+ * validate parameters and shape replies: request.ts reads parameters,
+ * shapes.ts writes records as the API returns them, run-task.ts and
+ * service-deployments.ts hold those operations.
  */
-import { circuitBreakerThreshold } from '../ecs/circuit-breaker.js';
 import type { EcsEngine } from '../ecs/engine.js';
-import {
-  nameOf,
-  type ClusterRecord,
-  type DeploymentRecord,
-  type ServiceDeploymentRecord,
-  type ServiceRecord,
-  type ServiceRevisionRecord,
-  type Tag,
-  type TaskDefRecord,
-  type TaskRecord,
-} from '../ecs/records.js';
+import { nameOf, type ServiceRecord, type Tag } from '../ecs/records.js';
 import { AwsError, type SimService } from '../service.js';
-
-type Params = Record<string, unknown>;
-
-const d = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
-
-function invalid(message: string): AwsError {
-  return new AwsError('InvalidParameterException', message);
-}
-
-function requireString(params: Params, name: string): string {
-  const value = params[name];
-  if (typeof value !== 'string' || value === '') throw invalid(`${name} can not be blank.`);
-  return value;
-}
-
-/** RunTask client tokens are remembered for 24 hours (ECS_Idempotency.html). */
-const CLIENT_TOKEN_TTL_MS = 24 * 3600_000;
-
-/** JSON with object keys sorted: two requests with the same parameters give the same text. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-/** Opaque page tokens: the offset, base64-encoded. */
-function paginate<T>(
-  items: T[],
-  nextToken: unknown,
-  maxResults: unknown,
-  defaultMax: number,
-  limit: number,
-): { page: T[]; nextToken?: string } {
-  const max = maxResults === undefined ? defaultMax : Number(maxResults);
-  if (!Number.isInteger(max) || max < 1 || max > limit) {
-    throw invalid(`maxResults must be between 1 and ${limit}.`);
-  }
-  let start = 0;
-  if (typeof nextToken === 'string' && nextToken) {
-    start = Number(Buffer.from(nextToken, 'base64').toString('utf8'));
-    if (!Number.isInteger(start) || start < 0) throw invalid('Invalid nextToken.');
-  }
-  const page = items.slice(start, start + max);
-  const next = start + max < items.length ? Buffer.from(String(start + max)).toString('base64') : undefined;
-  return { page, nextToken: next };
-}
+import {
+  clusterOf,
+  invalid,
+  paginate,
+  requireString,
+  serviceOf,
+  taskDefinitionOf,
+  type Params,
+} from './ecs/request.js';
+import { runTask } from './ecs/run-task.js';
+import {
+  describeServiceDeployments,
+  describeServiceRevisions,
+  listServiceDeployments,
+  stopServiceDeployment,
+} from './ecs/service-deployments.js';
+import { clusterShape, serviceShape, taskShape } from './ecs/shapes.js';
 
 export class EcsService implements SimService {
   readonly name = 'ecs';
@@ -112,181 +72,23 @@ export class EcsService implements SimService {
       case 'ListTasks':
         return this.listTasks(params);
       case 'RunTask':
-        return this.runTask(params);
+        return runTask(this.engine, params);
       case 'StopTask':
         return this.stopTask(params);
       case 'ListServiceDeployments':
-        return this.listServiceDeployments(params);
+        return listServiceDeployments(this.engine, params);
       case 'DescribeServiceDeployments':
-        return this.describeServiceDeployments(params);
+        return describeServiceDeployments(this.engine, params);
       case 'DescribeServiceRevisions':
-        return this.describeServiceRevisions(params);
+        return describeServiceRevisions(this.engine, params);
       case 'StopServiceDeployment':
-        return this.stopServiceDeployment(params);
+        return stopServiceDeployment(this.engine, params);
       default:
         throw new AwsError(
           'UnknownOperationException',
           `The operation ${operation} is not supported by this simulator.`,
         );
     }
-  }
-
-  // ------------------------------------------------------------ shapes
-
-  private taskDefinitionShape(td: TaskDefRecord): Params {
-    return td.body;
-  }
-
-  private deploymentShape(service: ServiceRecord, dep: DeploymentRecord): Params {
-    const { running, pending } = this.engine.countTasks(service, dep);
-    return {
-      id: dep.id,
-      status: dep.status,
-      taskDefinition: dep.taskDefinitionArn,
-      desiredCount:
-        dep.status === 'PRIMARY'
-          ? service.desiredCount
-          : dep.rolloutState === 'FAILED'
-            ? 0
-            : running + pending,
-      pendingCount: pending,
-      runningCount: running,
-      failedTasks: dep.failedTasks,
-      createdAt: d(dep.createdAt),
-      updatedAt: d(dep.updatedAt),
-      launchType: dep.launchType,
-      platformVersion: dep.launchType === 'FARGATE' ? '1.4.0' : undefined,
-      platformFamily: dep.launchType === 'FARGATE' ? 'Linux' : undefined,
-      networkConfiguration: dep.networkConfiguration,
-      rolloutState: dep.rolloutState,
-      rolloutStateReason: dep.rolloutStateReason,
-    };
-  }
-
-  private serviceShape(service: ServiceRecord, includeTags: boolean): Params {
-    const { running, pending } = this.engine.countTasks(service);
-    return {
-      serviceArn: service.arn,
-      serviceName: service.name,
-      clusterArn: service.cluster.arn,
-      loadBalancers: service.loadBalancers,
-      serviceRegistries: [],
-      status: service.status,
-      desiredCount: service.desiredCount,
-      runningCount: running,
-      pendingCount: pending,
-      launchType: service.launchType,
-      capacityProviderStrategy: service.capacityProviderStrategy,
-      platformVersion: service.launchType === 'FARGATE' ? 'LATEST' : undefined,
-      platformFamily: service.launchType === 'FARGATE' ? 'Linux' : undefined,
-      taskDefinition: service.taskDefinitionArn,
-      deploymentConfiguration: service.deploymentConfiguration,
-      deployments: service.deployments.map((dep) => this.deploymentShape(service, dep)),
-      events: service.events.map((e) => ({ id: e.id, createdAt: d(e.createdAt), message: e.message })),
-      createdAt: d(service.createdAt),
-      placementConstraints: [],
-      placementStrategy: [],
-      networkConfiguration: service.networkConfiguration,
-      healthCheckGracePeriodSeconds: service.healthCheckGracePeriodSeconds,
-      schedulingStrategy: 'REPLICA',
-      deploymentController: { type: 'ECS' },
-      createdBy: `arn:aws:iam::${this.engine.accountId}:root`,
-      enableECSManagedTags: service.enableECSManagedTags,
-      propagateTags: service.propagateTags ?? 'NONE',
-      enableExecuteCommand: false,
-      availabilityZoneRebalancing: 'ENABLED',
-      tags: includeTags ? service.tags : undefined,
-    };
-  }
-
-  private taskShape(task: TaskRecord, includeTags: boolean): Params {
-    const td = task.taskDef;
-    const body = td.body;
-    return {
-      attachments: [
-        {
-          id: task.attachmentId,
-          type: 'ElasticNetworkInterface',
-          status:
-            task.lastStatus === 'STOPPED'
-              ? 'DELETED'
-              : task.lastStatus === 'PROVISIONING'
-                ? 'PRECREATED'
-                : 'ATTACHED',
-          details: [
-            { name: 'subnetId', value: task.subnet ?? 'subnet-00000000' },
-            { name: 'networkInterfaceId', value: task.eniId },
-            { name: 'macAddress', value: '0a:00:00:00:00:01' },
-            { name: 'privateDnsName', value: `ip-${task.ip.replace(/\./g, '-')}.ec2.internal` },
-            { name: 'privateIPv4Address', value: task.ip },
-          ],
-        },
-      ],
-      attributes: [{ name: 'ecs.cpu-architecture', value: 'x86_64' }],
-      availabilityZone: `${this.engine.region}a`,
-      capacityProviderName: task.capacityProviderName,
-      clusterArn: task.cluster.arn,
-      connectivity: task.connectivityAt ? 'CONNECTED' : undefined,
-      connectivityAt: d(task.connectivityAt),
-      containers: task.containers.map((c) => ({
-        containerArn: c.containerArn,
-        taskArn: task.arn,
-        name: c.name,
-        image: c.image,
-        runtimeId: task.startedAt ? c.runtimeId : undefined,
-        lastStatus: c.lastStatus,
-        exitCode: c.exitCode,
-        reason: c.reason,
-        networkBindings: [],
-        networkInterfaces: [{ attachmentId: task.attachmentId, privateIpv4Address: task.ip }],
-        healthStatus: 'UNKNOWN',
-        cpu: String(c.def.cpu ?? 0),
-        memory: c.def.memory === undefined ? undefined : String(c.def.memory),
-      })),
-      cpu: body.cpu,
-      memory: body.memory,
-      createdAt: d(task.createdAt),
-      desiredStatus: task.desiredStatus,
-      enableExecuteCommand: false,
-      executionStoppedAt: d(task.executionStoppedAt),
-      group: task.group,
-      healthStatus: 'UNKNOWN',
-      lastStatus: task.lastStatus,
-      launchType: task.launchType,
-      overrides: task.overrides,
-      platformVersion: task.launchType === 'FARGATE' ? '1.4.0' : undefined,
-      platformFamily: task.launchType === 'FARGATE' ? 'Linux' : undefined,
-      pullStartedAt: d(task.pullStartedAt),
-      pullStoppedAt: d(task.pullStoppedAt),
-      startedAt: d(task.startedAt),
-      startedBy: task.startedBy,
-      stopCode: task.stopCode,
-      stoppedAt: d(task.stoppedAt),
-      stoppedReason: task.stoppedReason,
-      stoppingAt: d(task.stoppingAt),
-      tags: includeTags ? task.tags : undefined,
-      taskArn: task.arn,
-      taskDefinitionArn: td.arn,
-      version: task.version,
-      ephemeralStorage: { sizeInGiB: 20 },
-    };
-  }
-
-  private clusterOf(params: Params): ClusterRecord {
-    return this.engine.cluster(params.cluster as string | undefined);
-  }
-
-  private serviceOf(cluster: ClusterRecord, ref: string): ServiceRecord {
-    const service = cluster.services.get(nameOf(ref));
-    if (!service) throw new AwsError('ServiceNotFoundException', 'Service not found.');
-    return service;
-  }
-
-  private taskDefinitionOf(ref: unknown, notFound = 'TaskDefinition not found.'): TaskDefRecord {
-    if (typeof ref !== 'string' || ref === '') throw invalid('taskDefinition can not be blank.');
-    const td = this.engine.findTaskDefinition(ref);
-    if (!td) throw new AwsError('ClientException', notFound);
-    return td;
   }
 
   // ------------------------------------------------------------ task definitions
@@ -327,15 +129,15 @@ export class EcsService implements SimService {
     }
     const { tags, ...request } = params;
     const td = this.engine.registerTaskDefinition(request, (tags as Tag[] | undefined) ?? []);
-    return { taskDefinition: this.taskDefinitionShape(td), tags: td.tags };
+    return { taskDefinition: td.body, tags: td.tags };
   }
 
   /** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTaskDefinition.html */
   private describeTaskDefinition(params: Params): Params {
-    const td = this.taskDefinitionOf(params.taskDefinition, 'Unable to describe task definition.');
+    const td = taskDefinitionOf(this.engine, params.taskDefinition, 'Unable to describe task definition.');
     const include = (params.include as string[] | undefined) ?? [];
     return {
-      taskDefinition: this.taskDefinitionShape(td),
+      taskDefinition: td.body,
       tags: include.includes('TAGS') ? td.tags : undefined,
     };
   }
@@ -361,9 +163,9 @@ export class EcsService implements SimService {
     const ref = requireString(params, 'taskDefinition');
     if (!nameOf(ref).includes(':'))
       throw invalid('A revision must be specified to deregister a task definition.');
-    const td = this.taskDefinitionOf(ref, 'The specified task definition does not exist.');
+    const td = taskDefinitionOf(this.engine, ref, 'The specified task definition does not exist.');
     this.engine.deregisterTaskDefinition(td);
-    return { taskDefinition: this.taskDefinitionShape(td) };
+    return { taskDefinition: td.body };
   }
 
   // ------------------------------------------------------------ clusters
@@ -382,30 +184,7 @@ export class EcsService implements SimService {
         });
         continue;
       }
-      let running = 0;
-      let pending = 0;
-      for (const t of cluster.tasks.values()) {
-        if (t.lastStatus === 'RUNNING') running += 1;
-        else if (t.lastStatus === 'PENDING' || t.lastStatus === 'PROVISIONING') pending += 1;
-      }
-      clusters.push({
-        clusterArn: cluster.arn,
-        clusterName: cluster.name,
-        status: 'ACTIVE',
-        registeredContainerInstancesCount: 0,
-        runningTasksCount: running,
-        pendingTasksCount: pending,
-        activeServicesCount: [...cluster.services.values()].filter((s) => s.status === 'ACTIVE').length,
-        statistics: [],
-        tags: [],
-        settings: [{ name: 'containerInsights', value: 'disabled' }],
-        capacityProviders: cluster.spec.capacityProviders ?? [],
-        defaultCapacityProviderStrategy: (cluster.spec.defaultCapacityProviderStrategy ?? []).map((s) => ({
-          capacityProvider: s.capacityProvider,
-          weight: s.weight ?? 0,
-          base: s.base ?? 0,
-        })),
-      });
+      clusters.push(clusterShape(cluster));
     }
     return { clusters, failures };
   }
@@ -437,11 +216,11 @@ export class EcsService implements SimService {
 
   /** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html */
   private createService(params: Params): Params {
-    const cluster = this.clusterOf(params);
+    const cluster = clusterOf(this.engine, params);
     const name = requireString(params, 'serviceName');
     const existing = cluster.services.get(name);
     if (existing && existing.status !== 'INACTIVE') throw invalid('Creation of service was not idempotent.');
-    const td = this.taskDefinitionOf(params.taskDefinition);
+    const td = taskDefinitionOf(this.engine, params.taskDefinition);
     const loadBalancers = this.loadBalancersOf(params);
     for (const lb of loadBalancers) {
       if (!td.containers.some((c) => c.name === lb.containerName)) {
@@ -469,16 +248,17 @@ export class EcsService implements SimService {
       enableECSManagedTags: params.enableECSManagedTags as boolean | undefined,
     });
     this.engine.reconcile(service);
-    return { service: this.serviceShape(service, false) };
+    return { service: serviceShape(this.engine, service, false) };
   }
 
   /** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html */
   private updateService(params: Params): Params {
-    const cluster = this.clusterOf(params);
-    const service = this.serviceOf(cluster, requireString(params, 'service'));
+    const cluster = clusterOf(this.engine, params);
+    const service = serviceOf(cluster, requireString(params, 'service'));
     if (service.status !== 'ACTIVE')
       throw new AwsError('ServiceNotActiveException', 'Service was not ACTIVE.');
-    const td = params.taskDefinition === undefined ? undefined : this.taskDefinitionOf(params.taskDefinition);
+    const td =
+      params.taskDefinition === undefined ? undefined : taskDefinitionOf(this.engine, params.taskDefinition);
     if (td && td.status !== 'ACTIVE') throw new AwsError('ClientException', `TaskDefinition is inactive`);
     const containers = new Set(td?.containers.map((c) => c.name));
     for (const lb of td ? service.loadBalancers : []) {
@@ -508,25 +288,25 @@ export class EcsService implements SimService {
       networkConfiguration: params.networkConfiguration as ServiceRecord['networkConfiguration'],
       healthCheckGracePeriodSeconds: params.healthCheckGracePeriodSeconds as number | undefined,
     });
-    return { service: this.serviceShape(service, false) };
+    return { service: serviceShape(this.engine, service, false) };
   }
 
   /** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html */
   private deleteService(params: Params): Params {
-    const cluster = this.clusterOf(params);
-    const service = this.serviceOf(cluster, requireString(params, 'service'));
+    const cluster = clusterOf(this.engine, params);
+    const service = serviceOf(cluster, requireString(params, 'service'));
     if (service.status !== 'ACTIVE')
       throw new AwsError('ServiceNotActiveException', 'Service was not ACTIVE.');
     if (service.desiredCount > 0 && params.force !== true) {
       throw invalid('The service cannot be stopped while it is scaled above 0.');
     }
     this.engine.deleteService(service);
-    return { service: this.serviceShape(service, false) };
+    return { service: serviceShape(this.engine, service, false) };
   }
 
   /** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServices.html */
   private describeServices(params: Params): Params {
-    const cluster = this.clusterOf(params);
+    const cluster = clusterOf(this.engine, params);
     const refs = params.services;
     if (!Array.isArray(refs) || refs.length === 0) throw invalid('Services cannot be empty.');
     if (refs.length > 10) throw invalid('services can have at most 10 items.');
@@ -535,7 +315,7 @@ export class EcsService implements SimService {
     const failures: Params[] = [];
     for (const ref of refs as string[]) {
       const service = cluster.services.get(nameOf(ref));
-      if (service) services.push(this.serviceShape(service, includeTags));
+      if (service) services.push(serviceShape(this.engine, service, includeTags));
       else
         failures.push({
           arn: ref.startsWith('arn:') ? ref : this.engine.arn(`service/${cluster.name}/${ref}`),
@@ -547,7 +327,7 @@ export class EcsService implements SimService {
 
   /** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListServices.html */
   private listServices(params: Params): Params {
-    const cluster = this.clusterOf(params);
+    const cluster = clusterOf(this.engine, params);
     const arns = [...cluster.services.values()]
       .filter((s) => s.status !== 'INACTIVE')
       .filter((s) => !params.launchType || s.launchType === params.launchType)
@@ -560,7 +340,7 @@ export class EcsService implements SimService {
 
   /** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html */
   private describeTasks(params: Params): Params {
-    const cluster = this.clusterOf(params);
+    const cluster = clusterOf(this.engine, params);
     const refs = params.tasks;
     if (!Array.isArray(refs) || refs.length === 0) throw invalid('Tasks cannot be empty.');
     if (refs.length > 100) throw invalid('Tasks can have at most 100 items.');
@@ -570,7 +350,7 @@ export class EcsService implements SimService {
     for (const ref of refs as string[]) {
       const arn = ref.startsWith('arn:') ? ref : this.engine.arn(`task/${cluster.name}/${ref}`);
       const task = cluster.tasks.get(arn);
-      if (task) tasks.push(this.taskShape(task, includeTags));
+      if (task) tasks.push(taskShape(this.engine, task, includeTags));
       else failures.push({ arn, reason: 'MISSING' });
     }
     return { tasks, failures };
@@ -578,10 +358,10 @@ export class EcsService implements SimService {
 
   /** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html */
   private listTasks(params: Params): Params {
-    const cluster = this.clusterOf(params);
+    const cluster = clusterOf(this.engine, params);
     const desired = (params.desiredStatus as string | undefined) ?? 'RUNNING';
     let service: ServiceRecord | undefined;
-    if (params.serviceName) service = this.serviceOf(cluster, params.serviceName as string);
+    if (params.serviceName) service = serviceOf(cluster, params.serviceName as string);
     const family = params.family as string | undefined;
     const arns = [...cluster.tasks.values()]
       .filter((t) => t.desiredStatus === desired)
@@ -594,272 +374,15 @@ export class EcsService implements SimService {
     return { taskArns: page, nextToken };
   }
 
-  /**
-   * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html
-   * Placement as ECS decides it: without launchType or a strategy, the
-   * cluster's default capacity provider strategy; with none, the EC2 launch
-   * type, which fails in failures[] since the simulator has no container
-   * instances ("No Container Instances were found in your cluster."). Fargate
-   * in a subnet the scenario marks capacity-unavailable fails in failures[]
-   * too; a capacity provider not associated with the cluster is an
-   * InvalidParameterException.
-   */
-  private runTask(params: Params): Params {
-    const cluster = this.clusterOf(params);
-    const { clientToken, ...request } = params;
-    if (clientToken === undefined) return this.startTasks(cluster, params);
-    // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/ECS_Idempotency.html: a retry with the
-    // same token and parameters gets the original reply and starts nothing; other parameters conflict.
-    if (typeof clientToken !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(clientToken)) {
-      throw invalid('clientToken must be 1 to 64 ASCII characters from 33 to 126.');
-    }
-    const key = canonicalJson(request);
-    const now = this.engine.now();
-    const seen = cluster.runTaskTokens.get(clientToken);
-    if (seen && now - seen.at < CLIENT_TOKEN_TTL_MS) {
-      if (seen.request === key) return seen.reply;
-      throw new AwsError(
-        'ConflictException',
-        'The RunTask request could not be processed due to conflicts. The provided clientToken is already in use with a different RunTask request.',
-        400,
-        { resourceIds: ((seen.reply.tasks ?? []) as Params[]).map((t) => t.taskArn) },
-      );
-    }
-    const reply = this.startTasks(cluster, params);
-    cluster.runTaskTokens.set(clientToken, { request: key, reply, at: now });
-    return reply;
-  }
-
-  private startTasks(cluster: ClusterRecord, params: Params): Params {
-    const td = this.taskDefinitionOf(params.taskDefinition);
-    if (td.status !== 'ACTIVE') throw new AwsError('ClientException', 'TaskDefinition is inactive');
-    const count = Number(params.count ?? 1);
-    if (!Number.isInteger(count) || count < 1 || count > 10) throw invalid('count must be between 1 and 10.');
-    if (params.launchType && params.capacityProviderStrategy) {
-      throw invalid(
-        'Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.',
-      );
-    }
-    let strategy = params.capacityProviderStrategy as { capacityProvider: string }[] | undefined;
-    let launchType = params.launchType as string | undefined;
-    if (!launchType && !strategy?.length) {
-      strategy = cluster.spec.defaultCapacityProviderStrategy;
-      if (!strategy?.length) launchType = 'EC2';
-    }
-    let capacityProviderName: string | undefined;
-    if (!launchType && strategy?.length) {
-      const associated = cluster.spec.capacityProviders ?? [];
-      for (const item of strategy) {
-        if (!associated.includes(item.capacityProvider)) {
-          throw invalid(
-            'The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.',
-          );
-        }
-      }
-      capacityProviderName = strategy[0].capacityProvider;
-      launchType = capacityProviderName.startsWith('FARGATE') ? 'FARGATE' : 'EC2';
-    }
-    const network = params.networkConfiguration as ServiceRecord['networkConfiguration'];
-    const subnets = network?.awsvpcConfiguration?.subnets ?? [];
-    if (td.body.networkMode === 'awsvpc' && subnets.length === 0) {
-      throw invalid("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
-    }
-    const failures: Params[] = [];
-    const tasks: Params[] = [];
-    if (launchType === 'EC2') {
-      for (let i = 0; i < count; i++)
-        failures.push({ reason: 'No Container Instances were found in your cluster.' });
-      return { tasks, failures };
-    }
-    const unavailable = new Set(cluster.spec.capacityUnavailableSubnets ?? []);
-    const usable = subnets.filter((s) => !unavailable.has(s));
-    if (subnets.length > 0 && usable.length === 0) {
-      for (let i = 0; i < count; i++) {
-        failures.push({
-          arn: subnets[0],
-          reason:
-            'Capacity is unavailable at this time. Please try again later or in a different availability zone',
-        });
-      }
-      return { tasks, failures };
-    }
-    for (let i = 0; i < count; i++) {
-      const task = this.engine.launchTask(cluster, td, {
-        launchType,
-        capacityProviderName,
-        subnet: usable[i % Math.max(usable.length, 1)],
-        startedBy: params.startedBy as string | undefined,
-        group: params.group as string | undefined,
-        overrides: {
-          containerOverrides: [],
-          inferenceAcceleratorOverrides: [],
-          ...(params.overrides as Params | undefined),
-        },
-        tags: params.tags as Tag[] | undefined,
-      });
-      tasks.push(this.taskShape(task, false));
-    }
-    return { tasks, failures };
-  }
-
   /** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html */
   private stopTask(params: Params): Params {
-    const cluster = this.clusterOf(params);
+    const cluster = clusterOf(this.engine, params);
     const ref = requireString(params, 'task');
     const arn = ref.startsWith('arn:') ? ref : this.engine.arn(`task/${cluster.name}/${ref}`);
     const task = cluster.tasks.get(arn);
     if (!task) throw invalid('The referenced task was not found.');
     const reason = (params.reason as string | undefined) || 'Task stopped by user';
     this.engine.stopTask(task, 'UserInitiated', reason);
-    return { task: this.taskShape(task, false) };
-  }
-
-  // ------------------------------------------------------------ service deployments
-
-  private findServiceDeployment(arn: string): ServiceDeploymentRecord | undefined {
-    for (const cluster of this.engine.clusters.values()) {
-      for (const service of cluster.services.values()) {
-        const sd = service.serviceDeployments.find((x) => x.arn === arn);
-        if (sd) return sd;
-      }
-    }
-    return undefined;
-  }
-
-  private revisionSummary(service: ServiceRecord, revisionArn: string, requested: number): Params {
-    let running = 0;
-    let pending = 0;
-    for (const dep of service.deployments.filter((x) => x.revisionArn === revisionArn)) {
-      const counts = this.engine.countTasks(service, dep);
-      running += counts.running;
-      pending += counts.pending;
-    }
-    return {
-      arn: revisionArn,
-      requestedTaskCount: requested,
-      runningTaskCount: running,
-      pendingTaskCount: pending,
-    };
-  }
-
-  /** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListServiceDeployments.html */
-  private listServiceDeployments(params: Params): Params {
-    const cluster = this.clusterOf(params);
-    const service = this.serviceOf(cluster, requireString(params, 'service'));
-    const statuses = params.status as string[] | undefined;
-    const createdAt = params.createdAt as { before?: number; after?: number } | undefined;
-    const items = service.serviceDeployments
-      .filter((sd) => !statuses?.length || statuses.includes(sd.status))
-      .filter((sd) => createdAt?.after === undefined || sd.createdAt >= createdAt.after * 1000)
-      .filter((sd) => createdAt?.before === undefined || sd.createdAt <= createdAt.before * 1000)
-      .map((sd) => ({
-        serviceDeploymentArn: sd.arn,
-        serviceArn: service.arn,
-        clusterArn: cluster.arn,
-        startedAt: d(sd.startedAt),
-        createdAt: d(sd.createdAt),
-        finishedAt: d(sd.finishedAt),
-        targetServiceRevisionArn: sd.targetRevisionArn,
-        status: sd.status,
-        statusReason: sd.statusReason,
-      }));
-    const { page, nextToken } = paginate(items, params.nextToken, params.maxResults, 20, 100);
-    return { serviceDeployments: page, nextToken };
-  }
-
-  /** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceDeployments.html */
-  private describeServiceDeployments(params: Params): Params {
-    const arns = params.serviceDeploymentArns;
-    if (!Array.isArray(arns) || arns.length === 0) throw invalid('serviceDeploymentArns cannot be empty.');
-    if (arns.length > 20) throw invalid('serviceDeploymentArns can have at most 20 items.');
-    const serviceDeployments: Params[] = [];
-    const failures: Params[] = [];
-    for (const arn of arns as string[]) {
-      const sd = this.findServiceDeployment(arn);
-      if (!sd) {
-        failures.push({ arn, reason: 'MISSING' });
-        continue;
-      }
-      const service = sd.service;
-      const dep = sd.deployment;
-      const finished = sd.finishedAt !== undefined;
-      serviceDeployments.push({
-        serviceDeploymentArn: sd.arn,
-        serviceArn: service.arn,
-        clusterArn: service.cluster.arn,
-        createdAt: d(sd.createdAt),
-        startedAt: d(sd.startedAt),
-        finishedAt: d(sd.finishedAt),
-        stoppedAt: d(sd.stoppedAt),
-        updatedAt: d(sd.updatedAt),
-        sourceServiceRevisions: sd.sourceRevisionArns.map((a) => this.revisionSummary(service, a, 0)),
-        targetServiceRevision: this.revisionSummary(
-          service,
-          sd.targetRevisionArn,
-          finished && sd.status !== 'SUCCESSFUL' ? 0 : service.desiredCount,
-        ),
-        status: sd.status,
-        statusReason: sd.statusReason,
-        deploymentConfiguration: sd.deploymentConfiguration,
-        rollback: sd.rollback && { ...sd.rollback, startedAt: d(sd.rollback.startedAt) },
-        deploymentCircuitBreaker: {
-          status: sd.circuitBreakerStatus,
-          failureCount: dep.failedTasks,
-          threshold: circuitBreakerThreshold(
-            service.desiredCount,
-            service.deploymentConfiguration.deploymentCircuitBreaker.thresholdConfiguration,
-          ),
-        },
-        alarms: { status: 'DISABLED' },
-      });
-    }
-    return { serviceDeployments, failures };
-  }
-
-  /** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceRevisions.html */
-  private describeServiceRevisions(params: Params): Params {
-    const arns = params.serviceRevisionArns;
-    if (!Array.isArray(arns) || arns.length === 0) throw invalid('serviceRevisionArns cannot be empty.');
-    const serviceRevisions: Params[] = [];
-    const failures: Params[] = [];
-    for (const arn of arns as string[]) {
-      let revision: ServiceRevisionRecord | undefined;
-      for (const cluster of this.engine.clusters.values()) {
-        for (const service of cluster.services.values()) revision ??= service.revisions.get(arn);
-      }
-      if (!revision) {
-        failures.push({ arn, reason: 'MISSING' });
-        continue;
-      }
-      const td = this.engine.findTaskDefinition(revision.taskDefinitionArn);
-      serviceRevisions.push({
-        serviceRevisionArn: revision.arn,
-        serviceArn: revision.service.arn,
-        clusterArn: revision.service.cluster.arn,
-        taskDefinition: revision.taskDefinitionArn,
-        launchType: revision.launchType,
-        platformVersion: revision.launchType === 'FARGATE' ? '1.4.0' : undefined,
-        platformFamily: revision.launchType === 'FARGATE' ? 'Linux' : undefined,
-        loadBalancers: revision.loadBalancers,
-        serviceRegistries: [],
-        networkConfiguration: revision.networkConfiguration,
-        containerImages: (td?.containers ?? []).map((c) => ({ containerName: c.name, image: c.image })),
-        guardDutyEnabled: false,
-        createdAt: d(revision.createdAt),
-      });
-    }
-    return { serviceRevisions, failures };
-  }
-
-  /** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopServiceDeployment.html */
-  private stopServiceDeployment(params: Params): Params {
-    const arn = requireString(params, 'serviceDeploymentArn');
-    const stopType = (params.stopType as string | undefined) ?? 'ROLLBACK';
-    if (stopType !== 'ROLLBACK') throw invalid(`stopType ${stopType} is not supported.`);
-    const sd = this.findServiceDeployment(arn);
-    if (!sd)
-      throw new AwsError('ServiceDeploymentNotFoundException', 'The service deployment does not exist.');
-    this.engine.requestRollback(sd);
-    return { serviceDeploymentArn: sd.arn };
+    return { task: taskShape(this.engine, task, false) };
   }
 }
