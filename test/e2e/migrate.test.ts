@@ -287,7 +287,7 @@ describe('migrate (end to end against the simulator)', () => {
     const since = lastSeq();
     const run = await migrate({ images: JSON.stringify({ api: `${REPO}:e2e-ok-3` }), container: 'nope' });
     expect(run.exitCode).toBe(1);
-    expect(run.log).toContain('::error::Input "container": task definition alva-migrations');
+    expect(run.log).toContain('::error title=container::Input "container": task definition alva-migrations');
     expect(sim.calls(since).filter((c) => c.mutating)).toEqual([]);
   });
 });

@@ -161,6 +161,10 @@ describe('verify (bundle against the simulator)', () => {
     }
     expect(run.summary).toContain('alva-staging-api');
     expect(run.summary).toContain('Release verified');
+    // The step ends by itself once its work is done: no process.exit(), and no idle
+    // keep-alive socket of its SDK clients holds the process open (main destroys them).
+    expect(run.signal).toBeNull();
+    expect(run.durationMs - report.durationMs).toBeLessThan(5_000);
     // Progress lines name the new revision as it comes up.
     expect(run.log).toMatch(/alva-api → alva-staging-api \(alva-api:\d+\): 1\/1 healthy on the new revision/);
   });
