@@ -6,6 +6,7 @@
  */
 import { SimClock, SimRandom } from './clock.js';
 import { EcsEngine } from './ecs/engine.js';
+import type { ClusterRecord } from './ecs/records.js';
 import { DEFAULT_TIMING } from './ecs/timers.js';
 import { ElbEngine } from './elb-engine.js';
 import { LogsStore } from './logs-store.js';
@@ -111,51 +112,7 @@ export class World {
 
   /** A JSON-friendly snapshot of the whole account, for tests and debugging. */
   state(): Record<string, unknown> {
-    const clusters = [...this.ecs.clusters.values()].map((c) => ({
-      name: c.name,
-      arn: c.arn,
-      services: [...c.services.values()].map((s) => ({
-        name: s.name,
-        arn: s.arn,
-        status: s.status,
-        desiredCount: s.desiredCount,
-        taskDefinition: s.taskDefinitionArn,
-        steady: s.steady,
-        deployments: s.deployments.map((d) => ({
-          id: d.id,
-          status: d.status,
-          taskDefinition: d.taskDefinitionArn,
-          rolloutState: d.rolloutState,
-          rolloutStateReason: d.rolloutStateReason,
-          failedTasks: d.failedTasks,
-          serviceDeployment: d.serviceDeployment?.arn,
-        })),
-        serviceDeployments: s.serviceDeployments.map((sd) => ({
-          arn: sd.arn,
-          status: sd.status,
-          statusReason: sd.statusReason,
-        })),
-        events: s.events.slice(0, 20).map((e) => e.message),
-      })),
-      tasks: [...c.tasks.values()].map((t) => ({
-        arn: t.arn,
-        service: t.service?.name,
-        deployment: t.deployment?.id,
-        taskDefinition: t.taskDef.arn,
-        lastStatus: t.lastStatus,
-        desiredStatus: t.desiredStatus,
-        ip: t.ip,
-        healthy: t.healthy,
-        stopCode: t.stopCode,
-        stoppedReason: t.stoppedReason,
-        containers: t.containers.map((x) => ({
-          name: x.name,
-          image: x.image,
-          lastStatus: x.lastStatus,
-          exitCode: x.exitCode,
-        })),
-      })),
-    }));
+    const clusters = [...this.ecs.clusters.values()].map(clusterState);
     const taskDefinitions = [...this.ecs.taskDefinitions.values()]
       .flat()
       .map((td) => ({ arn: td.arn, status: td.status }));
@@ -196,4 +153,53 @@ export class World {
   close(): void {
     this.clock.stop();
   }
+}
+
+/** One cluster in GET /_sim/state: its services with their deployments and events, and its tasks. */
+function clusterState(c: ClusterRecord): Record<string, unknown> {
+  return {
+    name: c.name,
+    arn: c.arn,
+    services: [...c.services.values()].map((s) => ({
+      name: s.name,
+      arn: s.arn,
+      status: s.status,
+      desiredCount: s.desiredCount,
+      taskDefinition: s.taskDefinitionArn,
+      steady: s.steady,
+      deployments: s.deployments.map((d) => ({
+        id: d.id,
+        status: d.status,
+        taskDefinition: d.taskDefinitionArn,
+        rolloutState: d.rolloutState,
+        rolloutStateReason: d.rolloutStateReason,
+        failedTasks: d.failedTasks,
+        serviceDeployment: d.serviceDeployment?.arn,
+      })),
+      serviceDeployments: s.serviceDeployments.map((sd) => ({
+        arn: sd.arn,
+        status: sd.status,
+        statusReason: sd.statusReason,
+      })),
+      events: s.events.slice(0, 20).map((e) => e.message),
+    })),
+    tasks: [...c.tasks.values()].map((t) => ({
+      arn: t.arn,
+      service: t.service?.name,
+      deployment: t.deployment?.id,
+      taskDefinition: t.taskDef.arn,
+      lastStatus: t.lastStatus,
+      desiredStatus: t.desiredStatus,
+      ip: t.ip,
+      healthy: t.healthy,
+      stopCode: t.stopCode,
+      stoppedReason: t.stoppedReason,
+      containers: t.containers.map((x) => ({
+        name: x.name,
+        image: x.image,
+        lastStatus: x.lastStatus,
+        exitCode: x.exitCode,
+      })),
+    })),
+  };
 }
