@@ -4,8 +4,8 @@ import type * as Core from '@actions/core';
 
 const summaryText: string[] = [];
 const summary = {
-  addHeading: jest.fn((text: string) => (summaryText.push(`# ${text}`), summary)),
-  addRaw: jest.fn((text: string) => (summaryText.push(text), summary)),
+  addHeading: jest.fn((text: string, _level?: number | string) => (summaryText.push(`# ${text}`), summary)),
+  addRaw: jest.fn((text: string, _addEOL?: boolean) => (summaryText.push(text), summary)),
   addTable: jest.fn((rows: unknown[]) => (summaryText.push(JSON.stringify(rows)), summary)),
   addDetails: jest.fn(
     (label: string, content: string) => (summaryText.push(`${label}: ${content}`), summary),
