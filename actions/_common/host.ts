@@ -62,8 +62,7 @@ async function settle(action: Action, step: () => Promise<void>, signal: AbortSi
 }
 
 /** How the step fails: its annotation, and what the log and the summary add. */
-export interface Failure {
-  kind: 'input' | 'cancelled' | 'operation' | 'unexpected';
+interface Failure {
   /** Heading of the job summary section. */
   heading: string;
   /** The failure annotation's first line(s). */
@@ -86,22 +85,21 @@ export interface Failure {
  *   "<subject> cancelled: <why>";
  * - anything else: its message as is, its stack at debug level.
  */
-export function failure(subject: string, err: unknown, signal: AbortSignal): Failure {
+function failure(subject: string, err: unknown, signal: AbortSignal): Failure {
   const failed = `${subject} failed`;
   if (err instanceof InputError) {
-    return { kind: 'input', heading: failed, message: err.message, details: [], title: err.input };
+    return { heading: failed, message: err.message, details: [], title: err.input };
   }
   if (err instanceof OperationError) {
-    return { kind: 'operation', heading: failed, message: err.message, details: err.details };
+    return { heading: failed, message: err.message, details: err.details };
   }
   if (err instanceof CancelledError || signal.aborted) {
     // A CancelledError says where it stopped; another error's cause is the signal.
     const why = err instanceof CancelledError ? err.message : String(signal.reason);
     const heading = `${subject} cancelled`;
-    return { kind: 'cancelled', heading, message: `${heading}: ${why}`, details: [] };
+    return { heading, message: `${heading}: ${why}`, details: [] };
   }
   return {
-    kind: 'unexpected',
     heading: failed,
     message: errorMessage(err),
     details: [],
@@ -110,7 +108,7 @@ export function failure(subject: string, err: unknown, signal: AbortSignal): Fai
 }
 
 /** Fails the step: the error annotation (titled when a title is given) and exit code 1. */
-export function failStep(message: string, title?: string): void {
+function failStep(message: string, title?: string): void {
   if (title === undefined) core.setFailed(message);
   else core.error(message, { title });
   // The host owns the end of the process: core.setFailed sets this too, core.error does not.

@@ -17,7 +17,7 @@ import { jobSummary, link, pre } from '../../_common/summary.js';
 import { getInputs, type Inputs } from './inputs.js';
 
 export function run(): Promise<void> {
-  return runAction({ subject: 'Deploy', onCancel: 'stopping the wait.', main });
+  return runAction({ subject: 'Deploy', onCancel: 'stopping the wait', main });
 }
 
 export async function main(signal: AbortSignal): Promise<void> {
