@@ -24,6 +24,8 @@ export async function connectRegistry(inputs: Inputs): Promise<Registry> {
   const repositories = [...new Set(inputs.services.map((s) => s.repository))];
   if (inputs.registry.kind === 'generic') {
     const { registry, username, password } = inputs.registry;
+    // Masked only once the inputs are valid: on bad input the password never reaches the log at all.
+    if (password) core.setSecret(password);
     const credentials = username && password ? { username, password } : undefined;
     const client = new RegistryClient(registry, credentials);
     return {
