@@ -7,10 +7,10 @@ import jest from 'eslint-plugin-jest';
  * The architecture, as rules ESLint checks (ARCHITECTURE.md, "Layout").
  *
  * Each layer lists the top-level folders it must not import, with why. The
- * mechanism is ESLint's core `no-restricted-imports` (and `no-restricted-syntax`
- * for `import()`, which lib/ uses to load SDK clients lazily): no plugin and no
- * import resolver to configure. Those rules match the import string, not the
- * resolved file, so the config is generated per folder depth: a file at depth d
+ * mechanism is ESLint's core `no-restricted-imports`, and `no-restricted-syntax`
+ * for `import()` (lib/ loads SDK clients lazily) and `typeof import()`: no plugin
+ * and no import resolver to configure. Those rules match the import string, not
+ * the resolved file, so the config is generated per folder depth: a file at depth d
  * (lib/ecs/rollout.ts is depth 2) reaches the repository root with exactly d
  * `../`. That catches '../actions/x.js' and '../../../actions/x.js' alike, and
  * never mistakes infra's own infra/lib/ for the root lib/. A resolver-based rule
@@ -69,6 +69,8 @@ const LAYERS = {
 // Deeper than any folder today (3); a file deeper than this is not checked.
 const MAX_DEPTH = 8;
 const SOURCES = '*.{ts,mts,cts,js,mjs,cjs}';
+// `import('x')` and the type `typeof import('x')`, which no-restricted-imports does not see.
+const dynamicImport = ':matches(ImportExpression, TSImportType)';
 
 function architectureRules() {
   const configs = [];
@@ -97,11 +99,11 @@ function architectureRules() {
           'no-restricted-syntax': [
             'error',
             ...forbidden.map((folder) => ({
-              selector: `ImportExpression[source.value=/${toRoot.replaceAll('/', '\\x2f')}${folder}(\\x2f|$)/]`,
+              selector: `${dynamicImport}[source.value=/${toRoot.replaceAll('/', '\\x2f')}${folder}(\\x2f|$)/]`,
               message: message(folder),
             })),
             ...scopes.map(({ scope, message }) => ({
-              selector: `ImportExpression[source.value=/^${scope}\\x2f/]`,
+              selector: `${dynamicImport}[source.value=/^${scope}\\x2f/]`,
               message,
             })),
           ],

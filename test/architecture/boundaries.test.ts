@@ -79,6 +79,14 @@ describe('architecture rules', () => {
     ]);
   });
 
+  it('and so does a type taken with typeof import()', async () => {
+    expect(await problems('sim/violation.ts', "export type Log = typeof import('../lib/log.js');\n")).toEqual(
+      [
+        'no-restricted-syntax: sim/ is the simulator, which shares no code with the product: it must not import the domain layer (lib/)',
+      ],
+    );
+  });
+
   it.each([
     { file: 'lib/ecs/allowed.ts', source: '../errors.js', why: 'lib/ importing lib/' },
     {
