@@ -9,11 +9,13 @@ export const modules = {
 /* harmony export */   awslogsStreamFor: () => (/* binding */ awslogsStreamFor),
 /* harmony export */   lastLogLines: () => (/* binding */ lastLogLines)
 /* harmony export */ });
-/* harmony import */ var _aws_sdk_client_cloudwatch_logs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(303);
+/* harmony import */ var _aws_sdk_client_cloudwatch_logs__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(303);
+/* harmony import */ var _ecs_tasks_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(8334);
 /**
  * CloudWatch Logs of a container that uses the awslogs driver: where its
  * stream is, and its last lines.
  */
+
 
 /**
  * The stream a task's container writes to, per the awslogs driver's rule
@@ -29,11 +31,10 @@ function awslogsStreamFor(container, task) {
     const prefix = config.options?.['awslogs-stream-prefix'];
     if (!group || !prefix)
         return undefined;
-    const taskId = task.slice(task.lastIndexOf('/') + 1);
     const region = config.options?.['awslogs-region'];
     return {
         logGroupName: group,
-        logStreamName: `${prefix}/${container.name}/${taskId}`,
+        logStreamName: `${prefix}/${container.name}/${(0,_ecs_tasks_js__WEBPACK_IMPORTED_MODULE_0__/* .taskId */ .BS)(task)}`,
         ...(region ? { region } : {}),
     };
 }
@@ -41,7 +42,7 @@ function awslogsStreamFor(container, task) {
 async function lastLogLines(logs, stream, count = 20) {
     let reply;
     try {
-        reply = await logs.send(new _aws_sdk_client_cloudwatch_logs__WEBPACK_IMPORTED_MODULE_0__.GetLogEventsCommand({
+        reply = await logs.send(new _aws_sdk_client_cloudwatch_logs__WEBPACK_IMPORTED_MODULE_1__.GetLogEventsCommand({
             logGroupName: stream.logGroupName,
             logStreamName: stream.logStreamName,
             startFromHead: false,

@@ -31,11 +31,13 @@ class LogStreamFollower {
     streams = new Map();
     keepLast;
     maxPages;
+    clock;
     constructor(client, options) {
         this.client = client;
         this.options = options;
         this.keepLast = options.keepLast ?? 50;
         this.maxPages = options.maxPagesPerPoll ?? 100;
+        this.clock = options.clock ?? _time_js__WEBPACK_IMPORTED_MODULE_1__/* .systemClock */ .ml;
     }
     /** Starts following streams; a stream already followed is ignored. */
     add(...refs) {
@@ -76,13 +78,13 @@ class LogStreamFollower {
     async drain(options = {}, signal) {
         const quietPolls = options.quietPolls ?? 2;
         const intervalMs = options.intervalMs ?? 1000;
-        const until = Date.now() + (options.maxMs ?? 15_000);
+        const until = this.clock.now() + (options.maxMs ?? 15_000);
         let quiet = 0;
         for (;;) {
             quiet = (await this.poll(signal)) > 0 ? 0 : quiet + 1;
-            if (quiet >= quietPolls || Date.now() + intervalMs > until)
+            if (quiet >= quietPolls || this.clock.now() + intervalMs > until)
                 return;
-            await (0,_time_js__WEBPACK_IMPORTED_MODULE_1__/* .sleep */ .yy)(intervalMs, signal);
+            await this.clock.sleep(intervalMs, signal);
         }
     }
     /** The most recent lines of one stream (by label), or of all streams merged when no label is given. */
