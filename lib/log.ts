@@ -5,7 +5,8 @@
 export interface Log {
   info(message: string): void;
   warning(message: string): void;
-  error(message: string): void;
+  /** title: what the annotation is about (a service, an input), shown as its heading on GitHub. */
+  error(message: string, options?: { title?: string }): void;
   debug(message: string): void;
   /** Runs fn inside a collapsible group of the job log. */
   group<T>(name: string, fn: () => Promise<T>): Promise<T>;

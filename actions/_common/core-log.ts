@@ -6,7 +6,7 @@ import type { Log } from '../../lib/log.js';
 export const coreLog: Log = {
   info: (m) => core.info(m),
   warning: (m) => core.warning(m),
-  error: (m) => core.error(m),
+  error: (m, options) => core.error(m, options?.title ? { title: options.title } : {}),
   debug: (m) => core.debug(m),
   group: (name, fn) => core.group(name, fn),
 };

@@ -24,7 +24,7 @@ export async function explainFailures(run: DeployRun, started: readonly StartedS
       }),
     );
     for (const s of failed) {
-      log.error(`${s.report.service}: ${s.report.reason}`);
+      log.error(`${s.report.service}: ${s.report.reason}`, { title: s.report.service });
       for (const line of s.report.details ?? []) log.info(`  ${line}`);
     }
   });

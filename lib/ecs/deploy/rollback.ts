@@ -97,7 +97,9 @@ async function startRollbacks(
         s.report.rollback = { taskDefinition: previous, status: 'started' };
       } catch (err) {
         s.report.rollback = { taskDefinition: previous, status: 'failed', reason: errorMessage(err) };
-        log.error(`✗ ${s.report.service}: the rollback could not start: ${errorMessage(err)}`);
+        log.error(`✗ ${s.report.service}: the rollback could not start: ${errorMessage(err)}`, {
+          title: s.report.service,
+        });
       }
     }),
   );

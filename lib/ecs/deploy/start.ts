@@ -84,7 +84,7 @@ async function startRollout(run: DeployRun, p: ServicePlan, options: StartOption
     report.status = 'failed';
     report.reason = `could not start the deployment: ${errorMessage(err)}`;
     report.finishedAt = new Date(clock.now()).toISOString();
-    log.error(`✗ ${p.service}: ${report.reason}`);
+    log.error(`✗ ${p.service}: ${report.reason}`, { title: p.service });
     // UpdateService may have failed after RegisterTaskDefinition: the service itself is unchanged.
     return { report, touched: false, startedAtMs };
   }

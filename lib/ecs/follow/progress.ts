@@ -71,12 +71,15 @@ export class FollowProgress {
           `✓ ${event.service}: ${shortTaskDefinition(event.taskDefinition)} ${waitFor === 'steady' ? 'steady (deployment COMPLETED)' : 'running and healthy'} after ${formatDuration(clock.now() - this.startedAt)}`,
         );
       case 'failed':
-        return log.error(`✗ ${event.service}: ${event.reason}`);
+        return log.error(`✗ ${event.service}: ${event.reason}`, { title: event.service });
       case 'gone':
-        return log.error(`${event.service}: the service no longer exists (${event.reason})`);
+        return log.error(`${event.service}: the service no longer exists (${event.reason})`, {
+          title: event.service,
+        });
       case 'timed-out':
         return log.error(
           `✗ ${event.service}: timed out after ${formatDuration(event.timeoutMs)}: ${event.state}`,
+          { title: event.service },
         );
       case 'poll-failed':
         return log.warning(
