@@ -138,6 +138,15 @@ export interface ImageBehaviour {
   reason?: string;
   /** For "ok": a long-running container that exits after this long (crash loop). */
   crashAfterMs?: number;
+  /**
+   * For "ok", a late crash: the task runs and passes its health checks, then,
+   * this long after it first became healthy (healthy in every target group of
+   * its service), its essential container writes `crashLogLines` and exits
+   * with `exitCode` (default 1) and `reason`. Each replacement does the same.
+   */
+  crashAfterHealthyMs?: number;
+  /** Lines the container writes just before a late crash (`crashAfterHealthyMs`). */
+  crashLogLines?: string[];
   /** Overrides timing.pullMs for this image. */
   pullMs?: number;
   /** ALB health checks: "healthy" (default), or failing with the matching reason code. */

@@ -212,6 +212,8 @@ export interface TaskRecord {
   version: number;
   /** Healthy in every target group of its service (or the service has none). */
   healthy: boolean;
+  /** Has been healthy at least once (a late crash counts from the first time). */
+  everHealthy?: boolean;
   /** Targets this task has in its service's target groups. */
   targets: { targetGroup: TargetGroupRecord; port: number }[];
   /** Counted once against its deployment's failedTasks. */

@@ -94,7 +94,10 @@ export class TaskLifecycle {
       store: deps.store,
       timers: deps.timers,
       elb: deps.elb,
-      taskHealthy: (task) => deps.hooks.taskHealthy(task),
+      taskHealthy: (task) => {
+        this.armLateCrash(task);
+        deps.hooks.taskHealthy(task);
+      },
       reconcile: (service) => deps.hooks.reconcile(service),
       stopTask: (task, stopCode, reason, opts) => this.stopTask(task, stopCode, reason, opts),
     });
@@ -250,6 +253,27 @@ export class TaskLifecycle {
       }
     }
     this.targets.register(task, steady);
+  }
+
+  /**
+   * The first time a service task is healthy, an image with
+   * `crashAfterHealthyMs` arms its late crash: the container writes its crash
+   * lines and exits, which stops the task (EssentialContainerExited) as any
+   * essential container's exit does.
+   */
+  private armLateCrash(task: TaskRecord): void {
+    if (task.everHealthy) return;
+    task.everHealthy = true;
+    for (const c of task.containers) {
+      const after = c.behaviour.crashAfterHealthyMs;
+      if (after === undefined || !c.essential) continue;
+      const lines = c.behaviour.crashLogLines ?? [];
+      if (lines.length)
+        this.timers.forTask(task, Math.max(0, after - 500), () => this.writeLines(task, c, lines, 400));
+      this.timers.forTask(task, after, () =>
+        this.containerExited(task, c, c.behaviour.exitCode ?? 1, c.behaviour.reason),
+      );
+    }
   }
 
   // ---------------------------------------------------------------- containers

@@ -22,6 +22,7 @@ import {
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CLUSTER, startWithClients, stopClients, waitFor, type Clients } from './helpers.js';
 
 let c: Clients;
@@ -233,6 +234,49 @@ describe('deployment circuit breaker', () => {
     }, 'two crashes');
     const s = await describe1('alva-web');
     expect(s.deployments![0]).toMatchObject({ rolloutState: 'COMPLETED', failedTasks: 0 });
+  });
+
+  it('a late crash: the task turns healthy, the deployment completes, then the container exits 30 s after healthy with its log lines', async () => {
+    const { arn } = await deployImage('alva-auth', 'latecrash-1');
+    const completed = await waitFor(async () => {
+      const s = await describe1('alva-auth');
+      return s.deployments!.length === 1 && s.deployments![0].rolloutState === 'COMPLETED' ? s : undefined;
+    }, 'the deployment to complete');
+    expect(completed.taskDefinition).toBe(arn);
+    const exited = await waitFor(
+      () => c.sim.events().find((e) => e.kind === 'container.exited' && e.detail.service === 'alva-auth'),
+      'the late crash',
+    );
+    expect(exited.detail).toMatchObject({ exitCode: 1, taskDefinition: arn });
+    // It crashed 30 s (simulated) after its target turned healthy, not before.
+    const at = (iso: string) => Date.parse(iso);
+    const healthyAt = c.sim
+      .events()
+      .filter(
+        (e) =>
+          e.kind === 'target.health' &&
+          e.detail.state === 'healthy' &&
+          e.detail.taskArn === exited.detail.taskArn,
+      )
+      .map((e) => at(e.simTime))[0];
+    expect(at(exited.simTime) - healthyAt).toBeGreaterThanOrEqual(29_000);
+    const [task] = await waitFor(async () => {
+      const tasks = (await stoppedTasks('alva-auth')).filter((t) => t.taskDefinitionArn === arn);
+      return tasks.length ? tasks : undefined;
+    }, 'the stopped task');
+    expect(task).toMatchObject({
+      stopCode: 'EssentialContainerExited',
+      stoppedReason: 'Essential container in task exited',
+    });
+    expect(task.containers![0]).toMatchObject({ name: 'auth', exitCode: 1, lastStatus: 'STOPPED' });
+    const taskId = task.taskArn!.split('/').pop();
+    const { events } = await c.logs.send(
+      new FilterLogEventsCommand({
+        logGroupName: '/ecs/alva-staging/auth',
+        logStreamNames: [`auth/auth/${taskId}`],
+      }),
+    );
+    expect(events!.map((e) => e.message)).toContain('Process exiting with code 1');
   });
 
   it('an image that cannot be pulled stops with TaskFailedToStart and CannotPullContainerError', async () => {
