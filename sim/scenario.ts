@@ -184,8 +184,18 @@ export interface FaultSpec {
   kind: 'throttle' | 'http500' | 'reset' | 'lost';
   /** Skip this many matching calls before the fault starts (default 0). */
   after?: number;
-  /** How many matching calls fail (default 1). */
+  /** How many matching calls fail (default 1). A fault with a time window ignores it. */
   count?: number;
+  /**
+   * A time window, in simulated ms: every matching call fails for this long,
+   * counted from the first matching call (after `after` skipped calls, and not
+   * before `fromMs`). "DescribeServices fails for 20 s" whatever the poll rate.
+   */
+  forMs?: number;
+  /** A window in simulated ms after the fault was loaded or added: matching calls fail from here... */
+  fromMs?: number;
+  /** ...until here (exclusive; no end if absent). */
+  untilMs?: number;
 }
 
 export interface EcrSpec {

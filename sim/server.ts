@@ -42,6 +42,15 @@ export interface SimCall {
 interface ActiveFault {
   spec: FaultSpec;
   seen: number;
+  /** Simulated ms when it was loaded or added: `fromMs`/`untilMs` count from here. */
+  addedAt: number;
+  /** Simulated ms of the first call it failed: `forMs` counts from here. */
+  firstHitAt?: number;
+}
+
+/** A fault with `forMs`, `fromMs` or `untilMs` fails every matching call in its window, whatever `count` says. */
+function isTimed(spec: FaultSpec): boolean {
+  return spec.forMs !== undefined || spec.fromMs !== undefined || spec.untilMs !== undefined;
 }
 
 export class SimServer {
@@ -58,7 +67,7 @@ export class SimServer {
     readonly speed: number,
   ) {
     this.world = new World(scenario, speed);
-    this.faults = (scenario.faults ?? []).map((spec) => ({ spec, seen: 0 }));
+    this.faults = this.activate(scenario.faults ?? []);
     this.server = createServer((req, res) => {
       this.route(req, res).catch((err: unknown) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
@@ -94,7 +103,7 @@ export class SimServer {
     this.world = world;
     this.calls = [];
     this.callSeq = 0;
-    this.faults = (scenario.faults ?? []).map((spec) => ({ spec, seen: 0 }));
+    this.faults = this.activate(scenario.faults ?? []);
     await this.onLoad?.(this.world);
   }
 
@@ -103,11 +112,21 @@ export class SimServer {
   }
 
   addFaults(specs: FaultSpec[]): void {
-    for (const spec of specs) {
+    this.faults.push(...this.activate(specs));
+  }
+
+  private activate(specs: FaultSpec[]): ActiveFault[] {
+    const addedAt = this.world.clock.now();
+    return specs.map((spec) => {
       if (!['throttle', 'http500', 'reset', 'lost'].includes(spec.kind))
         throw new Error(`unknown fault kind ${spec.kind}`);
-      this.faults.push({ spec, seen: 0 });
-    }
+      for (const field of ['forMs', 'fromMs', 'untilMs'] as const) {
+        const value = spec[field];
+        if (value !== undefined && !(typeof value === 'number' && value >= 0))
+          throw new Error(`fault ${field} must be a number of simulated ms, got ${String(value)}`);
+      }
+      return { spec, seen: 0, addedAt };
+    });
   }
 
   callLog(since = 0): SimCall[] {
@@ -163,10 +182,23 @@ export class SimServer {
         continue;
       fault.seen += 1;
       const after = spec.after ?? 0;
-      const count = spec.count ?? 1;
-      if (!hit && fault.seen > after && fault.seen <= after + count) hit = spec;
+      const fails = isTimed(spec)
+        ? fault.seen > after && this.inWindow(fault)
+        : fault.seen > after && fault.seen <= after + (spec.count ?? 1);
+      if (!hit && fails) hit = spec;
     }
     return hit;
+  }
+
+  /** Whether a timed fault fails a call now (simulated time): inside [fromMs, untilMs) and within forMs of its first failure. */
+  private inWindow(fault: ActiveFault): boolean {
+    const { spec } = fault;
+    const now = this.world.clock.now();
+    const since = now - fault.addedAt;
+    if (since < (spec.fromMs ?? 0) || (spec.untilMs !== undefined && since >= spec.untilMs)) return false;
+    if (spec.forMs === undefined) return true;
+    fault.firstHitAt ??= now;
+    return now < fault.firstHitAt + spec.forMs;
   }
 
   private record(call: Omit<SimCall, 'seq' | 'time' | 'realTime' | 'realMs'>): void {

@@ -77,8 +77,22 @@ export class EcsStore {
     });
   }
 
+  /**
+   * A cluster by name or ARN. An ARN must be this account's in this region, as
+   * on AWS, where the endpoint is regional: another region's ARN is an
+   * InvalidParameterException "Invalid Region in ARN" (reported, e.g., in
+   * https://github.com/aws/aws-cli/issues/3175), another account's cluster is
+   * not found.
+   */
   cluster(ref?: string): ClusterRecord {
     const name = nameOf(ref ?? 'default');
+    if (ref?.startsWith('arn:')) {
+      const [, , , region, account] = ref.split(':');
+      if (region !== this.deps.region)
+        throw new AwsError('InvalidParameterException', 'Invalid Region in ARN');
+      if (account !== this.deps.accountId || ref !== this.arn(`cluster/${name}`))
+        throw new AwsError('ClusterNotFoundException', 'Cluster not found.');
+    }
     const cluster = this.clusters.get(name);
     if (!cluster) throw new AwsError('ClusterNotFoundException', 'Cluster not found.');
     return cluster;

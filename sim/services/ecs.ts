@@ -176,7 +176,9 @@ export class EcsService implements SimService {
     const clusters: Params[] = [];
     const failures: Params[] = [];
     for (const ref of refs) {
-      const cluster = this.engine.clusters.get(nameOf(ref));
+      // An ARN names one account's cluster in one region: another's is MISSING here.
+      const foreign = ref.startsWith('arn:') && ref !== this.engine.arn(`cluster/${nameOf(ref)}`);
+      const cluster = foreign ? undefined : this.engine.clusters.get(nameOf(ref));
       if (!cluster) {
         failures.push({
           arn: ref.startsWith('arn:') ? ref : this.engine.arn(`cluster/${ref}`),

@@ -8,8 +8,10 @@ import {
   ClientException,
   ClusterNotFoundException,
   DeleteServiceCommand,
+  DescribeClustersCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
   ECSClient,
   InvalidParameterException,
   RegisterTaskDefinitionCommand,
@@ -49,6 +51,31 @@ describe('AWS error shapes', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClusterNotFoundException);
     expect((err as Error).message).toBe('Cluster not found.');
+  });
+
+  it("a cluster ARN of another account is not found; another region's ARN is an invalid parameter", async () => {
+    const otherAccount = `arn:aws:ecs:us-east-1:999999999999:cluster/${CLUSTER}`;
+    const err = await c.ecs
+      .send(new DescribeServicesCommand({ cluster: otherAccount, services: ['alva-api'] }))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClusterNotFoundException);
+    const otherRegion = `arn:aws:ecs:eu-west-1:123456789012:cluster/${CLUSTER}`;
+    const regionErr = await c.ecs
+      .send(new UpdateServiceCommand({ cluster: otherRegion, service: 'alva-api', desiredCount: 1 }))
+      .catch((e: unknown) => e);
+    expect(regionErr).toBeInstanceOf(InvalidParameterException);
+    expect((regionErr as Error).message).toBe('Invalid Region in ARN');
+    expect(c.sim.events().filter((e) => e.kind === 'deployment.started')).toHaveLength(4); // the scenario's own
+    const local = `arn:aws:ecs:us-east-1:123456789012:cluster/${CLUSTER}`;
+    const { services } = await c.ecs.send(
+      new DescribeServicesCommand({ cluster: local, services: ['alva-api'] }),
+    );
+    expect(services![0].serviceName).toBe('alva-api');
+    const { clusters, failures } = await c.ecs.send(
+      new DescribeClustersCommand({ clusters: [otherAccount, local] }),
+    );
+    expect(clusters!.map((cl) => cl.clusterArn)).toEqual([local]);
+    expect(failures).toEqual([{ arn: otherAccount, reason: 'MISSING' }]);
   });
 
   it('ServiceNotFoundException', async () => {
@@ -125,6 +152,9 @@ describe('AWS error shapes', () => {
 });
 
 describe('faults', () => {
+  /** An earlier test loads a scenario with faults, which reset() reloads: start these from none. */
+  const loadWithoutFaults = () =>
+    c.sim.load({ ...(JSON.parse(JSON.stringify(c.sim.world.scenario)) as object), faults: [] } as never);
   const callsOf = (operation: string) =>
     c.sim.calls().filter((call: SimCall) => call.operation === operation);
 
@@ -188,6 +218,60 @@ describe('faults', () => {
     elb.destroy();
     expect(err).toBeInstanceOf(ElasticLoadBalancingV2ServiceException);
     expect((err as Error).name).toBe('Throttling');
+  });
+
+  it('a timed fault fails every matching call for forMs of simulated time from its first hit, then none', async () => {
+    await loadWithoutFaults();
+    c.sim.addFaults({ service: 'ecs', operation: 'DescribeServices', kind: 'http500', forMs: 20_000 });
+    const once = new ECSClient(clientConfig(c.sim.url, 1));
+    const describe = () =>
+      once
+        .send(new DescribeServicesCommand({ cluster: CLUSTER, services: ['alva-api'] }))
+        .then(() => 'ok')
+        .catch((e: ECSServiceException) => e.name);
+    const first = await describe();
+    const seen = [first];
+    // Poll (slowly, as an action would) until the window has passed in simulated time.
+    const startedAt = Date.parse(callsOf('DescribeServices')[0].time);
+    while (Date.parse(c.sim.calls().at(-1)!.time) - startedAt < 25_000) {
+      await new Promise((resolve) => setTimeout(resolve, c.sim.toReal(2_000)));
+      seen.push(await describe());
+    }
+    once.destroy();
+    const calls = callsOf('DescribeServices');
+    for (const call of calls) {
+      const inWindow = Date.parse(call.time) - startedAt < 20_000;
+      expect([call.status, call.fault ?? null]).toEqual(inWindow ? [500, 'http500'] : [200, null]);
+    }
+    expect(first).toBe('InternalFailure');
+    expect(seen.at(-1)).toBe('ok');
+    expect(calls.filter((call) => call.status === 500).length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('a fault window fromMs..untilMs counts from when the fault was added', async () => {
+    await loadWithoutFaults();
+    c.sim.addFaults({
+      service: 'ecs',
+      operation: 'DescribeTasks',
+      kind: 'throttle',
+      fromMs: 4_000,
+      untilMs: 8_000,
+    });
+    const addedAt = Date.parse(c.sim.state().now as string);
+    const once = new ECSClient(clientConfig(c.sim.url, 1));
+    for (let i = 0; i < 6; i++) {
+      await once.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: ['nope'] })).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, c.sim.toReal(2_000)));
+    }
+    once.destroy();
+    const calls = callsOf('DescribeTasks');
+    expect(calls).toHaveLength(6);
+    for (const call of calls) {
+      const since = Date.parse(call.time) - addedAt;
+      expect(call.fault ?? null).toBe(since >= 4_000 && since < 8_000 ? 'throttle' : null);
+    }
+    expect(calls.some((call) => call.fault === 'throttle')).toBe(true);
+    expect(calls.some((call) => call.fault === undefined)).toBe(true);
   });
 
   it('the call log over HTTP records every call with its parameters and whether it mutates', async () => {
