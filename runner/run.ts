@@ -7,7 +7,7 @@
  * not support fails the step loudly.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   createFileCommands,
@@ -65,6 +65,13 @@ export interface RunnerOptions {
   signal?: AbortSignal;
   /** Run only these jobs of the workflow (each with every job it needs). */
   jobs?: string[];
+  /**
+   * A fault to inject (tests): send `signal` to one step's process the first
+   * time its log matches `when`, e.g. SIGKILL the deploy step mid-rollout as
+   * an out-of-memory kill or a lost runner would. `job` and `step` are ids; the
+   * jobs of a called workflow count by their own ids.
+   */
+  killStep?: { job: string; step: string; when: RegExp; signal: NodeJS.Signals };
 }
 
 export interface StepRecord {
@@ -355,6 +362,7 @@ async function runJob(
         addPost: (fn) => posts.push(fn),
         processGroups,
         jobTimeoutMs: (job['timeout-minutes'] ?? 360) * 60_000 - (Date.now() - started),
+        jobId: id,
       });
       rec.name = name;
       record.steps.push(rec);
@@ -458,6 +466,22 @@ interface StepContext {
   /** Each step runs in a process group of its own, ended with the job. */
   processGroups: number[];
   jobTimeoutMs: number;
+  jobId: string;
+  /** The injected fault of this step's main process (RunnerOptions.killStep), if it is the one named. */
+  onOutput?: HostProcessOptions['onOutput'];
+}
+
+/** RunnerOptions.killStep as an onOutput hook, for the step it names. */
+function injectedKill(step: Step, sc: StepContext): HostProcessOptions['onOutput'] {
+  const kill = sc.scope.options.killStep;
+  if (!kill || kill.job !== sc.jobId || kill.step !== step.id) return undefined;
+  let sent = false;
+  return (log, send) => {
+    if (sent || !kill.when.test(log)) return;
+    sent = true;
+    sc.scope.log(`    ✖ ${kill.signal} sent to the step (injected fault)`);
+    send(kill.signal);
+  };
 }
 
 async function runStep(step: Step, index: number, sc: StepContext): Promise<StepRecord> {
@@ -476,11 +500,12 @@ async function runStep(step: Step, index: number, sc: StepContext): Promise<Step
     const stepEnv = stringMap(step.env, sc.ctx, sc.status);
     const env = { ...baseEnv(sc), ...sc.env, ...stepEnv, ...files };
     const timeoutMs = Math.min(sc.jobTimeoutMs, (step['timeout-minutes'] ?? 360) * 60_000);
+    const main = { ...sc, onOutput: injectedKill(step, sc) };
     let exitCode: number;
     if (step.run !== undefined) {
-      exitCode = await runShell(step, env, sc, timeoutMs);
+      exitCode = await runShell(step, env, main, timeoutMs);
     } else if (step.uses?.startsWith('./')) {
-      exitCode = await runLocalAction(step, env, sc, timeoutMs, files);
+      exitCode = await runLocalAction(step, env, main, timeoutMs, files);
     } else if (step.uses && isEmulated(step.uses)) {
       const withValues = stringMap(step.with, sc.ctx, sc.status);
       const effect = emulate(step.uses, withValues, {
@@ -593,7 +618,7 @@ async function runLocalAction(
     sc.addPost(async () => {
       if (!condition(postIf, sc.ctx, sc.status)) return;
       sc.scope.log(`  ▶ Post ${step.name ?? step.uses}`);
-      await runStepProcess(sc, 60_000, (options) =>
+      await runStepProcess({ ...sc, onOutput: undefined }, 60_000, (options) =>
         runActionStep(action, 'post', { ...options, env, inputs, state }),
       );
     });
@@ -630,8 +655,10 @@ async function runStepProcess(
       detached: true,
       onSpawn: (pid) => sc.processGroups.push(pid),
       onLine: (line) => renderLine(line, sc.scope),
+      onOutput: sc.onOutput,
     });
-    return exitCode ?? (signal ? 128 + 2 : 1);
+    // Killed by a signal: the shell's 128 + its number (SIGINT 130 is a cancellation, SIGKILL 137 a failure).
+    return exitCode ?? (signal ? 128 + (osConstants.signals[signal] ?? 2) : 1);
   } finally {
     clearTimeout(timer);
   }
