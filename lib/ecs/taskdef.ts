@@ -157,6 +157,37 @@ export function parseTaskDefinitionRef(ref: string): { family: string; revision?
   return { family: match?.[1] ?? name, ...(match?.[2] ? { revision: Number(match[2]) } : {}) };
 }
 
+/** A task-definition family name: letters, digits, hyphens and underscores, up to 255 (RegisterTaskDefinition). */
+const FAMILY = '[A-Za-z0-9_-]{1,255}';
+const REVISION_REF = new RegExp(
+  `^(?:arn:(aws[a-z-]*):ecs:([a-z0-9-]+):(\\d{12}):task-definition/)?(${FAMILY}):([1-9]\\d{0,9})$`,
+);
+
+/** One exact revision as a user names it: "family:revision" or a task-definition ARN with its revision. */
+export interface RevisionRef {
+  family: string;
+  revision: number;
+  /** "partition:region:account" of an ARN; undefined for "family:revision" (this account and region). */
+  scope?: string;
+}
+
+/** Parses "family:revision" or "arn:aws:ecs:<region>:<account>:task-definition/family:revision"; undefined for anything else. */
+export function parseRevisionRef(ref: string): RevisionRef | undefined {
+  const match = REVISION_REF.exec(ref);
+  if (!match) return undefined;
+  const [, partition, region, account, family, revision] = match;
+  return {
+    family: family!,
+    revision: Number(revision),
+    ...(partition ? { scope: `${partition}:${region}:${account}` } : {}),
+  };
+}
+
+/** "partition:region:account" of a task-definition ARN, undefined for a short form. */
+export function taskDefinitionScope(arn: string): string | undefined {
+  return parseRevisionRef(arn)?.scope;
+}
+
 /** "family:revision" of an ARN, for humans. */
 export function shortTaskDefinition(arn: string | undefined): string {
   if (!arn) return '-';
