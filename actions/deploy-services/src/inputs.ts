@@ -3,6 +3,7 @@ import { parseImages, type ImageMap } from '../../../lib/contracts/images.js';
 import { bareMap, parseJsonObject } from '../../../lib/contracts/json.js';
 import { InputError } from '../../../lib/errors.js';
 import type { RollbackTo } from '../../../lib/ecs/deploy.js';
+import { parseRevisionRef } from '../../../lib/ecs/taskdef.js';
 import type { WaitFor } from '../../../lib/ecs/rollout.js';
 import { bool, integer, list, optional, required } from '../../_common/inputs.js';
 
@@ -18,14 +19,29 @@ export interface Inputs {
   forceNewDeployment: boolean;
 }
 
+/**
+ * rollback-to: `previous`, a revision number (that revision of each service's
+ * own family), or a JSON object service → revision number, "family:revision"
+ * or task-definition ARN. Whether a revision is of the service's own family is
+ * checked against AWS before anything changes (lib/ecs/deploy/plan.ts).
+ */
 function parseRollbackTo(raw: string, services: string[]): RollbackTo {
   if (raw === 'previous') return 'previous';
   const example = `{"${services[0] ?? 'web'}": 41}`;
+  if (/^\d+$/.test(raw)) {
+    const revision = Number(raw);
+    if (!Number.isSafeInteger(revision) || revision < 1) {
+      throw new InputError('rollback-to', `"${raw}" is not a revision number`, 'give a revision number ≥ 1');
+    }
+    const everyService = bareMap<number>();
+    for (const service of services) everyService[service] = revision;
+    return everyService;
+  }
   if (!raw.startsWith('{')) {
     throw new InputError(
       'rollback-to',
-      `"${raw}" is neither "previous" nor a JSON object`,
-      `use previous, or a JSON object such as ${example}`,
+      `"${raw}" is neither "previous" nor a JSON object nor a revision number`,
+      `use previous, a revision number of every service's own family (e.g. 41), or a JSON object such as ${example}`,
     );
   }
   const object = parseJsonObject(raw, {
@@ -47,11 +63,8 @@ function parseRollbackTo(raw: string, services: string[]): RollbackTo {
       );
     }
     const valid =
-      (typeof value === 'number' && Number.isInteger(value) && value > 0) ||
-      (typeof value === 'string' &&
-        /^(\d+|[A-Za-z0-9_-]+:\d+|arn:aws[a-z-]*:ecs:[^:]+:\d+:task-definition\/[A-Za-z0-9_-]+:\d+)$/.test(
-          value,
-        ));
+      (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) ||
+      (typeof value === 'string' && (/^[1-9]\d{0,9}$/.test(value) || parseRevisionRef(value) !== undefined));
     if (!valid) {
       throw new InputError(
         'rollback-to',

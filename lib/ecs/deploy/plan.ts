@@ -11,9 +11,11 @@ import { describeServices } from '../services.js';
 import {
   containerNames,
   describeTaskDefinition,
+  parseRevisionRef,
   parseTaskDefinitionRef,
   planClone,
   shortTaskDefinition,
+  taskDefinitionScope,
 } from '../taskdef.js';
 
 /** check: every service exists (and is ACTIVE) in the cluster. Returns them by the name asked for. */
@@ -60,7 +62,11 @@ export async function prepareImageClones(
   return { cluster, services: plans };
 }
 
-/** prepare, rollback-to mode: the existing revision each service returns to. */
+/**
+ * prepare, rollback-to mode: the existing revision each service returns to,
+ * always one of the family the service runs now (a revision of another
+ * family is refused here, before any change).
+ */
 export async function prepareRollbackTargets(
   ecs: ECSClient,
   cluster: string,
@@ -87,7 +93,7 @@ async function rollbackTarget(
     if (!previous) {
       throw new InputError(
         'rollback-to',
-        `service "${service}" runs ${shortTaskDefinition(current)} and has no earlier revision to return to`,
+        `service "${service}" runs ${shortTaskDefinition(current)} and no earlier revision of it completed successfully (no draining deployment, no SUCCESSFUL service deployment, no older ACTIVE revision of the family)`,
         'give the revision explicitly: rollback-to: {"' + service + '": <revision number or ARN>}',
       );
     }
@@ -95,26 +101,75 @@ async function rollbackTarget(
   }
   const wanted = rollbackTo[service];
   if (wanted === undefined) return { service, current, target: current };
-  const ref =
-    typeof wanted === 'number' || /^\d+$/.test(wanted)
-      ? `${parseTaskDefinitionRef(current).family}:${wanted}`
-      : wanted;
+  const ref = ownFamilyRevision(service, current, wanted);
+  return { service, current, target: await activeRevisionOf(ecs, service, current, ref) };
+}
+
+/** `wanted` as a reference to a revision of the family `current` belongs to; InputError for any other family. */
+function ownFamilyRevision(service: string, current: string, wanted: string | number): string {
+  const family = parseTaskDefinitionRef(current).family;
+  if (typeof wanted === 'number' || /^\d+$/.test(wanted)) return `${family}:${wanted}`;
+  const fix = `give a revision of ${family}, the family ${service} runs: {"${service}": <revision number>} or "${family}:<revision>"`;
+  const ref = parseRevisionRef(wanted);
+  if (!ref) {
+    throw new InputError(
+      'rollback-to',
+      `the revision for "${service}" ("${wanted}") is not a revision number, "family:revision" or task-definition ARN`,
+      fix,
+    );
+  }
+  if (ref.family !== family) {
+    throw new InputError(
+      'rollback-to',
+      `${wanted} is a revision of family "${ref.family}", but service "${service}" runs family "${family}" (${shortTaskDefinition(current)}); a rollback never moves a service to another family`,
+      `${fix}. To run another family's task definition on ${service}, change the service itself (infra), not with rollback-to`,
+    );
+  }
+  const scope = taskDefinitionScope(current);
+  if (ref.scope && scope && ref.scope !== scope) {
+    throw new InputError(
+      'rollback-to',
+      `${wanted} for service "${service}" is in ${ref.scope} (partition:region:account), but the service's task definitions are in ${scope}`,
+      fix,
+    );
+  }
+  return wanted;
+}
+
+/** Reads `ref` (already known to be of the service's family): it must exist and be ACTIVE. */
+async function activeRevisionOf(
+  ecs: ECSClient,
+  service: string,
+  current: string,
+  ref: string,
+): Promise<string> {
+  const family = parseTaskDefinitionRef(current).family;
+  let described: Awaited<ReturnType<typeof describeTaskDefinition>>;
   try {
-    const { taskDefinition } = await describeTaskDefinition(ecs, ref);
-    if (taskDefinition.status && taskDefinition.status !== 'ACTIVE') {
-      throw new InputError(
-        'rollback-to',
-        `${shortTaskDefinition(taskDefinition.taskDefinitionArn)} for "${service}" is ${taskDefinition.status}`,
-        'choose an ACTIVE revision',
-      );
-    }
-    return { service, current, target: taskDefinition.taskDefinitionArn };
+    described = await describeTaskDefinition(ecs, ref);
   } catch (err) {
-    if (err instanceof InputError) throw err;
     throw new InputError(
       'rollback-to',
       `task definition "${ref}" for service "${service}" cannot be read: ${errorMessage(err)}`,
-      'give an existing task-definition ARN, "family:revision", or a revision number of the service\'s family',
+      `give an existing revision of ${family}: a revision number, "${family}:<revision>" or its task-definition ARN`,
     );
   }
+  const { taskDefinition } = described;
+  const describedFamily =
+    taskDefinition.family ?? parseTaskDefinitionRef(taskDefinition.taskDefinitionArn).family;
+  if (describedFamily !== family) {
+    throw new InputError(
+      'rollback-to',
+      `"${ref}" is a revision of family "${describedFamily}", but service "${service}" runs family "${family}"`,
+      `give a revision of ${family}`,
+    );
+  }
+  if (taskDefinition.status && taskDefinition.status !== 'ACTIVE') {
+    throw new InputError(
+      'rollback-to',
+      `${shortTaskDefinition(taskDefinition.taskDefinitionArn)} for "${service}" is ${taskDefinition.status}`,
+      'choose an ACTIVE revision',
+    );
+  }
+  return taskDefinition.taskDefinitionArn;
 }
