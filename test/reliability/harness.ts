@@ -7,11 +7,15 @@
  * JSON line {action, scenario, expected, observed, pass}; bench/reliability-report.ts
  * turns those lines into bench/results/reliability.md.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ECSClient, UpdateServiceCommand, DeleteServiceCommand } from '@aws-sdk/client-ecs';
 import { startSim, loadScenario, type Sim, type Scenario } from '../../sim/index.js';
-import type { ActionRun } from '../e2e/run-action.js';
+import type { ActionRun, RunOptions } from '../e2e/run-action.js';
 import { recordRow, type ReliabilityRow } from '../../runner/reliability-results.js';
+import { OFFLINE_AWS_ENV, repositoryAction, runNodeAction, standaloneEnv } from '../../runner/action-host.js';
+import { repositoryRoot } from '../../runner/repo.js';
 
 export const root = resolve(import.meta.dirname, '..', '..');
 export const STAGING = join(root, 'sim', 'scenarios', 'staging.json');
@@ -22,6 +26,15 @@ export const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 export const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 /** Simulated time runs this many times faster than real time in the matrix. */
 export const SPEED = 40;
+
+/**
+ * Simulated ms that last `seconds` of the action's own time. The bundles wait
+ * and time out in real time while the simulator runs SPEED times faster, so an
+ * outage "of 20 s" as the action lives it is `forMs: actionSeconds(20)`.
+ */
+export function actionSeconds(seconds: number, speed = SPEED): number {
+  return seconds * 1000 * speed;
+}
 
 /**
  * What one scenario expected, and each fact observed about it. `finish()`
@@ -265,4 +278,93 @@ export function images(tag: string, overrides: Record<string, string> = {}): str
   const map: Record<string, string> = {};
   for (const c of ['web', 'api', 'auth', 'admin']) map[c] = `${REGISTRY}/alva-${c}:${overrides[c] ?? tag}`;
   return JSON.stringify(map);
+}
+
+/** GitHub's cancellation of a step: SIGINT, then SIGTERM at 7.5 s, SIGKILL at 10 s (runner/action-host.ts). */
+export const CANCEL_GRACE_MS = 10_000;
+
+export interface CancelledRun extends ActionRun {
+  /** Real epoch ms when the cancellation (SIGINT) was sent; undefined if the log never matched. */
+  cancelledAt?: number;
+}
+
+/**
+ * Runs a committed bundle as runAction does (test/e2e/run-action.ts), cancelled
+ * the way GitHub cancels a step once its log matches `when`: SIGINT, SIGTERM
+ * 7.5 s later, SIGKILL at 10 s, through the action host's own cancellation.
+ * `onCancel` runs at the moment of the SIGINT (e.g. to add faults).
+ */
+export async function runActionCancelled(
+  name: string,
+  options: Pick<RunOptions, 'inputs' | 'env' | 'timeoutMs'> & { when: RegExp; onCancel?: () => void },
+): Promise<CancelledRun> {
+  const runnerTemp = mkdtempSync(join(tmpdir(), `action-${name}-`));
+  const cancel = new AbortController();
+  let cancelledAt: number | undefined;
+  try {
+    const run = await runNodeAction(repositoryAction(name), {
+      inputs: options.inputs ?? {},
+      env: {
+        ...standaloneEnv({ workspace: repositoryRoot, runnerTemp }),
+        ...OFFLINE_AWS_ENV,
+        ...(options.env as Record<string, string>),
+      },
+      cwd: repositoryRoot,
+      killAfterMs: options.timeoutMs ?? 120_000,
+      cancel: cancel.signal,
+      onOutput: (log) => {
+        if (cancelledAt !== undefined || !options.when.test(log)) return;
+        cancelledAt = Date.now();
+        options.onCancel?.();
+        cancel.abort();
+      },
+    });
+    return {
+      exitCode: run.exitCode,
+      signal: run.signal,
+      log: run.log,
+      outputs: run.outputs,
+      summary: run.summary,
+      state: run.state,
+      durationMs: run.durationMs,
+      ...(cancelledAt !== undefined ? { cancelledAt } : {}),
+    };
+  } finally {
+    rmSync(runnerTemp, { recursive: true, force: true });
+  }
+}
+
+/** The `deployments` output as JSON, or undefined when it is missing or not JSON. */
+export function deploymentsOutput(
+  run: ActionRun,
+): Record<string, { status?: string; taskDefinition?: string; previousTaskDefinition?: string }> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(run.outputs.deployments ?? '');
+    return parsed && typeof parsed === 'object' ? (parsed as never) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Per service: is a task of `revision` ("family:n") RUNNING and healthy in its target group? */
+export function healthyOn(sim: Sim, revisions: Record<string, string>): Record<string, boolean> {
+  const state = sim.state() as unknown as {
+    targetGroups: { targets: { state: string; taskArn?: string; taskDefinitionArn?: string }[] }[];
+  };
+  const tasks = cluster(sim).tasks;
+  return Object.fromEntries(
+    Object.entries(revisions).map(([service, revision]) => {
+      const running = tasks.filter(
+        (t) =>
+          t.service === service &&
+          shortTd(t.taskDefinition) === revision &&
+          t.lastStatus === 'RUNNING' &&
+          t.desiredStatus === 'RUNNING',
+      );
+      const healthy = running.some((t) =>
+        state.targetGroups.some((tg) => tg.targets.some((x) => x.taskArn === t.arn && x.state === 'healthy')),
+      );
+      return [service, healthy];
+    }),
+  );
 }

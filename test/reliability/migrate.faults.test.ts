@@ -10,6 +10,7 @@ import { runAction, type RunOptions } from '../e2e/run-action.js';
 import {
   REGISTRY,
   Verdict,
+  actionSeconds,
   callsOf,
   exitDescribe,
   errorText,
@@ -157,6 +158,64 @@ describe('fault matrix: migrate', () => {
         const lines = linesOnceInOrder(run.log, MIGRATION_LINES);
         v.check(lines.holds, lines.observed);
         v.check(secretsIn(run.log).length === 0, 'no secret in the log');
+        v.finish(run);
+      } finally {
+        await sim.close();
+      }
+    },
+  );
+
+  test.concurrent(
+    'DescribeTasks fails for 15 s during a migration: the migration is never stopped, its outputs are written',
+    async () => {
+      const { sim, run } = await migrate({
+        tag: 'migrate-long-1',
+        change: (s) => {
+          // A migration that runs 25 s of the action's time, with the default one-off's lines.
+          s.images = {
+            '*:migrate-long-*': {
+              oneOff: { durationMs: actionSeconds(25), exitCode: 0, logLines: MIGRATION_LINES },
+            },
+            ...s.images,
+          };
+        },
+        // From the second DescribeTasks on (the task is running), every one answers 500 for 15 s.
+        faults: [
+          { service: 'ecs', operation: 'DescribeTasks', kind: 'http500', after: 1, forMs: actionSeconds(15) },
+        ],
+      });
+      try {
+        const v = new Verdict(
+          ACTION,
+          'DescribeTasks answers HTTP 500 for 15 s while the migration runs (longer than the SDK retries)',
+          'exit 0; no StopTask; the one task ran to its end (exit 0); task-arn and exit-code outputs written',
+        );
+        const hit = sim.calls().filter((c) => c.fault).length;
+        v.check(hit >= 3, `${hit} faulted calls`);
+        v.check(run.exitCode === 0, `${exitDescribe(run)}${run.exitCode ? `: ${errorText(run)}` : ''}`);
+        const stops = callsOf(sim, 'StopTask').filter((c) => c.status === 200);
+        v.check(stops.length === 0, `StopTask ×${stops.length}`);
+        const started = oneOffTasksStarted(sim);
+        v.check(started.length === 1, `${started.length} migration task(s) started`);
+        const task = started[0];
+        const ended =
+          task?.lastStatus === 'STOPPED' &&
+          task.stopCode === 'EssentialContainerExited' &&
+          task.containers.every((c) => c.exitCode === 0);
+        v.check(
+          !!ended,
+          ended
+            ? 'the task ran to its end, exit 0'
+            : `the task is ${task?.lastStatus} (${task?.stoppedReason ?? 'no reason'})`,
+        );
+        v.check(
+          !!task && run.outputs['task-arn'] === task.arn,
+          `output task-arn=${run.outputs['task-arn'] ? 'the task' : '(missing)'}`,
+        );
+        v.check(
+          run.outputs['exit-code'] === '0',
+          `output exit-code=${run.outputs['exit-code'] ?? '(missing)'}`,
+        );
         v.finish(run);
       } finally {
         await sim.close();
