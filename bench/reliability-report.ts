@@ -31,6 +31,7 @@ export function renderReliability(
     [...list].sort((a, b) => a.action.localeCompare(b.action) || a.scenario.localeCompare(b.scenario));
   const count = (list: ReliabilityRow[]) => `${list.filter((r) => r.pass).length} of ${list.length} pass`;
   const actions = [...new Set(faults.map((r) => r.action))].sort();
+  const classes = [...new Set(faults.flatMap((r) => (r.failureClass ? [r.failureClass] : [])))].sort();
   const lines = [
     '# Reliability: fault matrix and bad input',
     '',
@@ -47,11 +48,19 @@ export function renderReliability(
     '',
     ...actions.map((a) => `- ${a}: ${count(faults.filter((r) => r.action === a))}`),
     '',
-    '| action | scenario | expected | observed | pass |',
-    '|---|---|---|---|:---:|',
+    ...(classes.length
+      ? [
+          'By class of partial failure (issue #17: failures the SDK retries do not absorb):',
+          '',
+          ...classes.map((c) => `- ${c}: ${count(faults.filter((r) => r.failureClass === c))}`),
+          '',
+        ]
+      : []),
+    '| action | class | scenario | expected | observed | pass |',
+    '|---|---|---|---|---|:---:|',
     ...byAction(faults).map(
       (r) =>
-        `| ${r.action} | ${cell(r.scenario)} | ${cell(r.expected)} | ${cell(r.observed)} | ${r.pass ? 'yes' : '**NO**'} |`,
+        `| ${r.action} | ${r.failureClass ?? 'retried faults'} | ${cell(r.scenario)} | ${cell(r.expected)} | ${cell(r.observed)} | ${r.pass ? 'yes' : '**NO**'} |`,
     ),
     '',
     `## Bad input: ${count(bad)} (${new Set(bad.map((r) => r.action)).size} actions)`,

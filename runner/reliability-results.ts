@@ -13,6 +13,8 @@ export interface ReliabilityRow {
   /** Which table: the fault matrix or the bad-input suite. */
   suite: 'fault' | 'bad-input';
   action: string;
+  /** The class of partial failure a fault scenario belongs to (issue #17's classes); absent for the others. */
+  failureClass?: string;
   scenario: string;
   expected: string;
   observed: string;

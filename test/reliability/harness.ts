@@ -43,6 +43,7 @@ export function actionSeconds(seconds: number, speed = SPEED): number {
 export class Verdict {
   private readonly facts: string[] = [];
   private readonly unmet: string[] = [];
+  private failureClass?: string;
 
   constructor(
     readonly action: string,
@@ -50,6 +51,12 @@ export class Verdict {
     readonly expected: string,
     readonly suite: ReliabilityRow['suite'] = 'fault',
   ) {}
+
+  /** The class of partial failure (kills and reruns, outages, ...) the report groups the scenario under. */
+  inClass(failureClass: string): this {
+    this.failureClass = failureClass;
+    return this;
+  }
 
   /** One expectation: `observed` describes what was seen, whether or not it holds. */
   check(holds: boolean, observed: string): this {
@@ -63,6 +70,7 @@ export class Verdict {
     recordRow({
       suite: this.suite,
       action: this.action,
+      ...(this.failureClass ? { failureClass: this.failureClass } : {}),
       scenario: this.scenario,
       expected: this.expected,
       observed: this.facts.join('; '),

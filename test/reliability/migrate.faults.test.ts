@@ -189,7 +189,7 @@ describe('fault matrix: migrate', () => {
           ACTION,
           'DescribeTasks answers HTTP 500 for 15 s while the migration runs (longer than the SDK retries)',
           'exit 0; no StopTask; the one task ran to its end (exit 0); task-arn and exit-code outputs written',
-        );
+        ).inClass('outages');
         const hit = sim.calls().filter((c) => c.fault).length;
         v.check(hit >= 3, `${hit} faulted calls`);
         v.check(run.exitCode === 0, `${exitDescribe(run)}${run.exitCode ? `: ${errorText(run)}` : ''}`);

@@ -89,7 +89,7 @@ describe('fault matrix: deploy-services under partial failure', () => {
           ACTION,
           'deploy SIGKILLed mid-rollout, then rerun with the same images',
           'rerun adopts the four in-progress deployments: exit 0 only once every new task is healthy, no service "unchanged", no second deployment',
-        );
+        ).inClass('kills and reruns');
         v.check(killed.signal === 'SIGKILL', `first run ${exitDescribe(killed)}`);
         v.check(
           SERVICES.every((s) => released[s] !== before[s]),
@@ -153,7 +153,7 @@ describe('fault matrix: deploy-services under partial failure', () => {
           ACTION,
           'alva-auth crash-looping (no breaker) after a run with rollback-on-failure false; rerun with the same images',
           'rerun exits 1 naming alva-auth, never calls it "unchanged", and puts alva-auth back on the revision before the failed one',
-        );
+        ).inClass('kills and reruns');
         v.check(first.exitCode === 1, `first run ${exitDescribe(first)}; left auth on ${left['alva-auth']}`);
         v.check(rerun.exitCode === 1, `rerun ${exitDescribe(rerun)}`);
         v.check(/alva-auth/.test(errorText(rerun, 600)), `message: ${errorText(rerun, 90)}`);
@@ -203,7 +203,7 @@ describe('fault matrix: deploy-services under partial failure', () => {
           ACTION,
           'DescribeServices answers HTTP 500 for 20 s mid-rollout (longer than the SDK retries)',
           'exit 0; all four on the new revision and healthy; deployments output and summary written',
-        );
+        ).inClass('outages');
         const hit = sim.calls().filter((c) => c.fault).length;
         v.check(hit >= 3, `${midRun}; ${hit} faulted calls`);
         v.check(run.exitCode === 0, `${exitDescribe(run)}${run.exitCode ? `: ${errorText(run)}` : ''}`);
@@ -245,7 +245,7 @@ describe('fault matrix: deploy-services under partial failure', () => {
           ACTION,
           'alva-api unhealthy (no breaker, timeout 30 s) while DescribeServices answers 500 for 20 s',
           'exit 1 naming alva-api; all four back on the previous revision; deployments output and summary written',
-        );
+        ).inClass('outages');
         const hit = sim.calls().filter((c) => c.fault).length;
         v.check(hit >= 3, `${midRun}; ${hit} faulted calls`);
         v.check(run.exitCode === 1, exitDescribe(run));
@@ -288,7 +288,7 @@ describe('fault matrix: deploy-services under partial failure', () => {
           ACTION,
           'cancelled as GitHub cancels (SIGINT, SIGTERM 7.5 s, SIGKILL 10 s) mid-rollout; UpdateService throttled 3 s, DescribeServices throttled throughout',
           'every rollback UpdateService accepted before the SIGKILL deadline; all four on the previous revision; exits by itself; deployments output and summary written',
-        );
+        ).inClass('cancellation under throttling');
         v.check(
           run.cancelledAt !== undefined,
           run.cancelledAt ? 'SIGINT sent mid-rollout' : 'never cancelled',
@@ -342,7 +342,7 @@ describe('fault matrix: deploy-services under partial failure', () => {
           ACTION,
           'two deploy-services runs at once on the same four services (slow-v2 and slow-v3)',
           'a run that exits 0 has all four on its images; if neither does, all four on the previous revision; never mixed; each run says where every service stands',
-        );
+        ).inClass('concurrent releases');
         const now = primaryRevisions(sim);
         // Which release each service's PRIMARY belongs to: the image tag its tasks run, from the simulator.
         const tasks = cluster(sim).tasks;
@@ -390,7 +390,7 @@ describe('fault matrix: deploy-services under partial failure', () => {
           ACTION,
           'alva-auth healthy, then its container exits 1 thirty seconds later; bake-seconds 10',
           "exit 1 naming alva-auth with the stopped task's exit code and last log line; all four back on the previous revision",
-        );
+        ).inClass('late crashes');
         const crashed = sim
           .events()
           .filter((e) => e.kind === 'container.exited' && e.detail.service === 'alva-auth').length;
@@ -421,7 +421,7 @@ describe('fault matrix: deploy-services under partial failure', () => {
         ACTION,
         'a good release with bake-seconds 5',
         'exit 0; all four on the new revision and healthy',
-      );
+      ).inClass('late crashes');
       v.check(run.exitCode === 0, `${exitDescribe(run)}${run.exitCode ? `: ${errorText(run)}` : ''}`);
       const outcome = consistentOutcome(sim, before, 'new');
       v.check(outcome.holds, outcome.observed);
