@@ -9,6 +9,7 @@ import {
 import {
   READ_ONLY_FIELDS,
   REGISTERABLE_FIELDS,
+  parseRevisionRef,
   parseTaskDefinitionRef,
   planClone,
   registerClone,
@@ -123,5 +124,28 @@ describe('parseTaskDefinitionRef', () => {
     });
     expect(parseTaskDefinitionRef('web:3')).toEqual({ family: 'web', revision: 3 });
     expect(parseTaskDefinitionRef('web')).toEqual({ family: 'web' });
+  });
+});
+
+describe('parseRevisionRef', () => {
+  it('reads one exact revision, with the partition, region and account of an ARN', () => {
+    expect(parseRevisionRef('alva-web:3')).toEqual({ family: 'alva-web', revision: 3 });
+    expect(parseRevisionRef('arn:aws:ecs:eu-west-1:123456789012:task-definition/alva_web-2:41')).toEqual({
+      family: 'alva_web-2',
+      revision: 41,
+      scope: 'aws:eu-west-1:123456789012',
+    });
+  });
+
+  it.each([
+    ['a family without revision', 'alva-web'],
+    ['revision 0', 'alva-web:0'],
+    ['a leading zero', 'alva-web:07'],
+    ['a service ARN', 'arn:aws:ecs:us-east-1:123456789012:service/alva/alva-web'],
+    ['an ARN without revision', 'arn:aws:ecs:us-east-1:123456789012:task-definition/alva-web'],
+    ['an account that is not 12 digits', 'arn:aws:ecs:us-east-1:1:task-definition/alva-web:3'],
+    ['a family with a slash', 'a/b:3'],
+  ])('is undefined for %s', (_label, ref) => {
+    expect(parseRevisionRef(ref)).toBeUndefined();
   });
 });
