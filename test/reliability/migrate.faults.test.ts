@@ -221,6 +221,7 @@ describe('fault matrix: migrate', () => {
         await sim.close();
       }
     },
+    120_000,
   );
 
   test.concurrent('migration exits 1: fails with the code and last lines, task stopped', async () => {

@@ -34,6 +34,9 @@ import {
 } from './harness.js';
 import { ACTION, deploy, withExtraImages } from './deploy-run.js';
 
+/** Two runs, a 20 s outage, a bake and a rollback each take real time; the jest default (60 s) is too short under load. */
+const SCENARIO_TIMEOUT_MS = 180_000;
+
 const BASE_INPUTS = { cluster: CLUSTER, services: SERVICES.join('\n'), 'timeout-seconds': '60' };
 
 /** Outputs a rollback job can act on: a `deployments` entry for every service, with the revision it ran before. */
@@ -121,6 +124,7 @@ describe('fault matrix: deploy-services under partial failure', () => {
         await sim.close();
       }
     },
+    SCENARIO_TIMEOUT_MS,
   );
 
   test.concurrent(
@@ -179,6 +183,7 @@ describe('fault matrix: deploy-services under partial failure', () => {
         await sim.close();
       }
     },
+    SCENARIO_TIMEOUT_MS,
   );
 
   // ------------------------------------------------------------ outages
@@ -215,6 +220,7 @@ describe('fault matrix: deploy-services under partial failure', () => {
         await sim.close();
       }
     },
+    SCENARIO_TIMEOUT_MS,
   );
 
   test.concurrent(
@@ -258,6 +264,7 @@ describe('fault matrix: deploy-services under partial failure', () => {
         await sim.close();
       }
     },
+    SCENARIO_TIMEOUT_MS,
   );
 
   // ------------------------------------------------------------ cancellation
@@ -318,6 +325,7 @@ describe('fault matrix: deploy-services under partial failure', () => {
         await sim.close();
       }
     },
+    SCENARIO_TIMEOUT_MS,
   );
 
   // ------------------------------------------------------------ two releases at once
@@ -374,6 +382,7 @@ describe('fault matrix: deploy-services under partial failure', () => {
         await sim.close();
       }
     },
+    SCENARIO_TIMEOUT_MS,
   );
 
   // ------------------------------------------------------------ late crashes
@@ -412,28 +421,33 @@ describe('fault matrix: deploy-services under partial failure', () => {
         await sim.close();
       }
     },
+    SCENARIO_TIMEOUT_MS,
   );
 
-  test.concurrent('a good release with bake-seconds passes the bake: all four deployed', async () => {
-    const { sim, run, before } = await deploy({ inputs: { 'bake-seconds': '5' } });
-    try {
-      const v = new Verdict(
-        ACTION,
-        'a good release with bake-seconds 5',
-        'exit 0; all four on the new revision and healthy',
-      ).inClass('late crashes');
-      v.check(run.exitCode === 0, `${exitDescribe(run)}${run.exitCode ? `: ${errorText(run)}` : ''}`);
-      const outcome = consistentOutcome(sim, before, 'new');
-      v.check(outcome.holds, outcome.observed);
-      const healthy = healthyOn(sim, primaryRevisions(sim));
-      v.check(
-        SERVICES.every((s) => healthy[s]),
-        `healthy on the new revision: ${SERVICES.filter((s) => healthy[s]).length} of 4`,
-      );
-      outputsWritten(v, run);
-      v.finish(run);
-    } finally {
-      await sim.close();
-    }
-  });
+  test.concurrent(
+    'a good release with bake-seconds passes the bake: all four deployed',
+    async () => {
+      const { sim, run, before } = await deploy({ inputs: { 'bake-seconds': '5' } });
+      try {
+        const v = new Verdict(
+          ACTION,
+          'a good release with bake-seconds 5',
+          'exit 0; all four on the new revision and healthy',
+        ).inClass('late crashes');
+        v.check(run.exitCode === 0, `${exitDescribe(run)}${run.exitCode ? `: ${errorText(run)}` : ''}`);
+        const outcome = consistentOutcome(sim, before, 'new');
+        v.check(outcome.holds, outcome.observed);
+        const healthy = healthyOn(sim, primaryRevisions(sim));
+        v.check(
+          SERVICES.every((s) => healthy[s]),
+          `healthy on the new revision: ${SERVICES.filter((s) => healthy[s]).length} of 4`,
+        );
+        outputsWritten(v, run);
+        v.finish(run);
+      } finally {
+        await sim.close();
+      }
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 });

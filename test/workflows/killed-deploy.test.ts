@@ -114,5 +114,5 @@ describe('deploy-staging.yml with the deploy step killed', () => {
       expect(service.deployments).toHaveLength(1);
     }
     expect(log).not.toContain(SECRET);
-  });
+  }, 180_000);
 });
