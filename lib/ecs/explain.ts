@@ -1,11 +1,16 @@
 /**
- * Why a rollout failed, in the words ECS used: the service's newest events,
- * the stopped tasks' stop codes, reasons and exit codes, and the last log
- * lines of the container that failed.
+ * Why a rollout failed, or why tasks stopped, in the words ECS used: the
+ * service events relevant to the failure (./service-events.ts), the stopped
+ * tasks' stop codes, reasons and exit codes, the health check they failed
+ * (./health-check-cause.ts) and the last log lines of the container that
+ * failed. deploy-services (explainFailure) and verify (explainStoppedTasks)
+ * explain a stopped task the same way.
  */
-import type { ECSClient, Service, Task } from '@aws-sdk/client-ecs';
+import type { ECSClient, Service, ServiceEvent, Task } from '@aws-sdk/client-ecs';
 import { errorMessage } from '../errors.js';
 import type { EcsClients } from './clients.js';
+import { explainHealthChecks, type SeenTargetFailure } from './health-check-cause.js';
+import { relevantEvents } from './service-events.js';
 import { describeServices } from './services.js';
 import { describeTaskDefinition } from './taskdef.js';
 import { listServiceTasks, taskId } from './tasks.js';
@@ -20,57 +25,140 @@ export interface ExplainOptions {
   maxEvents?: number;
   maxStoppedTasks?: number;
   logLines?: number;
+  /** Health-check failures the polls saw, before the targets went away. */
+  seen?: readonly SeenTargetFailure[];
   /** Cancels the reads still running (each then says it could not read). */
   signal?: AbortSignal;
+}
+
+/** ECS's stop codes for a task that failed (not one stopped by scaling, a user or a newer deployment). */
+const FAILED_STOP_CODES = new Set(['EssentialContainerExited', 'TaskFailedToStart']);
+
+/** Whether the task stopped because it failed: its essential container exited, it could not start, or it failed health checks. */
+export function stoppedByFailure(task: Task): boolean {
+  return FAILED_STOP_CODES.has(task.stopCode ?? '') || /health checks?/i.test(task.stoppedReason ?? '');
 }
 
 /** One line per stopped task: stop code, reason, each container's exit code. */
 export function describeStoppedTask(task: Task): string {
   const containers = (task.containers ?? [])
     .map((c) => {
-      const exit = c.exitCode !== undefined ? `exit code ${c.exitCode}` : (c.lastStatus ?? 'no exit code');
+      const exit =
+        c.exitCode !== undefined
+          ? `exit code ${c.exitCode}${c.exitCode === 143 && task.stopCode !== 'EssentialContainerExited' ? ' (SIGTERM: ECS stopped it)' : ''}`
+          : c.lastStatus === 'RUNNING'
+            ? 'still running, being stopped'
+            : (c.lastStatus ?? 'no exit code');
       return `container ${c.name}: ${exit}${c.reason ? ` (${c.reason})` : ''}`;
     })
     .join('; ');
-  return `task ${taskId(task.taskArn)} stopped: ${task.stopCode ?? 'no stop code'}: ${task.stoppedReason ?? 'no reason given'}${containers ? `; ${containers}` : ''}`;
+  const how = !task.lastStatus || task.lastStatus === 'STOPPED' ? 'stopped' : `stopping (${task.lastStatus})`;
+  return `task ${taskId(task.taskArn)} ${how}: ${task.stopCode ?? 'no stop code'}: ${task.stoppedReason ?? 'no reason given'}${containers ? `; ${containers}` : ''}`;
 }
 
-/** The explanation, as lines for the log and the job summary. Never throws: a lookup that fails says so. */
+/** The explanation of a failed rollout, as lines for the log and the job summary. Never throws: a lookup that fails says so. */
 export async function explainFailure(clients: EcsClients, options: ExplainOptions): Promise<string[]> {
-  const events = await serviceEvents(clients.ecs, options);
-  const serviceName = events.described?.serviceName ?? options.service;
+  const read = await readService(clients.ecs, options);
+  const serviceName = read.described?.serviceName ?? options.service;
   const stopped = await stoppedTasksOfRevision(clients.ecs, serviceName, options);
   // With no stopped task (e.g. new tasks running but never healthy), a running one's logs say why.
   const running = stopped.tasks[0]
     ? undefined
     : await runningTaskOfRevision(clients.ecs, serviceName, options);
   const failed = stopped.tasks[0] ?? running?.task;
-  const logs = failed ? await containerLogTail(clients, failed, Boolean(running?.task), options) : [];
-  return [...events.lines, ...stopped.lines, ...(running?.lines ?? []), ...logs];
+  const health = await explainHealthChecks(clients, {
+    tasks: stopped.tasks,
+    events: read.events,
+    ...(options.seen ? { seen: options.seen } : {}),
+    ...signalOf(options),
+  });
+  const logs = failed
+    ? await containerLogTail(clients, failed, Boolean(running?.task), {
+        ...options,
+        taskDefinition: failed.taskDefinitionArn ?? options.taskDefinition,
+      })
+    : [];
+  const events = eventLines(read, stopped.tasks, options.maxEvents);
+  return [...events, ...stopped.lines, ...health, ...(running?.lines ?? []), ...logs];
 }
 
-/** The service's newest events since the deployment began. */
-async function serviceEvents(
+export interface StoppedTasksOptions {
+  cluster: string;
+  service: string;
+  /** The stopped (or stopping) tasks to explain, the one whose logs to show first. */
+  tasks: readonly Task[];
+  /** Only events at or after this moment (AWS clock), e.g. the deployment's createdAt. */
+  since?: Date;
+  logLines?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Why these tasks stopped (verify's late crash): each task's stop code,
+ * reason and exit codes, the health check it failed, and the last log lines
+ * of the first one's failed container. Never throws.
+ */
+export async function explainStoppedTasks(
+  clients: EcsClients,
+  options: StoppedTasksOptions,
+): Promise<string[]> {
+  const first = options.tasks[0];
+  if (!first) return [];
+  const read = await readService(clients.ecs, options);
+  const health = await explainHealthChecks(clients, {
+    tasks: options.tasks,
+    events: read.events,
+    ...signalOf(options),
+  });
+  const logs = await containerLogTail(clients, first, false, {
+    ...options,
+    taskDefinition: first.taskDefinitionArn ?? '',
+  });
+  const unread = read.error ? [read.error] : [];
+  return [...options.tasks.map(describeStoppedTask), ...health, ...unread, ...logs];
+}
+
+interface ServiceRead {
+  described: Service | undefined;
+  /** The service's events since the deployment began, newest first. */
+  events: ServiceEvent[];
+  /** Why they could not be read. */
+  error?: string;
+}
+
+/** The service, and its events since the deployment began. */
+async function readService(
   ecs: ECSClient,
-  options: ExplainOptions,
-): Promise<{ described: Service | undefined; lines: string[] }> {
+  options: { cluster: string; service: string; since?: Date; signal?: AbortSignal },
+): Promise<ServiceRead> {
   const { cluster, service, signal } = options;
-  let described: Service | undefined;
-  const lines: string[] = [];
   try {
-    described = (await describeServices(ecs, cluster, [service], signal)).services.get(service);
-    const since = options.since?.getTime() ?? 0;
-    const events = (described?.events ?? [])
-      .filter((e) => (e.createdAt?.getTime() ?? 0) >= since - 1000)
-      .slice(0, options.maxEvents ?? 6);
-    if (events.length) {
-      lines.push('Newest service events:');
-      for (const e of events) lines.push(`  ${e.createdAt?.toISOString() ?? ''} ${e.message ?? ''}`);
-    }
+    const described = (await describeServices(ecs, cluster, [service], signal)).services.get(service);
+    const since = (options.since?.getTime() ?? 0) - 1000;
+    const events = (described?.events ?? []).filter((e) => (e.createdAt?.getTime() ?? 0) >= since);
+    return { described, events };
   } catch (err) {
-    lines.push(`(could not read the service events: ${errorMessage(err)})`);
+    return {
+      described: undefined,
+      events: [],
+      error: `(could not read the service events: ${errorMessage(err)})`,
+    };
   }
-  return { described, lines };
+}
+
+/** The events most relevant to the failed tasks and the service's target groups. */
+function eventLines(read: ServiceRead, failed: readonly Task[], maxEvents: number | undefined): string[] {
+  if (read.error) return [read.error];
+  const events = relevantEvents(read.events, {
+    taskIds: failed.map((t) => taskId(t.taskArn)),
+    targetGroupArns: (read.described?.loadBalancers ?? []).flatMap((lb) => lb.targetGroupArn ?? []),
+    max: maxEvents ?? 6,
+  });
+  if (!events.length) return [];
+  return [
+    'Service events about this failure:',
+    ...events.map((e) => `  ${e.createdAt?.toISOString() ?? ''} ${e.message ?? ''}`),
+  ];
 }
 
 /** The newest stopped tasks of the failed revision, with their stop codes and exit codes. */
@@ -126,7 +214,7 @@ async function containerLogTail(
   clients: EcsClients,
   failed: Task,
   running: boolean,
-  options: ExplainOptions,
+  options: { taskDefinition: string; logLines?: number },
 ): Promise<string[]> {
   const lines: string[] = [];
   try {
@@ -158,6 +246,6 @@ async function containerLogTail(
   return lines;
 }
 
-function signalOf(options: ExplainOptions): { signal?: AbortSignal } {
+function signalOf(options: { signal?: AbortSignal }): { signal?: AbortSignal } {
   return options.signal ? { signal: options.signal } : {};
 }

@@ -78,6 +78,11 @@ export interface TargetHealthJudgement {
 
 const DRAINING_STATES = new Set(['draining', 'unhealthy.draining']);
 
+/** The target group's name from its ARN (…:targetgroup/NAME/ID); a name stays as it is. */
+export function targetGroupName(targetGroupArn: string): string {
+  return /:targetgroup\/([^/]+)\//.exec(targetGroupArn)?.[1] ?? targetGroupArn;
+}
+
 /** Whether two references (ARNs or "family:revision") name the same revision. */
 export function sameRevision(a: string, b: string): boolean {
   return shortTaskDefinition(a) === shortTaskDefinition(b);

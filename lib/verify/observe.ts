@@ -9,13 +9,17 @@ import {
   type ElasticLoadBalancingV2Client,
   type TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { ExpectedRevision } from '../contracts/deployments.js';
 import type { VerifiedService } from '../contracts/verify-report.js';
 import { OperationError } from '../errors.js';
+import type { EcsClients } from '../ecs/clients.js';
+import { relevantEvents } from '../ecs/service-events.js';
 import { describeServices } from '../ecs/services.js';
 import { sameRevision } from '../ecs/target-health.js';
 import { shortTaskDefinition } from '../ecs/taskdef.js';
 import { listServiceTasks, primaryDeployment, taskEniAddress } from '../ecs/tasks.js';
+import { lateCrashProblems, type TaskWatch } from './late-crash.js';
 import { evaluateTargetGroup } from './targets.js';
 
 export interface ObserveOptions {
@@ -25,6 +29,10 @@ export interface ObserveOptions {
   deployments?: Map<string, ExpectedRevision>;
   ecs: ECSClient;
   elbv2: () => Promise<ElasticLoadBalancingV2Client>;
+  /** CloudWatch Logs, for the last log lines of a task that crashed (absent: the explanation says so). */
+  logs?: EcsClients['logs'];
+  /** Follows the new revision's tasks across polls: one that stops for a failure is a late crash. */
+  watch?: TaskWatch;
   signal?: AbortSignal;
 }
 
@@ -67,6 +75,19 @@ export async function observe(options: ObserveOptions): Promise<Observation> {
       const problem = revisionProblem(name, primary, newTaskDefinition, expected !== undefined);
       if (problem) terminal.push(problem);
       const reading = await readService(name, service, options, elbv2);
+      if (options.watch) {
+        terminal.push(
+          ...(await lateCrashProblems({
+            cluster,
+            service: name,
+            newTaskDefinition,
+            running: reading.running,
+            watch: options.watch,
+            clients: clientsOf(options),
+            ...(signal ? { signal } : {}),
+          })),
+        );
+      }
       const report = judgeService(name, service, newTaskDefinition, reading);
       if (expected?.previousTaskDefinitionArn)
         report.previousTaskDefinition = expected.previousTaskDefinitionArn;
@@ -95,17 +116,23 @@ function revisionProblem(
   return undefined;
 }
 
-const PROBLEM_EVENT = /unhealthy|fail|unable|error/i;
 const MAX_EVENTS = 5;
 
-/** ECS's own account of what went wrong: it outlives the targets and tasks it names. */
+/** ECS's own account of what went wrong, chosen by relevance: it outlives the targets and tasks it names. */
 function problemEvents(service: Service, since: Date | undefined): { createdAt: string; message: string }[] {
-  return (service.events ?? [])
-    .filter(
-      (e) => e.message && PROBLEM_EVENT.test(e.message) && (!since || !e.createdAt || e.createdAt >= since),
-    )
-    .slice(0, MAX_EVENTS)
-    .map((e) => ({ createdAt: e.createdAt?.toISOString() ?? '', message: e.message! }));
+  return relevantEvents(service.events ?? [], {
+    ...(since ? { since } : {}),
+    targetGroupArns: (service.loadBalancers ?? []).flatMap((lb) => lb.targetGroupArn ?? []),
+    problemsOnly: true,
+    max: MAX_EVENTS,
+  }).map((e) => ({ createdAt: e.createdAt?.toISOString() ?? '', message: e.message! }));
+}
+
+/** The clients lib/ecs/explain.ts reads with. */
+function clientsOf(options: ObserveOptions): EcsClients {
+  const noLogs = (): Promise<CloudWatchLogsClient> =>
+    Promise.reject(new Error('no CloudWatch Logs client was given to verify'));
+  return { ecs: options.ecs, elbv2: options.elbv2, logs: options.logs ?? noLogs };
 }
 
 /** The service's running tasks and its target groups' health, read in parallel. */

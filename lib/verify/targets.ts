@@ -7,14 +7,14 @@
  */
 import { shortTaskDefinition } from '../ecs/taskdef.js';
 import { taskId } from '../ecs/tasks.js';
-import { judgeTargetHealth, sameRevision, type TargetVerdict } from '../ecs/target-health.js';
+import {
+  judgeTargetHealth,
+  sameRevision,
+  targetGroupName,
+  type TargetVerdict,
+} from '../ecs/target-health.js';
 import type { Task } from '@aws-sdk/client-ecs';
 import type { TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
-
-/** The target group's name from its ARN (…:targetgroup/NAME/ID). */
-export function targetGroupName(targetGroupArn: string): string {
-  return /:targetgroup\/([^/]+)\//.exec(targetGroupArn)?.[1] ?? targetGroupArn;
-}
 
 export interface TargetReport {
   id: string;

@@ -10,12 +10,14 @@
  * targets pass → decide. What it says meanwhile is ./progress.ts's.
  */
 import type { VerifiedService, VerifyReport } from '../contracts/verify-report.js';
+import { errorMessage } from '../errors.js';
 import type { Log } from '../log.js';
 import { AdaptiveInterval, formatDuration, systemClock, type Clock } from '../time.js';
 import { shortTaskDefinition } from '../ecs/taskdef.js';
 import { discoverBaseUrl } from './base-url.js';
 import type { HttpCheck } from './checks.js';
 import { attemptCheck, newProgress, recordAttempt, type CheckProgress } from './http.js';
+import { TaskWatch } from './late-crash.js';
 import { observe, type Observation, type ObserveOptions } from './observe.js';
 import { VerifyProgress, type CheckResult } from './progress.js';
 import { FailureHistory, targetGroupProblems } from './targets.js';
@@ -51,24 +53,62 @@ interface Round {
   changed: boolean;
 }
 
-export async function verifyRelease(options: VerifyOptions): Promise<VerifyReport> {
+export async function verifyRelease(verifyOptions: VerifyOptions): Promise<VerifyReport> {
+  // Every poll of this run follows the same tasks: a late crash is told from a replacement.
+  const options = { ...verifyOptions, watch: verifyOptions.watch ?? new TaskWatch() };
   const clock = options.clock ?? systemClock;
   const started = clock.now();
-  const report: VerifyReport = {
-    status: 'failed',
-    cluster: options.cluster,
-    startedAt: new Date(started).toISOString(),
-    durationMs: 0,
-    services: [],
-    checks: [],
-    problems: [],
-  };
+  const report = emptyReport(options.cluster, started);
   const first = await observe(options);
   await prepareChecks(report, first, options);
   const { status, problems } = await pollUntilDecided(report, first, options, clock, started);
   report.status = status;
   report.problems = problems;
   report.durationMs = clock.now() - started;
+  return report;
+}
+
+function emptyReport(cluster: string, startedMs: number): VerifyReport {
+  return {
+    status: 'failed',
+    cluster,
+    startedAt: new Date(startedMs).toISOString(),
+    durationMs: 0,
+    services: [],
+    checks: [],
+    problems: [],
+  };
+}
+
+/** How long the last look may take once verification was stopped: within GitHub's grace after SIGINT. */
+const STANDING_READ_MS = 5000;
+
+/**
+ * The report when verification stopped before a verdict (cancelled, AWS
+ * unreadable, an unexpected error): the cause, then where each service stands,
+ * read from AWS once more (with a short deadline of its own, since the run's
+ * signal may be aborted); if AWS cannot be read, the report says so.
+ */
+export async function interruptedReport(
+  options: ObserveOptions,
+  cause: string,
+  startedMs: number,
+  clock: Clock = systemClock,
+): Promise<VerifyReport> {
+  const report = emptyReport(options.cluster, startedMs);
+  report.problems.push(cause);
+  try {
+    const standing = await observe({
+      ...options,
+      watch: undefined,
+      signal: AbortSignal.timeout(STANDING_READ_MS),
+    });
+    report.services = standing.services;
+    report.problems.push(...standing.terminal, ...serviceProblems(standing.services));
+  } catch (err) {
+    report.problems.push(`could not read where the services stand from AWS at the end: ${errorMessage(err)}`);
+  }
+  report.durationMs = clock.now() - startedMs;
   return report;
 }
 
@@ -199,7 +239,8 @@ function decide(
   };
 }
 
-function serviceProblems(services: VerifiedService[]): string[] {
+/** Why each service does not pass, one line per cause. */
+export function serviceProblems(services: VerifiedService[]): string[] {
   return services.flatMap((s) => {
     if (s.ok) return [];
     const problems =

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ECSClient } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import * as core from '../../../actions/__fixtures__/core.js';
 import type { VerifyReport } from '../../../lib/contracts/verify-report.js';
@@ -157,10 +157,43 @@ describe('verify main', () => {
     await run();
     expect(core.warning.mock.calls).toEqual([['Received SIGINT: stopping verification']]);
     expect(core.setFailed).toHaveBeenCalledWith('Verification cancelled: received SIGINT');
-    expect(core.setOutput).not.toHaveBeenCalled();
+    // The report is written even so: the cause, then where the service stands (here AWS could not say).
+    const written = JSON.parse(core.setOutput.mock.calls[0]![1] as string) as VerifyReport;
+    expect(written.status).toBe('failed');
+    expect(written.problems[0]).toBe('verification cancelled (received SIGINT) before a verdict');
+    expect(written.problems[1]).toMatch(/^could not read where the services stand from AWS at the end: /);
+    expect(core.summary.stringify()).toContain('verification cancelled (received SIGINT) before a verdict');
     expect(exit).not.toHaveBeenCalled();
     expect(process.exitCode).toBe(1);
     // The host stopped listening when the step ended.
     expect(process.listenerCount('SIGINT')).toBe(0);
+  });
+
+  it('when AWS cannot be read mid-way, writes the report with where the service stands, read at the end', async () => {
+    verifyRelease.mockRejectedValue(
+      Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }),
+    );
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [
+        {
+          serviceName: 'alva-api',
+          status: 'ACTIVE',
+          desiredCount: 1,
+          taskDefinition: TD(8),
+          deployments: [{ status: 'PRIMARY', taskDefinition: TD(8), rolloutState: 'IN_PROGRESS' }],
+        },
+      ],
+    });
+    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    await run();
+    expect(core.setFailed).toHaveBeenCalledWith('Rate exceeded');
+    const written = JSON.parse(core.setOutput.mock.calls[0]![1] as string) as VerifyReport;
+    expect(written.status).toBe('failed');
+    expect(written.problems[0]).toBe('verification stopped before a verdict: Rate exceeded');
+    expect(written.services.map((s) => [s.service, s.primaryTaskDefinition, s.ok])).toEqual([
+      ['alva-api', TD(8), false],
+    ]);
+    expect(core.summary.stringify()).toContain('Release NOT verified');
+    expect(process.exitCode).toBe(1);
   });
 });
