@@ -94,6 +94,12 @@ describe('fault matrix: deploy-services under partial failure', () => {
           'rerun adopts the four in-progress deployments: exit 0 only once every new task is healthy, no service "unchanged", no second deployment',
         ).inClass('kills and reruns');
         v.check(killed.signal === 'SIGKILL', `first run ${exitDescribe(killed)}`);
+        // Written as each deployment started, so a rollback job can act even after a kill.
+        outputsWritten(
+          v,
+          { ...killed, summary: killed.summary || '(a killed step writes no summary)' },
+          'killed run deployments output',
+        );
         v.check(
           SERVICES.every((s) => released[s] !== before[s]),
           `after the kill the services were moving to ${describeRevisions(released)}`,
