@@ -48,7 +48,12 @@ interface ActiveFault {
   firstHitAt?: number;
 }
 
-/** A fault with `forMs`, `fromMs` or `untilMs` fails every matching call in its window, whatever `count` says. */
+/**
+ * A fault with `forMs`, `fromMs` or `untilMs` fails every matching call in its
+ * window, whatever `count` says: an outage or a sustained throttle, as ECS
+ * throttles per account and API for as long as the rate stays above its limit
+ * (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html).
+ */
 function isTimed(spec: FaultSpec): boolean {
   return spec.forMs !== undefined || spec.fromMs !== undefined || spec.untilMs !== undefined;
 }

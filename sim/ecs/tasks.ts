@@ -259,7 +259,10 @@ export class TaskLifecycle {
    * The first time a service task is healthy, an image with
    * `crashAfterHealthyMs` arms its late crash: the container writes its crash
    * lines and exits, which stops the task (EssentialContainerExited) as any
-   * essential container's exit does.
+   * essential container's exit does ("If the essential parameter of a container
+   * is marked as true, and that container fails or stops for any reason, all
+   * other containers that are part of the task are stopped":
+   * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html).
    */
   private armLateCrash(task: TaskRecord): void {
     if (task.everHealthy) return;
