@@ -15,6 +15,12 @@ export const DEPLOYMENT_STATUSES = [
   'cancelled',
   /** Stopped following it because another service failed (it is rolled back with the rest). */
   'aborted',
+  /**
+   * This run is changing it (or about to): the outcome is not known yet. Only in an
+   * output written before the end (deploy-services writes it early, so a step killed
+   * mid-rollout still tells a rollback job what it started, from which revision).
+   */
+  'in-progress',
 ] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
 
@@ -40,7 +46,10 @@ export interface DeployedService {
   durationMs?: number;
   rollback?: {
     taskDefinition: string;
-    /** succeeded: back on the previous revision and healthy/steady; started: cancelled before it finished. */
+    /**
+     * succeeded: back on the previous revision and healthy/steady; started: requested
+     * (UpdateService sent), not confirmed because the run was cancelled; failed: see reason.
+     */
     status: 'succeeded' | 'failed' | 'started';
     reason?: string;
     finishedAt?: string;

@@ -5,22 +5,33 @@
  *   start rollouts           startRollouts                      (deploy/start.ts)
  *   follow                   followDeployRollouts               (deploy/follow.ts → rollout.ts)
  *   explain failures         explainFailures / reportCancelled  (deploy/explain-failures.ts)
- *   roll back                rollBack, recordWhereServicesEnded (deploy/rollback.ts)
+ *   roll back                rollBack                           (deploy/rollback.ts)
+ *   where each service stands readStanding                      (deploy/standing.ts; from AWS)
  *
  * Every rollout starts at once and they are followed together; on failure
  * every service this run changed goes back to its previous task definition,
  * so the set ends all-new or all-old.
+ *
+ * A release is never lost: before any change and again once the deployments
+ * started, `onProgress` gets every service's entry (previous revision, new
+ * one), for the action to write as its output at once; the revisions this run
+ * registers carry the release's tags (RELEASE_TAG, PREVIOUS_TAG), so a
+ * rollback can also find them in ECS (deploy/recover.ts).
  */
-import type { DeployReport } from '../contracts/deployments.js';
+import type { Tag } from '@aws-sdk/client-ecs';
+import type { DeployedService, DeployReport } from '../contracts/deployments.js';
 import type { Log } from '../log.js';
 import { systemClock, type Clock } from '../time.js';
 import type { EcsClients } from './clients.js';
 import { explainFailures, reportCancelled } from './deploy/explain-failures.js';
 import { followDeployRollouts } from './deploy/follow.js';
 import { checkServices, prepareImageClones, prepareRollbackTargets } from './deploy/plan.js';
-import { changedServices, recordWhereServicesEnded, rollBack } from './deploy/rollback.js';
+import { changedServices, rollBack, warnNoRollback } from './deploy/rollback.js';
 import type { DeployRun } from './deploy/run.js';
+import { PREVIOUS_TAG, RELEASE_TAG, prepareReleaseRollback } from './deploy/recover.js';
+import { applyStanding, readStanding, type Standing } from './deploy/standing.js';
 import { startRollouts } from './deploy/start.js';
+import { withDeadline } from './rollout.js';
 import type { WaitFor } from './rollout.js';
 import type { TaskDefinitionClone } from './taskdef.js';
 
@@ -56,6 +67,21 @@ export interface DeployOptions {
   consoleUrl?: (service: string) => string;
   /** Default: the system clock. Tests pass manualClock(). */
   clock?: Clock;
+  /**
+   * Every service's entry, before any change (status in-progress, the revision
+   * it runs as previousTaskDefinition) and once the deployments started (the
+   * new revisions): the action writes it as its output at once.
+   */
+  onProgress?: (services: DeployedService[]) => void;
+  /** Tags the revisions this run registers with RELEASE_TAG = release (e.g. the GitHub run id). */
+  release?: string;
+  /** After a cancellation, how long the rollback calls may take (default 5 s, inside GitHub's 7.5 s before SIGTERM). */
+  cancelGraceMs?: number;
+}
+
+/** A deploy's report, and where each service stands at its end, read from AWS. */
+export interface DeployOutcome extends DeployReport {
+  standing: Standing;
 }
 
 /**
@@ -84,16 +110,34 @@ export async function planRollbackTo(
   return prepareRollbackTargets(clients.ecs, cluster, services, found, rollbackTo);
 }
 
+/**
+ * check → prepare, release-rollback mode: each service back to the revision it
+ * ran before `release` (found from the tags of the revisions it registered); changes nothing.
+ */
+export function planReleaseRollback(
+  clients: EcsClients,
+  cluster: string,
+  services: string[],
+  release: string,
+  log: Log,
+): Promise<DeployPlan> {
+  return prepareReleaseRollback(clients.ecs, cluster, services, release, log);
+}
+
 /** start rollouts → follow → explain failures → roll back, for a plan that passed check → prepare. */
 export async function executeDeploy(
   clients: EcsClients,
   plan: DeployPlan,
   options: DeployOptions,
-): Promise<DeployReport> {
+): Promise<DeployOutcome> {
   const run = deployRun(clients, plan.cluster, options);
   const begun = run.clock.now();
 
+  if (options.release) tagRevisions(plan, options.release);
+  options.onProgress?.(plannedEntries(plan, options));
   const started = await startRollouts(run, plan, options);
+  for (const s of started) if (s.touched && s.report.status === 'unchanged') s.report.status = 'in-progress';
+  options.onProgress?.(started.map((s) => s.report));
   await followDeployRollouts(run, started, options.rollbackOnFailure);
 
   const cancelled = options.signal?.aborted ?? false;
@@ -105,28 +149,83 @@ export async function executeDeploy(
   const touched = changedServices(started);
   let rolledBack = false;
   if (!ok && options.rollbackOnFailure && touched.length)
-    rolledBack = await rollBack(run, touched, cancelled);
-  if (!ok && touched.length) await recordWhereServicesEnded(run, touched, options.rollbackOnFailure);
+    rolledBack = await rollBack(run, touched, cancelled || (options.signal?.aborted ?? false));
+  if (!ok && touched.length && !options.rollbackOnFailure) warnNoRollback(run, touched);
 
+  const services = started.map((s) => s.report);
+  const standing = await readStanding(
+    clients.ecs,
+    plan.cluster,
+    services.map((s) => s.service),
+    withDeadline(undefined, standingBudgetMs(run)),
+  );
+  applyStanding(services, standing);
   return {
     cluster: plan.cluster,
     ok,
-    cancelled,
+    cancelled: options.signal?.aborted ?? false,
     rolledBack,
-    services: started.map((s) => s.report),
+    services,
     durationMs: run.clock.now() - begun,
+    standing,
   };
+}
+
+/** How long the last read of AWS may take: after a cancellation, what is left of the grace plus 1.5 s; else 30 s. */
+function standingBudgetMs(run: DeployRun): number {
+  const cancelledAt = run.cancelledAt();
+  if (cancelledAt === undefined) return 30_000;
+  return Math.max(500, cancelledAt + run.cancelGraceMs + 1_500 - run.clock.now());
+}
+
+/** Each registered revision says which release registered it and what the service ran before. */
+function tagRevisions(plan: DeployPlan, release: string): void {
+  for (const p of plan.services) {
+    if (!p.clone || p.clone.changes.length === 0) continue;
+    const kept = (p.clone.input.tags ?? []).filter((t) => t.key !== RELEASE_TAG && t.key !== PREVIOUS_TAG);
+    const tags: Tag[] = [...kept, { key: RELEASE_TAG, value: release }];
+    // A tag value holds at most 256 characters; a longer ARN is left out (rollback-to: previous still finds it).
+    if (p.current.length <= 256) tags.push({ key: PREVIOUS_TAG, value: p.current });
+    p.clone.input.tags = tags;
+  }
+}
+
+/** Before any change: what this run is about to change, from which revision. */
+function plannedEntries(plan: DeployPlan, options: DeployOptions): DeployedService[] {
+  return plan.services.map((p) => {
+    const changes = p.clone?.changes ?? [];
+    const changing =
+      options.forceNewDeployment ||
+      (p.clone ? changes.length > 0 : p.target !== p.current);
+    const previous = p.current;
+    const current = p.current;
+    return {
+      service: p.service,
+      cluster: plan.cluster,
+      previousTaskDefinition: previous,
+      taskDefinition: current,
+      registered: false,
+      images: changes,
+      status: changing ? 'in-progress' : 'unchanged',
+      finalTaskDefinition: current,
+      ...(options.consoleUrl ? { consoleUrl: options.consoleUrl(p.service) } : {}),
+    };
+  });
 }
 
 function deployRun(clients: EcsClients, cluster: string, options: DeployOptions): DeployRun {
   const clock = options.clock ?? systemClock;
   const { log, signal } = options;
+  let cancelledAt: number | undefined = signal?.aborted ? clock.now() : undefined;
+  signal?.addEventListener('abort', () => (cancelledAt ??= clock.now()), { once: true });
   return {
     clients,
     cluster,
     log,
     clock,
     ...(signal ? { signal } : {}),
+    cancelledAt: () => cancelledAt,
+    cancelGraceMs: options.cancelGraceMs ?? 5_000,
     follow: {
       cluster,
       waitFor: options.waitFor,

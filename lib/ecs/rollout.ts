@@ -342,6 +342,8 @@ function recordEnding(pending: readonly Tracker[], ending: Ending, now: number):
         state: t.state,
       });
     }
+    if (ending.kind === 'unobservable')
+      events.push({ kind: 'failed', service: t.target.service, reason: failure.reason });
   }
   return events;
 }
@@ -395,14 +397,16 @@ export async function followRollouts(
     let events: ProgressEvent[] = [];
     let changed = false;
     if (!cancelled) {
-      const poll = await pollRollouts(clients, pending(), options);
+      // No read outlives the deadline, whatever the SDK's retries.
+      const pollSignal = withDeadline(signal, deadline - clock.now());
+      const poll = await pollRollouts(clients, pending(), { ...options, signal: pollSignal });
       events = recordObservations(poll.observations, clock.now());
       changed = events.length > 0;
       if (poll.error === undefined) consecutiveErrors = 0;
       else if (signal?.aborted) cancelled = true;
       else {
         lastError = poll.error;
-        events.push({ kind: 'poll-failed', consecutive: ++consecutiveErrors, error: poll.error });
+        consecutiveErrors += 1;
       }
     }
     const ending = followEnding({
@@ -416,14 +420,32 @@ export async function followRollouts(
       timeoutMs: options.timeoutMs,
     });
     if (ending && ending !== 'done') events.push(...recordEnding(pending(), ending, clock.now()));
+    // While AWS cannot be read: back off (capped, with jitter) and keep trying until the deadline.
+    const wait = Math.min(
+      consecutiveErrors > 0 ? outageBackoffMs(consecutiveErrors) : interval.next(changed),
+      Math.max(0, deadline - clock.now()),
+    );
+    if (!ending && consecutiveErrors > 0)
+      events.push({ kind: 'poll-failed', consecutive: consecutiveErrors, error: lastError, retryInMs: wait });
     progress.report(events);
     if (ending) break;
     progress.waiting(changed);
-    const wait = Math.min(interval.next(changed), Math.max(0, deadline - clock.now()));
     // A cancelled sleep ends early: the next iteration records the cancellation.
     await clock.sleep(wait, signal).catch(() => undefined);
   }
   return trackers.map((t) => t.result!);
+}
+
+/** The wait before the next read after `failures` failed ones in a row: doubling from 1 s, capped at 15 s, jittered. */
+export function outageBackoffMs(failures: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(15_000, 1_000 * 2 ** (Math.max(1, failures) - 1));
+  return Math.round(ceiling * (0.5 + random() / 2));
+}
+
+/** `signal`, also aborted once `ms` have passed (real time; the timer does not keep the process alive). */
+export function withDeadline(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  const timeout = AbortSignal.timeout(Math.max(1, Math.round(ms)));
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
 }
 
 /** With stopOnFirstFailure: the first service (in target order) that failed. */

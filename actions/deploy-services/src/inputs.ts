@@ -16,6 +16,8 @@ export interface Inputs {
   timeoutSeconds: number;
   rollbackOnFailure: boolean;
   rollbackTo?: RollbackTo;
+  /** Undo this release (a GitHub run id): each service back to the revision it ran before it. */
+  rollbackRelease?: string;
   forceNewDeployment: boolean;
 }
 
@@ -108,6 +110,23 @@ export function getInputs(): Inputs {
   const forceNewDeployment = bool('force-new-deployment', false);
   const rawImages = optional('images');
   const rawRollbackTo = optional('rollback-to');
+  const rollbackRelease = optional('rollback-release');
+  if (rollbackRelease !== undefined) {
+    if (rawImages || rawRollbackTo) {
+      throw new InputError(
+        'rollback-release',
+        `cannot be combined with \`${rawImages ? 'images' : 'rollback-to'}\``,
+        'undo a release with rollback-release alone, in a step of its own',
+      );
+    }
+    if (!/^[A-Za-z0-9 _.:/=+@-]{1,256}$/.test(rollbackRelease)) {
+      throw new InputError(
+        'rollback-release',
+        `"${rollbackRelease}" is not a release id (a tag value: letters, digits, spaces and _ . : / = + @ -)`,
+        'give the GitHub run id of the release: rollback-release: ${{ github.run_id }}',
+      );
+    }
+  }
   if (rawImages && rawRollbackTo) {
     throw new InputError(
       'rollback-to',
@@ -115,11 +134,11 @@ export function getInputs(): Inputs {
       'deploy new images with `images`, or return to an existing revision with `rollback-to`, in separate steps',
     );
   }
-  if (!rawImages && !rawRollbackTo && !forceNewDeployment) {
+  if (!rawImages && !rawRollbackTo && !rollbackRelease && !forceNewDeployment) {
     throw new InputError(
       'images',
       'is required (nothing to deploy)',
-      'give `images` (JSON container → image), `rollback-to`, or `force-new-deployment: true`',
+      'give `images` (JSON container → image), `rollback-to`, `rollback-release`, or `force-new-deployment: true`',
     );
   }
   return {
@@ -127,6 +146,7 @@ export function getInputs(): Inputs {
     services,
     ...(rawImages ? { images: parseImages(rawImages) } : {}),
     ...(rawRollbackTo ? { rollbackTo: parseRollbackTo(rawRollbackTo, services) } : {}),
+    ...(rollbackRelease ? { rollbackRelease } : {}),
     waitFor,
     timeoutSeconds,
     rollbackOnFailure,

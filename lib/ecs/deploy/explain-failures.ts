@@ -8,7 +8,10 @@ import type { DeployRun, StartedService } from './run.js';
 
 export async function explainFailures(run: DeployRun, started: readonly StartedService[]): Promise<void> {
   const { clients, cluster, log, signal } = run;
-  const failed = started.filter((s) => ['failed', 'timed-out'].includes(s.report.status));
+  // AWS could not be read until the deadline: reading more would only delay the rollback.
+  const failed = started.filter(
+    (s) => ['failed', 'timed-out'].includes(s.report.status) && s.failureKind !== 'unobservable',
+  );
   if (!failed.length) return;
   await log.group('Why it failed', async () => {
     await Promise.all(

@@ -48,6 +48,7 @@ function recordRolloutResults(started: readonly StartedService[], results: reado
     }
     s.report.status = failedStatus(r);
     s.report.reason = r.failure?.reason ?? r.state;
+    if (r.failure) s.failureKind = r.failure.kind;
   }
 }
 

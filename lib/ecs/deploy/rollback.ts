@@ -1,13 +1,14 @@
 /**
  * Step "roll back": put every service this run changed back on its previous
- * revision and wait for it, so the set ends all-old; then record where each
- * service really ended, as ECS reports it.
+ * revision and wait for it, so the set ends all-old. Only the calls a rollback
+ * needs: one UpdateService per changed service, all at once, with no read
+ * first (the previous revision is known), each retried until the rollback's
+ * deadline: the rollback timeout, or, after a cancellation, GitHub's grace.
  */
-import { UpdateServiceCommand, type Service } from '@aws-sdk/client-ecs';
+import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { errorMessage } from '../../errors.js';
 import { formatDuration } from '../../time.js';
-import { followRollouts, type RolloutTarget } from '../rollout.js';
-import { describeServices } from '../services.js';
+import { followRollouts, outageBackoffMs, withDeadline, type RolloutTarget } from '../rollout.js';
 import { shortTaskDefinition } from '../taskdef.js';
 import { primaryDeployment } from '../tasks.js';
 import type { DeployRun, StartedService } from './run.js';
@@ -19,8 +20,8 @@ export function changedServices(started: readonly StartedService[]): StartedServ
 
 /**
  * Puts every touched service back on its previous revision and waits for it
- * (unless cancelled: then the rollbacks are started and not awaited). A
- * service the circuit breaker already put back is only waited for.
+ * (unless cancelled: then the rollback calls are sent within the grace and
+ * not awaited; a cancellation while waiting stops the wait the same way).
  * true: every one is back and healthy/steady.
  */
 export async function rollBack(
@@ -29,21 +30,22 @@ export async function rollBack(
   cancelled: boolean,
 ): Promise<boolean> {
   const { log, clock } = run;
+  const deadline = cancelled
+    ? (run.cancelledAt() ?? clock.now()) + run.cancelGraceMs
+    : clock.now() + run.follow.timeoutMs;
   return log.group(
     `Roll back ${touched.map((s) => `${s.report.service} to ${shortTaskDefinition(s.report.previousTaskDefinition)}`).join(', ')}`,
     async () => {
-      const current = await describeServices(
-        run.clients.ecs,
-        run.cluster,
-        touched.map((s) => s.report.service),
-      );
       const begun = clock.now();
-      const targets = await startRollbacks(run, touched, current.services);
+      const targets = await startRollbacks(run, touched, deadline, cancelled);
       if (cancelled) {
-        log.warning(`Rollbacks started; not waiting for them because the run was cancelled.`);
+        log.warning(
+          `Rollback requested for ${targets.map((t) => t.service).join(', ') || 'no service'}; not waiting for it because the run was cancelled.`,
+        );
         return false;
       }
-      const all = (await followRollbacks(run, touched, targets, begun)) && targets.length === touched.length;
+      const all =
+        (await followRollbacks(run, touched, targets, begun, deadline)) && targets.length === touched.length;
       log.info(
         all
           ? `Rolled back: every service this run changed is on its previous revision again (${formatDuration(clock.now() - begun)}).`
@@ -57,49 +59,48 @@ export async function rollBack(
   );
 }
 
-/** UpdateService back to the previous revision, for each service not already back there. */
+/** UpdateService back to the previous revision, for every touched service at once. */
 async function startRollbacks(
   run: DeployRun,
   touched: StartedService[],
-  current: Map<string, Service>,
+  deadline: number,
+  cancelled: boolean,
 ): Promise<RolloutTarget[]> {
   const { clients, cluster, log } = run;
   const targets: RolloutTarget[] = [];
   await Promise.all(
     touched.map(async (s) => {
-      const previous = s.report.previousTaskDefinition;
-      const primary = primaryDeployment(current.get(s.report.service)?.deployments);
+      const { service, previousTaskDefinition: previous } = s.report;
       try {
-        if (primary?.taskDefinition === previous) {
-          log.info(`${s.report.service}: already back on ${shortTaskDefinition(previous)}; waiting for it`);
-          targets.push({
-            service: s.report.service,
-            taskDefinition: previous,
-            ...(primary.id ? { deploymentId: primary.id } : {}),
-            ...(primary.createdAt ? { deploymentCreatedAt: primary.createdAt } : {}),
-            useServiceDeployments: false,
-          });
-        } else {
-          const reply = await clients.ecs.send(
-            new UpdateServiceCommand({ cluster, service: s.report.service, taskDefinition: previous }),
-          );
-          const created = primaryDeployment(reply.service?.deployments);
-          log.info(
-            `${s.report.service}: rolling back ${shortTaskDefinition(s.report.taskDefinition)} → ${shortTaskDefinition(previous)}`,
-          );
-          targets.push({
-            service: s.report.service,
-            taskDefinition: previous,
-            ...(created?.id ? { deploymentId: created.id } : {}),
-            ...(created?.createdAt ? { deploymentCreatedAt: created.createdAt } : {}),
-          });
-        }
-        s.report.rollback = { taskDefinition: previous, status: 'started' };
-      } catch (err) {
-        s.report.rollback = { taskDefinition: previous, status: 'failed', reason: errorMessage(err) };
-        log.error(`✗ ${s.report.service}: the rollback could not start: ${errorMessage(err)}`, {
-          title: s.report.service,
+        const reply = await sendUntil(run, deadline, (abortSignal) =>
+          clients.ecs.send(new UpdateServiceCommand({ cluster, service, taskDefinition: previous }), {
+            abortSignal,
+          }),
+        );
+        // The PRIMARY now: the deployment this call created, or the one the circuit breaker already started back.
+        const primary = primaryDeployment(reply.service?.deployments);
+        log.info(
+          `${service}: rolling back ${shortTaskDefinition(s.report.taskDefinition)} → ${shortTaskDefinition(previous)}`,
+        );
+        targets.push({
+          service,
+          taskDefinition: previous,
+          ...(primary?.id ? { deploymentId: primary.id } : {}),
+          ...(primary?.createdAt ? { deploymentCreatedAt: primary.createdAt } : {}),
+          // Judged by deployments[]: a circuit breaker's return says ROLLBACK_* in its ServiceDeployment.
+          useServiceDeployments: false,
         });
+        s.report.rollback = {
+          taskDefinition: previous,
+          status: 'started',
+          ...(cancelled ? { reason: 'rollback requested, not confirmed: the run was cancelled' } : {}),
+        };
+      } catch (err) {
+        const reason = cancelled
+          ? `rollback not sent within the cancellation grace: ${errorMessage(err)}`
+          : `the rollback could not start: ${errorMessage(err)}`;
+        s.report.rollback = { taskDefinition: previous, status: 'failed', reason };
+        log.error(`✗ ${service}: ${reason}`, { title: service });
       }
     }),
   );
@@ -107,24 +108,63 @@ async function startRollbacks(
 }
 
 /**
- * Follows the rollbacks to the end, even when the run is being cancelled:
- * a half-done rollback is what the suite exists to avoid. true: all succeeded.
+ * One call, retried (backing off, with jitter) while AWS throttles or cannot
+ * be reached, until `deadline`; each attempt is aborted at the deadline, so
+ * the SDK's own retries never outlive it.
+ */
+async function sendUntil<T>(
+  run: DeployRun,
+  deadline: number,
+  send: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  for (let failures = 1; ; failures += 1) {
+    try {
+      return await send(withDeadline(undefined, deadline - run.clock.now()));
+    } catch (err) {
+      const left = deadline - run.clock.now();
+      if (!retryable(err) || left <= 0) throw err;
+      await run.clock.sleep(Math.min(outageBackoffMs(failures), left));
+    }
+  }
+}
+
+/** Throttling, a server error or no answer at all: worth another try. */
+function retryable(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  if (e.name === 'AbortError' || e.name === 'TimeoutError') return false;
+  if (/Throttl|TooManyRequests|RequestLimitExceeded/.test(e.name ?? '')) return true;
+  const status = e.$metadata?.httpStatusCode;
+  return status === undefined || status >= 500 || status === 429;
+}
+
+/**
+ * Follows the rollbacks until they end or their deadline passes (riding out an
+ * outage); a cancellation stops the wait: the rollback stays requested.
+ * true: all succeeded.
  */
 async function followRollbacks(
   run: DeployRun,
   touched: StartedService[],
   targets: RolloutTarget[],
   begun: number,
+  deadline: number,
 ): Promise<boolean> {
-  const { signal: _ignored, ...follow } = run.follow;
-  const results = await followRollouts(run.clients, targets, { ...follow, label: 'rollback' });
+  const timeoutMs = Math.max(1, deadline - run.clock.now());
+  const results = await followRollouts(run.clients, targets, { ...run.follow, timeoutMs, label: 'rollback' });
   let all = true;
   for (const r of results) {
     const s = touched.find((t) => t.report.service === r.service)!;
+    const cancelled = r.failure?.kind === 'cancelled';
     s.report.rollback = {
       taskDefinition: r.taskDefinition,
-      status: r.ok ? 'succeeded' : 'failed',
-      ...(r.ok ? {} : { reason: r.failure?.reason ?? r.state }),
+      status: r.ok ? 'succeeded' : cancelled ? 'started' : 'failed',
+      ...(r.ok
+        ? {}
+        : {
+            reason: cancelled
+              ? `rollback requested, not confirmed: ${r.failure!.reason}`
+              : (r.failure?.reason ?? r.state),
+          }),
       finishedAt: new Date(r.finishedAt).toISOString(),
       durationMs: r.finishedAt - begun,
     };
@@ -134,29 +174,9 @@ async function followRollbacks(
   return all;
 }
 
-/** After a failure: where each changed service really ends, as ECS reports it now. */
-export async function recordWhereServicesEnded(
-  run: DeployRun,
-  touched: StartedService[],
-  rollbackOnFailure: boolean,
-): Promise<void> {
-  const { clients, cluster, log } = run;
-  try {
-    const now = await describeServices(
-      clients.ecs,
-      cluster,
-      touched.map((s) => s.report.service),
-    );
-    for (const s of touched) {
-      const td = now.services.get(s.report.service)?.taskDefinition;
-      if (td) s.report.finalTaskDefinition = td;
-    }
-  } catch (err) {
-    log.warning(`Could not read where the services ended: ${errorMessage(err)}`);
-  }
-  if (!rollbackOnFailure) {
-    log.warning(
-      `rollback-on-failure is off; the services stay where they are: ${touched.map((s) => `${s.report.service} on ${shortTaskDefinition(s.report.finalTaskDefinition)}`).join(', ')}`,
-    );
-  }
+/** rollback-on-failure off: say where the changed services stay. */
+export function warnNoRollback(run: DeployRun, touched: StartedService[]): void {
+  run.log.warning(
+    `rollback-on-failure is off; the services this run changed stay on the new revision: ${touched.map((s) => `${s.report.service} on ${shortTaskDefinition(s.report.taskDefinition)}`).join(', ')}`,
+  );
 }

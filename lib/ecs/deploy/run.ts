@@ -3,7 +3,7 @@ import type { DeployedService } from '../../contracts/deployments.js';
 import type { Log } from '../../log.js';
 import type { Clock } from '../../time.js';
 import type { EcsClients } from '../clients.js';
-import type { FollowOptions, RolloutTarget } from '../rollout.js';
+import type { FailureKind, FollowOptions, RolloutTarget } from '../rollout.js';
 
 export interface DeployRun {
   clients: EcsClients;
@@ -11,6 +11,10 @@ export interface DeployRun {
   log: Log;
   clock: Clock;
   signal?: AbortSignal;
+  /** When the signal aborted (the clock's ms), once it has. */
+  cancelledAt(): number | undefined;
+  /** After a cancellation, how long the rollback calls may take (GitHub sends SIGTERM 7.5 s after SIGINT). */
+  cancelGraceMs: number;
   /** How rollouts (and rollbacks) are followed; each step adds its label. */
   follow: FollowOptions;
 }
@@ -24,4 +28,6 @@ export interface StartedService {
   /** UpdateService was called: the service needs a rollback on failure. */
   touched: boolean;
   startedAtMs: number;
+  /** Why following it ended in failure ('unobservable': AWS could not be read until the deadline). */
+  failureKind?: FailureKind;
 }

@@ -7,7 +7,6 @@ import type { Log } from '../../log.js';
 import { Heartbeat, formatDuration, type Clock } from '../../time.js';
 import type { WaitFor } from '../rollout.js';
 import { shortTaskDefinition } from '../taskdef.js';
-import { MAX_CONSECUTIVE_POLL_ERRORS } from './termination.js';
 
 /** Something the loop saw or decided that the log tells. */
 export type ProgressEvent =
@@ -16,7 +15,8 @@ export type ProgressEvent =
   | { kind: 'failed'; service: string; reason: string }
   | { kind: 'gone'; service: string; reason: string }
   | { kind: 'timed-out'; service: string; timeoutMs: number; state: string | undefined }
-  | { kind: 'poll-failed'; consecutive: number; error: unknown };
+  /** A poll could not read AWS; the next one is in retryInMs (backing off until the deadline). */
+  | { kind: 'poll-failed'; consecutive: number; error: unknown; retryInMs: number };
 
 export interface ProgressOptions {
   log: Log;
@@ -83,7 +83,7 @@ export class FollowProgress {
         );
       case 'poll-failed':
         return log.warning(
-          `${label}: polling failed (${event.consecutive}/${MAX_CONSECUTIVE_POLL_ERRORS}): ${errorMessage(event.error)}`,
+          `${label}: cannot read AWS (${event.consecutive} failed poll(s) in a row; next try in ${(event.retryInMs / 1000).toFixed(1)}s, until the deadline): ${errorMessage(event.error)}`,
         );
     }
   }

@@ -6,13 +6,11 @@ import { errorMessage } from '../../errors.js';
 import { formatDuration } from '../../time.js';
 import type { FailureKind } from '../rollout.js';
 
-/** Polls that may fail in a row before the rollouts count as unobservable. */
-export const MAX_CONSECUTIVE_POLL_ERRORS = 3;
-
 /** Following stops with rollouts still pending. */
 export type Ending =
   | { kind: 'cancelled' }
-  | { kind: 'unobservable'; error: unknown }
+  /** The deadline passed while AWS could not be read (the last poll failed). */
+  | { kind: 'unobservable'; error: unknown; timeoutMs: number }
   /** stopOnFirstFailure: `failedService` failed, the others are not followed further. */
   | { kind: 'aborted'; failedService: string }
   | { kind: 'timeout'; timeoutMs: number };
@@ -20,6 +18,7 @@ export type Ending =
 export interface FollowState {
   /** The signal aborted before this poll, or the poll failed while it aborted. */
   cancelled: boolean;
+  /** Polls failed in a row (0: the last poll read AWS). Never an ending by itself: reads are retried until the deadline. */
   consecutiveErrors: number;
   lastError?: unknown;
   /** Rollouts without an outcome yet. */
@@ -34,11 +33,11 @@ export interface FollowState {
 /** 'done': every rollout has its outcome; an Ending: stop now; undefined: poll again. */
 export function followEnding(s: FollowState): 'done' | Ending | undefined {
   if (s.cancelled) return { kind: 'cancelled' };
-  if (s.consecutiveErrors >= MAX_CONSECUTIVE_POLL_ERRORS) return { kind: 'unobservable', error: s.lastError };
   if (s.pending === 0) return 'done';
   if (s.firstFailure !== undefined) return { kind: 'aborted', failedService: s.firstFailure };
-  if (s.now >= s.deadline) return { kind: 'timeout', timeoutMs: s.timeoutMs };
-  return undefined;
+  if (s.now < s.deadline) return undefined;
+  if (s.consecutiveErrors > 0) return { kind: 'unobservable', error: s.lastError, timeoutMs: s.timeoutMs };
+  return { kind: 'timeout', timeoutMs: s.timeoutMs };
 }
 
 /** What a rollout still pending when following ends records: its state and why it failed. */
@@ -56,7 +55,7 @@ export function endedRollout(
         state: lastState ?? 'unknown',
         failure: {
           kind: 'unobservable',
-          reason: `cannot read the rollout's state: ${errorMessage(ending.error)}`,
+          reason: `AWS could not be read until the deadline (${formatDuration(ending.timeoutMs)}; last state seen: ${lastState ?? 'none'}): ${errorMessage(ending.error)}`,
         },
       };
     case 'aborted': {

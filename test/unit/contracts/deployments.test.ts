@@ -92,7 +92,7 @@ describe('deployments: what it refuses, naming the input and the fix', () => {
     [
       'an unknown status',
       '{"alva-web": {"taskDefinition": "w:5", "status": "ok"}}',
-      /"status" is not one of deployed, unchanged, failed, timed-out, cancelled, aborted \("ok"\)/,
+      /"status" is not one of deployed, unchanged, failed, timed-out, cancelled, aborted, in-progress \("ok"\)/,
     ],
     [
       'registered that is not a boolean',

@@ -29,11 +29,19 @@ describe('followEnding (the termination rules)', () => {
     ).toEqual({ kind: 'cancelled' });
   });
 
-  it('three failed polls in a row make the rollouts unobservable', () => {
+  it('failed polls never end the wait before the deadline, however many in a row (an outage is ridden out)', () => {
     const error = new Error('ThrottlingException');
-    expect(followEnding({ ...running, consecutiveErrors: 3, lastError: error })).toEqual({
+    expect(
+      followEnding({ ...running, consecutiveErrors: 50, lastError: error, now: 59_999 }),
+    ).toBeUndefined();
+  });
+
+  it('at the deadline with AWS unreadable (the last poll failed), the rollouts are unobservable, not timed out', () => {
+    const error = new Error('ThrottlingException');
+    expect(followEnding({ ...running, consecutiveErrors: 1, lastError: error, now: 60_000 })).toEqual({
       kind: 'unobservable',
       error,
+      timeoutMs: 59_000,
     });
   });
 
@@ -60,9 +68,17 @@ describe('endedRollout', () => {
       state: 'starting',
       failure: { kind: 'cancelled', reason: 'cancelled while starting' },
     });
-    expect(endedRollout({ kind: 'unobservable', error: new Error('socket hang up') }, undefined)).toEqual({
+    expect(
+      endedRollout(
+        { kind: 'unobservable', error: new Error('socket hang up'), timeoutMs: 90_000 },
+        undefined,
+      ),
+    ).toEqual({
       state: 'unknown',
-      failure: { kind: 'unobservable', reason: "cannot read the rollout's state: socket hang up" },
+      failure: {
+        kind: 'unobservable',
+        reason: 'AWS could not be read until the deadline (1m30s; last state seen: none): socket hang up',
+      },
     });
     expect(endedRollout({ kind: 'aborted', failedService: 'api' }, 'PRIMARY is web:3').failure).toEqual({
       kind: 'aborted',
@@ -85,14 +101,14 @@ describe('FollowProgress', () => {
     });
     progress.report([
       { kind: 'state', service: 'web', state: 'IN_PROGRESS' },
-      { kind: 'poll-failed', consecutive: 1, error: new Error('ThrottlingException') },
+      { kind: 'poll-failed', consecutive: 1, error: new Error('ThrottlingException'), retryInMs: 1_500 },
     ]);
     progress.waiting(true);
     await clock.sleep(29_000);
     progress.waiting(false);
     expect(log.lines).toEqual([
       'web: IN_PROGRESS',
-      'warning: rollback: polling failed (1/3): ThrottlingException',
+      'warning: rollback: cannot read AWS (1 failed poll(s) in a row; next try in 1.5s, until the deadline): ThrottlingException',
     ]);
     await clock.sleep(1_000);
     progress.waiting(false);
