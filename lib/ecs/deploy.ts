@@ -4,6 +4,7 @@
  *   check → prepare          planImageDeploy / planRollbackTo   (deploy/plan.ts; read-only)
  *   start rollouts           startRollouts                      (deploy/start.ts)
  *   follow                   followDeployRollouts               (deploy/follow.ts → rollout.ts)
+ *   bake                     bakeDeployRollouts                 (deploy/bake.ts; bake-seconds)
  *   explain failures         explainFailures / reportCancelled  (deploy/explain-failures.ts)
  *   roll back                rollBack                           (deploy/rollback.ts)
  *   where each service stands readStanding                      (deploy/standing.ts; from AWS)
@@ -23,9 +24,11 @@ import type { DeployedService, DeployReport } from '../contracts/deployments.js'
 import type { Log } from '../log.js';
 import { systemClock, type Clock } from '../time.js';
 import type { EcsClients } from './clients.js';
+import { bakeDeployRollouts } from './deploy/bake.js';
 import { explainFailures, reportCancelled } from './deploy/explain-failures.js';
 import { followDeployRollouts } from './deploy/follow.js';
-import { checkServices, prepareImageClones, prepareRollbackTargets } from './deploy/plan.js';
+import type { AdoptedDeployment } from './deploy/in-progress.js';
+import { checkServices, planImages, prepareRollbackTargets, type ImagePlanOptions } from './deploy/plan.js';
 import { changedServices, rollBack, warnNoRollback } from './deploy/rollback.js';
 import type { DeployRun } from './deploy/run.js';
 import { PREVIOUS_TAG, RELEASE_TAG, prepareReleaseRollback } from './deploy/recover.js';
@@ -43,6 +46,8 @@ export interface ServicePlan {
   clone?: TaskDefinitionClone;
   /** rollback-to mode: the existing revision to go to. */
   target?: string;
+  /** images mode: an unsettled deployment of these images found under way, followed as this run's. */
+  adopt?: AdoptedDeployment;
 }
 
 export interface DeployPlan {
@@ -58,6 +63,8 @@ export interface DeployOptions {
   timeoutMs: number;
   rollbackOnFailure: boolean;
   forceNewDeployment: boolean;
+  /** Keep watching the new revisions this long after they are healthy/steady (0: no bake). */
+  bakeMs?: number;
   log: Log;
   signal?: AbortSignal;
   minIntervalMs?: number;
@@ -86,17 +93,18 @@ export interface DeployOutcome extends DeployReport {
 
 /**
  * check → prepare, images mode: reads every service and its task definition
- * and prepares the clones. Throws InputError for unknown services or
- * containers; changes nothing.
+ * and prepares the clones; adopts a deployment of these images already under
+ * way, refuses (or waits for) one of other images. Throws InputError for
+ * unknown services or containers, OperationError when refused; changes nothing.
  */
 export async function planImageDeploy(
   clients: EcsClients,
   cluster: string,
   services: string[],
   images: Record<string, string>,
+  options: ImagePlanOptions = {},
 ): Promise<DeployPlan> {
-  const found = await checkServices(clients.ecs, cluster, services);
-  return prepareImageClones(clients.ecs, cluster, services, found, images);
+  return planImages(clients.ecs, cluster, services, images, options);
 }
 
 /** check → prepare, rollback-to mode: resolves each service's target revision; changes nothing. */
@@ -139,6 +147,7 @@ export async function executeDeploy(
   for (const s of started) if (s.touched && s.report.status === 'unchanged') s.report.status = 'in-progress';
   options.onProgress?.(started.map((s) => s.report));
   await followDeployRollouts(run, started, options.rollbackOnFailure);
+  await bakeDeployRollouts(run, started, options.bakeMs ?? 0);
 
   const cancelled = options.signal?.aborted ?? false;
   const ok =
@@ -195,10 +204,11 @@ function plannedEntries(plan: DeployPlan, options: DeployOptions): DeployedServi
   return plan.services.map((p) => {
     const changes = p.clone?.changes ?? [];
     const changing =
+      Boolean(p.adopt) ||
       options.forceNewDeployment ||
       (p.clone ? changes.length > 0 : p.target !== p.current);
-    const previous = p.current;
-    const current = p.current;
+    const previous = p.adopt?.previous ?? p.current;
+    const current = p.adopt?.taskDefinition ?? p.current;
     return {
       service: p.service,
       cluster: plan.cluster,

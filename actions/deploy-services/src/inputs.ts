@@ -3,6 +3,7 @@ import { parseImages, type ImageMap } from '../../../lib/contracts/images.js';
 import { bareMap, parseJsonObject } from '../../../lib/contracts/json.js';
 import { InputError } from '../../../lib/errors.js';
 import type { RollbackTo } from '../../../lib/ecs/deploy.js';
+import type { IfInProgress } from '../../../lib/ecs/deploy/in-progress.js';
 import { parseRevisionRef } from '../../../lib/ecs/taskdef.js';
 import type { WaitFor } from '../../../lib/ecs/rollout.js';
 import { bool, integer, list, optional, required } from '../../_common/inputs.js';
@@ -19,6 +20,10 @@ export interface Inputs {
   /** Undo this release (a GitHub run id): each service back to the revision it ran before it. */
   rollbackRelease?: string;
   forceNewDeployment: boolean;
+  /** A deployment in progress with other images: refuse (fail) or wait for it to end. */
+  ifInProgress: IfInProgress;
+  /** Keep watching the new revisions this long after they are healthy/steady. */
+  bakeSeconds: number;
 }
 
 /**
@@ -108,6 +113,15 @@ export function getInputs(): Inputs {
   const timeoutSeconds = integer('timeout-seconds', 1800, 1, 24 * 3600);
   const rollbackOnFailure = bool('rollback-on-failure', true);
   const forceNewDeployment = bool('force-new-deployment', false);
+  const ifInProgress = (optional('if-in-progress') ?? 'fail') as IfInProgress;
+  if (ifInProgress !== 'fail' && ifInProgress !== 'wait') {
+    throw new InputError(
+      'if-in-progress',
+      `"${ifInProgress}" is not a known choice`,
+      'use fail (refuse while another deployment of other images is in progress) or wait (wait for it, up to timeout-seconds)',
+    );
+  }
+  const bakeSeconds = integer('bake-seconds', 0, 0, 24 * 3600);
   const rawImages = optional('images');
   const rawRollbackTo = optional('rollback-to');
   const rollbackRelease = optional('rollback-release');
@@ -151,5 +165,7 @@ export function getInputs(): Inputs {
     timeoutSeconds,
     rollbackOnFailure,
     forceNewDeployment,
+    ifInProgress,
+    bakeSeconds,
   };
 }

@@ -49,7 +49,13 @@ export async function main(signal: AbortSignal): Promise<void> {
       ? planReleaseRollback(clients, inputs.cluster, inputs.services, inputs.rollbackRelease, coreLog)
       : inputs.rollbackTo
         ? planRollbackTo(clients, inputs.cluster, inputs.services, inputs.rollbackTo)
-        : planImageDeploy(clients, inputs.cluster, inputs.services, inputs.images ?? {}),
+        : planImageDeploy(clients, inputs.cluster, inputs.services, inputs.images ?? {}, {
+            ifInProgress: inputs.ifInProgress,
+            timeoutMs: inputs.timeoutSeconds * 1000,
+            forceNewDeployment: inputs.forceNewDeployment,
+            log: coreLog,
+            signal,
+          }),
   );
   if (signal.aborted) throw new CancelledError(`${String(signal.reason)} before any change`);
   // What was last written as the output: rewritten at the end of every exit path.
@@ -67,6 +73,7 @@ export async function main(signal: AbortSignal): Promise<void> {
       timeoutMs: inputs.timeoutSeconds * 1000,
       rollbackOnFailure: inputs.rollbackOnFailure,
       forceNewDeployment: inputs.forceNewDeployment,
+      bakeMs: inputs.bakeSeconds * 1000,
       log: coreLog,
       signal,
       consoleUrl: (service) =>

@@ -4,10 +4,20 @@
  * InputError naming the input to fix, and change nothing.
  */
 import type { ECSClient, Service } from '@aws-sdk/client-ecs';
-import { InputError, errorMessage } from '../../errors.js';
+import { InputError, OperationError, errorMessage } from '../../errors.js';
+import type { Log } from '../../log.js';
+import { formatDuration, systemClock, type Clock } from '../../time.js';
 import type { DeployPlan, RollbackTo, ServicePlan } from '../deploy.js';
 import { previousTaskDefinition } from '../previous.js';
 import { describeServices } from '../services.js';
+import { primaryDeployment } from '../tasks.js';
+import {
+  adoptable,
+  foreignDeploymentMessage,
+  inProgress,
+  type ForeignDeployment,
+  type IfInProgress,
+} from './in-progress.js';
 import {
   containerNames,
   describeTaskDefinition,
@@ -33,6 +43,95 @@ export async function checkServices(
     );
   }
   return found;
+}
+
+export interface ImagePlanOptions {
+  /** A deployment in progress with other images: refuse (default) or wait for it to end. */
+  ifInProgress?: IfInProgress;
+  /** How long if-in-progress: wait may wait (the run's timeout). */
+  timeoutMs?: number;
+  /** A new deployment is asked for anyway: one of the same images under way is not adopted. */
+  forceNewDeployment?: boolean;
+  log?: Log;
+  clock?: Clock;
+  signal?: AbortSignal;
+  /** How often to look again while waiting (default 10 s). */
+  pollMs?: number;
+}
+
+/**
+ * check → prepare, images mode, minding the deployments under way (see
+ * in-progress.ts): adopts this release's own, refuses (or waits for) others'.
+ */
+export async function planImages(
+  ecs: ECSClient,
+  cluster: string,
+  services: string[],
+  images: Record<string, string>,
+  options: ImagePlanOptions = {},
+): Promise<DeployPlan> {
+  const clock = options.clock ?? systemClock;
+  const timeoutMs = options.timeoutMs ?? 0;
+  const deadline = clock.now() + timeoutMs;
+  let waitingFor = '';
+  for (;;) {
+    const found = await checkServices(ecs, cluster, services);
+    const plan = await prepareImageClones(ecs, cluster, services, found, images);
+    const foreign = await adoptOrFindForeign(ecs, plan, found, images, options.forceNewDeployment ?? false);
+    if (!foreign.length) return plan;
+    const messages = foreign.map(foreignDeploymentMessage);
+    if (options.ifInProgress !== 'wait') {
+      throw new OperationError(
+        `Refused before any change: ${messages.join('. ')}. Let it finish (or stop it) and run again, or set if-in-progress: wait`,
+        messages,
+      );
+    }
+    if (clock.now() >= deadline) {
+      throw new OperationError(
+        `Still in progress after waiting ${formatDuration(timeoutMs)} (timeout-seconds), nothing changed: ${messages.join('. ')}`,
+        messages,
+      );
+    }
+    const now = foreign.map((f) => `${f.service} ${f.deployment.id}`).join(', ');
+    if (now !== waitingFor) options.log?.info(`if-in-progress: wait: waiting for ${messages.join('. ')}`);
+    waitingFor = now;
+    await clock.sleep(
+      Math.min(options.pollMs ?? 10_000, Math.max(0, deadline - clock.now())),
+      options.signal,
+    );
+  }
+}
+
+/**
+ * Marks the plans whose service runs an unsettled deployment of the requested
+ * images as adopted; returns the services busy with a deployment of other images.
+ */
+async function adoptOrFindForeign(
+  ecs: ECSClient,
+  plan: DeployPlan,
+  found: Map<string, Service>,
+  images: Record<string, string>,
+  forceNewDeployment: boolean,
+): Promise<ForeignDeployment[]> {
+  const foreign: ForeignDeployment[] = [];
+  await Promise.all(
+    plan.services.map(async (p) => {
+      const service = found.get(p.service)!;
+      const changes = p.clone?.changes ?? [];
+      const sameImages = changes.length === 0;
+      if (sameImages && forceNewDeployment) return;
+      const adopt = await adoptable(ecs, plan.cluster, service, sameImages, images);
+      if (adopt) {
+        p.adopt = adopt;
+        return;
+      }
+      const primary = primaryDeployment(service.deployments);
+      if (!sameImages && primary && inProgress(service, primary)) {
+        foreign.push({ service: p.service, deployment: primary, changes });
+      }
+    }),
+  );
+  return foreign.sort((a, b) => a.service.localeCompare(b.service));
 }
 
 /** prepare, images mode: each service's task definition cloned with `images` applied (not registered). */

@@ -1,7 +1,9 @@
 /**
  * Step "start the rollouts": for every service at once, register its new
  * revision (images mode, when something changed) and UpdateService to it.
- * A service with nothing to change is left alone and says so.
+ * A service with nothing to change is left alone and says so; one whose
+ * deployment of these images is still under way (an earlier attempt, killed
+ * or failed) is adopted: followed as this run's, without a new deployment.
  */
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import type { DeployedService } from '../../contracts/deployments.js';
@@ -41,6 +43,7 @@ async function startRollout(run: DeployRun, p: ServicePlan, options: StartOption
     ...(options.consoleUrl ? { consoleUrl: options.consoleUrl(p.service) } : {}),
   };
   const startedAtMs = clock.now();
+  if (p.adopt) return adoptRollout(run, p, report, startedAtMs);
   const changed = p.clone ? p.clone.changes.length > 0 : p.target !== p.current;
   if (!changed && !options.forceNewDeployment) {
     log.info(
@@ -88,4 +91,35 @@ async function startRollout(run: DeployRun, p: ServicePlan, options: StartOption
     // UpdateService may have failed after RegisterTaskDefinition: the service itself is unchanged.
     return { report, touched: false, startedAtMs };
   }
+}
+
+/** Follows the deployment an earlier attempt started as this run's: no register, no UpdateService. */
+function adoptRollout(
+  run: DeployRun,
+  p: ServicePlan,
+  report: DeployedService,
+  startedAtMs: number,
+): StartedService {
+  const adopt = p.adopt!;
+  report.previousTaskDefinition = adopt.previous;
+  report.taskDefinition = adopt.taskDefinition;
+  report.startedAt = new Date(startedAtMs).toISOString();
+  run.log.info(
+    `${p.service}: adopted deployment ${adopt.state}: it already runs these images but is not done, so this run follows it as its own` +
+      (adopt.previous !== adopt.taskDefinition
+        ? `; on failure it goes back to ${shortTaskDefinition(adopt.previous)}, the revision before it`
+        : '') +
+      (report.consoleUrl ? `\n  ${report.consoleUrl}` : ''),
+  );
+  return {
+    report,
+    touched: true,
+    startedAtMs,
+    target: {
+      service: p.service,
+      taskDefinition: adopt.taskDefinition,
+      deploymentId: adopt.deploymentId,
+      ...(adopt.createdAt ? { deploymentCreatedAt: adopt.createdAt } : {}),
+    },
+  };
 }

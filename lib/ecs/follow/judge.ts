@@ -41,7 +41,11 @@ export function judgeRollout(
       (primary.pendingCount ? `, ${primary.pendingCount} pending` : '') +
       (ours?.failedTasks ? `, ${ours.failedTasks} failed task(s)` : '')
     : 'no PRIMARY deployment';
-  const onTarget = primary?.taskDefinition === target.taskDefinition;
+  // Ours is the deployment UpdateService returned (by id): another one on the same
+  // task definition (a force-new-deployment started meanwhile) is not ours.
+  const onTarget = target.deploymentId
+    ? primary?.id === target.deploymentId
+    : primary?.taskDefinition === target.taskDefinition;
 
   if (sdStatus && ROLLBACK_STATUSES.has(sdStatus)) {
     return {
@@ -71,7 +75,7 @@ export function judgeRollout(
       outcome: {
         ok: false,
         kind: 'replaced',
-        reason: `another deployment replaced this one: the PRIMARY deployment ${primary?.id ?? ''} runs ${shortTaskDefinition(primary?.taskDefinition)}, not ${shortTaskDefinition(target.taskDefinition)}`,
+        reason: `another deployment replaced this one: the PRIMARY deployment ${primary?.id ?? ''} runs ${shortTaskDefinition(primary?.taskDefinition)}${target.deploymentId ? `, not ${target.deploymentId}` : ''}${primary?.taskDefinition === target.taskDefinition ? ' (the same revision, deployed again)' : `, not ${shortTaskDefinition(target.taskDefinition)}`}`,
       },
     };
   }
@@ -87,6 +91,7 @@ export function judgeRollout(
     };
   }
   if (waitFor === 'steady') {
+    // primary is ours here (onTarget): its own rolloutState, never another deployment's.
     const completed =
       sdStatus === 'SUCCESSFUL' ||
       primary.rolloutState === 'COMPLETED' ||

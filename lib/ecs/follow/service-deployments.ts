@@ -18,7 +18,7 @@ const DESCRIBE_SERVICE_DEPLOYMENTS_CHUNK = 20;
 
 /** What is known of one rollout's ServiceDeployment; updated by the reads below. */
 export interface ServiceDeploymentLookup {
-  /** The service (name or ARN) and the createdAt of the deployment UpdateService created. */
+  /** The service (name or ARN) and the createdAt of the deployment UpdateService created (or this run adopted). */
   service: string;
   deploymentCreatedAt?: Date;
   arn?: string;
@@ -27,25 +27,34 @@ export interface ServiceDeploymentLookup {
   lookups: number;
 }
 
-/** Our ServiceDeployment: the first one created with or after our deployment. */
+/**
+ * Our ServiceDeployment: the one created at the very instant (to the
+ * millisecond) as the deployment UpdateService returned. Never a time window:
+ * another deployment started in the same second (a force-new-deployment, a
+ * console click) is not ours. No exact match, or more than one: this service's
+ * deployments[] decides (by the deployment id, which is exact).
+ */
 export async function findServiceDeployment(
   ecs: ECSClient,
   cluster: string,
   lookup: ServiceDeploymentLookup,
   signal?: AbortSignal,
 ): Promise<void> {
+  const createdAt = lookup.deploymentCreatedAt?.getTime();
+  if (createdAt === undefined) {
+    lookup.available = false;
+    return;
+  }
   try {
     const reply = await ecs.send(new ListServiceDeploymentsCommand({ cluster, service: lookup.service }), {
       abortSignal: signal,
     });
-    const since = (lookup.deploymentCreatedAt?.getTime() ?? 0) - 1000;
-    const candidates = (reply.serviceDeployments ?? [])
-      .filter((d) => d.serviceDeploymentArn && (d.createdAt?.getTime() ?? 0) >= since)
-      .sort((a, b) => (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0));
-    const match = lookup.deploymentCreatedAt ? candidates[0] : candidates.at(-1);
-    if (match) lookup.arn = match.serviceDeploymentArn;
-    // Not listed after a few polls: this service's deployments[] will have to do.
-    else if (++lookup.lookups >= 3) lookup.available = false;
+    const matches = (reply.serviceDeployments ?? []).filter(
+      (d) => d.serviceDeploymentArn && d.createdAt?.getTime() === createdAt,
+    );
+    if (matches.length === 1) lookup.arn = matches[0]!.serviceDeploymentArn;
+    // Ambiguous, or not listed after a few polls: this service's deployments[] will have to do.
+    else if (matches.length > 1 || ++lookup.lookups >= 3) lookup.available = false;
   } catch (err) {
     if (signal?.aborted) throw err;
     // Services without the ServiceDeployment API (or no permission for it): deployments[] decides.

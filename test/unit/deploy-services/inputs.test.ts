@@ -19,6 +19,8 @@ describe('getInputs', () => {
       'timeout-seconds': '600',
       'rollback-on-failure': 'false',
       'force-new-deployment': 'true',
+      'if-in-progress': 'wait',
+      'bake-seconds': '30',
     };
     expect(getInputs()).toEqual({
       cluster: 'alva',
@@ -28,6 +30,8 @@ describe('getInputs', () => {
       timeoutSeconds: 600,
       rollbackOnFailure: false,
       forceNewDeployment: true,
+      ifInProgress: 'wait',
+      bakeSeconds: 30,
     });
   });
 
@@ -37,7 +41,18 @@ describe('getInputs', () => {
       timeoutSeconds: 1800,
       rollbackOnFailure: true,
       forceNewDeployment: false,
+      ifInProgress: 'fail',
+      bakeSeconds: 0,
     });
+  });
+
+  it('refuses an unknown if-in-progress and a negative bake-seconds, naming the input', () => {
+    inputs = { ...inputs, 'if-in-progress': 'queue' };
+    expect(() => getInputs()).toThrow(
+      /Input "if-in-progress": "queue" is not a known choice. Fix: use fail .* or wait/,
+    );
+    inputs = { ...inputs, 'if-in-progress': 'fail', 'bake-seconds': '-5' };
+    expect(() => getInputs()).toThrow(/Input "bake-seconds"/);
   });
 
   it('reads rollback-to previous and as a JSON object', () => {
