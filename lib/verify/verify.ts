@@ -10,9 +10,10 @@
  * targets pass → decide. What it says meanwhile is ./progress.ts's.
  */
 import type { VerifiedService, VerifyReport } from '../contracts/verify-report.js';
-import { errorMessage } from '../errors.js';
+import { OperationError, errorMessage } from '../errors.js';
 import type { Log } from '../log.js';
 import { AdaptiveInterval, formatDuration, systemClock, type Clock } from '../time.js';
+import { outageBackoffMs } from '../ecs/rollout.js';
 import { shortTaskDefinition } from '../ecs/taskdef.js';
 import { discoverBaseUrl } from './base-url.js';
 import type { HttpCheck } from './checks.js';
@@ -59,9 +60,12 @@ export async function verifyRelease(verifyOptions: VerifyOptions): Promise<Verif
   const clock = options.clock ?? systemClock;
   const started = clock.now();
   const report = emptyReport(options.cluster, started);
-  const first = await observe(options);
-  await prepareChecks(report, first, options);
-  const { status, problems } = await pollUntilDecided(report, first, options, clock, started);
+  const outage: Outage = { since: undefined, failures: 0, error: '' };
+  const first = await observeThroughOutage(options, clock, started + options.timeoutMs, outage);
+  if (first) await prepareChecks(report, first, options);
+  const { status, problems } = first
+    ? await pollUntilDecided(report, first, options, clock, started, outage)
+    : outageDecision(report, outage, options.timeoutMs, clock);
   report.status = status;
   report.problems = problems;
   report.durationMs = clock.now() - started;
@@ -132,6 +136,7 @@ async function pollUntilDecided(
   options: VerifyOptions,
   clock: Clock,
   started: number,
+  outage: Outage,
 ): Promise<Decision> {
   const deadline = started + options.timeoutMs;
   const interval = new AdaptiveInterval(options.pollMinMs ?? 1000, options.pollMaxMs ?? 10_000);
@@ -139,7 +144,8 @@ async function pollUntilDecided(
   const failures = new FailureHistory();
   let observation: Observation | undefined = first;
   for (;;) {
-    observation ??= await observe(options);
+    observation ??= await observeThroughOutage(options, clock, deadline, outage);
+    if (!observation) return outageDecision(report, outage, options.timeoutMs, clock);
     const round = await runRound(report, observation, failures, progress, options, deadline, clock);
     const remaining = deadline - clock.now();
     const decision = decide(report, observation, round.targetsOk, remaining <= 0, options.timeoutMs);
@@ -151,6 +157,61 @@ async function pollUntilDecided(
     await clock.sleep(Math.min(wait, remaining), options.signal);
     observation = undefined;
   }
+}
+
+/** A read outage: since when AWS could not be read, how many reads in a row failed, the last error. */
+interface Outage {
+  since: number | undefined;
+  failures: number;
+  error: string;
+}
+
+/**
+ * observe(), riding out an outage as deploy-services' follow loop does: a
+ * failed read is tried again, backing off, until the deadline (undefined
+ * then). A service that does not exist (OperationError) or a cancellation
+ * ends it at once.
+ */
+async function observeThroughOutage(
+  options: VerifyOptions,
+  clock: Clock,
+  deadline: number,
+  outage: Outage,
+): Promise<Observation | undefined> {
+  for (;;) {
+    try {
+      const observation = await observe(options);
+      if (outage.since !== undefined) {
+        options.log.info(`AWS can be read again, after ${formatDuration(clock.now() - outage.since)}`);
+        outage.since = undefined;
+        outage.failures = 0;
+      }
+      return observation;
+    } catch (err) {
+      if (err instanceof OperationError || options.signal?.aborted) throw err;
+      outage.failures += 1;
+      outage.since ??= clock.now();
+      outage.error = errorMessage(err);
+      if (outage.failures === 1) {
+        options.log.warning(`Could not read AWS (${outage.error}); trying again until the deadline`);
+      }
+      const remaining = deadline - clock.now();
+      if (remaining <= 0) return undefined;
+      await clock.sleep(Math.min(outageBackoffMs(outage.failures), remaining), options.signal);
+    }
+  }
+}
+
+/** Failed at the deadline with AWS unreadable: for how long and why, then the services as last seen. */
+function outageDecision(report: VerifyReport, outage: Outage, timeoutMs: number, clock: Clock): Decision {
+  const unreadable = formatDuration(clock.now() - (outage.since ?? clock.now()));
+  return {
+    status: 'failed',
+    problems: [
+      `not verified within ${formatDuration(timeoutMs)}: AWS could not be read for the last ${unreadable} (${outage.error})`,
+      ...serviceProblems(report.services),
+    ],
+  };
 }
 
 /** Takes in one observation: the report's services, the progress lines, then the checks or their reset. */

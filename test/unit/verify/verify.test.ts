@@ -291,4 +291,41 @@ describe('verifyRelease', () => {
     expect(elbMock.commandCalls(DescribeLoadBalancersCommand)).toHaveLength(0);
     expect(report.checks[0]!.url).toBe(`http://127.0.0.1:${port}/api/health`);
   });
+
+  it('rides out an outage longer than the SDK retries: reads again, backing off, and passes once AWS answers', async () => {
+    world({
+      tasks: [task('a', '10.0.0.1', 7), task('b', '10.0.0.2', 7)],
+      targets: [healthy('10.0.0.1'), healthy('10.0.0.2')],
+    });
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    // The world's answer, withheld for the first three reads.
+    const answer = await new ECSClient({ region: 'us-east-1' }).send(
+      new DescribeServicesCommand({ cluster: 'alva', services: ['alva-api'] }),
+    );
+    let reads = 0;
+    ecsMock.on(DescribeServicesCommand).callsFake(() => {
+      reads += 1;
+      if (reads <= 3) throw throttled;
+      return answer;
+    });
+    const opts = options({ timeoutMs: 60_000 });
+    const report = await verifyRelease(opts);
+    expect(report.status).toBe('passed');
+    expect(reads).toBeGreaterThanOrEqual(4);
+    expect(opts.log.lines).toContain(
+      'warning: Could not read AWS (Rate exceeded); trying again until the deadline',
+    );
+    expect(opts.log.lines.some((l) => l.startsWith('AWS can be read again, after'))).toBe(true);
+  });
+
+  it('fails at the deadline when AWS cannot be read, saying for how long and why', async () => {
+    ecsMock
+      .on(DescribeServicesCommand)
+      .rejects(Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable' }));
+    const report = await verifyRelease(options({ timeoutMs: 30_000 }));
+    expect(report.status).toBe('failed');
+    expect(report.problems[0]).toMatch(
+      /^not verified within 30s: AWS could not be read for the last \d+s \(Service Unavailable\)$/,
+    );
+  });
 });
