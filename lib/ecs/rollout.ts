@@ -404,7 +404,9 @@ export async function followRollouts(
       changed = events.length > 0;
       if (poll.error === undefined) consecutiveErrors = 0;
       else if (signal?.aborted) cancelled = true;
-      else {
+      else if (pollSignal.aborted) {
+        // Cut short by the deadline, not failed: AWS answered until then as far as this poll knows.
+      } else {
         lastError = poll.error;
         consecutiveErrors += 1;
       }
