@@ -14,6 +14,7 @@ import {
   ListTasksCommand,
   type ServiceEvent,
   type Task,
+  type TaskStopCode,
 } from '@aws-sdk/client-ecs';
 import {
   DescribeTargetGroupsCommand,
@@ -47,7 +48,7 @@ const clients: EcsClients = {
 function stoppedTask(
   id: string,
   reason: string,
-  stopCode = 'ServiceSchedulerInitiated',
+  stopCode: TaskStopCode = 'ServiceSchedulerInitiated',
   exitCode = 143,
 ): Task {
   return {

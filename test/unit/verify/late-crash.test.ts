@@ -20,7 +20,9 @@ const clients = {
   logs: async () => new CloudWatchLogsClient({ region: 'us-east-1' }),
 };
 
-beforeEach(() => ecsMock.reset());
+beforeEach(() => {
+  ecsMock.reset();
+});
 
 describe('TaskWatch', () => {
   it('returns the new revision tasks seen before and gone now, each once; old revisions are not followed', () => {
