@@ -30,8 +30,9 @@ export async function rollBack(
   cancelled: boolean,
 ): Promise<boolean> {
   const { log, clock } = run;
+  // After a cancellation: the grace from the signal, and at least 1 s to send the calls if the signal came long ago.
   const deadline = cancelled
-    ? (run.cancelledAt() ?? clock.now()) + run.cancelGraceMs
+    ? Math.max((run.cancelledAt() ?? clock.now()) + run.cancelGraceMs, clock.now() + 1_000)
     : clock.now() + run.follow.timeoutMs;
   return log.group(
     `Roll back ${touched.map((s) => `${s.report.service} to ${shortTaskDefinition(s.report.previousTaskDefinition)}`).join(', ')}`,
