@@ -2,8 +2,10 @@
  * Step 4 of a migration: judge how it ended. Judging stopped one-off tasks:
  * success only when every task ended on its own (stop code
  * EssentialContainerExited) and every essential container of every task
- * exited 0. A non-essential container (a sidecar) that failed is only a
- * warning: ECS itself does not stop the task for it.
+ * exited 0, and so did the migration container (the `container` input or the
+ * chosen main one) whatever its `essential` flag: its exit code is the
+ * migration's result. Another non-essential container (a sidecar) that failed
+ * is only a warning: ECS itself does not stop the task for it.
  */
 import type { Task } from '@aws-sdk/client-ecs';
 import { taskId } from '../ecs/tasks.js';
@@ -11,6 +13,7 @@ import type { LogStreamFollower } from '../logstream.js';
 import { formatDuration, type Clock } from '../time.js';
 import type { PreparedRevision } from './prepare.js';
 import type { MigrationResult } from './run.js';
+import { describeStanding, type TaskStanding } from './standing.js';
 import type { StartedTask } from './start.js';
 import type { WatchOutcome } from './watch.js';
 
@@ -18,7 +21,10 @@ export interface ContainerOutcome {
   /** Task id (the last part of the task ARN). */
   task: string;
   name: string;
+  /** The task definition's flag. */
   essential: boolean;
+  /** The migration container: judged as if essential. */
+  migration: boolean;
   exitCode?: number;
   reason?: string;
   lastStatus?: string;
@@ -36,9 +42,10 @@ export interface Judgement {
 /**
  * `essential` maps container name -> essential flag from the task definition
  * (the DescribeTasks reply does not carry it); a container missing from it
- * counts as essential, as ECS's default is.
+ * counts as essential, as ECS's default is. `migration` names the container
+ * whose exit code is the migration's: it must exit 0 even when non-essential.
  */
-export function judgeTasks(tasks: Task[], essential: Record<string, boolean>): Judgement {
+export function judgeTasks(tasks: Task[], essential: Record<string, boolean>, migration?: string): Judgement {
   const failures: string[] = [];
   const warnings: string[] = [];
   const containers: ContainerOutcome[] = [];
@@ -58,6 +65,7 @@ export function judgeTasks(tasks: Task[], essential: Record<string, boolean>): J
         task: id,
         name,
         essential: essential[name] ?? true,
+        migration: name === migration,
         ...(container.exitCode !== undefined ? { exitCode: container.exitCode } : {}),
         ...(container.reason ? { reason: container.reason } : {}),
         ...(container.lastStatus ? { lastStatus: container.lastStatus } : {}),
@@ -71,7 +79,7 @@ export function judgeTasks(tasks: Task[], essential: Record<string, boolean>): J
       // A pull failure puts the same text in the task's and the container's reason: say it once.
       const reason = outcome.reason && outcome.reason !== task.stoppedReason ? `: ${outcome.reason}` : '';
       const line = `${what}${reason}${tasks.length > 1 ? ` (task ${id})` : ''}`;
-      if (outcome.essential) failures.push(line);
+      if (outcome.essential || outcome.migration) failures.push(line);
       else warnings.push(`non-essential ${line}`);
     }
     if ((task.containers ?? []).length === 0 && task.lastStatus === 'STOPPED') {
@@ -86,15 +94,16 @@ export function judgeMigration(
   revision: PreparedRevision,
   task: StartedTask,
   outcome: WatchOutcome,
-  follower: LogStreamFollower,
+  standing: TaskStanding,
+  follower: LogStreamFollower | undefined,
   clock: Clock,
 ): MigrationResult {
   const { mainContainer } = revision;
   const { tasks, stoppedBy, stopProblem } = outcome;
   const essential = Object.fromEntries(revision.containers.map((c) => [c.name ?? '', c.essential ?? true]));
-  const judgement = judgeTasks(tasks, essential);
+  const judgement = judgeTasks(tasks, essential, mainContainer);
   const main = judgement.containers.find((c) => c.name === mainContainer);
-  const lastLogLines = follower.lastLines(undefined, 20);
+  const lastLogLines = follower?.lastLines(undefined, 20) ?? [];
   const ok = judgement.ok && !stoppedBy;
   let message: string;
   if (ok)
@@ -110,29 +119,24 @@ export function judgeMigration(
     mainContainer,
     judgement,
     ...(stoppedBy ? { stoppedBy } : {}),
+    standing,
     message,
-    details: failureDetails(judgement, tasks, follower),
+    details: [...failureDetails(judgement, follower), ...describeStanding(standing, task.taskArns)],
     lastLogLines,
     durationMs: clock.now() - task.started,
     consoleUrl: task.consoleUrl,
   };
 }
 
-/** Container exit codes and reasons, each task's stop, and the log streams that never appeared. */
-function failureDetails(judgement: Judgement, tasks: Task[], follower: LogStreamFollower): string[] {
-  const details = [
-    ...judgement.containers.map(
-      (c) =>
-        `${c.name}${c.essential ? '' : ' (non-essential)'}: exit code ${c.exitCode ?? 'none'}${c.reason ? ` (${c.reason})` : ''}`,
-    ),
-    ...tasks.map(
-      (t) =>
-        `task ${taskId(t.taskArn ?? '?')}: ${t.lastStatus ?? '?'}, ${t.stopCode ?? '-'}: ${t.stoppedReason ?? '-'}`,
-    ),
-  ];
+/** Container exit codes and reasons, and the log streams that never appeared (each task's stop: its standing). */
+function failureDetails(judgement: Judgement, follower: LogStreamFollower | undefined): string[] {
+  const details = judgement.containers.map(
+    (c) =>
+      `${c.name}${c.essential ? '' : ' (non-essential)'}${c.migration ? ' (migration)' : ''}: exit code ${c.exitCode ?? 'none'}${c.reason ? ` (${c.reason})` : ''}`,
+  );
   // A container that ran but left no stream points at a wrong awslogs configuration.
   const ran = new Set(judgement.containers.filter((c) => c.exitCode !== undefined).map((c) => c.name));
-  for (const stream of follower.missing().filter((m) => ran.has(m.label.split('/').pop()!))) {
+  for (const stream of (follower?.missing() ?? []).filter((m) => ran.has(m.label.split('/').pop()!))) {
     details.push(`no log stream ${stream.logStreamName} in log group ${stream.logGroupName}`);
   }
   return details;

@@ -3,18 +3,21 @@
  * named steps: prepare the revision (register the migration task definition
  * with the new image when it changed) -> start the task (RunTask) -> watch it
  * (its containers' logs live, its status; stop it on timeout or cancellation,
- * never leaving it running) -> judge how it stopped.
+ * and only then) -> read where it stands -> judge how it stopped.
  */
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import type { ECSClient } from '@aws-sdk/client-ecs';
+import { ECSClient, type Task } from '@aws-sdk/client-ecs';
+import { clientConfig } from '../aws/config.js';
+import { OperationError, errorMessage } from '../errors.js';
 import type { Log } from '../log.js';
-import type { DrainOptions } from '../logstream.js';
+import type { DrainOptions, LogStreamFollower } from '../logstream.js';
 import { systemClock, type Clock } from '../time.js';
 import { judgeMigration, type Judgement } from './judge.js';
 import type { CapacityProviderStrategyItem, LaunchType } from './parse.js';
 import { prepareRevision } from './prepare.js';
-import { startTask } from './start.js';
-import { followTaskLogs, watchTask } from './watch.js';
+import { readStanding, type TaskStanding } from './standing.js';
+import { startTask, type StartedTask } from './start.js';
+import { TaskNotFound, followTaskLogs, watchTask } from './watch.js';
 
 export type NetworkSource =
   | { fromService: string }
@@ -52,8 +55,15 @@ export interface MigrationTiming {
   heartbeatMs: number;
   /** How long to wait for a stopped task to reach STOPPED after StopTask on timeout. */
   stopWaitMs: number;
-  /** The same on cancellation: the runner kills the step about 10 s after SIGINT. */
+  /**
+   * On cancellation: StopTask (retried) and the wait for STOPPED end this long
+   * after the signal; the runner sends SIGTERM 7.5 s after SIGINT, SIGKILL 2.5 s later.
+   */
   cancelStopWaitMs: number;
+  /** Longest pause between DescribeTasks reads while they fail (backing off from pollMinMs). */
+  outageBackoffMaxMs: number;
+  /** How long the final DescribeTasks (where the task stands at the end) may take. */
+  finalReadMs: number;
   drain: DrainOptions;
 }
 
@@ -62,12 +72,21 @@ const DEFAULT_TIMING: MigrationTiming = {
   pollMaxMs: 6000,
   heartbeatMs: 30_000,
   stopWaitMs: 120_000,
-  cancelStopWaitMs: 5000,
+  cancelStopWaitMs: 4500,
+  outageBackoffMaxMs: 30_000,
+  finalReadMs: 1000,
   drain: { quietPolls: 2, intervalMs: 1000, maxMs: 15_000 },
 };
 
 export interface MigrationClients {
   ecs: ECSClient;
+  /**
+   * ECS without SDK retries, for the calls bound by a deadline (StopTask, the
+   * wait after a cancellation, the final read), which migrate retries itself
+   * so that nothing is still retrying when the runner kills the step.
+   * Default: one made like `ecs`, with a single attempt per call.
+   */
+  ecsOnce?: ECSClient;
   /**
    * A CloudWatch Logs client for a region (a container's awslogs-region may
    * differ from the task's). Asked for only once a task runs, so that runs
@@ -88,6 +107,8 @@ export interface MigrationResult {
   judgement: Judgement;
   /** Set when migrate stopped the task itself. */
   stoppedBy?: 'timeout' | 'cancellation';
+  /** Where the task stands at the end, as read from AWS (or why it could not be read). */
+  standing: TaskStanding;
   /** One line saying what happened; the reason of the failure when not ok. */
   message: string;
   /** Failure details: container exit codes and reasons, and the last log lines. */
@@ -104,29 +125,74 @@ export interface MigrationResult {
  */
 export type LogLinePrinter = (lines: string[]) => void;
 
+/** What the caller hears as soon as it is known, so that a kill cannot lose it (outputs). */
+export interface MigrationHooks {
+  printLogLines?: LogLinePrinter;
+  /** The revision that runs, before RunTask. */
+  onRevision?: (taskDefinitionArn: string) => void;
+  /** The task, as soon as RunTask returned it. */
+  onTaskStarted?: (task: StartedTask) => void;
+}
+
+/**
+ * A migration that could not be judged (the watch broke): the error, with the
+ * result as far as it is known and where the task stands, read from AWS.
+ */
+export class MigrationError extends OperationError {
+  constructor(
+    message: string,
+    details: string[],
+    readonly result: MigrationResult,
+  ) {
+    super(message, details);
+  }
+}
+
 /**
  * prepare revision -> start task -> watch (logs and status; the watch stops the
- * task when migrate gives up on it: timeout, cancellation, a watch that breaks)
- * -> judge.
+ * task only at the timeout or on cancellation; reads that fail are retried)
+ * -> read where the task stands -> judge.
  */
 export async function runMigration(
   clients: MigrationClients,
   options: MigrationOptions,
   log: Log,
   signal?: AbortSignal,
-  printLogLines: LogLinePrinter = (lines) => lines.forEach((line) => log.info(line)),
+  hooks: MigrationHooks = {},
 ): Promise<MigrationResult> {
   const timing = { ...DEFAULT_TIMING, ...options.timing };
   const clock = options.clock ?? systemClock;
+  const printLogLines = hooks.printLogLines ?? ((lines) => lines.forEach((line) => log.info(line)));
   const { ecs } = clients;
+  // Standard mode: adaptive mode's client-side rate limit would hold a call back after throttling.
+  const ecsOnce =
+    clients.ecsOnce ??
+    new ECSClient({ ...clientConfig({ region: options.region, maxAttempts: 1 }), retryMode: 'standard' });
   const revision = await prepareRevision(ecs, options, log, signal);
+  hooks.onRevision?.(revision.taskDefinitionArn);
   const task = await startTask(ecs, options, revision, log, clock);
-  const follower = await followTaskLogs(clients, options.region, revision.containers, task, {
-    log,
-    printLogLines,
-    clock,
-  });
-  const watch = { ecs, cluster: options.cluster, task, follower, log, timing, clock };
-  const outcome = await watchTask(watch, options.timeoutSeconds, signal);
-  return judgeMigration(revision, task, outcome, follower, clock);
+  hooks.onTaskStarted?.(task);
+  const read = (tasks: Task[], readAt?: number) =>
+    readStanding(ecsOnce, options.cluster, task, { tasks, ...(readAt ? { readAt } : {}) }, timing, clock);
+  let follower: LogStreamFollower | undefined;
+  try {
+    follower = await followTaskLogs(clients, options.region, revision.containers, task, {
+      log,
+      printLogLines,
+      clock,
+    });
+    const watch = { ecs, ecsOnce, cluster: options.cluster, task, follower, log, timing, clock };
+    const outcome = await watchTask(watch, options.timeoutSeconds, signal);
+    const standing = await read(outcome.tasks, outcome.readAt);
+    return judgeMigration(revision, task, { ...outcome, tasks: standing.tasks }, standing, follower, clock);
+  } catch (err) {
+    // ECS answering MISSING poll after poll is itself the last read.
+    const standing =
+      err instanceof TaskNotFound
+        ? { tasks: [], readAt: clock.now(), missing: true }
+        : await read(task.tasks);
+    const result = judgeMigration(revision, task, { tasks: standing.tasks }, standing, follower, clock);
+    const message = errorMessage(err);
+    throw new MigrationError(message, result.details, { ...result, ok: false, message });
+  }
 }

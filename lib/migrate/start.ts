@@ -11,11 +11,15 @@ import {
 } from '@aws-sdk/client-ecs';
 import { consoleUrl } from '../aws/config.js';
 import { taskId } from '../ecs/tasks.js';
-import { OperationError, awsErrorText, errorMessage } from '../errors.js';
+import { OperationError, awsErrorText } from '../errors.js';
+import { callUntil } from './deadline.js';
 import type { Log } from '../log.js';
 import type { Clock } from '../time.js';
 import type { PreparedRevision } from './prepare.js';
 import type { MigrationOptions } from './run.js';
+
+/** How long StopTask is retried outside cancellation (a timeout, a RunTask that half failed). */
+export const STOP_RETRY_WINDOW_MS = 30_000;
 
 /** Every StopTask reason migrate gives starts with this. */
 export const STOP_REASON_PREFIX = 'Stopped by migrate';
@@ -55,6 +59,10 @@ export async function startTask(
         taskArns,
         `${STOP_REASON_PREFIX}: RunTask reported failures`,
         log,
+        {
+          withinMs: STOP_RETRY_WINDOW_MS,
+          clock,
+        },
       );
     }
     const lines = failures.map(
@@ -94,20 +102,48 @@ function runTaskRequest(options: MigrationOptions, revision: PreparedRevision): 
   };
 }
 
-/** StopTask for each task; an error is logged, not thrown: the caller still has to report the failure. */
+/** What StopTask achieved for each task: accepted (ECS is stopping it) or not, with the last error. */
+export interface StopOutcome {
+  accepted: string[];
+  refused: { taskArn: string; error: string }[];
+}
+
+export interface StopOptions {
+  /** Give up retrying this long after the first attempt (cancellation: well inside the runner's grace). */
+  withinMs: number;
+  clock: Clock;
+}
+
+/**
+ * StopTask for each task at once, retried (throttling, 5xx, a dropped
+ * connection) until `withinMs` has passed (see callUntil; give `ecs` a client
+ * without SDK retries). Never throws: the caller still has to report.
+ */
 export async function stopTasks(
   ecs: ECSClient,
   cluster: string,
   taskArns: string[],
   reason: string,
   log: Log,
-): Promise<void> {
-  await Promise.all(
-    taskArns.map((task) =>
-      ecs
-        .send(new StopTaskCommand({ cluster, task, reason: reason.slice(0, 255) }))
-        .then(() => log.info(`StopTask ${taskId(task)}: ${reason}`))
-        .catch((err: unknown) => log.error(`StopTask ${taskId(task)} failed: ${errorMessage(err)}`)),
-    ),
+  options: StopOptions,
+): Promise<StopOutcome> {
+  const until = options.clock.now() + options.withinMs;
+  const results = await Promise.all(
+    taskArns.map(async (task) => {
+      const input = { cluster, task, reason: reason.slice(0, 255) };
+      const sent = await callUntil(
+        (abortSignal) => ecs.send(new StopTaskCommand(input), { abortSignal }),
+        until,
+        options.clock,
+      );
+      const error = sent.ok ? undefined : sent.error;
+      if (error === undefined) log.info(`StopTask ${taskId(task)}: ${reason}`);
+      else log.error(`StopTask ${taskId(task)} could not be confirmed: ${error}`);
+      return { taskArn: task, error };
+    }),
   );
+  return {
+    accepted: results.filter((r) => r.error === undefined).map((r) => r.taskArn),
+    refused: results.flatMap((r) => (r.error === undefined ? [] : [{ taskArn: r.taskArn, error: r.error }])),
+  };
 }

@@ -66,6 +66,23 @@ describe('judgeTasks', () => {
     ]);
   });
 
+  it('judges the migration container whatever its essential flag; other non-essential containers only warn', () => {
+    const task = stopped('t1', [
+      { name: 'proxy', exitCode: 0 },
+      { name: 'migrations', exitCode: 1, reason: 'relation exists' },
+      { name: 'xray', exitCode: 2 },
+    ]);
+    const j = judgeTasks([task], { proxy: true, migrations: false, xray: false }, 'migrations');
+    expect(j.ok).toBe(false);
+    expect(j.failures).toEqual(['container migrations exited with code 1: relation exists']);
+    expect(j.warnings).toEqual(['non-essential container xray exited with code 2']);
+    expect(j.containers.map((c) => [c.name, c.essential, c.migration])).toEqual([
+      ['proxy', true, false],
+      ['migrations', false, true],
+      ['xray', false, false],
+    ]);
+  });
+
   it('fails a task that never started, with the pull error', () => {
     const task = stopped(
       't1',
