@@ -13,6 +13,7 @@
  */
 import * as core from '@actions/core';
 import { CancelledError, InputError, OperationError, errorMessage } from '../../lib/errors.js';
+import { awsInputError } from './inputs.js';
 import { isPostStep, markMainStep } from './state.js';
 import { jobSummary, pre, summaryWrites } from './summary.js';
 
@@ -77,7 +78,8 @@ interface Failure {
 
 /**
  * The one error policy:
- * - InputError: its message (it names the input and the fix), titled with the input;
+ * - InputError, or an AWS error only a wrong input causes (awsInputError): its
+ *   message (it names the input and the fix), titled with the input;
  * - OperationError: its message, then its details (also when cancelled: the
  *   recipe reached a verdict that says so);
  * - CancelledError, or any other error once the signal aborted (an aborted SDK
@@ -87,9 +89,8 @@ interface Failure {
  */
 function failure(subject: string, err: unknown, signal: AbortSignal): Failure {
   const failed = `${subject} failed`;
-  if (err instanceof InputError) {
-    return { heading: failed, message: err.message, details: [], title: err.input };
-  }
+  const input = err instanceof InputError ? err : awsInputError(err);
+  if (input) return { heading: failed, message: input.message, details: [], title: input.input };
   if (err instanceof OperationError) {
     return { heading: failed, message: err.message, details: err.details };
   }

@@ -46,9 +46,54 @@ export function list(name: string): string[] {
     .filter(Boolean);
 }
 
+/**
+ * A list of AWS ids (subnets, security groups): one per line or comma-separated.
+ * An entry with a space in it is ids separated by spaces, which AWS would take
+ * as one id that does not exist: refused with the fix.
+ */
+export function idList(name: string): string[] {
+  const ids = list(name);
+  const spaced = ids.find((id) => /\s/.test(id));
+  if (spaced !== undefined) {
+    throw new InputError(
+      name,
+      `"${spaced}" is several ids separated by spaces, which AWS would read as one id`,
+      `separate them with commas or newlines: ${spaced.split(/\s+/).join(',')}`,
+    );
+  }
+  return ids;
+}
+
 /** An optional input masked in the log from here on (tokens, passwords). */
 export function secret(name: string): string | undefined {
   const value = optional(name);
   if (value) core.setSecret(value);
   return value;
+}
+
+/**
+ * The region of the step's AWS clients as the SDK reads it from the
+ * environment (aws-actions/configure-aws-credentials sets AWS_REGION);
+ * undefined when it comes from elsewhere (a profile), which inputs cannot see.
+ */
+export function stepRegion(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+}
+
+/**
+ * An AWS error that only a wrong input causes, as the InputError naming that
+ * input. ECS answers ClusterNotFoundException on a step's first read for a
+ * cluster that is not in the step's account and region: a mistyped name, or
+ * the ARN of another account's cluster (which only AWS can tell: see
+ * lib/contracts/ecs-refs.ts). Nothing has changed by then.
+ */
+export function awsInputError(err: unknown): InputError | undefined {
+  if (err instanceof Error && err.name === 'ClusterNotFoundException') {
+    return new InputError(
+      'cluster',
+      "names no cluster ECS has in the account of these credentials and the step's region (ClusterNotFoundException)",
+      "give the name or ARN of a cluster of that account in the step's AWS region",
+    );
+  }
+  return undefined;
 }

@@ -34,6 +34,22 @@ export function parseCommand(raw: string, input = 'command'): string[] {
     return value;
   }
   const shellFix = `ECS runs the command without a shell; to use one write ${JSON.stringify(['sh', '-c', text])}`;
+  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '');
+  if (lines.length > 1) {
+    throw new InputError(
+      input,
+      `spans ${lines.length} lines, which would run as one command with the words of every line`,
+      `give one command on one line, or a JSON array; for several commands write ${JSON.stringify(['sh', '-c', lines.map((l) => l.trim()).join(' && ')])}`,
+    );
+  }
+  const quote = unclosedQuote(text);
+  if (quote) {
+    throw new InputError(
+      input,
+      `has a ${quote === '"' ? 'double' : 'single'} quote (${quote}) that is never closed`,
+      'close the quote, or give the command as a JSON array of strings, e.g. ["pnpm", "db:migrate"]',
+    );
+  }
   const words: string[] = [];
   const entries = parseShell(text, (name) => {
     throw new InputError(input, `uses the variable $${name}`, shellFix);
@@ -47,6 +63,24 @@ export function parseCommand(raw: string, input = 'command'): string[] {
   }
   if (words.length === 0) throw new InputError(input, 'is empty', 'give the command, e.g. pnpm db:migrate');
   return words;
+}
+
+/** The quote left open at the end of `text` under shell quoting rules (a shell would wait for more). */
+function unclosedQuote(text: string): '"' | "'" | undefined {
+  let open: '"' | "'" | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (open === "'") {
+      if (c === "'") open = undefined;
+    } else if (c === '\\') {
+      i++; // escaped, inside double quotes or outside any
+    } else if (open === '"') {
+      if (c === '"') open = undefined;
+    } else if (c === '"' || c === "'") {
+      open = c;
+    }
+  }
+  return open;
 }
 
 /**

@@ -1,6 +1,6 @@
 /** Every input of build-push, parsed and validated in one place. */
-import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { InputError } from '../../../lib/errors.js';
 import { parseServices, type ServiceSpec } from '../../../lib/images/services.js';
 import { SEVERITIES, type Severity } from '../../../lib/images/ecr.js';
@@ -34,6 +34,25 @@ export interface Inputs {
   workspace: string;
 }
 
+/**
+ * A build context or Dockerfile must be inside the workspace (the checkout):
+ * a context of `../../..` would send the runner's whole filesystem to the
+ * builder, secrets included. Symbolic links are resolved (realpath), so a link
+ * in the repository that points outside is refused too.
+ */
+function insideWorkspace(workspace: string, path: string, what: string): void {
+  const root = realpathSync(workspace);
+  const real = realpathSync(path);
+  const fromRoot = relative(root, real);
+  const outside = fromRoot === '..' || fromRoot.startsWith(`..${sep}`) || isAbsolute(fromRoot);
+  if (!outside) return;
+  throw new InputError(
+    'services',
+    `${what} is ${real}, outside the workspace (${root})`,
+    'give a path inside the repository, relative to its root',
+  );
+}
+
 // Docker's tag grammar.
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
@@ -49,16 +68,19 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
         'give a path relative to the repository root',
       );
     }
-    if (!existsSync(resolve(workspace, service.dockerfile))) {
+    insideWorkspace(workspace, context, `context "${service.context}" of ${service.name}`);
+    const dockerfile = resolve(workspace, service.dockerfile);
+    if (!existsSync(dockerfile)) {
       throw new InputError(
         'services',
         `dockerfile "${service.dockerfile}" of ${service.name} does not exist`,
         'set `dockerfile:` for the service',
       );
     }
+    insideWorkspace(workspace, dockerfile, `dockerfile "${service.dockerfile}" of ${service.name}`);
     // Docker resolves paths from the working directory; make them independent of it.
-    service.context = resolve(workspace, service.context);
-    service.dockerfile = resolve(workspace, service.dockerfile);
+    service.context = context;
+    service.dockerfile = dockerfile;
   }
 
   const registryName = optional('registry');

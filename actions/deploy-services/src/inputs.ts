@@ -1,12 +1,13 @@
 /** Every input of the action, read and checked in one place. */
 import { parseImages, type ImageMap } from '../../../lib/contracts/images.js';
+import { checkRegionAndAccount, checkServiceList } from '../../../lib/contracts/ecs-refs.js';
 import { bareMap, parseJsonObject } from '../../../lib/contracts/json.js';
 import { InputError } from '../../../lib/errors.js';
 import type { RollbackTo } from '../../../lib/ecs/deploy.js';
-import type { IfInProgress } from '../../../lib/ecs/deploy/in-progress.js';
 import { parseRevisionRef } from '../../../lib/ecs/taskdef.js';
+import type { IfInProgress } from '../../../lib/ecs/deploy/in-progress.js';
 import type { WaitFor } from '../../../lib/ecs/rollout.js';
-import { bool, integer, list, optional, required } from '../../_common/inputs.js';
+import { bool, integer, list, optional, required, stepRegion } from '../../_common/inputs.js';
 
 export interface Inputs {
   cluster: string;
@@ -84,7 +85,7 @@ function parseRollbackTo(raw: string, services: string[]): RollbackTo {
   return result;
 }
 
-export function getInputs(): Inputs {
+export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
   const cluster = required('cluster', 'set `cluster:` to the ECS cluster name or ARN');
   const services = list('services');
   if (services.length === 0) {
@@ -94,14 +95,7 @@ export function getInputs(): Inputs {
       'list the services to deploy, one per line or comma-separated',
     );
   }
-  const duplicates = services.filter((s, i) => services.indexOf(s) !== i);
-  if (duplicates.length) {
-    throw new InputError(
-      'services',
-      `lists ${[...new Set(duplicates)].join(', ')} more than once`,
-      'list each service once',
-    );
-  }
+  checkServiceList(services, cluster);
   const waitFor = (optional('wait-for') ?? 'healthy') as WaitFor;
   if (waitFor !== 'healthy' && waitFor !== 'steady') {
     throw new InputError(
@@ -155,11 +149,23 @@ export function getInputs(): Inputs {
       'give `images` (JSON container → image), `rollback-to`, `rollback-release`, or `force-new-deployment: true`',
     );
   }
+  const rollbackTo = rawRollbackTo ? parseRollbackTo(rawRollbackTo, services) : undefined;
+  checkRegionAndAccount(
+    [
+      { input: 'cluster', value: cluster },
+      ...services.map((value) => ({ input: 'services', value })),
+      ...(typeof rollbackTo === 'object' ? Object.values(rollbackTo) : []).map((value) => ({
+        input: 'rollback-to',
+        value: String(value),
+      })),
+    ],
+    stepRegion(env),
+  );
   return {
     cluster,
     services,
     ...(rawImages ? { images: parseImages(rawImages) } : {}),
-    ...(rawRollbackTo ? { rollbackTo: parseRollbackTo(rawRollbackTo, services) } : {}),
+    ...(rollbackTo ? { rollbackTo } : {}),
     ...(rollbackRelease ? { rollbackRelease } : {}),
     waitFor,
     timeoutSeconds,

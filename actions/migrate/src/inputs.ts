@@ -1,5 +1,6 @@
 /** Every input of the migrate action, read and validated in one place. */
 import { parseImageReference, parseImages } from '../../../lib/contracts/images.js';
+import { checkRegionAndAccount, clusterName } from '../../../lib/contracts/ecs-refs.js';
 import { InputError } from '../../../lib/errors.js';
 import type { MigrationOptions, NetworkSource } from '../../../lib/migrate/run.js';
 import {
@@ -10,7 +11,7 @@ import {
   parseLaunchType,
   parseStartedBy,
 } from '../../../lib/migrate/parse.js';
-import { integer, list, optional, required } from '../../_common/inputs.js';
+import { idList, integer, list, optional, required, stepRegion } from '../../_common/inputs.js';
 
 export type Inputs = Omit<MigrationOptions, 'region' | 'timing'>;
 
@@ -43,8 +44,8 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
   const command = commandRaw ? parseCommand(commandRaw) : undefined;
 
   const fromService = optional('network-from-service');
-  const subnets = list('subnets');
-  const securityGroups = list('security-groups');
+  const subnets = idList('subnets');
+  const securityGroups = idList('security-groups');
   const assignPublicIpRaw = optional('assign-public-ip');
   let network: NetworkSource | undefined;
   if (fromService) {
@@ -74,6 +75,16 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
       'give the subnet ids',
     );
   }
+
+  clusterName(cluster);
+  checkRegionAndAccount(
+    [
+      { input: 'cluster', value: cluster },
+      { input: 'task-definition', value: taskDefinition },
+      ...(fromService ? [{ input: 'network-from-service', value: fromService }] : []),
+    ],
+    stepRegion(env),
+  );
 
   const launchTypeRaw = optional('launch-type');
   const strategyRaw = optional('capacity-provider-strategy');

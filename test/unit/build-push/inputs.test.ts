@@ -1,4 +1,7 @@
-import { beforeEach, describe, expect, jest, test } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as core from '../../../actions/__fixtures__/core.js';
 
 jest.unstable_mockModule('@actions/core', () => core);
@@ -129,5 +132,62 @@ describe('build-push inputs', () => {
     expect(() => getInputs({ GITHUB_WORKSPACE: root })).toThrow(
       /Input "sha": is empty and GITHUB_SHA is not set/,
     );
+  });
+});
+
+describe('build paths outside the workspace', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'build-push-inputs-'));
+  const workspace = join(scratch, 'repo');
+  beforeAll(() => {
+    mkdirSync(join(workspace, 'web'), { recursive: true });
+    writeFileSync(join(workspace, 'web', 'Dockerfile'), 'FROM scratch\n');
+    mkdirSync(join(scratch, 'outside'));
+    writeFileSync(join(scratch, 'outside', 'Dockerfile'), 'FROM scratch\n');
+    // A link in the repository that points out of it.
+    symlinkSync(join(scratch, 'outside'), join(workspace, 'linked'));
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  beforeEach(() => {
+    core.getInput.mockReset();
+  });
+  const inWorkspace = { GITHUB_WORKSPACE: workspace, GITHUB_SHA: 'abc123' };
+
+  test.each([
+    [
+      'a context above the workspace',
+      '[{"name": "web", "context": "../outside"}]',
+      /context "\.\.\/outside" of web is .*\/outside, outside the workspace/,
+    ],
+    [
+      'the filesystem root',
+      '[{"name": "web", "context": "../../../../../../"}]',
+      /context .* of web is \/, outside the workspace/,
+    ],
+    [
+      'an absolute context elsewhere',
+      `[{"name": "web", "context": "${scratch}/outside"}]`,
+      /outside the workspace/,
+    ],
+    [
+      'a context through a symlink out of it',
+      '[{"name": "web", "context": "linked"}]',
+      /context "linked" of web is .*\/outside, outside the workspace/,
+    ],
+    [
+      'a Dockerfile outside',
+      '[{"name": "web", "context": "web", "dockerfile": "../outside/Dockerfile"}]',
+      /dockerfile "\.\.\/outside\/Dockerfile" of web is .*, outside the workspace/,
+    ],
+  ])('%s is refused, naming services and the fix', (_label, services, message) => {
+    withInputs({ services });
+    expect(() => getInputs(inWorkspace)).toThrow(message);
+    expect(() => getInputs(inWorkspace)).toThrow(
+      /^Input "services": .*Fix: give a path inside the repository/,
+    );
+  });
+
+  test('the workspace itself and a path inside it are fine', () => {
+    withInputs({ services: '[{"name": "web", "context": ".", "dockerfile": "web/Dockerfile"}]' });
+    expect(getInputs(inWorkspace).services[0]!.context).toBe(realpathSync(workspace));
   });
 });

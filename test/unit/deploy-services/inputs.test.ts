@@ -135,3 +135,41 @@ describe('getInputs', () => {
     }
   });
 });
+
+describe('services and cluster as ARNs', () => {
+  const arn = (resource: string, region = 'us-east-1', account = '123456789012') =>
+    `arn:aws:ecs:${region}:${account}:${resource}`;
+
+  it('refuses one service named by name and by ARN: it would be deployed twice', () => {
+    inputs = { ...inputs, services: `alva-web\nalva-api\n${arn('service/alva/alva-web')}` };
+    expect(() => getInputs()).toThrow(
+      `Input "services": lists alva-web more than once ("alva-web" and "${arn('service/alva/alva-web')}" are one service)`,
+    );
+  });
+
+  it('refuses a service ARN of another cluster', () => {
+    inputs = { ...inputs, services: arn('service/other/alva-web') };
+    expect(() => getInputs()).toThrow(/is a service of cluster "other", not of `cluster` \("alva"\)/);
+  });
+
+  it('refuses a cluster ARN of another region than AWS_REGION', () => {
+    inputs = { ...inputs, cluster: arn('cluster/alva', 'eu-west-1') };
+    expect(() => getInputs({ AWS_REGION: 'us-east-1' })).toThrow(
+      /^Input "cluster": ".*" is in region eu-west-1, but this step's AWS region is us-east-1/,
+    );
+    expect(() => getInputs({ AWS_DEFAULT_REGION: 'eu-west-1' })).not.toThrow();
+  });
+
+  it('refuses a rollback-to ARN of another account than the cluster', () => {
+    inputs = {
+      cluster: arn('cluster/alva'),
+      services: 'alva-web',
+      'rollback-to': JSON.stringify({
+        'alva-web': arn('task-definition/alva-web:3', 'us-east-1', '210987654321'),
+      }),
+    };
+    expect(() => getInputs({ AWS_REGION: 'us-east-1' })).toThrow(
+      /^Input "rollback-to": ".*" is in account 210987654321, but `cluster`/,
+    );
+  });
+});

@@ -82,8 +82,55 @@ describe('migrate inputs', () => {
     [{ 'timeout-seconds': '0' }, 'timeout-seconds'],
     [{ 'started-by': 'a b' }, 'started-by'],
     [{ subnets: 's', 'assign-public-ip': 'sometimes' }, 'assign-public-ip'],
+    [{ command: 'pnpm db:migrate "add users' }, 'command'],
+    [{ command: 'pnpm db:migrate\npnpm db:seed' }, 'command'],
+    [{ cluster: 'arn:aws:ecs:us-east-1:123456789012:service/alva/web' }, 'cluster'],
   ])('names the bad input %o', (override, input) => {
     Object.assign(inputs, override);
     expect(failure().input).toBe(input);
+  });
+});
+
+describe('subnets and security groups', () => {
+  it('are refused when separated by spaces (one id to AWS), with the comma-separated fix', () => {
+    Object.assign(inputs, { subnets: 'subnet-1 subnet-2' });
+    expect(failure().message).toBe(
+      'Input "subnets": "subnet-1 subnet-2" is several ids separated by spaces, which AWS would read as one id. Fix: separate them with commas or newlines: subnet-1,subnet-2',
+    );
+    Object.assign(inputs, { subnets: 'subnet-1', 'security-groups': 'sg-1\tsg-2' });
+    expect(failure().input).toBe('security-groups');
+  });
+});
+
+describe('ARNs', () => {
+  const arn = (resource: string, region = 'us-east-1', account = '123456789012') =>
+    `arn:aws:ecs:${region}:${account}:${resource}`;
+
+  it('refuses a cluster of another region than AWS_REGION', () => {
+    Object.assign(inputs, { cluster: arn('cluster/alva', 'eu-west-1') });
+    expect(() => getInputs({ AWS_REGION: 'us-east-1' })).toThrow(
+      /^Input "cluster": .* is in region eu-west-1/,
+    );
+  });
+
+  it('refuses a task definition of another account than the cluster', () => {
+    Object.assign(inputs, {
+      cluster: arn('cluster/alva'),
+      'task-definition': arn('task-definition/alva-migrations:3', 'us-east-1', '210987654321'),
+    });
+    expect(() => getInputs({ AWS_REGION: 'us-east-1' })).toThrow(
+      /^Input "task-definition": .* is in account 210987654321, but `cluster`/,
+    );
+  });
+
+  it("accepts ARNs of the step's region and one account", () => {
+    Object.assign(inputs, {
+      cluster: arn('cluster/alva'),
+      'task-definition': arn('task-definition/alva-migrations:3'),
+      'network-from-service': arn('service/alva/alva-api'),
+    });
+    expect(getInputs({ AWS_REGION: 'us-east-1' }).taskDefinition).toBe(
+      arn('task-definition/alva-migrations:3'),
+    );
   });
 });

@@ -56,6 +56,30 @@ describe('parseCommand', () => {
     }
   });
 
+  it('refuses a quote never closed, which a shell would wait on and shell-quote closes silently', () => {
+    for (const [command, quote] of [
+      ['pnpm db:migrate --name "add users', 'double quote (")'],
+      ["pnpm db:migrate --name 'add users", "single quote (')"],
+      [`echo "it's" 'a "quote`, "single quote (')"],
+    ]) {
+      const err = inputError(() => parseCommand(command!));
+      expect(err.input).toBe('command');
+      expect(err.message).toContain(`has a ${quote} that is never closed`);
+      expect(err.message).toContain('JSON array');
+    }
+    // Closed, or escaped, quotes are fine.
+    expect(parseCommand(`echo "it's" 'a "b"' \\"`)).toEqual(['echo', "it's", 'a "b"', '"']);
+  });
+
+  it('refuses a command on several lines, which would run as one command of every word', () => {
+    const err = inputError(() => parseCommand('pnpm db:migrate\n  pnpm db:seed\n'));
+    expect(err.input).toBe('command');
+    expect(err.message).toContain('spans 2 lines');
+    expect(err.message).toContain('["sh","-c","pnpm db:migrate && pnpm db:seed"]');
+    // A JSON array may be written over several lines.
+    expect(parseCommand('[\n  "pnpm",\n  "db:migrate"\n]')).toEqual(['pnpm', 'db:migrate']);
+  });
+
   it('rejects bad JSON, non-string arrays and empty commands', () => {
     expect(inputError(() => parseCommand('["pnpm", ')).message).toContain('not valid JSON');
     expect(inputError(() => parseCommand('["pnpm", 1]')).message).toContain('array of strings');
