@@ -8,10 +8,18 @@
  *   GET /api 200 "status":"ok"      (not one quoted string: taken as written)
  *
  * Blank lines and lines starting with `#` are skipped.
+ *
+ * Verify changes nothing: only GET and HEAD are sent, unless the user lists
+ * another method in `allow-methods` (a check is repeated until it passes
+ * several times in a row, so a POST would be sent again and again). A HEAD
+ * check with a body substring is refused: a HEAD response has no body, so it
+ * could never pass.
  */
 
 export const CHECK_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export type CheckMethod = (typeof CHECK_METHODS)[number];
+/** The methods sent without `allow-methods`: the safe ones, which change nothing. */
+export const SAFE_METHODS: readonly CheckMethod[] = ['GET', 'HEAD'];
 
 export interface HttpCheck {
   /** The line as written (trimmed), used to name the check in logs and the report. */
@@ -25,29 +33,36 @@ export interface HttpCheck {
   bodyContains?: string;
 }
 
-/** A line that is not a check; `line` is 1-based. */
+/** A line that is not a check (or not one verify may send); `lineNumber` is 1-based. */
 export class CheckSyntaxError extends Error {
   constructor(
     readonly lineNumber: number,
     readonly text: string,
     problem: string,
+    /** How to fix it, when the general "one check per line" advice does not say. */
+    readonly fix?: string,
   ) {
     super(`line ${lineNumber} "${text}": ${problem}`);
   }
 }
 
-export function parseChecks(text: string): HttpCheck[] {
+/** The checks of `text`; a method outside `allowed` (default GET and HEAD) is refused. */
+export function parseChecks(text: string, allowed: readonly CheckMethod[] = SAFE_METHODS): HttpCheck[] {
   const checks: HttpCheck[] = [];
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
-    checks.push(parseCheck(line, index + 1));
+    checks.push(parseCheck(line, index + 1, allowed));
   });
   return checks;
 }
 
-export function parseCheck(line: string, lineNumber = 1): HttpCheck {
-  const fail = (problem: string) => new CheckSyntaxError(lineNumber, line, problem);
+export function parseCheck(
+  line: string,
+  lineNumber = 1,
+  allowed: readonly CheckMethod[] = SAFE_METHODS,
+): HttpCheck {
+  const fail = (problem: string, fix?: string) => new CheckSyntaxError(lineNumber, line, problem, fix);
   const match = /^(\S+)\s+(\S+)\s+(\S+)(?:\s+(.*))?$/.exec(line);
   if (!match) throw fail('expected `METHOD PATH STATUS [body substring]`, e.g. `GET /api/health 200 ok`');
   const [, rawMethod, path, rawStatus, rest] = match as unknown as [string, string, string, string, string?];
@@ -55,6 +70,12 @@ export function parseCheck(line: string, lineNumber = 1): HttpCheck {
   const method = rawMethod.toUpperCase();
   if (!(CHECK_METHODS as readonly string[]).includes(method)) {
     throw fail(`"${rawMethod}" is not an HTTP method (use one of ${CHECK_METHODS.join(', ')})`);
+  }
+  if (!allowed.includes(method as CheckMethod)) {
+    throw fail(
+      `${method} may change the service, and verify sends only ${allowed.join(' and ')} unless told otherwise (a check is repeated until it passes several times)`,
+      `check with GET or HEAD, or, if this request is safe to repeat, add \`allow-methods: ${method}\``,
+    );
   }
   if (!path.startsWith('/')) throw fail(`path "${path}" must start with "/"`);
 
@@ -67,6 +88,12 @@ export function parseCheck(line: string, lineNumber = 1): HttpCheck {
   if (rest !== undefined) {
     const body = unquote(rest);
     if (body === '') throw fail('the body substring is empty; drop the quotes or give some text');
+    if (method === 'HEAD') {
+      throw fail(
+        `a HEAD response has no body, so the body substring \`${body}\` can never be found`,
+        'check the body with GET, or drop the substring',
+      );
+    }
     check.bodyContains = body;
   }
   return check;
@@ -112,4 +139,12 @@ export function statusMatches(check: HttpCheck, status: number): boolean {
 
 export function formatStatuses(check: HttpCheck): string {
   return check.statuses.map(([low, high]) => (low === high ? `${low}` : `${low}-${high}`)).join(',');
+}
+
+/** `allow-methods`: methods verify may send besides GET and HEAD; unknown names are returned apart. */
+export function allowedMethods(names: string[]): { allowed: CheckMethod[]; unknown: string[] } {
+  const upper = names.map((n) => n.toUpperCase());
+  const unknown = names.filter((_, i) => !(CHECK_METHODS as readonly string[]).includes(upper[i]!));
+  const extra = upper.filter((n): n is CheckMethod => (CHECK_METHODS as readonly string[]).includes(n));
+  return { allowed: [...new Set([...SAFE_METHODS, ...extra])], unknown };
 }

@@ -14,9 +14,32 @@ export interface HttpAttempt {
 
 export const BODY_EXCERPT_CHARS = 300;
 
-/** Joins the base URL ("http://host:port" or with a path prefix) and the check's path. */
+/**
+ * Joins the base URL ("http://host:port" or with a path prefix) and the
+ * check's path, without the base URL's credentials: this is the URL logs,
+ * errors, the summary and the report show.
+ */
 export function checkUrl(baseUrl: string, path: string): string {
-  return baseUrl.replace(/\/+$/, '') + path;
+  return withoutCredentials(baseUrl).replace(/\/+$/, '') + path;
+}
+
+// The userinfo of a URL runs to its last "@" before the path, query or fragment.
+const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i;
+
+/** `url` without its `user:password@`. */
+export function withoutCredentials(url: string): string {
+  return url.replace(USERINFO, '$1');
+}
+
+/**
+ * The Authorization header for a base URL with `user:password@`: fetch refuses
+ * a URL with credentials, and a browser would send them as Basic auth.
+ */
+export function basicAuthorization(baseUrl: string): string | undefined {
+  if (!USERINFO.test(baseUrl)) return undefined;
+  const url = new URL(baseUrl);
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  return `Basic ${Buffer.from(credentials).toString('base64')}`;
 }
 
 export function excerpt(body: string, max = BODY_EXCERPT_CHARS): string {
@@ -33,13 +56,14 @@ export async function attemptCheck(
   const started = performance.now();
   const latency = () => Math.round(performance.now() - started);
   const timeout = AbortSignal.timeout(requestTimeoutMs);
+  const authorization = basicAuthorization(baseUrl);
   try {
     const response = await fetch(checkUrl(baseUrl, check.path), {
       method: check.method,
       // A redirect is an answer to check, not to follow.
       redirect: 'manual',
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      headers: { 'user-agent': 'ecs-ship-verify' },
+      headers: { 'user-agent': 'ecs-ship-verify', ...(authorization ? { authorization } : {}) },
     });
     const body = await response.text();
     const latencyMs = latency();

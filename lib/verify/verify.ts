@@ -17,7 +17,7 @@ import { outageBackoffMs } from '../ecs/rollout.js';
 import { shortTaskDefinition } from '../ecs/taskdef.js';
 import { discoverBaseUrl } from './base-url.js';
 import type { HttpCheck } from './checks.js';
-import { attemptCheck, newProgress, recordAttempt, type CheckProgress } from './http.js';
+import { attemptCheck, newProgress, recordAttempt, withoutCredentials, type CheckProgress } from './http.js';
 import { TaskWatch } from './late-crash.js';
 import { observe, type Observation, type ObserveOptions } from './observe.js';
 import { VerifyProgress, type CheckResult } from './progress.js';
@@ -124,8 +124,9 @@ async function prepareChecks(
 ): Promise<void> {
   if (options.checks.length === 0) return;
   const baseUrl = options.baseUrl ?? (await discoverBaseUrl(first.services, options));
-  report.baseUrl = baseUrl;
-  options.log.info(`HTTP checks go to ${baseUrl}`);
+  // Credentials in the URL are sent (attemptCheck), never shown.
+  report.baseUrl = withoutCredentials(baseUrl);
+  options.log.info(`HTTP checks go to ${report.baseUrl}`);
   report.checks = options.checks.map((c) => newProgress(c, baseUrl, options.consecutiveSuccesses));
 }
 
@@ -261,7 +262,12 @@ async function runChecks(
   const requestTimeout = Math.min(options.requestTimeoutMs ?? 10_000, Math.max(deadline - clock.now(), 2000));
   const attempts = await Promise.all(
     pending.map((p) =>
-      attemptCheck(checkByLine.get(p.check)!, report.baseUrl!, requestTimeout, options.signal),
+      attemptCheck(
+        checkByLine.get(p.check)!,
+        options.baseUrl ?? report.baseUrl!,
+        requestTimeout,
+        options.signal,
+      ),
     ),
   );
   return pending.map((progress, i) => {

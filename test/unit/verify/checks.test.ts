@@ -1,5 +1,22 @@
 import { describe, expect, it } from '@jest/globals';
-import { CheckSyntaxError, formatStatuses, parseChecks, statusMatches } from '../../../lib/verify/checks.js';
+import {
+  CheckSyntaxError,
+  allowedMethods,
+  formatStatuses,
+  parseChecks,
+  statusMatches,
+} from '../../../lib/verify/checks.js';
+
+/** The CheckSyntaxError `fn` throws; fails the test when it throws anything else or nothing. */
+function syntaxError(fn: () => unknown): CheckSyntaxError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(CheckSyntaxError);
+    return err as CheckSyntaxError;
+  }
+  throw new Error('expected a CheckSyntaxError');
+}
 
 describe('parseChecks', () => {
   it('reads METHOD PATH STATUS and an optional body substring, skipping blanks and comments', () => {
@@ -64,5 +81,34 @@ describe('parseChecks', () => {
       false,
     ]);
     expect(formatStatuses(check!)).toBe('200,301-302');
+  });
+
+  it('refuses a HEAD check with a body substring: a HEAD response has no body', () => {
+    const error = syntaxError(() => parseChecks('HEAD /api/health 200 ok'));
+    expect(error.message).toBe(
+      'line 1 "HEAD /api/health 200 ok": a HEAD response has no body, so the body substring `ok` can never be found',
+    );
+    expect(error.fix).toBe('check the body with GET, or drop the substring');
+    expect(parseChecks('HEAD /api/health 200')[0]!.method).toBe('HEAD');
+  });
+
+  it('sends only GET and HEAD unless other methods are allowed', () => {
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+      expect(() => parseChecks(`GET / 200\n${method} /api/cache 204`)).toThrow(
+        new RegExp(`^line 2 "${method} /api/cache 204": ${method} may change the service`),
+      );
+    }
+    expect(syntaxError(() => parseChecks('delete /api/cache 204')).fix).toContain('`allow-methods: DELETE`');
+    expect(parseChecks('POST /api/echo 200', allowedMethods(['post']).allowed)[0]!.method).toBe('POST');
+  });
+});
+
+describe('allowedMethods', () => {
+  it('adds the methods named to GET and HEAD, case-insensitively, and returns unknown names apart', () => {
+    expect(allowedMethods([])).toEqual({ allowed: ['GET', 'HEAD'], unknown: [] });
+    expect(allowedMethods(['post', 'GET', 'Fetch'])).toEqual({
+      allowed: ['GET', 'HEAD', 'POST'],
+      unknown: ['Fetch'],
+    });
   });
 });

@@ -68,7 +68,17 @@ describe('getInputs', () => {
   it.each([
     [{ cluster: '' }, 'Input "cluster": is required but empty'],
     [{ services: ' , ' }, 'Input "services": is required but empty'],
-    [{ services: 'a,b,a' }, 'Input "services": "a" is listed twice'],
+    [{ services: 'a,b,a' }, 'Input "services": lists a more than once'],
+    [
+      { services: 'alva-web,arn:aws:ecs:us-east-1:123456789012:service/alva/alva-web' },
+      'Input "services": lists alva-web more than once ("alva-web" and "arn:',
+    ],
+    [{ checks: 'HEAD / 200 ok' }, 'Input "checks": line 1 "HEAD / 200 ok": a HEAD response has no body'],
+    [
+      { checks: 'POST /cache 204' },
+      'Fix: check with GET or HEAD, or, if this request is safe to repeat, add `allow-methods: POST`',
+    ],
+    [{ 'allow-methods': 'POST, FETCH' }, 'Input "allow-methods": "FETCH" is not an HTTP method'],
     [{ deployments: '[1]' }, 'Input "deployments": must be a JSON object keyed by service name'],
     [{ deployments: '{"alva-web": 3}' }, 'Input "deployments": the entry for "alva-web" is not an object'],
     [
@@ -90,5 +100,58 @@ describe('getInputs', () => {
   ])('rejects %j', (bad, message) => {
     inputs = { ...inputs, ...bad };
     expect(() => getInputs()).toThrow(message);
+  });
+});
+
+describe('checks that change something', () => {
+  it('are sent only when allow-methods names their method', () => {
+    inputs = { ...inputs, checks: 'GET / 200\nPOST /api/echo 200', 'allow-methods': 'post' };
+    expect(getInputs().checks.map((c) => c.method)).toEqual(['GET', 'POST']);
+  });
+});
+
+describe('credentials in base-url', () => {
+  beforeEach(() => {
+    core.setSecret.mockClear();
+  });
+
+  it('are kept for the requests and masked in the log from the start', () => {
+    inputs = { ...inputs, 'base-url': 'https://ci:p%40ss-w0rd@staging.example.com/' };
+    expect(getInputs().baseUrl).toBe('https://ci:p%40ss-w0rd@staging.example.com');
+    expect(core.setSecret.mock.calls.map(([s]) => s)).toEqual(['p%40ss-w0rd', 'p@ss-w0rd']);
+  });
+
+  it('are never printed in an error', () => {
+    inputs = { ...inputs, 'base-url': 'https://ci:hunter2@staging.example.com/?x=1' };
+    expect(() => getInputs()).toThrow(
+      'Input "base-url": "https://staging.example.com/?x=1" is not an http(s) URL without query',
+    );
+    expect(core.setSecret).toHaveBeenCalledWith('hunter2');
+  });
+});
+
+describe('ARNs', () => {
+  const arn = (resource: string, region = 'us-east-1', account = '123456789012') =>
+    `arn:aws:ecs:${region}:${account}:${resource}`;
+
+  it('refuses a cluster of another region than AWS_REGION', () => {
+    inputs = { ...inputs, cluster: arn('cluster/alva', 'eu-west-1') };
+    expect(() => getInputs({ AWS_REGION: 'us-east-1' })).toThrow(
+      /^Input "cluster": ".*" is in region eu-west-1, but this step's AWS region is us-east-1/,
+    );
+    expect(getInputs({ AWS_REGION: 'eu-west-1' }).cluster).toBe(arn('cluster/alva', 'eu-west-1'));
+  });
+
+  it('refuses deployments of another account than the cluster', () => {
+    inputs = {
+      cluster: arn('cluster/alva'),
+      services: 'alva-web',
+      deployments: JSON.stringify({
+        'alva-web': { taskDefinition: arn('task-definition/alva-web:5', 'us-east-1', '210987654321') },
+      }),
+    };
+    expect(() => getInputs({ AWS_REGION: 'us-east-1' })).toThrow(
+      /^Input "deployments": ".*" is in account 210987654321, but `cluster`/,
+    );
   });
 });
