@@ -10,10 +10,13 @@
  */
 import { afterAll, describe, test } from '@jest/globals';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAction } from '../e2e/run-action.js';
+import { runAction, type ActionRun } from '../e2e/run-action.js';
 import {
+  AWS_SECRET,
   CLUSTER,
   REGISTRY,
   SERVICES,
@@ -35,7 +38,14 @@ interface Case {
   kind: string;
   /** Overrides of the action's valid base inputs; undefined removes one. */
   inputs: Record<string, string | undefined>;
+  /** Secrets given in these inputs that the job log must never show. */
+  secrets?: string[];
+  /** What the message must say, beyond naming the input: the refusal is for this reason. */
+  says?: RegExp;
 }
+
+/** A case whose message must also match `says`. */
+const saying = (c: Case, says: RegExp): Case => ({ ...c, says });
 
 const scratch = mkdtempSync(join(tmpdir(), 'bad-input-'));
 /** A docker client that records every invocation and refuses to do anything. */
@@ -79,6 +89,15 @@ const BASE: Record<Case['action'], Record<string, string>> = {
   },
   'cdk-diff': { 'cloud-assembly': assembly, 'base-assembly': assembly, 'github-token': '' },
 };
+
+/** ECS ARNs of the staging account and region, or of another. */
+const ACCOUNT = '123456789012';
+const OTHER_ACCOUNT = '210987654321';
+const ecsArn = (resource: string, region = 'us-east-1', account = ACCOUNT) =>
+  `arn:aws:ecs:${region}:${account}:${resource}`;
+const BASE_URL_PASSWORD = 'hunter2-base-url-password';
+/** The images of alva-web and alva-api only, for cases that list those two services. */
+const WEB_API_IMAGES = JSON.stringify({ web: `${REGISTRY}/alva-web:v2`, api: `${REGISTRY}/alva-api:v2` });
 
 const deploy = (input: string, kind: string, inputs: Case['inputs']): Case => ({
   action: 'deploy-services',
@@ -126,6 +145,50 @@ const CASES: Case[] = [
     images: `{"worker": "${REGISTRY}/alva-worker:v2"}`,
   }),
   deploy('images', 'nothing to deploy (no images, no rollback-to)', { images: undefined }),
+  saying(
+    deploy('services', 'one service by name and by ARN', {
+      services: `alva-web\nalva-api\n${ecsArn(`service/${CLUSTER}/alva-web`)}`,
+      images: WEB_API_IMAGES,
+    }),
+    /Input "services": lists alva-web more than once/,
+  ),
+  saying(
+    deploy('services', 'a service ARN of another cluster', {
+      services: `alva-api\n${ecsArn('service/other-cluster/alva-web')}`,
+      images: WEB_API_IMAGES,
+    }),
+    /Input "services": .*other-cluster/,
+  ),
+  saying(
+    deploy('cluster', 'an ARN of another region', { cluster: ecsArn(`cluster/${CLUSTER}`, 'eu-west-1') }),
+    /Input "cluster": .*eu-west-1.*us-east-1/,
+  ),
+  saying(
+    deploy('cluster', 'an ARN of another account (only AWS knows the account of the credentials)', {
+      cluster: ecsArn(`cluster/${CLUSTER}`, 'us-east-1', OTHER_ACCOUNT),
+    }),
+    /Input "cluster": names no cluster ECS has in the account of these credentials/,
+  ),
+  saying(
+    deploy('services', 'a service ARN of another account than the cluster ARN', {
+      cluster: ecsArn(`cluster/${CLUSTER}`),
+      services: `alva-api\n${ecsArn(`service/${CLUSTER}/alva-web`, 'us-east-1', OTHER_ACCOUNT)}`,
+      images: WEB_API_IMAGES,
+    }),
+    /Input "services": .*account 210987654321/,
+  ),
+  saying(
+    deploy('images', 'a container named constructor', {
+      images: `{"constructor": "${REGISTRY}/alva-web:v2"}`,
+    }),
+    /Input "images": names "constructor"/,
+  ),
+  saying(
+    deploy('images', 'a URL, not an image reference', {
+      images: `{"web": "https://${REGISTRY}/alva-web:v2"}`,
+    }),
+    /Input "images": .*is a URL/,
+  ),
   deploy('wait-for', 'an unknown condition', { 'wait-for': 'ready' }),
   deploy('timeout-seconds', 'negative', { 'timeout-seconds': '-5' }),
   deploy('timeout-seconds', 'not a number', { 'timeout-seconds': '10m' }),
@@ -154,6 +217,32 @@ const CASES: Case[] = [
   verify('services', 'missing', { services: undefined }),
   verify('services', 'a service listed twice', { services: 'alva-api\nalva-api' }),
   verify('services', 'a service the cluster does not have', { services: 'alva-web\nalva-nope' }),
+  saying(
+    verify('services', 'one service by name and by ARN', {
+      services: `alva-web\n${ecsArn(`service/${CLUSTER}/alva-web`)}`,
+    }),
+    /Input "services": lists alva-web more than once/,
+  ),
+  saying(
+    verify('cluster', 'an ARN of another region', { cluster: ecsArn(`cluster/${CLUSTER}`, 'eu-west-1') }),
+    /Input "cluster": .*eu-west-1/,
+  ),
+  saying(
+    verify('cluster', 'an ARN of another account (only AWS knows the account of the credentials)', {
+      cluster: ecsArn(`cluster/${CLUSTER}`, 'us-east-1', OTHER_ACCOUNT),
+    }),
+    /Input "cluster": names no cluster ECS has in the account of these credentials/,
+  ),
+  saying(
+    verify('deployments', 'task definitions of another account than the cluster ARN', {
+      cluster: ecsArn(`cluster/${CLUSTER}`),
+      services: 'alva-web',
+      deployments: JSON.stringify({
+        'alva-web': { taskDefinition: ecsArn('task-definition/alva-web:1', 'us-east-1', OTHER_ACCOUNT) },
+      }),
+    }),
+    /Input "deployments": .*account 210987654321/,
+  ),
   verify('deployments', 'not JSON', { deployments: 'deployed!' }),
   verify('deployments', 'no entry for a listed service', {
     deployments: JSON.stringify({
@@ -165,6 +254,27 @@ const CASES: Case[] = [
   }),
   verify('base-url', 'not a URL', { 'base-url': 'staging.example.com' }),
   verify('base-url', 'a URL with a query', { 'base-url': 'https://staging.example.com/?x=1' }),
+  {
+    ...verify('base-url', 'credentials and a query (the error must not print the password)', {
+      'base-url': `https://ci:${BASE_URL_PASSWORD}@staging.example.com/?x=1`,
+    }),
+    secrets: [BASE_URL_PASSWORD],
+    says: /Input "base-url": "https:\/\/staging\.example\.com\/\?x=1" is not/,
+  },
+  saying(
+    verify('checks', 'HEAD with a body substring (can never pass)', { checks: 'HEAD /api/health 200 ok' }),
+    /Input "checks": .*HEAD response has no body/,
+  ),
+  saying(
+    verify('checks', 'a POST, which may change the service, without allow-methods', {
+      checks: 'GET /api/health 200\nPOST /api/cache/flush 204',
+    }),
+    /Input "checks": line 2 .*POST may change the service.*allow-methods: POST/,
+  ),
+  saying(
+    verify('allow-methods', 'not an HTTP method', { 'allow-methods': 'FETCH' }),
+    /Input "allow-methods": "FETCH" is not an HTTP method/,
+  ),
   verify('checks', 'an unknown method', { checks: 'FETCH /api/health 200' }),
   verify('checks', 'a status that is not a number', { checks: 'GET /api/health ok' }),
   verify('checks', 'a path without a leading slash', { checks: 'GET api/health 200' }),
@@ -182,6 +292,46 @@ const CASES: Case[] = [
   migrate('command', 'a shell variable in a shell-like string', {
     command: 'pnpm db:migrate --url $DATABASE_URL',
   }),
+  saying(
+    migrate('command', 'unbalanced quotes', { command: 'pnpm db:migrate --name "add users' }),
+    /Input "command": has a double quote .* never closed/,
+  ),
+  saying(
+    migrate('command', 'several lines', { command: 'pnpm db:migrate\npnpm db:seed' }),
+    /Input "command": spans 2 lines/,
+  ),
+  saying(
+    migrate('cluster', 'an ARN of another region', { cluster: ecsArn(`cluster/${CLUSTER}`, 'eu-west-1') }),
+    /Input "cluster": .*eu-west-1/,
+  ),
+  saying(
+    migrate('cluster', 'an ARN of another account (only AWS knows the account of the credentials)', {
+      cluster: ecsArn(`cluster/${CLUSTER}`, 'us-east-1', OTHER_ACCOUNT),
+    }),
+    /Input "cluster": names no cluster ECS has in the account of these credentials/,
+  ),
+  saying(
+    migrate('task-definition', 'an ARN of another account than the cluster ARN', {
+      cluster: ecsArn(`cluster/${CLUSTER}`),
+      'task-definition': ecsArn('task-definition/alva-migrations:1', 'us-east-1', OTHER_ACCOUNT),
+    }),
+    /Input "task-definition": .*account 210987654321/,
+  ),
+  saying(
+    migrate('images', 'an entry named constructor', {
+      image: undefined,
+      images: `{"constructor": "${REGISTRY}/alva-api:v2"}`,
+    }),
+    /Input "images": names "constructor"/,
+  ),
+  saying(
+    migrate('container-images', 'a container mapped to "constructor", which images does not have', {
+      image: undefined,
+      images: `{"api": "${REGISTRY}/alva-api:v2"}`,
+      'container-images': 'migrations=constructor',
+    }),
+    /Input "container-images": .*"constructor", which is not in images/,
+  ),
   migrate('command', 'a JSON array of non-strings', { command: '["pnpm", 1]' }),
   migrate('network-from-service', 'combined with subnets', { subnets: 'subnet-0a1b2c3d4e5f60001' }),
   migrate('network-from-service', 'a service the cluster does not have', {
@@ -191,6 +341,21 @@ const CASES: Case[] = [
     'network-from-service': undefined,
     'security-groups': 'sg-1',
   }),
+  saying(
+    migrate('subnets', 'space-separated ids (read as one id)', {
+      'network-from-service': undefined,
+      subnets: 'subnet-0a1b2c3d4e5f60001 subnet-0a1b2c3d4e5f60002',
+    }),
+    /Input "subnets": .*separated by spaces.*commas or newlines/,
+  ),
+  saying(
+    migrate('security-groups', 'space-separated ids (read as one id)', {
+      'network-from-service': undefined,
+      subnets: 'subnet-0a1b2c3d4e5f60001',
+      'security-groups': 'sg-0a1b2c3d sg-0e1f2a3b',
+    }),
+    /Input "security-groups": .*separated by spaces/,
+  ),
   migrate('capacity-provider-strategy', 'combined with launch-type', {
     'launch-type': 'FARGATE',
     'capacity-provider-strategy': 'FARGATE_SPOT:1',
@@ -213,6 +378,18 @@ const CASES: Case[] = [
   build('services', 'a Dockerfile that does not exist', {
     services: '[{"name": "web", "context": "examples/web", "dockerfile": "examples/web/Nope.dockerfile"}]',
   }),
+  saying(
+    build('services', 'a context outside the workspace', {
+      services: '[{"name": "web", "context": "../../../"}]',
+    }),
+    /Input "services": context "\.\.\/\.\.\/\.\.\/" of web is \/, outside the workspace/,
+  ),
+  saying(
+    build('services', 'a Dockerfile outside the workspace', {
+      services: '[{"name": "web", "context": "examples/web", "dockerfile": "../../../etc/passwd"}]',
+    }),
+    /Input "services": dockerfile .* outside the workspace/,
+  ),
   build('password', 'username without password', { registry: '127.0.0.1:5000', username: 'ci' }),
   build('registry', 'username/password without registry', {
     username: 'ci',
@@ -237,6 +414,13 @@ const CASES: Case[] = [
   cdkDiff('allowed-destroy-types', 'not a resource type', { 'allowed-destroy-types': 'RDS instances' }),
   cdkDiff('fail-on-destructive', 'not a boolean', { 'fail-on-destructive': 'sometimes' }),
 ];
+
+/** The log as the job log shows it: the runner consumes ::add-mask:: commands, never prints them. */
+const jobLog = (run: ActionRun) =>
+  run.log
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::'))
+    .join('\n');
 
 describe('bad input: exit 1 naming the input, before any mutating call', () => {
   test.concurrent.each(CASES.map((c) => ({ ...c, title: `${c.action} ${c.input}: ${c.kind}` })))(
@@ -264,6 +448,7 @@ describe('bad input: exit 1 naming the input, before any mutating call', () => {
         // call may name the input in its advice instead (`services`).
         const names = message.includes(`Input "${c.input}"`) || message.includes(`\`${c.input}\``);
         v.check(names, `message: ${errorText(run, 110)}`);
+        if (c.says) v.check(c.says.test(message), `message says ${String(c.says)}`);
         if (c.action === 'cdk-diff') {
           const calls = sim.calls().length;
           v.check(calls === 0, `${calls} AWS calls`);
@@ -281,10 +466,14 @@ describe('bad input: exit 1 naming the input, before any mutating call', () => {
             acted.length ? `docker ran: ${acted.join(' | ')}` : 'docker never asked to log in, build or push',
           );
         }
+        const secrets = [String(inputs.password ?? ''), AWS_SECRET, ...(c.secrets ?? [])];
+        const leaked = secretsIn(
+          [jobLog(run), run.summary, ...Object.values(run.outputs)].join('\n'),
+          secrets,
+        );
         v.check(
-          secretsIn(run.log, [String(inputs.password ?? ''), 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'])
-            .length === 0,
-          'no secret in the log',
+          leaked.length === 0,
+          leaked.length ? `secret printed: ${leaked.length}` : 'no secret in the log',
         );
         v.finish(run);
       } finally {
@@ -292,4 +481,64 @@ describe('bad input: exit 1 naming the input, before any mutating call', () => {
       }
     },
   );
+});
+
+describe('credentials in an input are used, never printed', () => {
+  test('verify: the password of a base-url reaches the server as Basic auth and nowhere else', async () => {
+    const sim = await startStaging();
+    // The service behind base-url: /ok answers 200 only to the credentials, /broken always 503.
+    const seen: IncomingHttpHeaders[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers);
+      const authorized =
+        req.headers.authorization === `Basic ${Buffer.from(`ci:${BASE_URL_PASSWORD}`).toString('base64')}`;
+      res.statusCode = req.url === '/ok' && authorized ? 200 : req.url === '/ok' ? 401 : 503;
+      res.end(req.url === '/ok' ? 'ok' : 'down');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const run = await runAction('verify', {
+        inputs: {
+          cluster: CLUSTER,
+          services: SERVICES.join('\n'),
+          'base-url': `http://ci:${BASE_URL_PASSWORD}@127.0.0.1:${port}`,
+          checks: 'GET /ok 200\nGET /broken 200',
+          'consecutive-successes': '1',
+          'timeout-seconds': '8',
+        },
+        env: simEnv(sim),
+        timeoutMs: 60_000,
+      });
+      const v = new Verdict(
+        'verify',
+        '`base-url` with user:password@ and a failing check',
+        'credentials sent as Basic auth; password in no log line, summary or output',
+        'bad-input',
+      );
+      v.check(run.exitCode === 1, `${exitDescribe(run)} (a check fails)`);
+      v.check(
+        seen.some((h) => h.authorization?.startsWith('Basic ')),
+        `${seen.length} requests reached the server, ${seen.filter((h) => h.authorization).length} with credentials`,
+      );
+      const report = JSON.parse(run.outputs.report ?? '{}') as { checks?: { check: string; ok: boolean }[] };
+      v.check(
+        report.checks?.find((c) => c.check === 'GET /ok 200')?.ok === true,
+        'the check that needs the credentials passed',
+      );
+      v.check(run.outputs.report?.includes(`127.0.0.1:${port}`) === true, 'the report names the URL');
+      const places = { log: jobLog(run), summary: run.summary, report: run.outputs.report ?? '' };
+      const leaks = Object.entries(places)
+        .filter(([, text]) => text.includes(BASE_URL_PASSWORD) || /\/\/ci[:@]/.test(text))
+        .map(([where]) => where);
+      v.check(
+        leaks.length === 0,
+        leaks.length ? `credentials printed in ${leaks.join(', ')}` : 'credentials printed nowhere',
+      );
+      v.finish(run);
+    } finally {
+      server.close();
+      await sim.close();
+    }
+  });
 });
