@@ -32,7 +32,7 @@ import { checkServices, planImages, prepareRollbackTargets, type ImagePlanOption
 import { changedServices, rollBack, warnNoRollback } from './deploy/rollback.js';
 import type { DeployRun } from './deploy/run.js';
 import { PREVIOUS_TAG, RELEASE_TAG, prepareReleaseRollback } from './deploy/recover.js';
-import { applyStanding, readStanding, type Standing } from './deploy/standing.js';
+import { applyStanding, readStanding, standingBudgetMs, type Standing } from './deploy/standing.js';
 import { startRollouts } from './deploy/start.js';
 import { withDeadline } from './rollout.js';
 import type { WaitFor } from './rollout.js';
@@ -166,7 +166,7 @@ export async function executeDeploy(
     clients.ecs,
     plan.cluster,
     services.map((s) => s.service),
-    withDeadline(undefined, standingBudgetMs(run)),
+    withDeadline(undefined, standingBudgetMs(run.cancelledAt(), run.cancelGraceMs, run.clock.now())),
   );
   applyStanding(services, standing);
   return {
@@ -178,13 +178,6 @@ export async function executeDeploy(
     durationMs: run.clock.now() - begun,
     standing,
   };
-}
-
-/** How long the last read of AWS may take: after a cancellation, what is left of the grace plus 1.5 s; else 30 s. */
-function standingBudgetMs(run: DeployRun): number {
-  const cancelledAt = run.cancelledAt();
-  if (cancelledAt === undefined) return 30_000;
-  return Math.max(500, cancelledAt + run.cancelGraceMs + 1_500 - run.clock.now());
 }
 
 /** Each registered revision says which release registered it and what the service ran before. */

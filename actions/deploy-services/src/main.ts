@@ -25,7 +25,12 @@ import {
   planRollbackTo,
   type DeployPlan,
 } from '../../../lib/ecs/deploy.js';
-import { applyStanding, readStanding, type Standing } from '../../../lib/ecs/deploy/standing.js';
+import {
+  applyStanding,
+  readStanding,
+  standingBudgetMs,
+  type Standing,
+} from '../../../lib/ecs/deploy/standing.js';
 import { withDeadline } from '../../../lib/ecs/rollout.js';
 import { shortTaskDefinition } from '../../../lib/ecs/taskdef.js';
 import { errorMessage } from '../../../lib/errors.js';
@@ -109,8 +114,7 @@ async function writeAfterError(
   },
 ): Promise<void> {
   const { clients, inputs, signal, cancelledAt } = context;
-  const budget =
-    cancelledAt === undefined ? 30_000 : Math.max(500, cancelledAt + CANCEL_GRACE_MS + 1_500 - Date.now());
+  const budget = standingBudgetMs(cancelledAt, CANCEL_GRACE_MS, Date.now());
   const standing = await readStanding(
     clients.ecs,
     inputs.cluster,

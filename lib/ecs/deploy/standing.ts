@@ -51,6 +51,16 @@ function standingOf(service: Service): ServiceStanding {
   };
 }
 
+/**
+ * How long the last read of AWS may take: after a cancellation, what is left of
+ * the rollback's grace plus 1.5 s (at least 0.5 s), so the output is written before
+ * GitHub's SIGTERM; otherwise 30 s (an outage is reported, not waited out).
+ */
+export function standingBudgetMs(cancelledAt: number | undefined, graceMs: number, now: number): number {
+  if (cancelledAt === undefined) return 30_000;
+  return Math.max(500, cancelledAt + graceMs + 1_500 - now);
+}
+
 /** Each entry's finalTaskDefinition from what AWS says now (left as is when AWS could not be read). */
 export function applyStanding(services: DeployedService[], standing: Standing): void {
   if (!standing.read) return;
