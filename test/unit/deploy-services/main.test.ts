@@ -88,4 +88,36 @@ describe('run', () => {
     );
     expect(core.summary.addDetails).toHaveBeenCalled();
   });
+
+  it('writes the deployments output before any change, again once the deployments started, and at the end (the last one wins)', async () => {
+    inputs.images = '{"web": "repo/web:2"}';
+    const registered = arn.replace(':3', ':4');
+    ecs.on(RegisterTaskDefinitionCommand).callsFake(() => {
+      // Nothing changed yet when the first output was written.
+      expect(core.setOutput).toHaveBeenCalledTimes(1);
+      return { taskDefinition: { taskDefinitionArn: registered } };
+    });
+    ecs.on(UpdateServiceCommand).rejects(new Error('AccessDeniedException: not authorized'));
+    await run();
+    const written = core.setOutput.mock.calls.map(([name, value]) => {
+      expect(name).toBe('deployments');
+      return (
+        JSON.parse(value as string) as Record<string, { status: string; previousTaskDefinition: string }>
+      )['alva-web']!;
+    });
+    expect(written).toHaveLength(3);
+    expect(written[0]).toMatchObject({ status: 'in-progress', previousTaskDefinition: arn });
+    expect(written[2]).toMatchObject({
+      status: 'failed',
+      previousTaskDefinition: arn,
+      taskDefinition: registered,
+    });
+    // The summary says where the service stands, read from AWS at the end.
+    expect(ecs.commandCalls(DescribeServicesCommand).length).toBeGreaterThanOrEqual(2);
+    expect(core.summary.addTable).toHaveBeenCalledWith(
+      expect.arrayContaining([
+        expect.arrayContaining([expect.objectContaining({ data: 'Now (read from AWS)' })]),
+      ]),
+    );
+  });
 });
