@@ -203,4 +203,31 @@ describe('verify explains a late crash and writes its report on every path (bund
     expect(run.summary).toContain('alva-api');
     expect(run.summary).toContain('alva-staging-api');
   }, 120_000);
+
+  it('verify during an outage longer than the SDK retries fails at its deadline and still writes its report', async () => {
+    const deployments = await deployApi('v3');
+    const since = sim.calls().at(-1)?.seq ?? 0;
+    sim.addFaults([{ service: 'ecs', operation: 'DescribeServices', kind: 'http500', count: 100_000 }]);
+    const run = await runAction('verify', {
+      inputs: {
+        cluster,
+        services: 'alva-api',
+        deployments: JSON.stringify(deployments),
+        'timeout-seconds': '8',
+      },
+      env: { AWS_ENDPOINT_URL: sim.url, AWS_MAX_ATTEMPTS: '2' },
+      timeoutMs: 90_000,
+    });
+    expect(run.exitCode).toBe(1);
+    // It kept reading through the outage (more calls than one read's retries), and changed nothing.
+    const calls = sim.calls(since);
+    expect(
+      calls.filter((c) => c.operation === 'DescribeServices' && c.fault === 'http500').length,
+    ).toBeGreaterThan(2);
+    expect(calls.filter((c) => c.mutating)).toEqual([]);
+    const report = JSON.parse(run.outputs.report!) as VerifyReport;
+    expect(report.status).toBe('failed');
+    expect(report.problems[0]).toMatch(/^not verified within 8s: AWS could not be read for the last \d+s/);
+    expect(run.summary).toContain('AWS could not be read');
+  }, 120_000);
 });
