@@ -9,8 +9,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
   ECSClient,
   ListServiceDeploymentsCommand,
+  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
   type Deployment,
@@ -366,5 +368,116 @@ describe('judgeBake', () => {
       },
     );
     expect(verdict).toMatchObject({ ok: false, reason: '1 task(s) of the new revision failed' });
+  });
+});
+
+describe('executeDeploy with bake-seconds, on a manual clock', () => {
+  /** alva-web deployed to :4 and steady; its one task of :4 runs for `crashAfterMs`, then is gone. */
+  function bakeSetup(crashAfterMs: number) {
+    const { ecs, clients } = mocked();
+    const clock = manualClock();
+    const begun = clock.now();
+    let running = arn('alva-web', 3);
+    ecs.on(DescribeServicesCommand).callsFake(() => ({
+      services: [
+        {
+          serviceName: 'alva-web',
+          status: 'ACTIVE',
+          taskDefinition: running,
+          desiredCount: 1,
+          deployments: [
+            {
+              id: `ecs-svc/${running}`,
+              status: 'PRIMARY',
+              taskDefinition: running,
+              rolloutState: 'COMPLETED',
+              runningCount: 1,
+              desiredCount: 1,
+              failedTasks: 0,
+            },
+          ],
+        },
+      ],
+    }));
+    ecs.on(DescribeTaskDefinitionCommand).callsFake((input: { taskDefinition: string }) => ({
+      taskDefinition: {
+        taskDefinitionArn: input.taskDefinition,
+        family: 'alva-web',
+        containerDefinitions: [{ name: 'web', image: 'repo/web:1' }],
+      },
+      tags: [],
+    }));
+    ecs
+      .on(RegisterTaskDefinitionCommand)
+      .resolves({ taskDefinition: { taskDefinitionArn: arn('alva-web', 4) } });
+    ecs.on(UpdateServiceCommand).callsFake((input: { taskDefinition: string }) => {
+      running = input.taskDefinition;
+      return { service: { deployments: [{ id: `ecs-svc/${running}`, status: 'PRIMARY' }] } };
+    });
+    ecs.on(ListServiceDeploymentsCommand).resolves({ serviceDeployments: [] });
+    ecs.on(ListTasksCommand).callsFake((input: { desiredStatus?: string }) => ({
+      taskArns: input.desiredStatus === 'RUNNING' && clock.now() - begun < crashAfterMs ? ['task/new-1'] : [],
+    }));
+    ecs.on(DescribeTasksCommand).callsFake(() => ({
+      tasks: [
+        {
+          taskArn: 'task/new-1',
+          taskDefinitionArn: running,
+          lastStatus: 'RUNNING',
+          desiredStatus: 'RUNNING',
+        },
+      ],
+    }));
+    return { ecs, clients, clock };
+  }
+
+  it('a task of the new revision that stops within the bake fails the release, which is rolled back', async () => {
+    const { ecs, clients, clock } = bakeSetup(20_000);
+    const plan = await planImageDeploy(clients, 'alva', ['alva-web'], { web: 'repo/web:2' });
+    const log = memoryLog();
+    const report = await executeDeploy(clients, plan, {
+      waitFor: 'steady',
+      timeoutMs: 60_000,
+      rollbackOnFailure: true,
+      forceNewDeployment: false,
+      bakeMs: 60_000,
+      log,
+      clock,
+    });
+    expect(report).toMatchObject({ ok: false, rolledBack: true });
+    expect(report.services[0]).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(
+        /^failed during the bake, \d+s after it was healthy: a task of the new revision stopped \(0\/1 new tasks RUNNING\)/,
+      ),
+      rollback: { taskDefinition: arn('alva-web', 3), status: 'succeeded' },
+    });
+    expect(ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input.taskDefinition)).toEqual([
+      arn('alva-web', 4),
+      arn('alva-web', 3),
+    ]);
+    ecs.restore();
+  });
+
+  it('a revision that stays up for the whole bake is deployed, after the bake and not before', async () => {
+    const { ecs, clients, clock } = bakeSetup(Number.POSITIVE_INFINITY);
+    const begun = clock.now();
+    const plan = await planImageDeploy(clients, 'alva', ['alva-web'], { web: 'repo/web:2' });
+    const log = memoryLog();
+    const report = await executeDeploy(clients, plan, {
+      waitFor: 'steady',
+      timeoutMs: 60_000,
+      rollbackOnFailure: true,
+      forceNewDeployment: false,
+      bakeMs: 30_000,
+      log,
+      clock,
+    });
+    expect(report.ok).toBe(true);
+    expect(report.services[0]!.status).toBe('deployed');
+    expect(clock.now() - begun).toBeGreaterThanOrEqual(30_000);
+    expect(log.lines.join('\n')).toMatch(/alva-web: stayed healthy for 30s/);
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
+    ecs.restore();
   });
 });
