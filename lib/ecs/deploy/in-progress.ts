@@ -143,8 +143,8 @@ async function revisionBefore(
 export function foreignDeploymentMessage(f: ForeignDeployment): string {
   const d = f.deployment;
   const startedBy = /circuit breaker/i.test(d.rolloutStateReason ?? '')
-    ? `ECS's deployment circuit breaker (${d.rolloutStateReason})`
-    : `not this release; ECS does not record who (CloudTrail's UpdateService event${d.createdAt ? ` at ${d.createdAt.toISOString()}` : ''} names the principal)`;
+    ? `started by ECS's deployment circuit breaker (${d.rolloutStateReason})`
+    : `not started by this release; ECS does not record who started it (CloudTrail's UpdateService event${d.createdAt ? ` at ${d.createdAt.toISOString()}` : ''} names the principal)`;
   const differs = f.changes.map((c) => `${c.container}: it runs ${c.from}, this release wants ${c.to}`);
-  return `${f.service}: deployment ${describeDeployment(d)} is in progress with other images (${differs.join('; ')}); started by ${startedBy}`;
+  return `${f.service}: deployment ${describeDeployment(d)} is in progress with other images (${differs.join('; ')}), ${startedBy}`;
 }

@@ -212,6 +212,35 @@ describe('planImageDeploy with a deployment under way', () => {
     ecs.restore();
   });
 
+  it('adopts the FAILED deployment of the requested images that the circuit breaker is rolling back', async () => {
+    const rollingBack = serviceWith(
+      {
+        id: 'ecs-svc/rollback',
+        taskDefinition: arn('alva-web', 3),
+        rolloutStateReason: 'ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/before.',
+        failedTasks: 0,
+      },
+      [
+        {
+          id: 'ecs-svc/earlier',
+          status: 'ACTIVE',
+          taskDefinition: arn('alva-web', 4),
+          rolloutState: 'FAILED',
+          failedTasks: 3,
+        },
+      ],
+    );
+    const { ecs, clients, mutating } = planSetup([rollingBack]);
+    const plan = await planImageDeploy(clients, 'alva', ['alva-web'], { web: 'repo/web:2' });
+    expect(plan.services[0]!.adopt).toMatchObject({
+      deploymentId: 'ecs-svc/earlier',
+      taskDefinition: arn('alva-web', 4),
+      previous: arn('alva-web', 3),
+    });
+    expect(mutating()).toBe(0);
+    ecs.restore();
+  });
+
   it('a COMPLETED deployment of the requested images with every task running is unchanged, not adopted', async () => {
     const { ecs, clients } = planSetup([
       serviceWith({ rolloutState: 'COMPLETED', runningCount: 1, failedTasks: 0 }),
