@@ -164,10 +164,7 @@ export async function runMigration(
   const clock = options.clock ?? systemClock;
   const printLogLines = hooks.printLogLines ?? ((lines) => lines.forEach((line) => log.info(line)));
   const { ecs } = clients;
-  // Standard mode: adaptive mode's client-side rate limit would hold a call back after throttling.
-  const ecsOnce =
-    clients.ecsOnce ??
-    new ECSClient({ ...clientConfig({ region: options.region, maxAttempts: 1 }), retryMode: 'standard' });
+  const ecsOnce = clients.ecsOnce ?? new ECSClient(clientConfig({ region: options.region, maxAttempts: 1 }));
   const revision = await prepareRevision(ecs, options, log, signal);
   hooks.onRevision?.(revision.taskDefinitionArn);
   const task = await startTask(ecs, options, revision, log, clock);

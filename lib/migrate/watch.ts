@@ -1,8 +1,10 @@
 /**
  * Step 3 of a migration: watch the task (its containers' logs live, its status)
- * until it stops; on timeout or cancellation stop it, because migrate never
- * leaves it running unobserved. Waiting (poll, deadline, sleep on an injected
- * Clock) is kept apart from reporting (status lines, log lines, heartbeat).
+ * until it stops. Only the timeout or a cancellation stops it: a read that
+ * fails (an AWS outage) is retried, backing off, until then, because cutting
+ * a migration off half-way is worse than not seeing it for a while. Waiting
+ * (poll, deadline, sleep on an injected Clock) is kept apart from reporting
+ * (status lines, log lines, heartbeat, outage notes).
  */
 import type { ContainerDefinition, ECSClient, Task } from '@aws-sdk/client-ecs';
 import { awslogsStreamFor } from '../cwlogs.js';
@@ -158,11 +160,8 @@ async function stopAndAwait(
   const { ecsOnce, cluster, task, log, timing, clock } = watch;
   const waitMs = stoppedBy === 'timeout' ? timing.stopWaitMs : timing.cancelStopWaitMs;
   const deadline = clock.now() + waitMs;
-  const seen: Seen = (ending instanceof TimedOut || ending instanceof WatchCancelled
-    ? ending.seen
-    : undefined) ?? {
-    tasks: task.tasks,
-  };
+  const last = ending instanceof TimedOut || ending instanceof WatchCancelled ? ending.seen : undefined;
+  const seen: Seen = last ?? { tasks: task.tasks };
   log.warning(`${why}: stopping task ${task.firstId}`);
   const stop = await stopTasks(ecsOnce, cluster, task.taskArns, `${STOP_REASON_PREFIX}: ${why}`, log, {
     withinMs: Math.min(STOP_RETRY_WINDOW_MS, waitMs * 0.6),

@@ -91,6 +91,7 @@ beforeEach(() => {
 
 afterEach(() => {
   process.exitCode = undefined;
+  core.info.mockReset();
 });
 
 describe('migrate main', () => {
@@ -119,6 +120,23 @@ describe('migrate main', () => {
     const message = core.setFailed.mock.calls[0]![0] as string;
     expect(message).toContain('Migration failed: container migrations exited with code 1');
     expect(message).toContain('Last log lines:\n  applying 001');
+  });
+
+  it('writes task-arn and task-definition-arn, and where the task stands, when the watch breaks', async () => {
+    stoppedWith(0);
+    core.info.mockImplementation((message: string) => {
+      if (message === 'applying 001') throw new TypeError('the log printer broke');
+    });
+    await run();
+    expect(core.setOutput).toHaveBeenCalledWith('task-arn', TASK_ARN);
+    expect(core.setOutput).toHaveBeenCalledWith('task-definition-arn', TD_ARN.replace(/1$/, '2'));
+    expect(core.setFailed).toHaveBeenCalledWith(expect.stringContaining('the log printer broke'));
+    expect(process.exitCode).toBe(1);
+    const summary = core.summary.stringify();
+    expect(summary).toContain('Migration failed');
+    expect(summary).toMatch(
+      /Where the task stands: .*task abc123: STOPPED \(EssentialContainerExited: Essential container in task exited\), read from AWS at \d\d:\d\d:\d\d UTC/s,
+    );
   });
 
   it('fails on bad input without calling AWS', async () => {
