@@ -170,8 +170,9 @@ interface Outage {
 /**
  * observe(), riding out an outage as deploy-services' follow loop does: a
  * failed read is tried again, backing off, until the deadline (undefined
- * then). A service that does not exist (OperationError) or a cancellation
- * ends it at once.
+ * then). A service or cluster that does not exist (OperationError,
+ * ClusterNotFoundException: a wrong `cluster`, not an outage) or a
+ * cancellation ends it at once.
  */
 async function observeThroughOutage(
   options: VerifyOptions,
@@ -189,7 +190,7 @@ async function observeThroughOutage(
       }
       return observation;
     } catch (err) {
-      if (err instanceof OperationError || options.signal?.aborted) throw err;
+      if (err instanceof OperationError || isClusterNotFound(err) || options.signal?.aborted) throw err;
       outage.failures += 1;
       outage.since ??= clock.now();
       outage.error = errorMessage(err);
@@ -333,3 +334,5 @@ function checkProblems(checks: CheckProgress[], targetsOk: boolean): string[] {
       return `HTTP ${c.check} (${c.url}): ${last}${targetsOk ? '' : '; the targets stopped passing'}`;
     });
 }
+
+const isClusterNotFound = (err: unknown) => err instanceof Error && err.name === 'ClusterNotFoundException';
