@@ -149,6 +149,23 @@ describe('migrate under outages and cancellation (end to end against the simulat
     expect(run.summary).toContain('Where the task stands');
   });
 
+  it('CloudWatch Logs failing throughout never stops the migration: it is followed and judged, and the log says streaming is degraded', async () => {
+    const s = await startStaging();
+    s.addFaults({ service: 'logs', operation: 'GetLogEvents', kind: 'http500', count: 10_000 });
+    const run = await migrate(s, {
+      inputs: { images: JSON.stringify({ api: `${REPO}:outage-ok-2` }) },
+      env: { AWS_MAX_ATTEMPTS: '2' },
+    });
+
+    expect(calls(s, 'GetLogEvents').every((c) => c.fault === 'http500')).toBe(true);
+    expect(calls(s, 'StopTask')).toEqual([]);
+    const [task] = migrationTasks(s);
+    expect(task).toMatchObject({ lastStatus: 'STOPPED', stopCode: 'EssentialContainerExited' });
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs['exit-code']).toBe('0');
+    expect(run.log).toMatch(/::warning::cannot read log stream .*log streaming degraded/);
+  });
+
   it('SIGINT while ECS throttles: StopTask is retried until accepted, task-arn is written, and the step ends before SIGKILL', async () => {
     const s = await startStaging();
     const run = await migrate(s, {
