@@ -95,6 +95,8 @@ describe('fault matrix: build-push', () => {
       inputs?: Record<string, string>;
       run?: Partial<RunOptions>;
       password?: string;
+      /** Extra environment, e.g. GITHUB_WORKSPACE for a context outside the repository. */
+      env?: Record<string, string>;
     } = {},
   ): Promise<ActionRun> {
     await sim.load(
@@ -106,7 +108,7 @@ describe('fault matrix: build-push', () => {
     if (options.faults) sim.addFaults(options.faults);
     return runAction(ACTION, {
       inputs: { network: 'host', services: JSON.stringify(services), ...options.inputs },
-      env: { AWS_ENDPOINT_URL: sim.url, DOCKER_CONFIG: dockerConfig, GITHUB_SHA: SHA },
+      env: { AWS_ENDPOINT_URL: sim.url, DOCKER_CONFIG: dockerConfig, GITHUB_SHA: SHA, ...options.env },
       timeoutMs: 240_000,
       ...options.run,
     });
@@ -245,6 +247,8 @@ describe('fault matrix: build-push', () => {
     );
     const running = build([{ name: 'slow', context, repository: `${prefix}/slow` }], {
       inputs: { 'skip-existing': 'false' },
+      // build-push builds only inside the workspace: the scratch folder is this job's workspace.
+      env: { GITHUB_WORKSPACE: scratch },
     });
     // The action buffers build output, so its log cannot say when the step runs: watch the
     // processes instead. Once the RUN step's process exists, SIGINT the action (the parent
