@@ -184,6 +184,7 @@ function newTracker(target: RolloutTarget): Tracker {
     target,
     serviceDeployment: {
       service: target.service,
+      taskDefinition: target.taskDefinition,
       ...(target.deploymentCreatedAt ? { deploymentCreatedAt: target.deploymentCreatedAt } : {}),
       available: target.useServiceDeployments !== false,
       lookups: 0,

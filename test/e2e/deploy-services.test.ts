@@ -188,7 +188,8 @@ describe('deploy-services (bundle against the simulator)', () => {
   });
 
   it('a second deploy of the same images registers nothing and says so', async () => {
-    expect((await deploy({ images: images('v7') })).exitCode).toBe(0);
+    // Steady: every deployment COMPLETED. One still draining would be adopted and followed, not "unchanged".
+    expect((await deploy({ images: images('v7'), 'wait-for': 'steady' })).exitCode).toBe(0);
     const since = lastSeq();
     const run = await deploy({ images: images('v7') });
     expect(run.exitCode).toBe(0);

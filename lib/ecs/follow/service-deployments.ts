@@ -1,17 +1,21 @@
 /**
- * A rollout's ServiceDeployment (ListServiceDeployments once, then
- * DescribeServiceDeployments each poll), where the service has that API. Where
+ * A rollout's ServiceDeployment (ListServiceDeployments and
+ * DescribeServiceRevisions once, then DescribeServiceDeployments each poll),
+ * where the service has that API. Where
  * it does not (or the role may not call it), deployments[] alone decides.
  */
 import {
   DescribeServiceDeploymentsCommand,
+  DescribeServiceRevisionsCommand,
   ListServiceDeploymentsCommand,
   type ECSClient,
   type ServiceDeployment,
+  type ServiceDeploymentBrief,
 } from '@aws-sdk/client-ecs';
 import { errorMessage } from '../../errors.js';
 import type { Log } from '../../log.js';
 import { chunks } from '../services.js';
+import { sameRevision } from '../target-health.js';
 
 /** DescribeServiceDeployments takes at most 20 ARNs. */
 const DESCRIBE_SERVICE_DEPLOYMENTS_CHUNK = 20;
@@ -20,6 +24,8 @@ const DESCRIBE_SERVICE_DEPLOYMENTS_CHUNK = 20;
 export interface ServiceDeploymentLookup {
   /** The service (name or ARN) and the createdAt of the deployment UpdateService created (or this run adopted). */
   service: string;
+  /** The task definition that deployment runs: its service revision must run it too. */
+  taskDefinition?: string;
   deploymentCreatedAt?: Date;
   arn?: string;
   /** false once ListServiceDeployments failed or never showed ours: use deployments[] only. */
@@ -52,13 +58,39 @@ export async function findServiceDeployment(
     const matches = (reply.serviceDeployments ?? []).filter(
       (d) => d.serviceDeploymentArn && d.createdAt?.getTime() === createdAt,
     );
-    if (matches.length === 1) lookup.arn = matches[0]!.serviceDeploymentArn;
-    // Ambiguous, or not listed after a few polls: this service's deployments[] will have to do.
-    else if (matches.length > 1 || ++lookup.lookups >= 3) lookup.available = false;
+    if (matches.length === 1 && (await runsOurRevision(ecs, lookup, matches[0]!, signal)))
+      lookup.arn = matches[0]!.serviceDeploymentArn;
+    // Ambiguous, another revision, or not listed after a few polls: this service's deployments[] will have to do.
+    else if (matches.length > 0 || ++lookup.lookups >= 3) lookup.available = false;
   } catch (err) {
     if (signal?.aborted) throw err;
     // Services without the ServiceDeployment API (or no permission for it): deployments[] decides.
     lookup.available = false;
+  }
+}
+
+/**
+ * The service deployment's target revision runs our task definition
+ * (DescribeServiceRevisions, once). Unreadable (no permission): the exact
+ * createdAt match stands alone.
+ */
+async function runsOurRevision(
+  ecs: ECSClient,
+  lookup: ServiceDeploymentLookup,
+  brief: ServiceDeploymentBrief,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  if (!lookup.taskDefinition || !brief.targetServiceRevisionArn) return true;
+  try {
+    const reply = await ecs.send(
+      new DescribeServiceRevisionsCommand({ serviceRevisionArns: [brief.targetServiceRevisionArn] }),
+      { abortSignal: signal },
+    );
+    const revision = reply?.serviceRevisions?.[0]?.taskDefinition;
+    return revision === undefined || sameRevision(revision, lookup.taskDefinition);
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    return true;
   }
 }
 

@@ -7,6 +7,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
+  DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
@@ -81,6 +82,29 @@ describe('findServiceDeployment', () => {
     for (let i = 0; i < 3; i++) await findServiceDeployment(clients.ecs, 'alva', l);
     expect(l.arn).toBeUndefined();
     expect(l.available).toBe(false);
+    ecs.restore();
+  });
+
+  it('one created at the same instant whose service revision runs another task definition is not ours', async () => {
+    const { ecs, clients } = mocked();
+    ecs.on(ListServiceDeploymentsCommand).resolves({
+      serviceDeployments: [
+        { serviceDeploymentArn: sdArn('theirs'), createdAt: t0, targetServiceRevisionArn: 'rev/theirs' },
+      ],
+    });
+    ecs.on(DescribeServiceRevisionsCommand).resolves({
+      serviceRevisions: [{ serviceRevisionArn: 'rev/theirs', taskDefinition: arn('alva-web', 3) }],
+    });
+    const l = { ...lookup(), taskDefinition: arn('alva-web', 4) };
+    await findServiceDeployment(clients.ecs, 'alva', l);
+    expect(l.arn).toBeUndefined();
+    expect(l.available).toBe(false);
+    ecs.on(DescribeServiceRevisionsCommand).resolves({
+      serviceRevisions: [{ serviceRevisionArn: 'rev/theirs', taskDefinition: arn('alva-web', 4) }],
+    });
+    const ours = { ...lookup(), taskDefinition: arn('alva-web', 4) };
+    await findServiceDeployment(clients.ecs, 'alva', ours);
+    expect(ours.arn).toBe(sdArn('theirs'));
     ecs.restore();
   });
 
