@@ -1,8 +1,8 @@
 /**
  * Fault matrix, deploy-services under partial failure (issue #17): kills and
  * reruns, outages longer than the SDK's retries, cancellation under
- * throttling, two releases at once, and late crashes. Each is judged from the
- * simulator's state and call log: no wrong success (an exit 0 means the
+ * throttling, two releases at once, whose deployment is ours, and late
+ * crashes. Each is judged from the simulator's state and call log: no wrong success (an exit 0 means the
  * simulator shows the release healthy), no lost release (every service ends
  * on one consistent side, and a rollback job has what it needs), outputs
  * written on every exit path.
@@ -384,6 +384,59 @@ describe('fault matrix: deploy-services under partial failure', () => {
         outputsWritten(v, a, 'release v2 deployments output');
         outputsWritten(v, b, 'release v3 deployments output');
         v.finish(a.exitCode === 0 ? b : a);
+      } finally {
+        await sim.close();
+      }
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  // ------------------------------------------------------------ whose deployment
+
+  test.concurrent(
+    'a deployment created just before ours is not taken for ours: wait-for steady ends only once our deployment is COMPLETED',
+    async () => {
+      // Real speed, so the scenario's own deployments (created at load) are less than a
+      // second older than this run's UpdateService; quick phases keep the rollout short.
+      const sim = await startStaging((s) => {
+        s.faults = [];
+        s.timing = { ...s.timing, provisionMs: 1000, pullMs: 1000, registrationMs: 500, stopMs: 500 };
+        for (const tg of s.targetGroups ?? []) tg.deregistrationDelaySeconds = 2;
+      }, 1);
+      try {
+        const before = primaryRevisions(sim);
+        const run = await runAction(ACTION, {
+          inputs: { ...BASE_INPUTS, images: images('v2'), 'wait-for': 'steady' },
+          env: simEnv(sim),
+          timeoutMs: 120_000,
+        });
+        // Read at the moment the run ended.
+        const services = cluster(sim).services.filter((x) => SERVICES.includes(x.name));
+        const v = new Verdict(
+          ACTION,
+          'wait-for steady right after the services were created (their deployments less than 1 s older than ours)',
+          'exit 0 only when, in the simulator, every service has one deployment, ours, COMPLETED on the new revision',
+        ).inClass('whose deployment');
+        v.check(run.exitCode === 0, `${exitDescribe(run)}${run.exitCode ? `: ${errorText(run)}` : ''}`);
+        const notDone = services.filter(
+          (x) =>
+            x.deployments.length !== 1 ||
+            x.deployments[0]!.rolloutState !== 'COMPLETED' ||
+            shortTd(x.deployments[0]!.taskDefinition) === before[x.name],
+        );
+        v.check(
+          notDone.length === 0,
+          notDone.length
+            ? `when the run ended: ${notDone
+                .map(
+                  (x) =>
+                    `${x.name} ${x.deployments.map((d) => `${shortTd(d.taskDefinition)} ${d.rolloutState ?? d.status}`).join(' + ')}`,
+                )
+                .join('; ')}`
+            : 'when the run ended, every service had only its new deployment, COMPLETED',
+        );
+        outputsWritten(v, run);
+        v.finish(run);
       } finally {
         await sim.close();
       }
