@@ -20,6 +20,7 @@
  * rollback can also find them in ECS (deploy/recover.ts).
  */
 import type { Tag } from '@aws-sdk/client-ecs';
+import { withDeadline } from '../aws/retry.js';
 import type { DeployedService, DeployReport } from '../contracts/deployments.js';
 import type { Log } from '../log.js';
 import { systemClock, type Clock } from '../time.js';
@@ -34,7 +35,6 @@ import type { DeployRun } from './deploy/run.js';
 import { PREVIOUS_TAG, RELEASE_TAG, prepareReleaseRollback } from './deploy/recover.js';
 import { applyStanding, readStanding, standingBudgetMs, type Standing } from './deploy/standing.js';
 import { startRollouts } from './deploy/start.js';
-import { withDeadline } from './rollout.js';
 import type { WaitFor } from './rollout.js';
 import type { TaskDefinitionClone } from './taskdef.js';
 

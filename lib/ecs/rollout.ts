@@ -6,6 +6,7 @@
  */
 import type { Deployment, Service, ServiceDeployment, Task } from '@aws-sdk/client-ecs';
 import type { TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { outageBackoffMs, withDeadline } from '../aws/retry.js';
 import type { Log } from '../log.js';
 import { AdaptiveInterval, systemClock, type Clock } from '../time.js';
 import type { EcsClients } from './clients.js';
@@ -437,18 +438,6 @@ export async function followRollouts(
     await clock.sleep(wait, signal).catch(() => undefined);
   }
   return trackers.map((t) => t.result!);
-}
-
-/** The wait before the next read after `failures` failed ones in a row: doubling from 1 s, capped at 15 s, jittered. */
-export function outageBackoffMs(failures: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(15_000, 1_000 * 2 ** (Math.max(1, failures) - 1));
-  return Math.round(ceiling * (0.5 + random() / 2));
-}
-
-/** `signal`, also aborted once `ms` have passed (real time; the timer does not keep the process alive). */
-export function withDeadline(signal: AbortSignal | undefined, ms: number): AbortSignal {
-  const timeout = AbortSignal.timeout(Math.max(1, Math.round(ms)));
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
 }
 
 /** With stopOnFirstFailure: the first service (in target order) that failed. */

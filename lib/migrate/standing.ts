@@ -4,9 +4,9 @@
  * reports it, or says that it could not be read.
  */
 import type { ECSClient, Task } from '@aws-sdk/client-ecs';
+import { callUntil } from '../aws/retry.js';
 import { describeTasks, taskId } from '../ecs/tasks.js';
 import type { Clock } from '../time.js';
-import { callUntil } from './deadline.js';
 import type { MigrationTiming } from './run.js';
 import type { StartedTask } from './start.js';
 

@@ -10,9 +10,9 @@ import {
   type Task,
 } from '@aws-sdk/client-ecs';
 import { consoleUrl } from '../aws/config.js';
+import { callUntil } from '../aws/retry.js';
 import { taskId } from '../ecs/tasks.js';
 import { OperationError, awsErrorText } from '../errors.js';
-import { callUntil } from './deadline.js';
 import type { Log } from '../log.js';
 import type { Clock } from '../time.js';
 import type { PreparedRevision } from './prepare.js';

@@ -7,6 +7,7 @@
  * (status lines, log lines, heartbeat, outage notes).
  */
 import type { ContainerDefinition, ECSClient, Task } from '@aws-sdk/client-ecs';
+import { outageBackoffMs, withDeadline } from '../aws/retry.js';
 import { awslogsStreamFor } from '../cwlogs.js';
 import { describeTasks, taskId } from '../ecs/tasks.js';
 import { CancelledError, OperationError, awsErrorText, errorMessage } from '../errors.js';
@@ -212,7 +213,7 @@ async function waitForStop(
   const seen: Seen = { ...(waiting.seen ?? { tasks: watch.task.tasks }) };
   for (;;) {
     // Each read ends by the deadline, whatever the SDK's retries would do, and at once on cancellation.
-    const read = await poll(callSignal(signal, Math.max(deadline - clock.now(), timing.pollMinMs)));
+    const read = await poll(withDeadline(signal, Math.max(deadline - clock.now(), timing.pollMinMs)));
     if (signal?.aborted) throw new WatchCancelled(String(signal.reason), seen);
     let waitMs: number;
     if ('error' in read) {
@@ -234,12 +235,6 @@ async function waitForStop(
       throw err;
     }
   }
-}
-
-/** The caller's signal (cancellation), or a timeout of ms, whichever aborts first. */
-function callSignal(signal: AbortSignal | undefined, ms: number): AbortSignal {
-  const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(ms)));
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
 }
 
 type PollResult = { tasks: Task[]; lines: LogLine[] } | { error: unknown; lines: LogLine[] };
@@ -316,8 +311,8 @@ class ReadOutage {
         `... task ${task.firstId} unreadable for ${formatDuration(now - this.since)} (${this.failures} failed reads; ${why})`,
       );
     }
-    const ceiling = Math.min(timing.outageBackoffMaxMs, timing.pollMinMs * 2 ** this.failures);
-    return Math.round(ceiling * (0.5 + Math.random() / 2));
+    // The first pause is twice the shortest poll interval.
+    return outageBackoffMs(this.failures, { minMs: 2 * timing.pollMinMs, maxMs: timing.outageBackoffMaxMs });
   }
 
   answered(): void {

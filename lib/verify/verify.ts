@@ -9,11 +9,11 @@
  * (./observe.ts, lib/ecs/target-health.ts) → run the HTTP checks once the
  * targets pass → decide. What it says meanwhile is ./progress.ts's.
  */
+import { outageBackoffMs } from '../aws/retry.js';
 import type { VerifiedService, VerifyReport } from '../contracts/verify-report.js';
 import { OperationError, errorMessage } from '../errors.js';
 import type { Log } from '../log.js';
 import { AdaptiveInterval, formatDuration, systemClock, type Clock } from '../time.js';
-import { outageBackoffMs } from '../ecs/rollout.js';
 import { shortTaskDefinition } from '../ecs/taskdef.js';
 import { discoverBaseUrl } from './base-url.js';
 import type { HttpCheck } from './checks.js';

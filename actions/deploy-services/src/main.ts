@@ -31,7 +31,7 @@ import {
   standingBudgetMs,
   type Standing,
 } from '../../../lib/ecs/deploy/standing.js';
-import { withDeadline } from '../../../lib/ecs/rollout.js';
+import { withDeadline } from '../../../lib/aws/retry.js';
 import { shortTaskDefinition } from '../../../lib/ecs/taskdef.js';
 import { errorMessage } from '../../../lib/errors.js';
 import { formatDuration } from '../../../lib/time.js';

@@ -8,7 +8,8 @@
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { errorMessage } from '../../errors.js';
 import { formatDuration } from '../../time.js';
-import { followRollouts, outageBackoffMs, withDeadline, type RolloutTarget } from '../rollout.js';
+import { ECS_OUTAGE_BACKOFF, callUntil } from '../../aws/retry.js';
+import { followRollouts, type RolloutTarget } from '../rollout.js';
 import { shortTaskDefinition } from '../taskdef.js';
 import { primaryDeployment } from '../tasks.js';
 import type { DeployRun, StartedService } from './run.js';
@@ -72,70 +73,46 @@ async function startRollbacks(
   await Promise.all(
     touched.map(async (s) => {
       const { service, previousTaskDefinition: previous } = s.report;
-      try {
-        const reply = await sendUntil(run, deadline, (abortSignal) =>
+      // Retried (backing off, with jitter) while AWS throttles or cannot be reached, until the deadline.
+      const sent = await callUntil(
+        (abortSignal) =>
           clients.ecs.send(new UpdateServiceCommand({ cluster, service, taskDefinition: previous }), {
             abortSignal,
           }),
-        );
-        // The PRIMARY now: the deployment this call created, or the one the circuit breaker already started back.
-        const primary = primaryDeployment(reply.service?.deployments);
-        log.info(
-          `${service}: rolling back ${shortTaskDefinition(s.report.taskDefinition)} → ${shortTaskDefinition(previous)}`,
-        );
-        targets.push({
-          service,
-          taskDefinition: previous,
-          ...(primary?.id ? { deploymentId: primary.id } : {}),
-          ...(primary?.createdAt ? { deploymentCreatedAt: primary.createdAt } : {}),
-          // Judged by deployments[]: a circuit breaker's return says ROLLBACK_* in its ServiceDeployment.
-          useServiceDeployments: false,
-        });
-        s.report.rollback = {
-          taskDefinition: previous,
-          status: 'started',
-          ...(cancelled ? { reason: 'rollback requested, not confirmed: the run was cancelled' } : {}),
-        };
-      } catch (err) {
+        deadline,
+        run.clock,
+        { backoff: ECS_OUTAGE_BACKOFF },
+      );
+      if (!sent.ok) {
+        const why = errorMessage(sent.lastError ?? sent.error);
         const reason = cancelled
-          ? `rollback not sent within the cancellation grace: ${errorMessage(err)}`
-          : `the rollback could not start: ${errorMessage(err)}`;
+          ? `rollback not sent within the cancellation grace: ${why}`
+          : `the rollback could not start: ${why}`;
         s.report.rollback = { taskDefinition: previous, status: 'failed', reason };
         log.error(`✗ ${service}: ${reason}`, { title: service });
+        return;
       }
+      // The PRIMARY now: the deployment this call created, or the one the circuit breaker already started back.
+      const primary = primaryDeployment(sent.value.service?.deployments);
+      log.info(
+        `${service}: rolling back ${shortTaskDefinition(s.report.taskDefinition)} → ${shortTaskDefinition(previous)}`,
+      );
+      targets.push({
+        service,
+        taskDefinition: previous,
+        ...(primary?.id ? { deploymentId: primary.id } : {}),
+        ...(primary?.createdAt ? { deploymentCreatedAt: primary.createdAt } : {}),
+        // Judged by deployments[]: a circuit breaker's return says ROLLBACK_* in its ServiceDeployment.
+        useServiceDeployments: false,
+      });
+      s.report.rollback = {
+        taskDefinition: previous,
+        status: 'started',
+        ...(cancelled ? { reason: 'rollback requested, not confirmed: the run was cancelled' } : {}),
+      };
     }),
   );
   return targets;
-}
-
-/**
- * One call, retried (backing off, with jitter) while AWS throttles or cannot
- * be reached, until `deadline`; each attempt is aborted at the deadline, so
- * the SDK's own retries never outlive it.
- */
-async function sendUntil<T>(
-  run: DeployRun,
-  deadline: number,
-  send: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  for (let failures = 1; ; failures += 1) {
-    try {
-      return await send(withDeadline(undefined, deadline - run.clock.now()));
-    } catch (err) {
-      const left = deadline - run.clock.now();
-      if (!retryable(err) || left <= 0) throw err;
-      await run.clock.sleep(Math.min(outageBackoffMs(failures), left));
-    }
-  }
-}
-
-/** Throttling, a server error or no answer at all: worth another try. */
-function retryable(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  if (e.name === 'AbortError' || e.name === 'TimeoutError') return false;
-  if (/Throttl|TooManyRequests|RequestLimitExceeded/.test(e.name ?? '')) return true;
-  const status = e.$metadata?.httpStatusCode;
-  return status === undefined || status >= 500 || status === 429;
 }
 
 /**

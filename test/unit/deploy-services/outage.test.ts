@@ -17,7 +17,6 @@ import type { DeployedService } from '../../../lib/contracts/deployments.js';
 import { cappedRetryStrategy, MAX_RETRY_DELAY_MS } from '../../../lib/aws/config.js';
 import type { EcsClients } from '../../../lib/ecs/clients.js';
 import { executeDeploy, planReleaseRollback, type DeployPlan } from '../../../lib/ecs/deploy.js';
-import { outageBackoffMs } from '../../../lib/ecs/rollout.js';
 import { memoryLog } from '../../../lib/log.js';
 import { manualClock } from '../../../lib/time.js';
 
@@ -307,12 +306,5 @@ describe('retry settings', () => {
     await expect(
       strategy.refreshRetryTokenForRetry(fresh, { errorType: 'CLIENT_ERROR' }),
     ).rejects.toBeUndefined();
-  });
-
-  it('the follow loop backs off from 1 s, doubling, capped at 15 s, jittered down to half', () => {
-    expect([1, 2, 3, 4, 5, 9].map((n) => outageBackoffMs(n, () => 1))).toEqual([
-      1_000, 2_000, 4_000, 8_000, 15_000, 15_000,
-    ]);
-    expect(outageBackoffMs(5, () => 0)).toBe(7_500);
   });
 });
