@@ -16,14 +16,41 @@ __webpack_require__.d(__webpack_exports__, {
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __webpack_require__(8815);
 ;// CONCATENATED MODULE: ./lib/aws/config.ts
+/** The longest wait between two attempts of one call. */
+const MAX_RETRY_DELAY_MS = 2_000;
 function clientConfig(options = {}) {
     const region = options.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
     const envAttempts = Number(process.env.AWS_MAX_ATTEMPTS);
+    const maxAttempts = options.maxAttempts ?? (envAttempts > 0 ? envAttempts : 8);
     return {
         ...(region ? { region } : {}),
-        // Adaptive retries back off on throttling across calls, not just per call.
-        retryMode: 'adaptive',
-        maxAttempts: options.maxAttempts ?? (envAttempts > 0 ? envAttempts : 8),
+        maxAttempts,
+        retryStrategy: cappedRetryStrategy(maxAttempts),
+    };
+}
+/**
+ * Full-jitter exponential backoff capped at MAX_RETRY_DELAY_MS (the SDK's own
+ * strategies wait up to 20 s between attempts, in timers an abort does not
+ * clear: a cancelled step would outlive GitHub's grace). Longer outages are
+ * the callers' to ride out: the follow loop backs off across polls until its
+ * deadline, and rollbacks retry until theirs.
+ */
+function cappedRetryStrategy(maxAttempts, random = Math.random) {
+    const token = (retries, delay) => ({
+        getRetryCount: () => retries,
+        getRetryDelay: () => delay,
+    });
+    return {
+        acquireInitialRetryToken: () => Promise.resolve(token(0, 0)),
+        refreshRetryTokenForRetry: (previous, info) => {
+            const retries = previous.getRetryCount() + 1;
+            if (info.errorType === 'CLIENT_ERROR' || retries >= maxAttempts)
+                return Promise.reject(info.error);
+            const base = info.errorType === 'THROTTLING' ? 500 : 100;
+            const delay = Math.floor(random() * Math.min(MAX_RETRY_DELAY_MS, base * 2 ** retries));
+            return Promise.resolve(token(retries, delay));
+        },
+        recordSuccess: () => undefined,
     };
 }
 /** The region of every client: AWS_REGION or AWS_DEFAULT_REGION, as configure-aws-credentials sets them. */

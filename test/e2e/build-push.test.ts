@@ -195,13 +195,16 @@ describe('build-push against a real engine and registry', () => {
       join(context, 'Dockerfile'),
       dockerfile.replace('COPY server.js ./', 'COPY server.js missing.js ./'),
     );
+    // build-push refuses a context outside the workspace: the scratch folder is this run's workspace.
+    const api = join(scratch, 'api');
+    cpSync(join(root, 'examples', 'api'), api, { recursive: true });
     const services = [
       { name: 'broken', context, repository: `${prefix}/web` },
-      ...sampleServices(prefix, ['api']),
+      { name: 'api', context: api, repository: `${prefix}/api` },
     ];
     const result = await run(
       { services: JSON.stringify(services) },
-      { GITHUB_SHA: 'feedfacefeedfacefeedfacefeedfacefeedface' },
+      { GITHUB_SHA: 'feedfacefeedfacefeedfacefeedfacefeedface', GITHUB_WORKSPACE: scratch },
     );
     expect(result.exitCode).not.toBe(0);
     expect(result.log).toMatch(
