@@ -1,10 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  callUntil,
-  isRetryableAwsError,
-  outageBackoffMs,
-  withDeadline,
-} from '../../../lib/aws/retry.js';
+import { callUntil, isRetryableAwsError, outageBackoffMs, withDeadline } from '../../../lib/aws/retry.js';
 import { manualClock } from '../../../lib/time.js';
 
 const awsError = (name: string, status?: number) =>
@@ -72,7 +67,11 @@ describe('callUntil', () => {
       clock.now() + 60_000,
       clock,
     );
-    expect(sent).toEqual({ ok: false, error: 'AccessDeniedException: AccessDeniedException message', lastError: denied });
+    expect(sent).toEqual({
+      ok: false,
+      error: 'AccessDeniedException: AccessDeniedException message',
+      lastError: denied,
+    });
     expect(calls).toBe(1);
   });
 
@@ -97,7 +96,9 @@ describe('callUntil', () => {
     const clock = manualClock();
     const sent = await callUntil(
       (signal) =>
-        new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
+        new Promise((_, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+        ),
       clock.now() + 20,
       clock,
     );
