@@ -6,49 +6,20 @@
  * service to the revision it ran before the release. Judged from
  * DescribeServices in the simulator, not from what any job says.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { resolve } from 'node:path';
-import { DescribeServicesCommand, ECSClient, type Service } from '@aws-sdk/client-ecs';
-import { startSim, type Sim } from '../../sim/index.js';
-import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
-import { runWorkflow, type JobRecord, type WorkflowRecord } from '../../runner/run.js';
+import { describe, expect, it } from '@jest/globals';
+import type { Service } from '@aws-sdk/client-ecs';
+import {
+  ECR,
+  SECRET,
+  SERVICES,
+  describeStaging,
+  jobResults,
+  runStagingWorkflow,
+  useStagingWorld,
+} from './staging-world.js';
 
-const CLUSTER = 'alva-staging-cluster';
-const SERVICES = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
-const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
-const SECRET = 'workflow-test-secret-access-key';
-
-let sim: Sim;
-let ecs: ECSClient;
-
-beforeAll(async () => {
-  sim = await startSim({
-    scenario: resolve(repositoryRoot, 'sim/scenarios/staging.json'),
-    speed: 30,
-    port: 0,
-  });
-  ecs = new ECSClient({
-    endpoint: sim.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIATEST', secretAccessKey: SECRET },
-  });
-});
-afterAll(async () => {
-  ecs.destroy();
-  await sim.close();
-});
-
-function jobs(run: WorkflowRecord): Record<string, JobRecord['result']> {
-  const flat = (r: WorkflowRecord): JobRecord[] => r.jobs.flatMap((j) => (j.called ? flat(j.called) : [j]));
-  return Object.fromEntries(flat(run).map((j) => [j.id, j.result]));
-}
-
-async function describeAll(): Promise<Service[]> {
-  const { services = [] } = await ecs.send(
-    new DescribeServicesCommand({ cluster: CLUSTER, services: SERVICES }),
-  );
-  return services;
-}
+const world = useStagingWorld();
+const describeAll = () => describeStaging(world);
 
 const primary = (s: Service) => s.deployments!.find((d) => d.status === 'PRIMARY')!;
 
@@ -58,29 +29,14 @@ describe('deploy-staging.yml with the deploy step killed', () => {
     const images = JSON.stringify(
       Object.fromEntries(['web', 'api', 'auth', 'admin'].map((c) => [c, `${ECR}/alva-${c}:killed1`])),
     );
-    const lines: string[] = [];
-    const run = await runWorkflow(resolve(repositoryRoot, '.github/workflows/deploy-staging.yml'), {
-      repoRoot: repositoryRoot,
-      event: 'workflow_dispatch',
+    const { run, log } = await runStagingWorkflow(world, 'deploy-staging.yml', {
       inputs: { images },
-      env: {
-        AWS_ENDPOINT_URL: sim.url,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'AKIATEST',
-        AWS_SECRET_ACCESS_KEY: SECRET,
-      },
-      vars: { AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::123456789012:role/alva-staging-deploy' },
-      environments: loadEnvironments(repositoryRoot),
-      approve: true,
-      sha: 'c0ffee0000000000000000000000000000000000',
-      log: (line) => lines.push(line),
       // Killed once the rollout is under way: every service's UpdateService sent, tasks starting.
       killStep: { job: 'deploy', step: 'deploy', when: /Wait until/, signal: 'SIGKILL' },
     });
-    const log = lines.join('\n');
 
     // The kill really happened mid-rollout: the release had started a deployment on every service.
-    const updates = sim.calls().filter((c) => c.operation === 'UpdateService' && c.status === 200);
+    const updates = world.sim.calls().filter((c) => c.operation === 'UpdateService' && c.status === 200);
     const releasedTo = new Map<string, string>();
     for (const call of updates) {
       const service = String(call.params.service);
@@ -89,7 +45,7 @@ describe('deploy-staging.yml with the deploy step killed', () => {
     expect([...releasedTo.keys()].sort()).toEqual([...SERVICES].sort());
     expect(log).toContain('SIGKILL sent to the step');
 
-    expect(jobs(run)).toMatchObject({
+    expect(jobResults(run)).toMatchObject({
       migrate: 'success',
       deploy: 'failure',
       verify: 'skipped',

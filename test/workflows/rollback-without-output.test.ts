@@ -8,48 +8,20 @@
  * (Undoing a release from that record is tested on the action itself in
  * test/e2e/deploy-services-outage.test.ts.)
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { resolve } from 'node:path';
-import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { startSim, type Sim } from '../../sim/index.js';
-import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
-import { runWorkflow, type JobRecord, type WorkflowRecord } from '../../runner/run.js';
+import { describe, expect, it } from '@jest/globals';
+import {
+  ECR,
+  SERVICES,
+  describeStaging,
+  jobResults,
+  runStagingWorkflow,
+  useStagingWorld,
+} from './staging-world.js';
 
-const CLUSTER = 'alva-staging-cluster';
-const SERVICES = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
-const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
-const SECRET = 'workflow-test-secret-access-key';
-
-let sim: Sim;
-let ecs: ECSClient;
-
-beforeAll(async () => {
-  sim = await startSim({
-    scenario: resolve(repositoryRoot, 'sim/scenarios/staging.json'),
-    speed: 30,
-    port: 0,
-  });
-  ecs = new ECSClient({
-    endpoint: sim.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIATEST', secretAccessKey: SECRET },
-  });
-});
-afterAll(async () => {
-  ecs.destroy();
-  await sim.close();
-});
-
-function jobs(run: WorkflowRecord): Record<string, JobRecord['result']> {
-  const flat = (r: WorkflowRecord): JobRecord[] => r.jobs.flatMap((j) => (j.called ? flat(j.called) : [j]));
-  return Object.fromEntries(flat(run).map((j) => [j.id, j.result]));
-}
+const world = useStagingWorld();
 
 async function taskDefinitions(): Promise<Record<string, string>> {
-  const { services = [] } = await ecs.send(
-    new DescribeServicesCommand({ cluster: CLUSTER, services: SERVICES }),
-  );
-  return Object.fromEntries(services.map((s) => [s.serviceName!, s.taskDefinition!]));
+  return Object.fromEntries((await describeStaging(world)).map((s) => [s.serviceName!, s.taskDefinition!]));
 }
 
 describe('ecs-deploy.yml rollback job without the deployments output', () => {
@@ -60,26 +32,9 @@ describe('ecs-deploy.yml rollback job without the deployments output', () => {
       ...Object.fromEntries(['web', 'api', 'auth', 'admin'].map((c) => [c, `${ECR}/alva-${c}:noout1`])),
       worker: `${ECR}/alva-worker:noout1`,
     });
-    const lines: string[] = [];
-    const since = sim.calls().at(-1)?.seq ?? 0;
-    const run = await runWorkflow(resolve(repositoryRoot, '.github/workflows/deploy-staging.yml'), {
-      repoRoot: repositoryRoot,
-      event: 'workflow_dispatch',
-      inputs: { images },
-      env: {
-        AWS_ENDPOINT_URL: sim.url,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'AKIATEST',
-        AWS_SECRET_ACCESS_KEY: SECRET,
-      },
-      vars: { AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::123456789012:role/alva-staging-deploy' },
-      environments: loadEnvironments(repositoryRoot),
-      approve: true,
-      sha: 'c0ffee0000000000000000000000000000000000',
-      log: (line) => lines.push(line),
-    });
-    const log = lines.join('\n');
-    expect(jobs(run)).toMatchObject({ deploy: 'failure', verify: 'skipped', rollback: 'success' });
+    const since = world.sim.calls().at(-1)?.seq ?? 0;
+    const { run, log } = await runStagingWorkflow(world, 'deploy-staging.yml', { inputs: { images } });
+    expect(jobResults(run)).toMatchObject({ deploy: 'failure', verify: 'skipped', rollback: 'success' });
     expect(log).toMatch(/Input "images": no task definition .* "worker"/);
     expect(log).toMatch(/The deploy step left no deployments output .* rolling back from ECS's own record/);
     for (const service of SERVICES) {
@@ -88,7 +43,7 @@ describe('ecs-deploy.yml rollback job without the deployments output', () => {
       );
     }
     expect(
-      sim
+      world.sim
         .calls(since)
         .filter((c) => c.mutating && c.operation !== 'RunTask' && c.operation !== 'RegisterTaskDefinition'),
     ).toEqual([]);

@@ -3,77 +3,45 @@
  * `to` (previous, a revision number, a JSON map, tag:<tag>) on a subset of the
  * services, and the refusals, judged from the simulator's state and call log.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { resolve } from 'node:path';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
-  ECSClient,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
   type RegisterTaskDefinitionCommandInput,
   type Service,
 } from '@aws-sdk/client-ecs';
-import { startSim, type Sim } from '../../sim/index.js';
-import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
-import { runWorkflow, type WorkflowRecord } from '../../runner/run.js';
+import {
+  CLUSTER,
+  ECR,
+  SECRET,
+  SERVICES,
+  runStagingWorkflow,
+  useStagingWorld,
+  type WorkflowRun,
+} from './staging-world.js';
 
-const CLUSTER = 'alva-staging-cluster';
-const SERVICES = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
-const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
-const SECRET = 'workflow-test-secret-access-key';
 const td = (family: string, revision: number) =>
   `arn:aws:ecs:us-east-1:123456789012:task-definition/${family}:${revision}`;
 
-let sim: Sim;
-let ecs: ECSClient;
-
-beforeAll(async () => {
-  sim = await startSim({
-    scenario: resolve(repositoryRoot, 'sim/scenarios/staging.json'),
-    speed: 30,
-    port: 0,
-  });
-  ecs = new ECSClient({
-    endpoint: sim.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIATEST', secretAccessKey: SECRET },
-  });
-});
-afterAll(async () => {
-  ecs.destroy();
-  await sim.close();
-});
+const world = useStagingWorld();
 beforeEach(async () => {
-  await sim.reset();
+  await world.sim.reset();
 });
 
-async function rollback(
+function rollback(
   inputs: { services: string; to?: string },
   vars: Record<string, string> = {},
-): Promise<{ run: WorkflowRecord; log: string }> {
-  const lines: string[] = [];
-  const run = await runWorkflow(resolve(repositoryRoot, '.github/workflows/rollback.yml'), {
-    repoRoot: repositoryRoot,
-    event: 'workflow_dispatch',
+): Promise<WorkflowRun> {
+  return runStagingWorkflow(world, 'rollback.yml', {
     inputs: inputs.to === undefined ? { services: inputs.services } : { ...inputs, to: inputs.to },
-    env: {
-      AWS_ENDPOINT_URL: sim.url,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'AKIATEST',
-      AWS_SECRET_ACCESS_KEY: SECRET,
-    },
-    vars: { AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::123456789012:role/alva-staging-deploy', ...vars },
-    environments: loadEnvironments(repositoryRoot),
-    approve: true,
-    sha: 'c0ffee0000000000000000000000000000000000',
-    log: (line) => lines.push(line),
+    vars,
   });
-  return { run, log: lines.join('\n') };
 }
 
 async function describe1(service: string): Promise<Service> {
-  const { services = [] } = await ecs.send(
+  const { services = [] } = await world.ecs.send(
     new DescribeServicesCommand({ cluster: CLUSTER, services: [service] }),
   );
   return services[0]!;
@@ -81,7 +49,7 @@ async function describe1(service: string): Promise<Service> {
 
 /** Each service's PRIMARY task definition, from the simulator. */
 async function primaries(): Promise<Record<string, string>> {
-  const { services = [] } = await ecs.send(
+  const { services = [] } = await world.ecs.send(
     new DescribeServicesCommand({ cluster: CLUSTER, services: SERVICES }),
   );
   return Object.fromEntries(
@@ -94,7 +62,7 @@ async function primaries(): Promise<Record<string, string>> {
 
 /** Registers the next revision of `family` with its one container on `tag`. */
 async function registerRevision(family: string, tag: string): Promise<string> {
-  const { taskDefinition: source } = await ecs.send(
+  const { taskDefinition: source } = await world.ecs.send(
     new DescribeTaskDefinitionCommand({ taskDefinition: family }),
   );
   const container = source!.containerDefinitions![0]!;
@@ -107,7 +75,7 @@ async function registerRevision(family: string, tag: string): Promise<string> {
     executionRoleArn: source!.executionRoleArn,
     containerDefinitions: [{ ...container, image: container.image!.replace(/:[^:]+$/, `:${tag}`) }],
   };
-  const { taskDefinition } = await ecs.send(new RegisterTaskDefinitionCommand(input));
+  const { taskDefinition } = await world.ecs.send(new RegisterTaskDefinitionCommand(input));
   return taskDefinition!.taskDefinitionArn!;
 }
 
@@ -126,14 +94,14 @@ const completedOn = (arn: string) => (s: Service) =>
   s.deployments[0]!.rolloutState === 'COMPLETED';
 
 function mutatingCalls(since: number) {
-  return sim
+  return world.sim
     .calls(since)
     .filter((c) => c.service === 'ecs' && c.mutating)
     .map((c) => `${c.operation} ${String(c.params.service ?? c.params.family ?? '')}`);
 }
 
 function updates(since: number): { service: string; taskDefinition: string }[] {
-  return sim
+  return world.sim
     .calls(since)
     .filter((c) => c.service === 'ecs' && c.operation === 'UpdateService')
     .map((c) => ({ service: String(c.params.service), taskDefinition: String(c.params.taskDefinition) }));
@@ -142,19 +110,21 @@ function updates(since: number): { service: string; taskDefinition: string }[] {
 describe('rollback.yml through the local runner', () => {
   it('after a circuit-breaker rollback, to: previous returns the service to the last successful revision, not the failed one', async () => {
     const good = await registerRevision('alva-api', 'good-r2');
-    await ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'alva-api', taskDefinition: good }));
+    await world.ecs.send(
+      new UpdateServiceCommand({ cluster: CLUSTER, service: 'alva-api', taskDefinition: good }),
+    );
     await waitFor('alva-api', completedOn(good), 'alva-api:2 COMPLETED');
     const broken = await registerRevision('alva-api', 'broken-r3');
-    await ecs.send(
+    await world.ecs.send(
       new UpdateServiceCommand({ cluster: CLUSTER, service: 'alva-api', taskDefinition: broken }),
     );
     // The circuit breaker fails alva-api:3 and rolls the service back to alva-api:2.
     await waitFor('alva-api', completedOn(good), 'the circuit breaker rolled back to alva-api:2');
-    expect(sim.events().some((e) => e.kind === 'deployment.failed' && e.detail.service === 'alva-api')).toBe(
-      true,
-    );
+    expect(
+      world.sim.events().some((e) => e.kind === 'deployment.failed' && e.detail.service === 'alva-api'),
+    ).toBe(true);
 
-    const mark = sim.calls().length;
+    const mark = world.sim.calls().length;
     const { run, log } = await rollback({ services: 'alva-api' }); // to: previous, the default
     expect(run.conclusion).toBe('success');
     expect(updates(mark)).toEqual([{ service: 'alva-api', taskDefinition: td('alva-api', 1) }]);
@@ -168,7 +138,7 @@ describe('rollback.yml through the local runner', () => {
       await registerRevision(family, 'r3');
     }
     const before = await primaries();
-    const mark = sim.calls().length;
+    const mark = world.sim.calls().length;
     const { run } = await rollback({ services: 'alva-web, alva-api', to: '3' });
     expect(run.conclusion).toBe('success');
     const after = await primaries();
@@ -186,7 +156,7 @@ describe('rollback.yml through the local runner', () => {
 
   it('a JSON map over several lines, with quotes, reaches deploy-services intact', async () => {
     await registerRevision('alva-web', 'r2');
-    const mark = sim.calls().length;
+    const mark = world.sim.calls().length;
     const { run } = await rollback({ services: 'alva-web', to: '{\n  "alva-web": "alva-web:2"\n}' });
     expect(run.conclusion).toBe('success');
     expect(updates(mark)).toEqual([{ service: 'alva-web', taskDefinition: td('alva-web', 2) }]);
@@ -194,12 +164,12 @@ describe('rollback.yml through the local runner', () => {
 
   it("to: tag:abc for one service deploys that service's image of the tag, and nothing else", async () => {
     const before = await primaries();
-    const mark = sim.calls().length;
+    const mark = world.sim.calls().length;
     const { run } = await rollback({ services: 'alva-auth', to: 'tag:abc' }, { ECR_REGISTRY: ECR });
     expect(run.conclusion).toBe('success');
     const after = await primaries();
     expect({ ...after, 'alva-auth': before['alva-auth'] }).toEqual(before);
-    const { taskDefinition } = await ecs.send(
+    const { taskDefinition } = await world.ecs.send(
       new DescribeTaskDefinitionCommand({ taskDefinition: after['alva-auth'] }),
     );
     expect(taskDefinition!.containerDefinitions!.map((c) => [c.name, c.image])).toEqual([
@@ -215,16 +185,16 @@ describe('rollback.yml through the local runner', () => {
     ['nothing', 'tag:'],
     ['129 characters', `tag:${'a'.repeat(129)}`],
   ])('a tag that is not a Docker tag (%s) is refused before any AWS call', async (_label, to) => {
-    const mark = sim.calls().length;
+    const mark = world.sim.calls().length;
     const { run, log } = await rollback({ services: 'alva-web', to }, { ECR_REGISTRY: ECR });
     expect(run.conclusion).toBe('failure');
-    expect(sim.calls(mark)).toEqual([]);
+    expect(world.sim.calls(mark)).toEqual([]);
     expect(log).toMatch(/Input "to": .* is not an image tag/);
   });
 
   it('a revision of another family is refused, naming the service and the family it runs, with no change', async () => {
     const before = await primaries();
-    const mark = sim.calls().length;
+    const mark = world.sim.calls().length;
     const { run, log } = await rollback({ services: 'alva-web', to: '{"alva-web": "alva-api:1"}' });
     expect(run.conclusion).toBe('failure');
     expect(mutatingCalls(mark)).toEqual([]);

@@ -1,0 +1,102 @@
+/**
+ * What the workflow tests share: the staging simulator they run against, the
+ * real workflow files run by the local runner with the credentials and
+ * variables a staging repository has, and reads of where the services stand.
+ */
+import { afterAll, beforeAll } from '@jest/globals';
+import { resolve } from 'node:path';
+import { DescribeServicesCommand, ECSClient, type Service } from '@aws-sdk/client-ecs';
+import { startSim, type Sim } from '../../sim/index.js';
+import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
+import { runWorkflow, type JobRecord, type RunnerOptions, type WorkflowRecord } from '../../runner/run.js';
+
+export const CLUSTER = 'alva-staging-cluster';
+export const SERVICES = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
+export const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+export const SECRET = 'workflow-test-secret-access-key';
+const DEPLOY_ROLE = 'arn:aws:iam::123456789012:role/alva-staging-deploy';
+
+export interface StagingWorld {
+  sim: Sim;
+  ecs: ECSClient;
+}
+
+/** Starts the staging simulator before the file's tests and closes it after; the fields are set in beforeAll. */
+export function useStagingWorld(speed = 30): StagingWorld {
+  const world = {} as StagingWorld;
+  beforeAll(async () => {
+    world.sim = await startSim({
+      scenario: resolve(repositoryRoot, 'sim/scenarios/staging.json'),
+      speed,
+      port: 0,
+    });
+    world.ecs = new ECSClient({
+      endpoint: world.sim.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIATEST', secretAccessKey: SECRET },
+    });
+  });
+  afterAll(async () => {
+    world.ecs.destroy();
+    await world.sim.close();
+  });
+  return world;
+}
+
+/** An `images` input: every container on `tag` in the staging registry, unless overridden. */
+export function stagingImages(tag: string, overrides: Record<string, string> = {}): string {
+  return JSON.stringify(
+    Object.fromEntries(
+      ['web', 'api', 'auth', 'admin'].map((c) => [c, overrides[c] ?? `${ECR}/alva-${c}:${tag}`]),
+    ),
+  );
+}
+
+export interface WorkflowRun {
+  run: WorkflowRecord;
+  log: string;
+}
+
+/** Runs .github/workflows/<file> on workflow_dispatch against the simulator, approvals given. */
+export async function runStagingWorkflow(
+  world: StagingWorld,
+  file: string,
+  options: { inputs: Record<string, string>; vars?: Record<string, string> } & Pick<
+    RunnerOptions,
+    'killStep'
+  >,
+): Promise<WorkflowRun> {
+  const lines: string[] = [];
+  const run = await runWorkflow(resolve(repositoryRoot, '.github/workflows', file), {
+    repoRoot: repositoryRoot,
+    event: 'workflow_dispatch',
+    inputs: options.inputs,
+    env: {
+      AWS_ENDPOINT_URL: world.sim.url,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIATEST',
+      AWS_SECRET_ACCESS_KEY: SECRET,
+    },
+    vars: { AWS_DEPLOY_ROLE_ARN: DEPLOY_ROLE, ...options.vars },
+    environments: loadEnvironments(repositoryRoot),
+    approve: true,
+    sha: 'c0ffee0000000000000000000000000000000000',
+    log: (line) => lines.push(line),
+    ...(options.killStep ? { killStep: options.killStep } : {}),
+  });
+  return { run, log: lines.join('\n') };
+}
+
+/** Every job's result by id, jobs of called workflows included. */
+export function jobResults(run: WorkflowRecord): Record<string, JobRecord['result']> {
+  const flat = (r: WorkflowRecord): JobRecord[] => r.jobs.flatMap((j) => (j.called ? flat(j.called) : [j]));
+  return Object.fromEntries(flat(run).map((j) => [j.id, j.result]));
+}
+
+/** The four staging services as ECS describes them now. */
+export async function describeStaging(world: StagingWorld): Promise<Service[]> {
+  const { services = [] } = await world.ecs.send(
+    new DescribeServicesCommand({ cluster: CLUSTER, services: SERVICES }),
+  );
+  return services;
+}
