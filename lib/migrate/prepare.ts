@@ -4,6 +4,7 @@
  * input problem before that one change.
  */
 import {
+  DescribeClustersCommand,
   DescribeServicesCommand,
   type AwsVpcConfiguration,
   type ContainerDefinition,
@@ -56,6 +57,22 @@ export async function prepareRevision(
   return { taskDefinitionArn, registered, containers, mainContainer, ...(network ? { network } : {}) };
 }
 
+/**
+ * With explicit subnets nothing reads the cluster before RunTask, which comes after a revision is registered:
+ * a cluster that does not exist must be refused before that change.
+ */
+async function requireCluster(ecs: ECSClient, cluster: string): Promise<void> {
+  const reply = await ecs.send(new DescribeClustersCommand({ clusters: [cluster] }));
+  const found = reply.clusters?.find((c) => c.status === 'ACTIVE');
+  if (found) return;
+  const why = reply.failures?.[0]?.reason ?? reply.clusters?.[0]?.status ?? 'MISSING';
+  throw new InputError(
+    'cluster',
+    `names no active cluster ECS has in the account and region of these credentials (${why})`,
+    'give the name or ARN of the cluster the migration runs in',
+  );
+}
+
 async function readTaskDefinition(ecs: ECSClient, taskDefinition: string): Promise<DescribedTaskDefinition> {
   return describeTaskDefinition(ecs, taskDefinition).catch((err: unknown) => {
     throw new InputError(
@@ -97,6 +114,7 @@ async function resolveNetwork(
   const network = options.network;
   if (!network) return undefined;
   if (!('fromService' in network)) {
+    await requireCluster(ecs, options.cluster);
     return {
       subnets: network.subnets,
       ...(network.securityGroups.length ? { securityGroups: network.securityGroups } : {}),

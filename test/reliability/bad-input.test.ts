@@ -342,6 +342,18 @@ const CASES: Case[] = [
     'security-groups': 'sg-1',
   }),
   saying(
+    migrate(
+      'cluster',
+      'a cluster ECS does not have, with explicit subnets (nothing else reads the cluster)',
+      {
+        cluster: 'alva-nope-cluster',
+        'network-from-service': undefined,
+        subnets: 'subnet-0a1b2c3d4e5f60001',
+      },
+    ),
+    /Input "cluster": names no active cluster/,
+  ),
+  saying(
     migrate('subnets', 'space-separated ids (read as one id)', {
       'network-from-service': undefined,
       subnets: 'subnet-0a1b2c3d4e5f60001 subnet-0a1b2c3d4e5f60002',

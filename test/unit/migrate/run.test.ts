@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import {
+  DescribeClustersCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
@@ -107,6 +108,9 @@ function mutatingCalls(): string[] {
 beforeEach(() => {
   ecsMock.reset();
   logsMock.reset();
+  ecsMock
+    .on(DescribeClustersCommand)
+    .resolves({ clusters: [{ clusterName: 'alva-staging-cluster', status: 'ACTIVE' }] });
   ecsMock
     .on(DescribeTaskDefinitionCommand)
     .resolves({ taskDefinition, tags: [{ key: 'team', value: 'db' }] });
@@ -406,6 +410,14 @@ describe('runMigration', () => {
     const explicit = { ...base, network: { subnets: ['subnet-9'], securityGroups: [] } };
     const unknown = await runMigration(clients, explicit, memoryLog()).catch((e: unknown) => e);
     expect((unknown as InputError).input).toBe('task-definition');
+    expect(mutatingCalls()).toEqual([]);
+
+    // Explicit subnets read nothing of the cluster: a missing one is refused before a revision is registered.
+    ecsMock.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition });
+    ecsMock.on(DescribeClustersCommand).resolves({ clusters: [], failures: [{ reason: 'MISSING' }] });
+    const noCluster = await runMigration(clients, explicit, memoryLog()).catch((e: unknown) => e);
+    expect((noCluster as InputError).input).toBe('cluster');
+    expect((noCluster as Error).message).toContain('MISSING');
     expect(mutatingCalls()).toEqual([]);
   });
 });

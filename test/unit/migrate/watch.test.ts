@@ -7,6 +7,7 @@
  */
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import {
+  DescribeClustersCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
@@ -94,6 +95,9 @@ function stopCalls() {
 beforeEach(() => {
   ecsMock.reset();
   logsMock.reset();
+  ecsMock
+    .on(DescribeClustersCommand)
+    .resolves({ clusters: [{ clusterName: 'alva-staging-cluster', status: 'ACTIVE' }] });
   ecsMock.on(DescribeTaskDefinitionCommand).resolves({
     taskDefinition: {
       taskDefinitionArn: TD_ARN,
