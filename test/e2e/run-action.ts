@@ -27,6 +27,8 @@ export interface RunOptions {
   signal?: { name: NodeJS.Signals; when: RegExp };
   /** Run the post step (default: when action.yml has one). */
   post?: boolean;
+  /** Cancel as GitHub does (SIGINT, SIGTERM 7.5 s later, SIGKILL 2.5 s after that) once stdout matches `when`. */
+  cancelWhen?: { when: RegExp; onCancel?: () => void };
 }
 
 export interface ActionRun {
@@ -41,6 +43,8 @@ export interface ActionRun {
   /** The post step's log, when it ran. */
   postLog?: string;
   durationMs: number;
+  /** Real epoch ms when the cancellation began (cancelWhen); undefined if the log never matched. */
+  cancelledAt?: number;
 }
 
 /** Sends `signal.name` once, the first time the log matches `signal.when`. */
@@ -65,13 +69,24 @@ export async function runAction(name: string, options: RunOptions = {}): Promise
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
+  const cancel = new AbortController();
+  let cancelledAt: number | undefined;
+  const signal = signalWhen(options.signal);
+  const onOutput: HostProcessOptions['onOutput'] = (log, kill) => {
+    signal?.(log, kill);
+    if (!options.cancelWhen || cancelledAt !== undefined || !options.cancelWhen.when.test(log)) return;
+    cancelledAt = Date.now();
+    options.cancelWhen.onCancel?.();
+    cancel.abort();
+  };
   try {
     const run = await runNodeAction(repositoryAction(name), {
       inputs: options.inputs ?? {},
       env,
       cwd: repositoryRoot,
       killAfterMs: options.timeoutMs ?? 120_000,
-      onOutput: signalWhen(options.signal),
+      onOutput,
+      cancel: cancel.signal,
       post: options.post,
     });
     return {
@@ -83,6 +98,7 @@ export async function runAction(name: string, options: RunOptions = {}): Promise
       state: run.state,
       ...(run.postLog !== undefined ? { postLog: run.postLog } : {}),
       durationMs: run.durationMs,
+      ...(cancelledAt !== undefined ? { cancelledAt } : {}),
     };
   } finally {
     rmSync(runnerTemp, { recursive: true, force: true });

@@ -7,22 +7,19 @@
  * JSON line {action, scenario, expected, observed, pass}; bench/reliability-report.ts
  * turns those lines into bench/results/reliability.md.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ECSClient, UpdateServiceCommand, DeleteServiceCommand } from '@aws-sdk/client-ecs';
 import { startSim, loadScenario, type Sim, type Scenario } from '../../sim/index.js';
-import type { ActionRun, RunOptions } from '../e2e/run-action.js';
+import { runAction, type ActionRun, type RunOptions } from '../e2e/run-action.js';
 import { recordRow, type ReliabilityRow } from '../../runner/reliability-results.js';
-import { OFFLINE_AWS_ENV, repositoryAction, runNodeAction, standaloneEnv } from '../../runner/action-host.js';
-import { repositoryRoot } from '../../runner/repo.js';
+import { OFFLINE_AWS_ENV } from '../../runner/action-host.js';
 
 export const root = resolve(import.meta.dirname, '..', '..');
 export const STAGING = join(root, 'sim', 'scenarios', 'staging.json');
 export const CLUSTER = 'alva-staging-cluster';
 export const SERVICES = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
-/** The secret runAction puts in every action's environment. */
-export const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+/** The secret key every action run gets (runner/action-host.ts): it must never show in a log. */
+export const AWS_SECRET = OFFLINE_AWS_ENV.AWS_SECRET_ACCESS_KEY;
 export const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 /** Simulated time runs this many times faster than real time in the matrix. */
 export const SPEED = 40;
@@ -291,55 +288,16 @@ export function images(tag: string, overrides: Record<string, string> = {}): str
 /** GitHub's cancellation of a step: SIGINT, then SIGTERM at 7.5 s, SIGKILL at 10 s (runner/action-host.ts). */
 export const CANCEL_GRACE_MS = 10_000;
 
-export interface CancelledRun extends ActionRun {
-  /** Real epoch ms when the cancellation (SIGINT) was sent; undefined if the log never matched. */
-  cancelledAt?: number;
-}
+/** A run cancelled as GitHub cancels a step (see RunOptions.cancelWhen). */
+export type CancelledRun = ActionRun;
 
-/**
- * Runs a committed bundle as runAction does (test/e2e/run-action.ts), cancelled
- * the way GitHub cancels a step once its log matches `when`: SIGINT, SIGTERM
- * 7.5 s later, SIGKILL at 10 s, through the action host's own cancellation.
- * `onCancel` runs at the moment of the SIGINT (e.g. to add faults).
- */
-export async function runActionCancelled(
+/** Runs a committed bundle as runAction does, cancelled GitHub's way once its log matches `when`. */
+export function runActionCancelled(
   name: string,
   options: Pick<RunOptions, 'inputs' | 'env' | 'timeoutMs'> & { when: RegExp; onCancel?: () => void },
 ): Promise<CancelledRun> {
-  const runnerTemp = mkdtempSync(join(tmpdir(), `action-${name}-`));
-  const cancel = new AbortController();
-  let cancelledAt: number | undefined;
-  try {
-    const run = await runNodeAction(repositoryAction(name), {
-      inputs: options.inputs ?? {},
-      env: {
-        ...standaloneEnv({ workspace: repositoryRoot, runnerTemp }),
-        ...OFFLINE_AWS_ENV,
-        ...(options.env as Record<string, string>),
-      },
-      cwd: repositoryRoot,
-      killAfterMs: options.timeoutMs ?? 120_000,
-      cancel: cancel.signal,
-      onOutput: (log) => {
-        if (cancelledAt !== undefined || !options.when.test(log)) return;
-        cancelledAt = Date.now();
-        options.onCancel?.();
-        cancel.abort();
-      },
-    });
-    return {
-      exitCode: run.exitCode,
-      signal: run.signal,
-      log: run.log,
-      outputs: run.outputs,
-      summary: run.summary,
-      state: run.state,
-      durationMs: run.durationMs,
-      ...(cancelledAt !== undefined ? { cancelledAt } : {}),
-    };
-  } finally {
-    rmSync(runnerTemp, { recursive: true, force: true });
-  }
+  const { when, onCancel, ...rest } = options;
+  return runAction(name, { ...rest, cancelWhen: { when, ...(onCancel ? { onCancel } : {}) } });
 }
 
 /** The `deployments` output as JSON, or undefined when it is missing or not JSON. */

@@ -52,6 +52,21 @@ function outputsWritten(v: Verdict, run: ActionRun, what = 'deployments output')
   v.check(run.summary.trim().length > 0, run.summary.trim() ? 'summary written' : 'no summary');
 }
 
+/**
+ * A release refused because another one's deployment was in progress changed nothing: no `deployments` output
+ * is its truthful answer (an output would hand a rollback job the other release's revisions); it fails, names
+ * the deployment in its way, and still writes a summary.
+ */
+function refusedBeforeAnyChange(v: Verdict, run: ActionRun, what: string): void {
+  v.check(run.exitCode === 1, `${what} refused: ${exitDescribe(run)}`);
+  v.check(
+    !deploymentsOutput(run),
+    `${what}: ${deploymentsOutput(run) ? 'a deployments output' : 'no deployments output'}`,
+  );
+  v.check(/deployment ecs-svc\/\S+ of alva-\w+:\d+/.test(run.log), `${what} names the deployment in its way`);
+  v.check(run.summary.trim().length > 0, run.summary.trim() ? 'summary written' : 'no summary');
+}
+
 /** Statuses the run reported per service ("unchanged" must not be said of an unfinished deployment). */
 function reported(run: ActionRun): string {
   const out = deploymentsOutput(run);
@@ -381,8 +396,13 @@ describe('fault matrix: deploy-services under partial failure', () => {
             : `both failed while production is on ${side}`,
         );
         v.check(!(a.exitCode === 0 && b.exitCode === 0), 'not both report success');
-        outputsWritten(v, a, 'release v2 deployments output');
-        outputsWritten(v, b, 'release v3 deployments output');
+        for (const [run, name] of [
+          [a, 'release v2'],
+          [b, 'release v3'],
+        ] as const) {
+          if (/Refused before any change/.test(run.log)) refusedBeforeAnyChange(v, run, name);
+          else outputsWritten(v, run, `${name} deployments output`);
+        }
         v.finish(a.exitCode === 0 ? b : a);
       } finally {
         await sim.close();
