@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { resolve } from 'node:path';
 import { loadScenario, startSim, type Scenario, type Sim } from '../../sim/index.js';
+import type { DeployedService } from '../../lib/contracts/deployments.js';
 import { runAction } from './run-action.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -26,17 +27,8 @@ const images = (tag: string, overrides: Record<string, string> = {}) =>
     ...overrides,
   });
 
-interface Deployments {
-  [service: string]: {
-    previousTaskDefinition: string;
-    taskDefinition: string;
-    finalTaskDefinition: string;
-    status: string;
-    reason?: string;
-    registered: boolean;
-    rollback?: { status: string; taskDefinition: string };
-  };
-}
+/** The action's `deployments` output, typed by its one contract. */
+type Deployments = Record<string, DeployedService>;
 
 let sim: Sim;
 let ecs: ECSClient;

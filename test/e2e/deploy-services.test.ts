@@ -9,6 +9,7 @@ import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-s
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startSim, type Scenario, type Sim } from '../../sim/index.js';
+import type { DeployedService } from '../../lib/contracts/deployments.js';
 import { runAction } from './run-action.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -24,16 +25,8 @@ const images = (tag: string, overrides: Record<string, string> = {}) =>
     ...overrides,
   });
 
-interface Deployments {
-  [service: string]: {
-    previousTaskDefinition: string;
-    taskDefinition: string;
-    finalTaskDefinition: string;
-    status: string;
-    registered: boolean;
-    rollback?: { status: string; taskDefinition: string };
-  };
-}
+/** The action's `deployments` output, typed by its one contract. */
+type Deployments = Record<string, DeployedService>;
 
 let sim: Sim;
 let ecs: ECSClient;
