@@ -155,7 +155,14 @@ describe('the migration watch', () => {
     const warnings = log.lines.filter((l) => l.startsWith('warning: Cannot read task'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('stops it only at the timeout');
-    expect(log.lines.some((l) => l.startsWith('Task 0123456789abcdef readable again after 3m'))).toBe(true);
+    // The outage lasts 3 minutes; the first failed read and the first good one
+    // fall within a (jittered) pause of its edges, so the span reported is near 3m.
+    const recovered = log.lines.find((l) => l.startsWith('Task 0123456789abcdef readable again after '));
+    const [, minutes, seconds, failures] = /after (\d+)m(\d\d)s \((\d+) failed reads\)/.exec(recovered ?? '') ?? [];
+    const reportedMs = (Number(minutes) * 60 + Number(seconds)) * 1000;
+    expect(reportedMs).toBeGreaterThanOrEqual(outage.until - outage.from - 30_000);
+    expect(reportedMs).toBeLessThanOrEqual(outage.until - outage.from + 30_000);
+    expect(Number(failures)).toBe(failedReads);
   });
 
   it('stops the task at its timeout when the outage outlasts it, saying where it stands could not be read', async () => {
