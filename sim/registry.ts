@@ -7,7 +7,7 @@ import { startAlbDataPlane, type AlbDataPlaneDeps } from './alb.js';
 import type { EcsEngine } from './ecs/engine.js';
 import type { ElbEngine } from './elb-engine.js';
 import type { LogsStore } from './logs-store.js';
-import type { SimContext, SimService } from './service.js';
+import type { CallGate, SimContext, SimService } from './service.js';
 import { CloudFormationService } from './services/cloudformation.js';
 import { EcrService } from './services/ecr.js';
 import { EcsService } from './services/ecs.js';
@@ -32,6 +32,12 @@ export const SERVICES: readonly ServiceFactory[] = [
   (parts) => new EcrService(parts),
   (parts) => new CloudFormationService(parts),
 ];
+
+/** Makes a gate for one loaded scenario. */
+export type CallGateFactory = (parts: ServiceParts) => CallGate;
+
+/** Checks every call passes, in this order, before its service sees it (sim/service.ts CallGate). */
+export const CALL_GATES: readonly CallGateFactory[] = [];
 
 /** A listener that serves real traffic (not API calls), started after every load and closed before the next. */
 export type DataPlaneStarter = (deps: AlbDataPlaneDeps) => Promise<{ close(): Promise<void> }>;

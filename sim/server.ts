@@ -37,6 +37,8 @@ export interface SimCall {
   errorCode?: string;
   fault?: FaultSpec['kind'];
   mutating: boolean;
+  /** What the call gates said of it (sim/service.ts CallGate), e.g. the calling principal. */
+  gate?: Record<string, unknown>;
 }
 
 interface ActiveFault {
@@ -257,9 +259,14 @@ export class SimServer {
       this.record({ ...base, status, errorCode: code, fault: fault.kind });
       return this.sendError(res, protocol, service, status, code, message);
     }
+    let gate: Record<string, unknown> | undefined;
     try {
+      for (const check of this.world.gates) {
+        const said = check.check({ service: service.name, operation, params, headers: req.headers });
+        if (said) gate = { ...gate, ...said };
+      }
       const result = await service.handle(operation, params);
-      this.record({ ...base, status: 200 });
+      this.record({ ...base, ...(gate && { gate }), status: 200 });
       const requestId = randomUUID();
       if (protocol === 'json') {
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId });
@@ -274,7 +281,7 @@ export class SimServer {
       const status = aws?.status ?? 500;
       const code = aws?.code ?? 'InternalFailure';
       const message = aws?.message ?? String(err);
-      this.record({ ...base, status, errorCode: code });
+      this.record({ ...base, ...(gate && { gate }), status, errorCode: code });
       this.sendError(res, protocol, service, status, code, message, aws?.fields);
     }
   }

@@ -44,3 +44,22 @@ export interface SimService {
   /** Returns the operation's output; throws AwsError for AWS errors. */
   handle(operation: string, params: Record<string, unknown>): Promise<unknown> | unknown;
 }
+
+/** One call as a gate sees it, before the service does. */
+export interface GatedCall {
+  /** The service's short name ("ecs", "elbv2", ...). */
+  readonly service: string;
+  readonly operation: string;
+  readonly params: Record<string, unknown>;
+  /** The request's headers (e.g. `authorization`, with the SigV4 credential scope). */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/**
+ * Checks every call before its service sees it (after injected faults), as
+ * AWS checks a request before the API acts on it: authorization, rate limits.
+ * Throws AwsError to refuse the call; returns fields to add to the call log.
+ */
+export interface CallGate {
+  check(call: GatedCall): Record<string, unknown> | void;
+}

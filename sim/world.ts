@@ -10,9 +10,9 @@ import type { ClusterRecord } from './ecs/records.js';
 import { DEFAULT_TIMING } from './ecs/timers.js';
 import { ElbEngine } from './elb-engine.js';
 import { LogsStore } from './logs-store.js';
-import { SERVICES } from './registry.js';
+import { CALL_GATES, SERVICES } from './registry.js';
 import type { Scenario } from './scenario.js';
-import type { SimContext, SimService } from './service.js';
+import type { CallGate, SimContext, SimService } from './service.js';
 
 export interface SimEvent {
   seq: number;
@@ -36,6 +36,7 @@ export class World {
   readonly ecs: EcsEngine;
   readonly logs: LogsStore;
   readonly services: SimService[];
+  readonly gates: CallGate[];
   readonly region: string;
   readonly accountId: string;
   private readonly eventLog: SimEvent[] = [];
@@ -85,6 +86,7 @@ export class World {
       this.ecs.load(scenario);
       const parts = { ...ctx, ecs: this.ecs, elb: this.elb, logs: this.logs };
       this.services = SERVICES.map((make) => make(parts));
+      this.gates = CALL_GATES.map((make) => make(parts));
     } catch (err) {
       // A scenario that does not load leaves no timer behind.
       this.clock.stop();
