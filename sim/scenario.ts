@@ -1,3 +1,5 @@
+import type { IamSpec } from './iam/model.js';
+
 /**
  * The scenario format: everything the simulator starts with and how each
  * image behaves. Files live in sim/scenarios/*.json. Times are simulated
@@ -36,6 +38,8 @@ export interface Scenario {
   ecr?: EcrSpec;
   /** CloudFormation stacks whose templates GetTemplate returns (cdk-diff `deployed`). */
   stacks?: StackSpec[];
+  /** IAM roles, policies and OIDC providers (sim/iam/model.ts); absent: no authorization (every call served). */
+  iam?: IamSpec;
 }
 
 export interface Timing {
@@ -203,10 +207,20 @@ export interface EcrSpec {
   registry: string;
   username?: string;
   password?: string;
-  /** Repository names the account has. */
-  repositories: string[];
+  /** Repositories the account has: a name, or its settings as AWS::ECR::Repository gives them. */
+  repositories: (string | EcrRepositorySpec)[];
   /** DescribeImageScanFindings answers: repository -> findings for any image. */
   scanFindings?: Record<string, { name: string; severity: string; uri?: string; description?: string }[]>;
+}
+
+export interface EcrRepositorySpec {
+  name: string;
+  /** Default MUTABLE. With *_WITH_EXCLUSION, tags matching an exclusion filter behave the other way. */
+  imageTagMutability?: 'MUTABLE' | 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION' | 'MUTABLE_WITH_EXCLUSION';
+  imageTagMutabilityExclusionFilters?: { filterType: 'WILDCARD'; filter: string }[];
+  scanOnPush?: boolean;
+  /** The lifecycle policy text (JSON), as in the template. */
+  lifecyclePolicyText?: string;
 }
 
 export interface StackSpec {

@@ -43,6 +43,11 @@ export class EcrService implements SimService {
     this.created = ctx.now();
   }
 
+  /** The account's repository names (the scenario lists a name or the repository's settings). */
+  private repositoryNames(): string[] {
+    return this.spec().repositories.map((r) => (typeof r === 'string' ? r : r.name));
+  }
+
   private spec(): EcrSpec {
     const spec = this.ctx.scenario.ecr;
     if (!spec) throw new AwsError('ServerException', 'the simulator scenario has no `ecr` registry', 500);
@@ -58,7 +63,7 @@ export class EcrService implements SimService {
     if (typeof name !== 'string' || !name)
       throw new AwsError('InvalidParameterException', 'repositoryName is required');
     this.checkRegistryId(params);
-    if (!this.spec().repositories.includes(name)) {
+    if (!this.repositoryNames().includes(name)) {
       throw new AwsError(
         'RepositoryNotFoundException',
         `The repository with name '${name}' does not exist in the registry with id '${this.ctx.accountId}'`,
@@ -201,7 +206,7 @@ export class EcrService implements SimService {
   private describeRepositories(params: Record<string, unknown>) {
     this.checkRegistryId(params);
     const names = params.repositoryNames as string[] | undefined;
-    const all = this.spec().repositories;
+    const all = this.repositoryNames();
     if (names) {
       const missing = names.find((n) => !all.includes(n));
       if (missing) {
