@@ -28,7 +28,7 @@ export type ServiceFactory = (parts: ServiceParts) => SimService;
 export const SERVICES: readonly ServiceFactory[] = [
   ({ ecs }) => new EcsService(ecs),
   ({ elb, region }) => new Elbv2Service(elb, region),
-  ({ logs }) => new LogsService(logs),
+  ({ logs, region, accountId }) => new LogsService(logs, region, accountId),
   (parts) => new EcrService(parts),
   (parts) => new CloudFormationService(parts),
 ];

@@ -31,7 +31,21 @@ export class LogsService implements SimService {
   readonly jsonTargetPrefix = 'Logs_20140328';
   readonly mutating = new Set<string>([]);
 
-  constructor(private readonly store: LogsStore) {}
+  constructor(
+    private readonly store: LogsStore,
+    private readonly region: string,
+    private readonly accountId: string,
+  ) {}
+
+  /**
+   * The log group's ARN without the trailing `:*` (LogGroup `logGroupArn`);
+   * `arn` adds it, and a stream's ARN appends `:log-stream:NAME`, as
+   * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_LogGroup.html
+   * and API_LogStream.html document them.
+   */
+  private groupArn(name: string): string {
+    return `arn:aws:logs:${this.region}:${this.accountId}:log-group:${name}`;
+  }
 
   handle(operation: string, params: Params): unknown {
     switch (operation) {
@@ -201,7 +215,7 @@ export class LogsService implements SimService {
         firstEventTimestamp: s.events[0]?.timestamp,
         lastEventTimestamp: s.events.at(-1)?.timestamp,
         lastIngestionTime: s.events.at(-1)?.ingestionTime,
-        arn: `arn:aws:logs:::log-group:${group.name}:log-stream:${s.name}`,
+        arn: `${this.groupArn(group.name)}:log-stream:${s.name}`,
         storedBytes: 0,
       })),
       nextToken: next,
@@ -219,7 +233,8 @@ export class LogsService implements SimService {
         logGroupName: g.name,
         creationTime: g.createdAt,
         storedBytes: 0,
-        arn: `arn:aws:logs:::log-group:${g.name}:*`,
+        arn: `${this.groupArn(g.name)}:*`,
+        logGroupArn: this.groupArn(g.name),
       })),
     };
   }
