@@ -71,10 +71,46 @@ function usesGithub(name) {
   return listFiles(src).some((f) => readFileSync(join(src, f), 'utf8').includes('@actions/github'));
 }
 
-/** Every file of one bundle, by path relative to dist/<name>/. */
+/**
+ * Licenses a bundle may carry: the suite is MIT, and whoever uses an action
+ * runs its bundle, so copyleft code (e.g. the simulator's AGPL policy
+ * evaluator) must never be bundled.
+ */
+const ALLOWED_LICENSES = new Set(['MIT', 'ISC', 'Apache-2.0', 'BSD-2-Clause', 'BSD-3-Clause', '0BSD']);
+
+/** The npm packages webpack put in a bundle, read from ncc's stats: name, version, license. */
+function bundledPackages(statsFile) {
+  const stats = JSON.parse(readFileSync(statsFile, 'utf8'));
+  const dirs = new Set();
+  const walk = (modules) => {
+    for (const m of modules ?? []) {
+      const id = `${m.name ?? ''} ${m.identifier ?? ''}`;
+      // The innermost node_modules/<pkg> of each module path is the package it belongs to.
+      for (const match of id.matchAll(/(?:^|[\s!|])((?:[^\s!|]*\/)?node_modules\/(?:@[^/\s]+\/)?[^/\s]+)/g)) {
+        dirs.add(match[1].replace(/^\.\//, ''));
+      }
+      walk(m.modules);
+    }
+  };
+  walk(stats.modules);
+  for (const chunk of stats.chunks ?? []) walk(chunk.modules);
+  const packages = new Map();
+  for (const dir of dirs) {
+    const manifest = join(root, dir, 'package.json');
+    if (!existsSync(manifest)) continue;
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8'));
+    if (pkg.name === '@vercel/ncc') continue; // the bundler's own runtime helpers
+    const license = typeof pkg.license === 'string' ? pkg.license : (pkg.license?.type ?? 'UNKNOWN');
+    packages.set(`${pkg.name}@${pkg.version}`, { name: pkg.name, version: pkg.version, license });
+  }
+  return [...packages.values()];
+}
+
+/** Every file of one bundle, by path relative to dist/<name>/, and the packages in it. */
 function build(name) {
   const entry = join(root, 'actions', name, 'src', 'index.ts');
   const out = mkdtempSync(join(tmpdir(), `bundle-${name}-`));
+  const stats = join(mkdtempSync(join(tmpdir(), `bundle-stats-${name}-`)), 'stats.json');
   try {
     // The CLI, not the API: it is what detects "type": "module" and emits an ESM bundle.
     execFileSync(
@@ -90,13 +126,18 @@ function build(name) {
         '--target',
         'es2023',
         '--no-source-map-register',
+        // The license text of every bundled package ships beside the bundle.
+        '--license',
+        'licenses.txt',
+        '--stats-out',
+        stats,
         ...(usesGithub(name) ? [] : ['--external', 'undici']),
       ],
       { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 },
     );
     const files = new Map(listFiles(out).map((f) => [f, readFileSync(join(out, f))]));
     if (!files.has('package.json')) files.set('package.json', Buffer.from('{"type":"module"}\n'));
-    return files;
+    return { files, packages: bundledPackages(stats) };
   } catch (err) {
     const stderr = String(err.stderr ?? err.message);
     console.error(
@@ -109,6 +150,7 @@ function build(name) {
     process.exit(1);
   } finally {
     rmSync(out, { recursive: true, force: true });
+    rmSync(dirname(stats), { recursive: true, force: true });
   }
 }
 
@@ -131,9 +173,16 @@ for (const [file, content] of Object.entries(UNDICI_STUB)) {
     writeFileSync(path, content);
   }
 }
+/** package@version -> the package and the actions that bundle it. */
+const thirdParty = new Map();
 for (const name of actions) {
   const started = Date.now();
-  const files = build(name);
+  const { files, packages } = build(name);
+  for (const pkg of packages) {
+    const key = `${pkg.name}@${pkg.version}`;
+    if (!thirdParty.has(key)) thirdParty.set(key, { ...pkg, actions: [] });
+    thirdParty.get(key).actions.push(name);
+  }
   const out = join(root, 'dist', name);
   if (check) {
     const present = listFiles(out);
@@ -153,6 +202,42 @@ for (const name of actions) {
     }
     const size = files.get('index.js').length;
     console.log(`dist/${name}/index.js  ${(size / 1024).toFixed(0)} KiB  (${Date.now() - started} ms)`);
+  }
+}
+// One list of what the bundles carry and under which license, checked like dist/.
+const forbidden = [...thirdParty.values()].filter((p) => !ALLOWED_LICENSES.has(p.license));
+if (forbidden.length) {
+  console.error(
+    `Bundles carry packages whose license is not allowed (${[...ALLOWED_LICENSES].join(', ')}):\n  ${forbidden
+      .map((p) => `${p.name}@${p.version} (${p.license}) in ${p.actions.join(', ')}`)
+      .join('\n  ')}`,
+  );
+  process.exit(1);
+}
+if (wanted.length === 0) {
+  const rows = [...thirdParty.values()]
+    .sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version))
+    .map((p) => `| ${p.name} | ${p.version} | ${p.license} | ${p.actions.join(', ')} |`);
+  const list = [
+    '# Third-party software in the action bundles',
+    '',
+    "Written by `npm run bundle` (scripts/bundle.mjs) from the bundler's own record of what each",
+    '`dist/<action>/index.js` contains; `npm run check-dist` fails when it is stale or when a bundled',
+    `package's license is not one of ${[...ALLOWED_LICENSES].join(', ')}. Each license's full text ships`,
+    'beside its bundle in `dist/<action>/licenses.txt`. Development tools (jest, the CDK, the simulator',
+    'and its policy evaluator) are not bundled and are not listed.',
+    '',
+    '| Package | Version | License | Bundled in |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+  const listPath = join(root, 'THIRD-PARTY-LICENSES.md');
+  if (check) {
+    if (!existsSync(listPath) || readFileSync(listPath, 'utf8') !== list)
+      stale.push('THIRD-PARTY-LICENSES.md');
+  } else {
+    writeFileSync(listPath, list);
   }
 }
 if (check) {
