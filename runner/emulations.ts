@@ -4,13 +4,14 @@
  * - actions/checkout: the repository at `path` in the workspace. The local
  *   working tree stands in for every repository and ref (it is what is being
  *   tested), copied without node_modules.
- * - aws-actions/configure-aws-credentials: AWS_REGION, AWS_DEFAULT_REGION and
- *   credentials exported to the job's later steps, masked. The runner's own
- *   credentials (the simulator accepts any) stand in for the OIDC role.
+ * - aws-actions/configure-aws-credentials: the role assumed through the AWS
+ *   endpoint's STS with the job's OIDC token (runner/credentials.ts), its
+ *   credentials and region exported to the job's later steps, masked.
  * - actions/setup-node: Node.js on PATH; the runner checks the one it has.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { configureAwsCredentials, type AssumedRole, type CredentialsContext } from './credentials.js';
 
 /** Top-level paths a fresh checkout does not have (dist/node_modules is committed and stays). */
 const COPY_SKIP = new Set(['node_modules', '.git', '.tmp', 'coverage', 'infra/cdk.out']);
@@ -20,16 +21,18 @@ export interface Effect {
   log: string[];
   env: Record<string, string>;
   masks: string[];
+  outputs?: Record<string, string>;
+  /** The role a credentials step assumed, for the run's report. */
+  assumed?: AssumedRole;
 }
 
-interface EmulationContext {
+export interface EmulationContext extends CredentialsContext {
   repoRoot: string;
   workspace: string;
   github: Record<string, unknown>;
-  env: Record<string, string>;
 }
 
-type Emulation = (inputs: Record<string, string>, ctx: EmulationContext) => Effect;
+type Emulation = (inputs: Record<string, string>, ctx: EmulationContext) => Effect | Promise<Effect>;
 
 const emulations: Record<string, Emulation> = {
   'actions/checkout': (inputs, ctx) => {
@@ -59,30 +62,7 @@ const emulations: Record<string, Emulation> = {
       masks: [],
     };
   },
-  'aws-actions/configure-aws-credentials': (inputs, ctx) => {
-    const region = inputs['aws-region'];
-    if (!region)
-      return { ok: false, log: ['Input required and not supplied: aws-region'], env: {}, masks: [] };
-    const env: Record<string, string> = {
-      AWS_REGION: region,
-      AWS_DEFAULT_REGION: region,
-      AWS_ACCESS_KEY_ID: ctx.env.AWS_ACCESS_KEY_ID || process.env.AWS_ACCESS_KEY_ID || 'ASIALOCALRUNNER00000',
-      AWS_SECRET_ACCESS_KEY:
-        ctx.env.AWS_SECRET_ACCESS_KEY ||
-        process.env.AWS_SECRET_ACCESS_KEY ||
-        'local-runner-secret-access-key',
-      AWS_SESSION_TOKEN: 'local-runner-session-token',
-    };
-    const role = inputs['role-to-assume'];
-    return {
-      ok: true,
-      log: [
-        `configure-aws-credentials: ${role ? `role ${role} (OIDC)` : 'static keys'} → the runner's credentials, region ${region}`,
-      ],
-      env,
-      masks: [env.AWS_SECRET_ACCESS_KEY!, env.AWS_SESSION_TOKEN!],
-    };
-  },
+  'aws-actions/configure-aws-credentials': (inputs, ctx) => configureAwsCredentials(inputs, ctx),
   'actions/setup-node': (inputs, ctx) => {
     let wanted = inputs['node-version'] ?? '';
     if (!wanted && inputs['node-version-file']) {
@@ -111,6 +91,10 @@ export function isEmulated(uses: string): boolean {
   return actionName(uses) in emulations;
 }
 
-export function emulate(uses: string, inputs: Record<string, string>, ctx: EmulationContext): Effect {
+export async function emulate(
+  uses: string,
+  inputs: Record<string, string>,
+  ctx: EmulationContext,
+): Promise<Effect> {
   return emulations[actionName(uses)]!(inputs, ctx);
 }

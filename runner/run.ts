@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import {
   createFileCommands,
   hostProcess,
@@ -21,7 +21,10 @@ import {
   type ProcessResult,
 } from './action-host.js';
 import { condition, interpolate, interpolateString, type Contexts, type Status } from './expressions.js';
+import type { AssumedRole } from './credentials.js';
 import { emulate, isEmulated } from './emulations.js';
+import { OidcIssuer, oidcSubject, workflowRefOf, type JobIdentity } from './oidc.js';
+import { jobPermissions, type Permissions } from './permissions.js';
 import {
   ancestors,
   jobOrder,
@@ -72,6 +75,13 @@ export interface RunnerOptions {
    * jobs of a called workflow count by their own ids.
    */
   killStep?: { job: string; step: string; when: RegExp; signal: NodeJS.Signals };
+  /**
+   * configure-aws-credentials exports the runner's own keys (from `env`) for
+   * any role instead of assuming it through STS: only for a simulator without
+   * IAM, and only when asked for. Without it, a simulator that does not serve
+   * STS fails the credentials step.
+   */
+  staticAwsCredentials?: boolean;
 }
 
 export interface StepRecord {
@@ -94,6 +104,10 @@ export interface JobRecord {
   durationMs: number;
   note?: string;
   environment?: string;
+  /** GITHUB_TOKEN's permissions for the job (workflow, job and caller's ceiling applied). */
+  permissions?: Permissions;
+  /** What each configure-aws-credentials step of the job assumed, in order. */
+  credentials?: AssumedRole[];
   /** The called workflow's run, for `uses:` jobs. */
   called?: WorkflowRecord;
 }
@@ -115,6 +129,14 @@ interface Scope {
   inputs: Record<string, unknown>;
   secrets: Record<string, string>;
   prefix: string;
+  /** The run's OIDC token issuer (one key per run). */
+  oidc: OidcIssuer;
+  /** OWNER/REPO/<workflow file>@<ref> of the workflow the run started from. */
+  workflowRef: string;
+  /** The same for the workflow file whose jobs run in this scope. */
+  jobWorkflowRef: string;
+  /** A called workflow's ceiling: its caller job's permissions. */
+  permissionsCeiling?: Permissions;
 }
 
 export function mask(text: string, masks: Set<string>): string {
@@ -167,6 +189,7 @@ export async function runWorkflow(file: string, options: RunnerOptions): Promise
     workflow: workflow.name ?? file,
     token: 'local-runner-token',
   };
+  const workflowRef = workflowRefOf(repository, relative(options.repoRoot, file), ref);
   const scope: Scope = {
     options,
     log: options.log ?? ((line) => console.log(line)),
@@ -175,6 +198,9 @@ export async function runWorkflow(file: string, options: RunnerOptions): Promise
     inputs,
     secrets: options.secrets ?? {},
     prefix: '',
+    oidc: new OidcIssuer(),
+    workflowRef,
+    jobWorkflowRef: workflowRef,
   };
   scope.masks.add(github.token);
   return runJobs(file, workflow, scope);
@@ -274,6 +300,8 @@ async function runJob(
   }
   if (scope.options.signal?.aborted) return { ...record, result: 'cancelled' };
 
+  const permissions = jobPermissions(job.permissions, workflow.permissions, scope.permissionsCeiling, label);
+  record.permissions = permissions;
   if (job.uses) return runCalledWorkflow(id, job, contexts, status, scope, record, started);
 
   // Environment protection rules: pause for approval.
@@ -296,6 +324,17 @@ async function runJob(
   }
 
   scope.log(`\n━━ ${label}`);
+  // The job's OIDC token, as GitHub mints it only for a job granted id-token: write.
+  const identity: JobIdentity = {
+    github: scope.github,
+    ...(record.environment ? { environment: record.environment } : {}),
+    workflowRef: scope.workflowRef,
+    jobWorkflowRef: scope.jobWorkflowRef,
+  };
+  const idToken =
+    permissions['id-token'] === 'write'
+      ? (audience: string) => ({ token: scope.oidc.mint(identity, audience), subject: oidcSubject(identity) })
+      : undefined;
   const workspace = mkdtempSync(join(tmpdir(), 'runner-ws-'));
   const runnerTemp = mkdtempSync(join(tmpdir(), 'runner-temp-'));
   const jobEnv: Record<string, string> = {};
@@ -363,6 +402,8 @@ async function runJob(
         processGroups,
         jobTimeoutMs: (job['timeout-minutes'] ?? 360) * 60_000 - (Date.now() - started),
         jobId: id,
+        idToken,
+        onAssumed: (assumed) => (record.credentials ??= []).push(assumed),
       });
       rec.name = name;
       record.steps.push(rec);
@@ -435,7 +476,15 @@ async function runCalledWorkflow(
   if (job.secrets === 'inherit') secrets = scope.secrets;
   else secrets = stringMap(job.secrets, withValues, status);
   scope.log(`\n══ ${record.name}: calls ${uses}`);
-  const inner: Scope = { ...scope, inputs, secrets, prefix: `${scope.prefix}${job.name ?? id} / ` };
+  const inner: Scope = {
+    ...scope,
+    inputs,
+    secrets,
+    prefix: `${scope.prefix}${job.name ?? id} / `,
+    // A local call runs the called file at the caller's commit: job_workflow_ref names it at the run's ref.
+    jobWorkflowRef: workflowRefOf(String(scope.github.repository), uses, String(scope.github.ref)),
+    permissionsCeiling: record.permissions,
+  };
   const run = await runJobs(file, called, inner);
   const jobsContext = Object.fromEntries(
     run.jobs.map((j) => [j.id, { result: j.result, outputs: j.outputs }]),
@@ -467,6 +516,9 @@ interface StepContext {
   processGroups: number[];
   jobTimeoutMs: number;
   jobId: string;
+  /** The job's OIDC token minter; undefined without id-token: write. */
+  idToken?: (audience: string) => { token: string; subject: string };
+  onAssumed: (assumed: AssumedRole) => void;
   /** The injected fault of this step's main process (RunnerOptions.killStep), if it is the one named. */
   onOutput?: HostProcessOptions['onOutput'];
 }
@@ -496,6 +548,7 @@ async function runStep(step: Step, index: number, sc: StepContext): Promise<Step
     durationMs: 0,
   };
   const files = createFileCommands(mkdtempSync(join(sc.runnerTemp, `step-${index}-`)));
+  let emulatedOutputs: Record<string, string> = {};
   try {
     const stepEnv = stringMap(step.env, sc.ctx, sc.status);
     const env = { ...baseEnv(sc), ...sc.env, ...stepEnv, ...files };
@@ -508,17 +561,21 @@ async function runStep(step: Step, index: number, sc: StepContext): Promise<Step
       exitCode = await runLocalAction(step, env, main, timeoutMs, files);
     } else if (step.uses && isEmulated(step.uses)) {
       const withValues = stringMap(step.with, sc.ctx, sc.status);
-      const effect = emulate(step.uses, withValues, {
+      const effect = await emulate(step.uses, withValues, {
         repoRoot: sc.scope.options.repoRoot,
         workspace: sc.workspace,
         github: sc.scope.github,
-        env: sc.env,
+        env,
+        ...(sc.idToken ? { idToken: sc.idToken } : {}),
+        staticAwsCredentials: Boolean(sc.scope.options.staticAwsCredentials),
       });
+      for (const secret of effect.masks) if (secret) sc.scope.masks.add(secret);
       for (const line of effect.log) sc.scope.log(`    ${mask(line, sc.scope.masks)}`);
-      for (const secret of effect.masks) sc.scope.masks.add(secret);
       for (const [k, v] of Object.entries(effect.env)) sc.addEnv(k, v);
+      if (effect.assumed) sc.onAssumed(effect.assumed);
+      emulatedOutputs = effect.outputs ?? {};
       exitCode = effect.ok ? 0 : 1;
-      record.note = effect.log.join(' ');
+      record.note = mask(effect.log.join(' '), sc.scope.masks);
     } else {
       sc.scope.log(
         `    ✖ ${step.uses}: not supported by the local runner (it runs ./ JavaScript actions, run: steps and the emulated actions listed in runner/README.md)`,
@@ -526,7 +583,7 @@ async function runStep(step: Step, index: number, sc: StepContext): Promise<Step
       exitCode = 1;
     }
     const written = readFileCommands(files);
-    record.outputs = written.outputs;
+    record.outputs = { ...emulatedOutputs, ...written.outputs };
     for (const [k, v] of Object.entries(written.env)) sc.addEnv(k, v);
     const path = written.path.reverse();
     if (path.length) sc.addEnv('PATH', [...path, sc.env.PATH ?? process.env.PATH].join(':'));
