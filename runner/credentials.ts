@@ -36,8 +36,10 @@ export interface AssumedRole {
   audience?: string;
   /** sts:GetCallerIdentity's Arn with the exported credentials (the session's assumed-role ARN). */
   callerArn?: string;
-  /** How the credentials were had. */
+  /** How the credentials were had (or asked for). */
   via: 'oidc' | 'access-keys' | 'runner-static';
+  /** Why the step got no credentials, when it failed. */
+  refused?: string;
 }
 
 export interface CredentialsEffect {
@@ -244,6 +246,11 @@ export async function configureAwsCredentials(
 
   let credentials: Credentials | undefined;
   let assumed: AssumedRole | undefined;
+  /** A failure that still tells the report what was asked for and why it was refused. */
+  const refusedAs = (attempt: AssumedRole, effect: CredentialsEffect): CredentialsEffect => ({
+    ...effect,
+    assumed: { ...attempt, refused: effect.log.at(-1)!.replace(/^Error: /, '') },
+  });
   const useOidc = Boolean(roleToAssume) && !accessKeyId && Boolean(ctx.idToken);
   if (roleToAssume && !accessKeyId && !ctx.idToken) log.push(oidcHint());
 
@@ -268,8 +275,9 @@ export async function configureAwsCredentials(
       log.push(`Authenticated as assumedRoleId ${out.AssumedRoleUser?.AssumedRoleId ?? '?'}`);
       assumed = { role: roleToAssume, sessionName, subject, audience, via: 'oidc' };
     } catch (err) {
-      if (stsUnknown(err)) return notServed('AssumeRoleWithWebIdentity', err);
-      return failure(log, `Could not assume role with OIDC: ${errorText(err)}`, env);
+      const attempt: AssumedRole = { role: roleToAssume, sessionName, subject, audience, via: 'oidc' };
+      if (stsUnknown(err)) return refusedAs(attempt, notServed('AssumeRoleWithWebIdentity', err));
+      return refusedAs(attempt, failure(log, `Could not assume role with OIDC: ${errorText(err)}`, env));
     } finally {
       client.destroy();
     }
@@ -296,10 +304,13 @@ export async function configureAwsCredentials(
       return failure(log, "'aws-secret-access-key' must be provided if 'aws-access-key-id' is provided", env);
     }
     if (!source) {
-      return failure(
-        log,
-        'Credentials could not be loaded, please check your action inputs: Could not load credentials from any providers',
-        env,
+      return refusedAs(
+        { role: roleToAssume, sessionName, via: roleToAssume ? 'oidc' : 'access-keys' },
+        failure(
+          log,
+          'Credentials could not be loaded, please check your action inputs: Could not load credentials from any providers',
+          env,
+        ),
       );
     }
     if (accessKeyId) exportCredentials(source);
@@ -320,8 +331,12 @@ export async function configureAwsCredentials(
         log.push(`Authenticated as assumedRoleId ${out.AssumedRoleUser?.AssumedRoleId ?? '?'}`);
         assumed = { role: roleToAssume, sessionName, via: 'access-keys' };
       } catch (err) {
-        if (stsUnknown(err)) return notServed('AssumeRole', err);
-        return failure(log, `Could not assume role with user credentials: ${errorText(err)}`, env);
+        const attempt: AssumedRole = { role: roleToAssume, sessionName, via: 'access-keys' };
+        if (stsUnknown(err)) return refusedAs(attempt, notServed('AssumeRole', err));
+        return refusedAs(
+          attempt,
+          failure(log, `Could not assume role with user credentials: ${errorText(err)}`, env),
+        );
       } finally {
         client.destroy();
       }

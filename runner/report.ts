@@ -69,7 +69,30 @@ function flatten(run: WorkflowRecord): JobRecord[] {
   return run.jobs.flatMap((j) => (j.called ? flatten(j.called) : [j]));
 }
 
-/** One screen: each job's result, then each step summary as readable text. */
+/**
+ * Per job that configured AWS credentials: its environment, the OIDC subject
+ * it presented, the role it asked for and the session AWS gave it ('' when
+ * no job did).
+ */
+export function credentialsTable(run: WorkflowRecord): string {
+  const rows = flatten(run).flatMap((job) =>
+    (job.credentials ?? []).map((c) => [
+      job.name,
+      job.environment ?? '—',
+      c.subject ?? (c.via === 'access-keys' ? '(access keys)' : '—'),
+      c.role || '—',
+      c.refused
+        ? `refused: ${c.refused}`
+        : c.via === 'runner-static'
+          ? 'not assumed: the runner’s static keys'
+          : (c.callerArn ?? c.sessionName),
+    ]),
+  );
+  if (!rows.length) return '';
+  return table([['job', 'environment', 'OIDC subject', 'role', 'session'], ...rows]);
+}
+
+/** One screen: each job's result, the roles the jobs assumed, then each step summary as readable text. */
 export function renderRun(run: WorkflowRecord): string {
   const jobs = flatten(run);
   const out = [
@@ -85,6 +108,8 @@ export function renderRun(run: WorkflowRecord): string {
       ]),
     ]),
   ];
+  const roles = credentialsTable(run);
+  if (roles) out.push('', 'AWS credentials', roles);
   for (const job of jobs) {
     for (const step of job.steps) {
       if (!step.summary.trim()) continue;

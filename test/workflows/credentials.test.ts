@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { credentialsTable } from '../../runner/report.js';
 import { repositoryRoot } from '../../runner/repo.js';
 import { runWorkflow, type JobRecord, type WorkflowRecord } from '../../runner/run.js';
 import type { IamSpec } from '../../sim/iam/model.js';
@@ -159,6 +160,16 @@ jobs:
     const assume = calls.filter((c) => c.operation === 'AssumeRoleWithWebIdentity');
     expect(assume).toHaveLength(1);
     expect(assume[0]).toMatchObject({ service: 'sts', errorCode: 'AccessDenied' });
+    expect(job!.credentials).toEqual([
+      {
+        role: DEPLOY_ROLE,
+        sessionName: 'GitHubActions',
+        subject: 'repo:acme/alva:ref:refs/heads/staging',
+        audience: 'sts.amazonaws.com',
+        via: 'oidc',
+        refused: 'Could not assume role with OIDC: Not authorized to perform sts:AssumeRoleWithWebIdentity',
+      },
+    ]);
   });
 
   it('the same job in the staging environment assumes the role, and later steps run as it with their secrets masked', async () => {
@@ -199,6 +210,14 @@ jobs:
         via: 'oidc',
       },
     ]);
+    // The run's report names, per job, the environment, the subject presented, the role and the session.
+    const report = credentialsTable(record).split('\n');
+    expect(report[0]).toMatch(/^job\s+environment\s+OIDC subject\s+role\s+session$/);
+    expect(report[2]).toMatch(
+      new RegExp(
+        `^deploy\\s+staging\\s+repo:acme/alva:environment:staging\\s+${DEPLOY_ROLE}\\s+arn:aws:sts::${ACCOUNT}:assumed-role/alva-deploy/GitHubActions$`,
+      ),
+    );
   });
 
   it('without id-token: write the job gets no token and the step fails as the action does', async () => {
