@@ -12,6 +12,7 @@
  * sim/registry.ts.
  */
 import { readFileSync } from 'node:fs';
+import { adminSession, type AdminSessionRequest, type SimCredentials } from './iam/admin.js';
 import { DATA_PLANES } from './registry.js';
 import type { FaultSpec, Scenario } from './scenario.js';
 import { SimServer, type SimCall } from './server.js';
@@ -20,6 +21,7 @@ import type { SimEvent, World } from './world.js';
 export type { Scenario } from './scenario.js';
 export type { SimCall } from './server.js';
 export type { SimEvent } from './world.js';
+export type { AdminSessionRequest, SimCredentials } from './iam/admin.js';
 export type {
   ElbEngine,
   LoadBalancerRecord,
@@ -56,6 +58,8 @@ export interface Sim {
   now(): number;
   /** Real milliseconds for a simulated duration (scale waits in tests by speed). */
   toReal(simMs: number): number;
+  /** Credentials for a role of the scenario's iam, as an administrator hands them out (no trust check; marked `admin`). */
+  session(role: string | AdminSessionRequest): SimCredentials;
 }
 
 export function loadScenario(scenario: Scenario | string): Scenario {
@@ -105,5 +109,6 @@ export async function startSim(options: StartSimOptions): Promise<Sim> {
     addFaults: (faults) => server.addFaults(Array.isArray(faults) ? faults : [faults]),
     now: () => server.world.clock.now(),
     toReal: (ms) => server.world.clock.toReal(ms),
+    session: (role) => adminSession(server.world.gates, typeof role === 'string' ? { role } : role),
   };
 }
