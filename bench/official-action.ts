@@ -1,35 +1,39 @@
 /**
  * An emulation of the official action, aws-actions/amazon-ecs-deploy-task-definition
  * v2.6.3, as a workflow uses it: one step (or one matrix job) per service, with
- * `wait-for-service-stability: true`. What it does, and where that was read:
+ * `wait-for-service-stability: true`. What it does, and where that was read
+ * (the v2.6.x index.js itself is not in the stored source index; its v1 index.js
+ * is, with the same flow in `run()` and `updateEcsService`; the rest comes from
+ * the action's pull requests and issues, which quote the v2.6.3 code):
  *
  * - The workflow's own preparation: `aws ecs describe-task-definition
  *   --task-definition <family>` and amazon-ecs-render-task-definition (a file
  *   edit, no AWS call): one DescribeTaskDefinition.
- * - The action (index.js, `run()` and `updateEcsService`): RegisterTaskDefinition
- *   (always, changed or not), DescribeServices (deployment controller and status;
- *   since v2.6.2 also the PRIMARY deployment's id before the update), UpdateService,
- *   then `waitUntilServicesStable({ client, minDelay: 15, maxWaitTime:
- *   wait-for-minutes × 60, maxDelay: wait-max-delay-seconds if set }, { services:
- *   [service], cluster })` (v2.6.3 index.js L248-262; `wait-for-minutes` default 30,
- *   WAIT_DEFAULT_DELAY_SEC = 15). The input names are `wait-for-service-stability`,
- *   `wait-for-minutes` and `wait-max-delay-seconds` (the list of valid inputs in
- *   aws-actions/amazon-ecs-deploy-task-definition#851; `wait-max-delay-seconds`
- *   came with #839).
+ * - The action: RegisterTaskDefinition (always, changed or not), DescribeServices
+ *   (deployment controller and status; since v2.6.2 also the PRIMARY deployment's
+ *   id before the update), UpdateService, then `waitUntilServicesStable({ client,
+ *   minDelay: WAIT_DEFAULT_DELAY_SEC = 15, maxWaitTime: wait-for-minutes × 60,
+ *   maxDelay: wait-max-delay-seconds only if set }, { services: [service], cluster })`
+ *   (v2.6.3 index.js L248-262 as quoted in #872's analysis; `wait-for-minutes`
+ *   defaults to 30). The input names `wait-for-service-stability`,
+ *   `wait-for-minutes` and `wait-max-delay-seconds`: the action's list of valid
+ *   inputs quoted in #851 and its action.yml; `wait-max-delay-seconds` came with #839.
  * - Without `wait-max-delay-seconds` the SDK's own maxDelay applies. v2.6.3
  *   bundles @aws-sdk/client-ecs ^3.1076.0, whose ServicesStable waiter defaults
- *   to { minDelay: 15, maxDelay: 600 } (raised from 120 in 3.995.0, aws-sdk-js-v3
- *   20258a5; the action's #872 and #875). The installed client (3.1164.0) has the
- *   same defaults; we pass maxDelay explicitly anyway, so the emulation does not
- *   move with our own SDK upgrades.
- * - The waiter's poll (@smithy/core client submodule, `runPolling` and
- *   `exponentialBackoffWithJitter`, read in node_modules): the first
- *   DescribeServices at once; before attempt n ≥ 1 it sleeps
- *   uniform(minDelay, min(maxDelay, minDelay × 2^(n-1))), and maxDelay itself
- *   once n > log2(maxDelay / minDelay) + 1. With 15/600: 15, U(15,30), U(15,60),
- *   …, U(15,480), then 600 s. With 15/15: exactly 15 s every time. SUCCESS when
- *   every service has one deployment and runningCount == desiredCount; FAILURE
- *   on MISSING, DRAINING or INACTIVE.
+ *   to { minDelay: 15, maxDelay: 600 } (120 before 3.995.0, aws-sdk-js-v3
+ *   20258a5; the action's #872 and #875: v2.6.2 waited up to 120 s between polls,
+ *   v2.6.3 up to 600 s). The installed client (3.1164.0) has the same defaults
+ *   (dist-cjs/index.js, waitUntilServicesStable); we pass maxDelay explicitly
+ *   anyway, so the emulation does not move with our own SDK upgrades.
+ * - The waiter's poll, from the installed @smithy/core 3.41.1 (client submodule,
+ *   `runPolling` and `exponentialBackoffWithJitter`): the first DescribeServices
+ *   at once; before attempt n ≥ 1 it sleeps uniform(minDelay, min(maxDelay,
+ *   minDelay × 2^(n-1))), and maxDelay itself once n > log2(maxDelay / minDelay) + 1.
+ *   With 15/600: 15, U(15,30), U(15,60), …, U(15,480), then 600 s each time.
+ *   With 15/15: exactly 15 s each time. SUCCESS when every service has one
+ *   deployment and runningCount == desiredCount; FAILURE on MISSING, DRAINING or
+ *   INACTIVE. (The copy bundled in v2.6.3 could not be read; #875 describes the
+ *   same growth.)
  * - After stability (v2.6.2, #860, fixing #191): if UpdateService made a new
  *   PRIMARY deployment, DescribeServices again; the step fails when that
  *   deployment is gone ("not found after stabilization … likely rolled back by
@@ -38,7 +42,7 @@
  *   skipped, so in a sequential job the later services are never touched. Matrix
  *   jobs are independent jobs; GitHub's `strategy.fail-fast` (default true)
  *   would cancel the jobs still running when one fails, which stops their
- *   waiters but not the deployments already started.
+ *   waiters but not the deployments already started: emulated as fail-fast: false.
  *
  * Every delay is divided by the simulator's speed, so the emulation keeps the
  * action's pace in simulated time. The client is a plain ECSClient with the
