@@ -436,6 +436,8 @@ async function main(): Promise<void> {
     "per service, the workflow's DescribeTaskDefinition, then RegisterTaskDefinition, DescribeServices, UpdateService,",
     "the SDK's `waitUntilServicesStable` (minDelay 15 s, maxDelay 600 s unless `wait-max-delay-seconds` is set, backing",
     'off exponentially with jitter), and since v2.6.2 one more DescribeServices to check the deployment was not rolled back.',
+    'Every policy is timed from its first AWS call to its verdict: the runner starting a job, checkout and credential',
+    'steps are left out for all of them (matrix jobs are taken to start at the same instant).',
     '',
     '| Policy | Wall time | Detection delay | Waited after done (Σ services) | AWS calls | Throttled |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
