@@ -1,4 +1,5 @@
 import type { IamSpec } from './iam/model.js';
+import type { ThrottlingSpec } from './throttle.js';
 
 /**
  * The scenario format: everything the simulator starts with and how each
@@ -40,6 +41,8 @@ export interface Scenario {
   stacks?: StackSpec[];
   /** IAM roles, policies and OIDC providers (sim/iam/model.ts); absent: no authorization (every call served). */
   iam?: IamSpec;
+  /** API rate limits (sim/throttle.ts): absent, AWS's documented token buckets apply. */
+  throttling?: ThrottlingSpec;
 }
 
 export interface Timing {

@@ -12,18 +12,18 @@
  *   POST /_sim/scenario  body: a Scenario — load it (fresh state)
  *   POST /_sim/reset     reload the current scenario (fresh state, logs cleared)
  *   POST /_sim/faults    body: a FaultSpec or an array of them — add faults
- *   POST /_sim/sessions  body: {roleName|roleArn} — credentials for the role, as an administrator hands them out
  *   GET  /_sim/calls[?since=N]   calls with seq > N
  *   GET  /_sim/events[?since=N]  ground-truth state changes with seq > N
  *   GET  /_sim/state     a snapshot of the whole account
+ *   GET  /_sim/throttling  the rate limits' buckets and the calls they refused (sim/throttle.ts)
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { adminSession, type AdminSessionRequest } from './iam/admin.js';
 import { parseQuery, queryError, queryResponse, toJsonBody } from './protocol.js';
 import type { FaultSpec, Scenario } from './scenario.js';
 import { AwsError, type SimService } from './service.js';
+import { ThrottleGate, type ThrottlingSummary } from './throttle.js';
 import { LOG_LIMIT, World } from './world.js';
 
 export interface SimCall {
@@ -136,6 +136,12 @@ export class SimServer {
       }
       return { spec, seen: 0, addedAt };
     });
+  }
+
+  /** The rate limits of the loaded account (sim/throttle.ts). */
+  throttling(): ThrottlingSummary {
+    const gate = this.world.gates.find((g): g is ThrottleGate => g instanceof ThrottleGate);
+    return gate?.summary() ?? { enabled: false, throttled: 0, throttledByOperation: {}, buckets: [] };
   }
 
   callLog(since = 0): SimCall[] {
@@ -279,6 +285,9 @@ export class SimServer {
       }
     } catch (err) {
       const aws = err instanceof AwsError ? err : undefined;
+      // A gate's refusal says why in the call log (e.g. the empty bucket of a throttled call).
+      const refusal = (aws as { gate?: Record<string, unknown> } | undefined)?.gate;
+      if (refusal) gate = { ...gate, ...refusal };
       if (!aws) console.error(`sim: ${service.name}.${operation} failed:`, err);
       const status = aws?.status ?? 500;
       const code = aws?.code ?? 'InternalFailure';
@@ -334,14 +343,14 @@ export class SimServer {
           return send(200, this.world.events(since));
         case 'GET /_sim/state':
           return send(200, this.world.state());
+        case 'GET /_sim/throttling':
+          return send(200, this.throttling());
         case 'POST /_sim/reset':
           await this.reset();
           return send(200, { ok: true });
         case 'POST /_sim/scenario':
           await this.load(JSON.parse(body) as Scenario);
           return send(200, { ok: true });
-        case 'POST /_sim/sessions':
-          return send(200, adminSession(this.world.gates, JSON.parse(body) as AdminSessionRequest));
         case 'POST /_sim/faults': {
           const parsed = JSON.parse(body) as FaultSpec | FaultSpec[];
           this.addFaults(Array.isArray(parsed) ? parsed : [parsed]);
