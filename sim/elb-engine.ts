@@ -137,7 +137,7 @@ export class ElbEngine {
     const hc = spec.healthCheck ?? {};
     // Defaults of an ALB target group (CreateTargetGroup in the API reference).
     const tg: TargetGroupRecord = {
-      arn: this.arn(`targetgroup/${spec.name}/${this.random.hex(16)}`),
+      arn: spec.arn ?? this.arn(`targetgroup/${spec.name}/${this.random.hex(16)}`),
       name: spec.name,
       port: spec.port,
       protocol: spec.protocol ?? 'HTTP',
@@ -182,8 +182,8 @@ export class ElbEngine {
   }
 
   private addLoadBalancer(spec: LoadBalancerSpec): void {
-    const lbId = this.random.hex(16);
-    const arn = this.arn(`loadbalancer/app/${spec.name}/${lbId}`);
+    const lbId = spec.arn?.split('/').pop() ?? this.random.hex(16);
+    const arn = spec.arn ?? this.arn(`loadbalancer/app/${spec.name}/${lbId}`);
     const lb: LoadBalancerRecord = {
       arn,
       name: spec.name,

@@ -13,12 +13,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { adminSession, type AdminSessionRequest, type SimCredentials } from './iam/admin.js';
+import { loadAssembly } from './assembly/load.js';
+import type { Overlay } from './assembly/overlay.js';
 import { DATA_PLANES } from './registry.js';
 import type { FaultSpec, Scenario } from './scenario.js';
 import { SimServer, type SimCall } from './server.js';
 import type { SimEvent, World } from './world.js';
 
 export type { Scenario } from './scenario.js';
+export { loadAssembly, type AssemblyLoad } from './assembly/load.js';
+export type { Overlay } from './assembly/overlay.js';
 export type { SimCall } from './server.js';
 export type { SimEvent } from './world.js';
 export type { AdminSessionRequest, SimCredentials } from './iam/admin.js';
@@ -32,8 +36,12 @@ export type {
 } from './elb-engine.js';
 
 export interface StartSimOptions {
-  /** A Scenario object, or the path of a scenario JSON file. */
-  scenario: Scenario | string;
+  /** A Scenario object, or the path of a scenario JSON file; or give `assembly`. */
+  scenario?: Scenario | string;
+  /** A cloud assembly directory (cdk.out) to load as the world (sim/assembly), with `overlay`. */
+  assembly?: string;
+  /** The overlay (object or JSON file) merged with `assembly`: image behaviours, timing, seed, registry. */
+  overlay?: Overlay | string;
   /** How many times faster than real time the clock runs (default 1). */
   speed?: number;
   /** 0 (default) picks a free port. */
@@ -68,9 +76,19 @@ export function loadScenario(scenario: Scenario | string): Scenario {
     : structuredClone(scenario);
 }
 
+/** The scenario a StartSimOptions describes: a scenario, or a cloud assembly with its overlay. */
+export function scenarioOf(options: Pick<StartSimOptions, 'scenario' | 'assembly' | 'overlay'>): Scenario {
+  if (options.assembly !== undefined) {
+    if (options.scenario !== undefined) throw new Error('startSim: give a scenario or an assembly, not both');
+    return loadAssembly({ assembly: options.assembly, overlay: options.overlay }).scenario;
+  }
+  if (options.scenario === undefined) throw new Error('startSim: give a scenario or an assembly');
+  return loadScenario(options.scenario);
+}
+
 export async function startSim(options: StartSimOptions): Promise<Sim> {
   const speed = options.speed ?? 1;
-  const server = new SimServer(loadScenario(options.scenario), speed);
+  const server = new SimServer(scenarioOf(options), speed);
   let dataPlanes: { close(): Promise<void> }[] = [];
   const closeDataPlanes = async () => {
     await Promise.all(dataPlanes.map((plane) => plane.close()));
@@ -78,7 +96,7 @@ export async function startSim(options: StartSimOptions): Promise<Sim> {
   };
   server.onLoad = async (world) => {
     await closeDataPlanes();
-    const deps = { elb: world.elb, toReal: (ms: number) => world.clock.toReal(ms) };
+    const deps = { elb: world.elb, services: world.services, toReal: (ms: number) => world.clock.toReal(ms) };
     for (const start of DATA_PLANES) dataPlanes.push(await start(deps));
   };
   await server.onLoad(server.world);

@@ -112,6 +112,8 @@ export function scaleScenario(base: Scenario, count: number): Scenario {
       targetGroups.push({
         ...structuredClone(targetGroup),
         name,
+        // A target group of its own: not the base's ARN (a loaded assembly gives one).
+        arn: undefined,
         ...(targetGroup.healthCheck && {
           healthCheck: { ...targetGroup.healthCheck, path: `/${name}/health` },
         }),

@@ -43,6 +43,24 @@ export interface Scenario {
   iam?: IamSpec;
   /** API rate limits (sim/throttle.ts): absent, AWS's documented token buckets apply. */
   throttling?: ThrottlingSpec;
+  /** VPCs, subnets and security groups (from a cloud assembly). */
+  network?: NetworkSpec;
+  /** CloudWatch Logs groups and their retention (from a cloud assembly). */
+  logGroups?: LogGroupSpec[];
+  /** Secrets Manager secrets with their (generated, seeded) values. */
+  secrets?: SecretSpec[];
+  /** CloudWatch alarms as defined (not evaluated). */
+  alarms?: AlarmSpec[];
+  /** Cloud Map namespaces and services (DNS TTLs). */
+  serviceDiscovery?: ServiceDiscoverySpec;
+  /** Resources of the loaded cloud assembly the simulator does not model: listed, never dropped. */
+  unmodelled?: UnmodelledResource[];
+  /**
+   * How long before the load the loaded services' deployments, service
+   * deployments and revisions were made (simulated ms; default one day), so
+   * the world has a past: nothing loaded looks created at the load instant.
+   */
+  historyMs?: number;
 }
 
 export interface Timing {
@@ -91,6 +109,8 @@ export interface TargetGroupSpec {
   };
   /** deregistration_delay.timeout_seconds; default 300 (ELB default). */
   deregistrationDelaySeconds?: number;
+  /** The ARN to serve (a loaded assembly's, so templates and the API agree); default a seeded one. */
+  arn?: string;
 }
 
 export interface LoadBalancerSpec {
@@ -101,6 +121,8 @@ export interface LoadBalancerSpec {
    */
   httpPort?: number;
   listeners: ListenerSpec[];
+  /** The ARN to serve (a loaded assembly's); default a seeded one. */
+  arn?: string;
 }
 
 export interface ListenerSpec {
@@ -135,6 +157,12 @@ export interface ServiceSpec {
   healthCheckGracePeriodSeconds?: number;
   /** The ServiceDeployment API answers for this service (default true). */
   serviceDeployments?: boolean;
+  capacityProviderStrategy?: { capacityProvider: string; weight?: number; base?: number }[];
+  tags?: { key: string; value: string }[];
+  propagateTags?: 'SERVICE' | 'TASK_DEFINITION' | 'NONE';
+  enableECSManagedTags?: boolean;
+  /** Cloud Map registries (service discovery ARNs). */
+  serviceRegistries?: { registryArn: string; containerName?: string; containerPort?: number }[];
 }
 
 export interface ImageBehaviour {
@@ -230,4 +258,72 @@ export interface StackSpec {
   name: string;
   /** The template as deployed (JSON object). */
   template: Record<string, unknown>;
+}
+
+export interface NetworkSpec {
+  vpcs: { id: string; cidrBlock?: string; name?: string }[];
+  subnets: {
+    id: string;
+    vpcId: string;
+    availabilityZone?: string;
+    cidrBlock?: string;
+    /** A stable name: the CDK path, else "<stack>/<logicalId>". */
+    name: string;
+    mapPublicIpOnLaunch?: boolean;
+  }[];
+  securityGroups: { id: string; groupName: string; description?: string; vpcId?: string }[];
+}
+
+export interface LogGroupSpec {
+  name: string;
+  arn: string;
+  retentionInDays?: number;
+}
+
+export interface SecretSpec {
+  name: string;
+  arn: string;
+  description?: string;
+  /** SecretString: a generated value is derived from the scenario's seed and the secret's name. */
+  value: string;
+}
+
+export interface AlarmSpec {
+  name: string;
+  arn: string;
+  description?: string;
+  namespace?: string;
+  metricName?: string;
+  dimensions?: { name: string; value: string }[];
+  statistic?: string;
+  period?: number;
+  evaluationPeriods: number;
+  datapointsToAlarm?: number;
+  threshold?: number;
+  comparisonOperator: string;
+  treatMissingData?: string;
+  alarmActions?: string[];
+  okActions?: string[];
+  /** Metric math queries, as in the template (camelCase). */
+  metrics?: unknown[];
+}
+
+export interface ServiceDiscoverySpec {
+  namespaces: { id: string; arn: string; name: string; vpc?: string }[];
+  services: {
+    id: string;
+    arn: string;
+    name: string;
+    namespaceId?: string;
+    routingPolicy?: string;
+    dnsRecords: { type: string; ttlSeconds: number }[];
+  }[];
+}
+
+export interface UnmodelledResource {
+  stack: string;
+  logicalId: string;
+  type: string;
+  /** Why it is listed: the type is not modelled, or which part of a modelled resource is not. */
+  reason: string;
 }

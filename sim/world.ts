@@ -149,6 +149,8 @@ export class World {
       targetGroups,
       loadBalancers,
       logGroups,
+      // What a loaded cloud assembly holds that the simulator does not model (sim/assembly).
+      unmodelled: this.scenario.unmodelled ?? [],
     };
   }
 

@@ -158,19 +158,27 @@ export class EcsEngine {
 
   // ---------------------------------------------------------------- load
 
-  /** The scenario's clusters, task definitions, and services already steady. */
+  /**
+   * The scenario's clusters, task definitions, and services already steady.
+   * What is loaded has a past: it was registered and deployed `historyMs`
+   * (default one day) before the load, so a client starting right after the
+   * load never sees a "previous" deployment made an instant before its own.
+   */
   load(scenario: Scenario): void {
+    const loadedTaskDefinitions: TaskDefRecord[] = [];
     for (const spec of scenario.clusters) this.store.addCluster(spec);
     for (const spec of scenario.taskDefinitions) {
       const { tags, ...request } = spec as { tags?: Tag[] } & Record<string, unknown>;
-      this.store.registerTaskDefinition(request, tags ?? []);
+      loadedTaskDefinitions.push(this.store.registerTaskDefinition(request, tags ?? []));
     }
+    const services: ServiceRecord[] = [];
     this.scheduler.pausedWhile(() => {
-      for (const spec of scenario.services ?? []) this.loadSteadyService(spec);
+      for (const spec of scenario.services ?? []) services.push(this.loadSteadyService(spec));
     });
+    backdate(scenario.historyMs ?? LOADED_HISTORY_MS, loadedTaskDefinitions, services);
   }
 
-  private loadSteadyService(spec: ServiceSpec): void {
+  private loadSteadyService(spec: ServiceSpec): ServiceRecord {
     const cluster = this.store.cluster(spec.cluster);
     const loadBalancers = (spec.loadBalancers ?? []).map((lb) => {
       const tg = this.deps.elb.targetGroupByName(lb.targetGroup);
@@ -181,16 +189,20 @@ export class EcsEngine {
       name: spec.name,
       taskDefinition: spec.taskDefinition,
       desiredCount: spec.desiredCount,
-      launchType: spec.launchType ?? 'FARGATE',
+      launchType: spec.capacityProviderStrategy ? undefined : (spec.launchType ?? 'FARGATE'),
+      capacityProviderStrategy: spec.capacityProviderStrategy,
       loadBalancers,
       networkConfiguration: spec.networkConfiguration,
       deploymentConfiguration: spec.deploymentConfiguration,
       healthCheckGracePeriodSeconds: spec.healthCheckGracePeriodSeconds,
       serviceDeployments: spec.serviceDeployments ?? true,
-      tags: [],
+      tags: spec.tags ?? [],
+      propagateTags: spec.propagateTags,
+      enableECSManagedTags: spec.enableECSManagedTags,
       steady: true,
     });
     service.steady = true;
+    return service;
   }
 
   // ---------------------------------------------------------------- records
@@ -323,5 +335,33 @@ export class EcsEngine {
    */
   stopTask(task: TaskRecord, stopCode: string, reason: string, opts: { failure?: boolean } = {}): void {
     this.tasks.stopTask(task, stopCode, reason, opts);
+  }
+}
+
+/** How long before the load a loaded world was deployed, unless the scenario says (Scenario.historyMs). */
+export const LOADED_HISTORY_MS = 24 * 60 * 60 * 1000;
+
+/** Moves every timestamp of what a load created `ms` into the past (records are created at the load instant). */
+function backdate(ms: number, taskDefinitions: TaskDefRecord[], services: ServiceRecord[]): void {
+  if (ms <= 0) return;
+  const shift = <T extends object>(record: T, keys: (keyof T)[]) => {
+    for (const key of keys) {
+      const value = record[key];
+      if (typeof value === 'number') (record[key] as number) = value - ms;
+      else if (value instanceof Date) (record[key] as Date) = new Date(value.getTime() - ms);
+    }
+  };
+  for (const td of taskDefinitions) shift(td.body as { registeredAt?: Date }, ['registeredAt']);
+  for (const service of services) {
+    shift(service, ['createdAt']);
+    for (const event of service.events) shift(event, ['createdAt']);
+    for (const deployment of service.deployments) shift(deployment, ['createdAt', 'updatedAt']);
+    for (const sd of service.serviceDeployments)
+      shift(sd, ['createdAt', 'startedAt', 'updatedAt', 'finishedAt']);
+    for (const revision of service.revisions.values()) shift(revision, ['createdAt']);
+    for (const task of service.cluster.tasks.values()) {
+      if (task.service !== service) continue;
+      shift(task, ['createdAt', 'pullStartedAt', 'pullStoppedAt', 'startedAt', 'connectivityAt']);
+    }
   }
 }

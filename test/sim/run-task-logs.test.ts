@@ -19,19 +19,30 @@ import {
   FilterLogEventsCommand,
   GetLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { CLUSTER, startWithClients, stopClients, waitFor, type Clients } from './helpers.js';
+import { loadScenario } from '../../sim/index.js';
+import { CLUSTER, STAGING, startWithClients, stopClients, waitFor, type Clients } from './helpers.js';
+
+/**
+ * The staging world, with a default capacity provider strategy (FARGATE) on its
+ * cluster: this file is about RunTask placing on the cluster default, which
+ * infra/'s cluster may or may not set.
+ */
+const world = loadScenario(STAGING);
+world.clusters[0]!.defaultCapacityProviderStrategy = [{ capacityProvider: 'FARGATE', weight: 1, base: 0 }];
+const serviceNetwork = world.services![0]!.networkConfiguration!.awsvpcConfiguration;
+const NO_CAPACITY_SUBNET = world.clusters[0]!.capacityUnavailableSubnets![0]!;
 
 let c: Clients;
 beforeAll(async () => {
-  c = await startWithClients();
+  c = await startWithClients(world);
 });
 afterAll(() => stopClients(c));
 beforeEach(() => c.sim.reset());
 
 const network = {
   awsvpcConfiguration: {
-    subnets: ['subnet-0a1b2c3d4e5f60001'],
-    securityGroups: ['sg-0a1b2c3d4e5f60718'],
+    subnets: [serviceNetwork.subnets[0]!],
+    securityGroups: serviceNetwork.securityGroups!,
     assignPublicIp: 'DISABLED' as const,
   },
 };
@@ -52,7 +63,7 @@ async function migrationRevision(tag: string): Promise<string> {
       requiresCompatibilities: ['FARGATE'],
       cpu: '256',
       memory: '512',
-      executionRoleArn: 'arn:aws:iam::123456789012:role/alva-staging-task-execution',
+      executionRoleArn: world.taskDefinitions.find((td) => td.family === 'alva-migrations')!.executionRoleArn as string,
       containerDefinitions: [
         {
           name: 'migrations',
@@ -307,7 +318,7 @@ describe('RunTask', () => {
         cluster: CLUSTER,
         taskDefinition: 'alva-migrations',
         launchType: 'FARGATE',
-        networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-0a1b2c3d4e5f6ffff'] } },
+        networkConfiguration: { awsvpcConfiguration: { subnets: [NO_CAPACITY_SUBNET] } },
       }),
     );
     expect(noCapacity.tasks).toEqual([]);

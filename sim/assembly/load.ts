@@ -1,0 +1,729 @@
+/**
+ * A cloud assembly plus an overlay, made into a Scenario: every stack's
+ * resources, intrinsics resolved (intrinsics.ts) against the physical ids the
+ * simulator assigns (physical-ids.ts), mapped into the scenario format. The
+ * mapping knows CloudFormation resource types, never a product: any CDK app's
+ * assembly loads. A resource whose type the simulator does not model is
+ * returned in `unmodelled` (and kept in Scenario.unmodelled), never dropped.
+ */
+import { digest, nameFromArn } from './physical-ids.js';
+import { IntrinsicError, StackResolver, type StackEnvironment } from './intrinsics.js';
+import { readAssembly, type AssemblyStack } from './manifest.js';
+import { readOverlay, type Overlay } from './overlay.js';
+import type { IamSpec, ManagedPolicySpec, PolicyDocument, RoleSpec } from '../iam/model.js';
+import type {
+  AlarmSpec,
+  ClusterSpec,
+  EcrRepositorySpec,
+  ListenerSpec,
+  LoadBalancerSpec,
+  NetworkSpec,
+  Scenario,
+  SecretSpec,
+  ServiceSpec,
+  TargetGroupSpec,
+  TaskDefinitionSpec,
+  UnmodelledResource,
+} from '../scenario.js';
+
+export { IntrinsicError } from './intrinsics.js';
+
+export interface AssemblyLoad {
+  scenario: Scenario;
+  unmodelled: UnmodelledResource[];
+}
+
+type Props = Record<string, unknown>;
+
+/** One resource of the assembly, its properties resolved. */
+interface Loaded {
+  stack: StackResolver;
+  logicalId: string;
+  type: string;
+  props: Props;
+  /** Metadata aws:cdk:path, when CDK wrote one. */
+  path?: string;
+}
+
+/** Types the loader maps into the scenario (whole, or into the resource they attach to). */
+const MODELLED = new Set([
+  'AWS::EC2::VPC',
+  'AWS::EC2::Subnet',
+  'AWS::EC2::SecurityGroup',
+  'AWS::ECS::Cluster',
+  'AWS::ECS::ClusterCapacityProviderAssociations',
+  'AWS::ECS::TaskDefinition',
+  'AWS::ECS::Service',
+  'AWS::ElasticLoadBalancingV2::TargetGroup',
+  'AWS::ElasticLoadBalancingV2::LoadBalancer',
+  'AWS::ElasticLoadBalancingV2::Listener',
+  'AWS::ElasticLoadBalancingV2::ListenerRule',
+  'AWS::ECR::Repository',
+  'AWS::Logs::LogGroup',
+  'AWS::SecretsManager::Secret',
+  'AWS::SecretsManager::SecretTargetAttachment',
+  'AWS::IAM::Role',
+  'AWS::IAM::Policy',
+  'AWS::IAM::ManagedPolicy',
+  'AWS::IAM::OIDCProvider',
+  'AWS::CloudWatch::Alarm',
+  'AWS::ServiceDiscovery::PrivateDnsNamespace',
+  'AWS::ServiceDiscovery::Service',
+]);
+
+/** Loads the cloud assembly in `assembly` (a cdk.out directory) with `overlay` into a Scenario. */
+export function loadAssembly(options: { assembly: string; overlay?: Overlay | string }): AssemblyLoad {
+  const overlay = readOverlay(options.overlay);
+  const stacks = readAssembly(options.assembly);
+  const world = new AssemblyWorld(stacks, overlay);
+  return world.build();
+}
+
+class AssemblyWorld {
+  private readonly exports = new Map<string, { value: unknown; stack: string }>();
+  private readonly revisions = new Map<string, number>();
+  private readonly familyCounts = new Map<string, number>();
+  private readonly resolvers: StackResolver[] = [];
+  private readonly resources: Loaded[] = [];
+  private readonly unmodelled: UnmodelledResource[] = [];
+  readonly region: string;
+  readonly account: string;
+
+  constructor(
+    private readonly stacks: AssemblyStack[],
+    private readonly overlay: Overlay,
+  ) {
+    if (stacks.length === 0) throw new Error('the cloud assembly has no CloudFormation stack');
+    this.region = stacks.find((s) => s.region)?.region ?? overlay.region ?? 'us-east-1';
+    this.account = stacks.find((s) => s.account)?.account ?? overlay.accountId ?? '123456789012';
+  }
+
+  private environment(stack: AssemblyStack): StackEnvironment {
+    const region = stack.region ?? this.region;
+    const china = region.startsWith('cn-');
+    return {
+      region,
+      account: stack.account ?? this.account,
+      partition: china ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws',
+      urlSuffix: china ? 'amazonaws.com.cn' : 'amazonaws.com',
+      availabilityZones: this.overlay.availabilityZones ?? ['a', 'b', 'c'].map((z) => `${region}${z}`),
+      parameters: this.overlay.parameters?.[stack.stackName],
+    };
+  }
+
+  build(): AssemblyLoad {
+    // Stacks in dependency order: each one's exports are known before a later stack imports them.
+    for (const stack of this.stacks) {
+      const resolver = new StackResolver(stack, this.environment(stack), {
+        importValue: (name, from) => {
+          const found = this.exports.get(name);
+          if (!found)
+            throw new IntrinsicError(
+              `stack ${from}: Fn::ImportValue "${name}": no stack before it exports that name`,
+            );
+          return found.value;
+        },
+        revision: (stackName, logicalId, family) => {
+          const key = `${stackName}/${logicalId}`;
+          let revision = this.revisions.get(key);
+          if (revision === undefined) {
+            revision = (this.familyCounts.get(family) ?? 0) + 1;
+            this.familyCounts.set(family, revision);
+            this.revisions.set(key, revision);
+          }
+          return revision;
+        },
+      });
+      this.resolvers.push(resolver);
+      for (const logicalId of resolver.logicalIds()) {
+        const resource = resolver.resource(logicalId);
+        const path = resource.Metadata?.['aws:cdk:path'];
+        this.resources.push({
+          stack: resolver,
+          logicalId,
+          type: resource.Type,
+          props: resolver.properties(logicalId),
+          path: typeof path === 'string' ? path : undefined,
+        });
+      }
+      for (const output of resolver.outputs()) {
+        if (output.exportName === undefined) continue;
+        if (this.exports.has(output.exportName)) {
+          throw new IntrinsicError(
+            `stack ${stack.stackName}: export "${output.exportName}" is already exported by ${this.exports.get(output.exportName)?.stack}`,
+          );
+        }
+        this.exports.set(output.exportName, { value: output.value, stack: stack.stackName });
+      }
+    }
+
+    for (const r of this.resources) {
+      if (!MODELLED.has(r.type)) {
+        this.unmodelled.push({
+          stack: r.stack.stackName,
+          logicalId: r.logicalId,
+          type: r.type,
+          reason: notModelledReason(r.type),
+        });
+      }
+    }
+
+    const targetGroups = this.targetGroups();
+    const scenario: Scenario = {
+      name: this.overlay.name ?? this.stacks.map((s) => s.stackName).join('+'),
+      region: this.region,
+      accountId: this.account,
+      seed: this.overlay.seed ?? 1,
+      ...(this.overlay.timing ? { timing: this.overlay.timing } : {}),
+      ...(this.overlay.historyMs !== undefined ? { historyMs: this.overlay.historyMs } : {}),
+      clusters: this.clusters(),
+      taskDefinitions: this.taskDefinitions(),
+      targetGroups,
+      loadBalancers: this.loadBalancers(targetGroups),
+      services: this.services(targetGroups),
+      images: this.overlay.images ?? {},
+      ...(this.overlay.faults ? { faults: this.overlay.faults } : {}),
+      ecr: {
+        registry: this.overlay.ecr?.registry ?? '',
+        ...this.overlay.ecr,
+        repositories: this.repositories(),
+      },
+      stacks: this.stacks.map((s) => ({ name: s.stackName, template: s.template })),
+      iam: this.iam(),
+      network: this.network(),
+      logGroups: this.of('AWS::Logs::LogGroup').map((r) => ({
+        name: this.ref(r),
+        arn: String(r.stack.getAtt(r.logicalId, 'Arn')),
+        ...(r.props.RetentionInDays !== undefined
+          ? { retentionInDays: Number(r.props.RetentionInDays) }
+          : {}),
+      })),
+      secrets: this.secrets(),
+      alarms: this.alarms(),
+      serviceDiscovery: this.serviceDiscovery(),
+      unmodelled: this.unmodelled,
+    };
+    return { scenario, unmodelled: this.unmodelled };
+  }
+
+  private of(type: string): Loaded[] {
+    return this.resources.filter((r) => r.type === type);
+  }
+
+  private ref(r: Loaded): string {
+    return String(r.stack.ref(r.logicalId));
+  }
+
+  private note(r: Loaded, reason: string): void {
+    this.unmodelled.push({ stack: r.stack.stackName, logicalId: r.logicalId, type: r.type, reason });
+  }
+
+  /** A subnet's stable names: "<stack>/<logicalId>" and its CDK path. */
+  private subnetByStableName(name: string): string {
+    const subnet = this.of('AWS::EC2::Subnet').find(
+      (r) => `${r.stack.stackName}/${r.logicalId}` === name || r.path === name,
+    );
+    if (!subnet)
+      throw new Error(
+        `overlay: capacityUnavailableSubnets names "${name}", which no stack defines as a subnet`,
+      );
+    return this.ref(subnet);
+  }
+
+  private clusters(): ClusterSpec[] {
+    const unavailable = (this.overlay.capacityUnavailableSubnets ?? []).map((n) =>
+      this.subnetByStableName(n),
+    );
+    return this.of('AWS::ECS::Cluster').map((r) => {
+      const name = this.ref(r);
+      const association = this.of('AWS::ECS::ClusterCapacityProviderAssociations').find(
+        (a) => nameFromArn(String(a.props.Cluster)) === name,
+      );
+      const providers = (association?.props.CapacityProviders ?? r.props.CapacityProviders) as
+        string[] | undefined;
+      const strategy = (association?.props.DefaultCapacityProviderStrategy ??
+        r.props.DefaultCapacityProviderStrategy) as Props[] | undefined;
+      return {
+        name,
+        ...(providers ? { capacityProviders: providers } : {}),
+        ...(strategy?.length ? { defaultCapacityProviderStrategy: strategy.map(capacityItem) } : {}),
+        ...(unavailable.length ? { capacityUnavailableSubnets: unavailable } : {}),
+      };
+    });
+  }
+
+  private taskDefinitions(): TaskDefinitionSpec[] {
+    return this.of('AWS::ECS::TaskDefinition').map((r) => {
+      const { Tags, ...rest } = r.props;
+      const request = camel(rest) as TaskDefinitionSpec;
+      request.family = nameFromArn(this.ref(r)).split(':')[0];
+      const tags = tagList(Tags);
+      return tags.length ? { ...request, tags } : request;
+    });
+  }
+
+  private targetGroups(): (TargetGroupSpec & { arn: string })[] {
+    return this.of('AWS::ElasticLoadBalancingV2::TargetGroup').map((r) => {
+      const p = r.props;
+      const attributes = (p.TargetGroupAttributes ?? []) as { Key: string; Value: unknown }[];
+      const delay = attributes.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
+      const matcher = (p.Matcher as Props | undefined)?.HttpCode;
+      if ((p.Matcher as Props | undefined)?.GrpcCode !== undefined)
+        this.note(r, 'gRPC health-check matcher not modelled');
+      const healthCheck = {
+        ...(p.HealthCheckPath !== undefined ? { path: String(p.HealthCheckPath) } : {}),
+        ...(p.HealthCheckIntervalSeconds !== undefined
+          ? { intervalSeconds: Number(p.HealthCheckIntervalSeconds) }
+          : {}),
+        ...(p.HealthCheckTimeoutSeconds !== undefined
+          ? { timeoutSeconds: Number(p.HealthCheckTimeoutSeconds) }
+          : {}),
+        ...(p.HealthyThresholdCount !== undefined
+          ? { healthyThresholdCount: Number(p.HealthyThresholdCount) }
+          : {}),
+        ...(p.UnhealthyThresholdCount !== undefined
+          ? { unhealthyThresholdCount: Number(p.UnhealthyThresholdCount) }
+          : {}),
+        ...(matcher !== undefined ? { matcher: String(matcher) } : {}),
+      };
+      return {
+        name: String(r.stack.getAtt(r.logicalId, 'TargetGroupName')),
+        arn: this.ref(r),
+        port: Number(p.Port),
+        ...(p.Protocol ? { protocol: p.Protocol as 'HTTP' | 'HTTPS' } : {}),
+        // CloudFormation's default target type is instance.
+        targetType: (p.TargetType as 'ip' | 'instance' | undefined) ?? 'instance',
+        healthCheck,
+        ...(delay !== undefined ? { deregistrationDelaySeconds: Number(delay) } : {}),
+      };
+    });
+  }
+
+  private loadBalancers(targetGroups: { name: string; arn: string }[]): LoadBalancerSpec[] {
+    const tgName = (arn: unknown) => targetGroups.find((tg) => tg.arn === arn)?.name;
+    const forwardTo = (action: Props): string | undefined => {
+      const direct = action.TargetGroupArn;
+      const weighted = ((action.ForwardConfig as Props | undefined)?.TargetGroups as Props[] | undefined)?.[0]
+        ?.TargetGroupArn;
+      return tgName(direct ?? weighted);
+    };
+    return this.of('AWS::ElasticLoadBalancingV2::LoadBalancer').map((r) => {
+      const arn = this.ref(r);
+      const name = String(r.stack.getAtt(r.logicalId, 'LoadBalancerName'));
+      if (r.props.Type === 'network' || r.props.Type === 'gateway')
+        this.note(r, `a ${String(r.props.Type)} load balancer is served as an application load balancer`);
+      const listeners: ListenerSpec[] = this.of('AWS::ElasticLoadBalancingV2::Listener')
+        .filter((l) => l.props.LoadBalancerArn === arn)
+        .map((l) => {
+          const listenerArn = this.ref(l);
+          const actions = (l.props.DefaultActions ?? []) as Props[];
+          const action =
+            actions.find((a) => a.Type !== 'authenticate-oidc' && a.Type !== 'authenticate-cognito') ?? {};
+          const spec: ListenerSpec = {
+            port: Number(l.props.Port),
+            protocol: l.props.Protocol === 'HTTPS' ? 'HTTPS' : 'HTTP',
+            rules: [],
+          };
+          if (action.Type === 'forward') spec.defaultTargetGroup = forwardTo(action);
+          else spec.defaultFixedResponse = fixedResponse(action, () => this.note(l, redirectNote));
+          for (const rule of this.of('AWS::ElasticLoadBalancingV2::ListenerRule')) {
+            if (rule.props.ListenerArn !== listenerArn) continue;
+            const ruleAction = ((rule.props.Actions ?? []) as Props[]).find((a) => a.Type === 'forward');
+            const targetGroup = ruleAction ? forwardTo(ruleAction) : undefined;
+            if (!targetGroup) {
+              this.note(rule, 'only listener rules that forward to a target group are modelled');
+              continue;
+            }
+            const conditions = (rule.props.Conditions ?? []) as Props[];
+            const values = (field: string, config: string) =>
+              conditions
+                .filter((c) => c.Field === field)
+                .flatMap((c) => ((c[config] as Props | undefined)?.Values ?? c.Values ?? []) as string[]);
+            const other = conditions.filter((c) => c.Field !== 'path-pattern' && c.Field !== 'host-header');
+            if (other.length)
+              this.note(rule, `conditions not modelled: ${other.map((c) => String(c.Field)).join(', ')}`);
+            const pathPatterns = values('path-pattern', 'PathPatternConfig');
+            const hostHeaders = values('host-header', 'HostHeaderConfig');
+            spec.rules!.push({
+              priority: Number(rule.props.Priority),
+              ...(pathPatterns.length ? { pathPatterns } : {}),
+              ...(hostHeaders.length ? { hostHeaders } : {}),
+              targetGroup,
+            });
+          }
+          spec.rules!.sort((a, b) => a.priority - b.priority);
+          return spec;
+        });
+      return { name, arn, httpPort: this.overlay.albHttpPorts?.[name] ?? 0, listeners };
+    });
+  }
+
+  private services(targetGroups: { name: string; arn: string }[]): ServiceSpec[] {
+    return this.of('AWS::ECS::Service').map((r) => {
+      const p = r.props;
+      const deployment = (p.DeploymentConfiguration ?? {}) as Props;
+      const breaker = deployment.DeploymentCircuitBreaker as Props | undefined;
+      const awsvpc = (p.NetworkConfiguration as Props | undefined)?.AwsvpcConfiguration as Props | undefined;
+      const td = String(p.TaskDefinition);
+      if (deployment.Alarms && (deployment.Alarms as Props).Enable)
+        this.note(r, 'deployment alarms (DeploymentConfiguration.Alarms) not modelled');
+      if (p.DeploymentController && (p.DeploymentController as Props).Type !== 'ECS')
+        this.note(r, `deployment controller ${String((p.DeploymentController as Props).Type)} not modelled`);
+      return {
+        cluster: p.Cluster === undefined ? 'default' : nameFromArn(String(p.Cluster)),
+        name: String(r.stack.getAtt(r.logicalId, 'Name')),
+        // A task definition ARN becomes family:revision; a bare family stays itself.
+        taskDefinition: td.startsWith('arn:') ? td.slice(td.indexOf('task-definition/') + 16) : td,
+        desiredCount: p.DesiredCount === undefined ? 1 : Number(p.DesiredCount),
+        ...(p.LaunchType ? { launchType: p.LaunchType as 'FARGATE' | 'EC2' } : {}),
+        ...(p.CapacityProviderStrategy
+          ? { capacityProviderStrategy: (p.CapacityProviderStrategy as Props[]).map(capacityItem) }
+          : {}),
+        loadBalancers: ((p.LoadBalancers ?? []) as Props[]).map((lb) => {
+          const name = targetGroups.find((tg) => tg.arn === lb.TargetGroupArn)?.name;
+          if (!name)
+            throw new Error(
+              `service ${r.logicalId}: target group ${String(lb.TargetGroupArn)} is in no stack`,
+            );
+          return {
+            targetGroup: name,
+            containerName: String(lb.ContainerName),
+            containerPort: Number(lb.ContainerPort),
+          };
+        }),
+        deploymentConfiguration: {
+          ...(deployment.MinimumHealthyPercent !== undefined
+            ? { minimumHealthyPercent: Number(deployment.MinimumHealthyPercent) }
+            : {}),
+          ...(deployment.MaximumPercent !== undefined
+            ? { maximumPercent: Number(deployment.MaximumPercent) }
+            : {}),
+          ...(breaker
+            ? {
+                deploymentCircuitBreaker: {
+                  enable: breaker.Enable === true,
+                  rollback: breaker.Rollback === true,
+                },
+              }
+            : {}),
+        },
+        ...(awsvpc
+          ? {
+              networkConfiguration: {
+                awsvpcConfiguration: {
+                  subnets: (awsvpc.Subnets ?? []) as string[],
+                  ...(awsvpc.SecurityGroups ? { securityGroups: awsvpc.SecurityGroups as string[] } : {}),
+                  ...(awsvpc.AssignPublicIp
+                    ? { assignPublicIp: awsvpc.AssignPublicIp as 'ENABLED' | 'DISABLED' }
+                    : {}),
+                },
+              },
+            }
+          : {}),
+        ...(p.HealthCheckGracePeriodSeconds !== undefined
+          ? { healthCheckGracePeriodSeconds: Number(p.HealthCheckGracePeriodSeconds) }
+          : {}),
+        ...(p.Tags ? { tags: tagList(p.Tags) } : {}),
+        ...(p.PropagateTags ? { propagateTags: p.PropagateTags as ServiceSpec['propagateTags'] } : {}),
+        ...(p.EnableECSManagedTags !== undefined
+          ? { enableECSManagedTags: p.EnableECSManagedTags === true }
+          : {}),
+        ...(p.ServiceRegistries
+          ? { serviceRegistries: camel(p.ServiceRegistries) as ServiceSpec['serviceRegistries'] }
+          : {}),
+      };
+    });
+  }
+
+  private repositories(): EcrRepositorySpec[] {
+    return this.of('AWS::ECR::Repository').map((r) => {
+      const p = r.props;
+      const filters = (p.ImageTagMutabilityExclusionFilters ?? []) as Props[];
+      const lifecycle = (p.LifecyclePolicy as Props | undefined)?.LifecyclePolicyText;
+      return {
+        name: this.ref(r),
+        ...(p.ImageTagMutability
+          ? { imageTagMutability: p.ImageTagMutability as EcrRepositorySpec['imageTagMutability'] }
+          : {}),
+        ...(filters.length
+          ? {
+              imageTagMutabilityExclusionFilters: filters.map((f) => ({
+                filterType: 'WILDCARD' as const,
+                filter: String(f.ImageTagMutabilityExclusionFilterValue),
+              })),
+            }
+          : {}),
+        ...((p.ImageScanningConfiguration as Props | undefined)?.ScanOnPush !== undefined
+          ? { scanOnPush: (p.ImageScanningConfiguration as Props).ScanOnPush === true }
+          : {}),
+        ...(lifecycle !== undefined ? { lifecyclePolicyText: String(lifecycle) } : {}),
+      };
+    });
+  }
+
+  private iam(): IamSpec {
+    const policies = this.of('AWS::IAM::Policy');
+    const managed = this.of('AWS::IAM::ManagedPolicy');
+    const managedPolicies: ManagedPolicySpec[] = managed.map((r) => ({
+      name: nameFromArn(this.ref(r)),
+      arn: this.ref(r),
+      document: r.props.PolicyDocument as PolicyDocument,
+    }));
+    const roles: RoleSpec[] = this.of('AWS::IAM::Role').map((r) => {
+      const name = this.ref(r);
+      const inline = ((r.props.Policies ?? []) as Props[]).map((p) => ({
+        name: String(p.PolicyName),
+        document: p.PolicyDocument as PolicyDocument,
+      }));
+      // AWS::IAM::Policy and ManagedPolicy resources name the roles they attach to (possibly from another stack).
+      const attached = policies
+        .filter((p) => ((p.props.Roles ?? []) as string[]).some((role) => nameFromArn(role) === name))
+        .map((p) => ({
+          name: String(p.props.PolicyName),
+          document: p.props.PolicyDocument as PolicyDocument,
+        }));
+      const managedArns = [
+        ...((r.props.ManagedPolicyArns ?? []) as string[]),
+        ...managed
+          .filter((m) => ((m.props.Roles ?? []) as string[]).some((role) => nameFromArn(role) === name))
+          .map((m) => this.ref(m)),
+      ];
+      return {
+        name,
+        arn: String(r.stack.getAtt(r.logicalId, 'Arn')),
+        trust: r.props.AssumeRolePolicyDocument as PolicyDocument,
+        policies: [...inline, ...attached],
+        ...(managedArns.length ? { managedPolicyArns: managedArns } : {}),
+        ...(r.props.MaxSessionDuration !== undefined
+          ? { maxSessionDurationSeconds: Number(r.props.MaxSessionDuration) }
+          : {}),
+      };
+    });
+    return {
+      roles,
+      managedPolicies,
+      oidcProviders: this.of('AWS::IAM::OIDCProvider').map((r) => ({
+        arn: this.ref(r),
+        url: String(r.props.Url),
+        clientIds: (r.props.ClientIdList ?? []) as string[],
+      })),
+      ...(this.overlay.iam?.mode ? { mode: this.overlay.iam.mode } : {}),
+    };
+  }
+
+  private network(): NetworkSpec {
+    return {
+      vpcs: this.of('AWS::EC2::VPC').map((r) => ({
+        id: this.ref(r),
+        ...(r.props.CidrBlock ? { cidrBlock: String(r.props.CidrBlock) } : {}),
+        name: r.path ?? `${r.stack.stackName}/${r.logicalId}`,
+      })),
+      subnets: this.of('AWS::EC2::Subnet').map((r) => ({
+        id: this.ref(r),
+        vpcId: String(r.props.VpcId),
+        ...(r.props.AvailabilityZone ? { availabilityZone: String(r.props.AvailabilityZone) } : {}),
+        ...(r.props.CidrBlock ? { cidrBlock: String(r.props.CidrBlock) } : {}),
+        name: r.path ?? `${r.stack.stackName}/${r.logicalId}`,
+        mapPublicIpOnLaunch: r.props.MapPublicIpOnLaunch === true,
+      })),
+      securityGroups: this.of('AWS::EC2::SecurityGroup').map((r) => ({
+        id: this.ref(r),
+        groupName: r.props.GroupName ? String(r.props.GroupName) : `${r.stack.stackName}-${r.logicalId}`,
+        ...(r.props.GroupDescription ? { description: String(r.props.GroupDescription) } : {}),
+        ...(r.props.VpcId ? { vpcId: String(r.props.VpcId) } : {}),
+      })),
+    };
+  }
+
+  private secrets(): SecretSpec[] {
+    const seed = String(this.overlay.seed ?? 1);
+    return this.of('AWS::SecretsManager::Secret').map((r) => {
+      const arn = this.ref(r);
+      const name = arn.slice(arn.indexOf(':secret:') + 8, -7);
+      const p = r.props;
+      let value: string;
+      if (p.SecretString !== undefined) value = String(p.SecretString);
+      else {
+        const generate = (p.GenerateSecretString ?? {}) as Props;
+        const password = generatedPassword(generate, seed, name);
+        if (generate.SecretStringTemplate && generate.GenerateStringKey) {
+          const template = JSON.parse(String(generate.SecretStringTemplate)) as Props;
+          value = JSON.stringify({ ...template, [String(generate.GenerateStringKey)]: password });
+        } else value = password;
+      }
+      // A target attachment adds the database's connection details to the secret's JSON.
+      const attachment = this.of('AWS::SecretsManager::SecretTargetAttachment').find(
+        (a) => a.props.SecretId === arn,
+      );
+      if (attachment) value = this.withTarget(value, attachment);
+      return {
+        name,
+        arn,
+        ...(p.Description ? { description: String(p.Description) } : {}),
+        value,
+      };
+    });
+  }
+
+  private withTarget(value: string, attachment: Loaded): string {
+    const target = this.resources.find(
+      (r) =>
+        (r.type === 'AWS::RDS::DBInstance' || r.type === 'AWS::RDS::DBCluster') &&
+        this.ref(r) === attachment.props.TargetId,
+    );
+    if (!target) {
+      this.note(attachment, 'the attachment target is not in the assembly: the secret keeps its own JSON');
+      return value;
+    }
+    let json: Props;
+    try {
+      json = JSON.parse(value) as Props;
+    } catch {
+      return value;
+    }
+    return JSON.stringify({
+      ...json,
+      engine: target.props.Engine,
+      host: target.stack.getAtt(target.logicalId, 'Endpoint.Address'),
+      port: Number(target.stack.getAtt(target.logicalId, 'Endpoint.Port')),
+      dbInstanceIdentifier: this.ref(target),
+      ...(target.props.DBName ? { dbname: target.props.DBName } : {}),
+    });
+  }
+
+  private alarms(): AlarmSpec[] {
+    return this.of('AWS::CloudWatch::Alarm').map((r) => {
+      const p = r.props;
+      const num = (v: unknown) => (v === undefined ? undefined : Number(v));
+      const spec: AlarmSpec = {
+        name: this.ref(r),
+        arn: String(r.stack.getAtt(r.logicalId, 'Arn')),
+        description: p.AlarmDescription as string | undefined,
+        namespace: p.Namespace as string | undefined,
+        metricName: p.MetricName as string | undefined,
+        dimensions: ((p.Dimensions ?? []) as Props[]).map((d) => ({
+          name: String(d.Name),
+          value: String(d.Value),
+        })),
+        statistic: (p.Statistic ?? p.ExtendedStatistic) as string | undefined,
+        period: num(p.Period),
+        evaluationPeriods: Number(p.EvaluationPeriods),
+        datapointsToAlarm: num(p.DatapointsToAlarm),
+        threshold: num(p.Threshold),
+        comparisonOperator: String(p.ComparisonOperator),
+        treatMissingData: p.TreatMissingData as string | undefined,
+        alarmActions: p.AlarmActions as string[] | undefined,
+        okActions: p.OKActions as string[] | undefined,
+        metrics: p.Metrics ? (camel(p.Metrics) as unknown[]) : undefined,
+      };
+      return JSON.parse(JSON.stringify(spec)) as AlarmSpec;
+    });
+  }
+
+  private serviceDiscovery(): Scenario['serviceDiscovery'] {
+    return {
+      namespaces: this.of('AWS::ServiceDiscovery::PrivateDnsNamespace').map((r) => ({
+        id: this.ref(r),
+        arn: String(r.stack.getAtt(r.logicalId, 'Arn')),
+        name: String(r.props.Name),
+        ...(r.props.Vpc ? { vpc: String(r.props.Vpc) } : {}),
+      })),
+      services: this.of('AWS::ServiceDiscovery::Service').map((r) => {
+        const dns = (r.props.DnsConfig ?? {}) as Props;
+        return {
+          id: this.ref(r),
+          arn: String(r.stack.getAtt(r.logicalId, 'Arn')),
+          name: String(r.props.Name),
+          ...((r.props.NamespaceId ?? dns.NamespaceId)
+            ? { namespaceId: String(r.props.NamespaceId ?? dns.NamespaceId) }
+            : {}),
+          ...(dns.RoutingPolicy ? { routingPolicy: String(dns.RoutingPolicy) } : {}),
+          dnsRecords: ((dns.DnsRecords ?? []) as Props[]).map((d) => ({
+            type: String(d.Type),
+            ttlSeconds: Number(d.TTL),
+          })),
+        };
+      }),
+    };
+  }
+}
+
+const redirectNote =
+  'a redirect default action is served as a fixed response with its status code (no Location header)';
+
+function fixedResponse(action: Props, redirected: () => void): ListenerSpec['defaultFixedResponse'] {
+  if (action.Type === 'redirect') {
+    redirected();
+    const code = String((action.RedirectConfig as Props | undefined)?.StatusCode ?? 'HTTP_301');
+    return { statusCode: Number(code.replace('HTTP_', '')) };
+  }
+  const config = (action.FixedResponseConfig ?? {}) as Props;
+  return {
+    statusCode: Number(config.StatusCode ?? 404),
+    ...(config.MessageBody !== undefined ? { body: String(config.MessageBody) } : {}),
+    ...(config.ContentType !== undefined ? { contentType: String(config.ContentType) } : {}),
+  };
+}
+
+function capacityItem(item: Props): { capacityProvider: string; weight?: number; base?: number } {
+  return {
+    capacityProvider: String(item.CapacityProvider),
+    ...(item.Weight !== undefined ? { weight: Number(item.Weight) } : {}),
+    ...(item.Base !== undefined ? { base: Number(item.Base) } : {}),
+  };
+}
+
+function tagList(tags: unknown): { key: string; value: string }[] {
+  return ((tags ?? []) as { Key: string; Value: unknown }[]).map((t) => ({
+    key: t.Key,
+    value: String(t.Value),
+  }));
+}
+
+function notModelledReason(type: string): string {
+  if (type === 'AWS::CDK::Metadata') return 'CDK metadata';
+  if (type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource')
+    return 'a custom resource (Lambda-backed helper): its effect is not simulated';
+  if (type.startsWith('AWS::Lambda::')) return 'Lambda is not simulated';
+  return 'type not modelled: ids resolve, behaviour is not simulated';
+}
+
+/** Keys whose values are maps with user-chosen keys (kept as written). */
+const VERBATIM = new Set(['Options', 'DockerLabels', 'DriverOpts', 'Labels']);
+/** Where the API's field name is not the CloudFormation name with a lower-case first letter. */
+const RENAMED: Record<string, string> = {
+  EFSVolumeConfiguration: 'efsVolumeConfiguration',
+  FSxWindowsFileServerVolumeConfiguration: 'fsxWindowsFileServerVolumeConfiguration',
+  ProxyConfigurationProperties: 'properties',
+};
+
+/** CloudFormation's PascalCase properties as the ECS API's camelCase request fields. */
+export function camel(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(camel);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value as Props).map(([key, v]) => [
+      RENAMED[key] ?? key.charAt(0).toLowerCase() + key.slice(1),
+      VERBATIM.has(key) ? v : camel(v),
+    ]),
+  );
+}
+
+/** A GenerateSecretString value, derived from the seed and the secret's name: the same on every load. */
+function generatedPassword(options: Props, seed: string, name: string): string {
+  let alphabet = '';
+  if (options.ExcludeLowercase !== true) alphabet += 'abcdefghijklmnopqrstuvwxyz';
+  if (options.ExcludeUppercase !== true) alphabet += 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  if (options.ExcludeNumbers !== true) alphabet += '0123456789';
+  if (options.ExcludePunctuation !== true) alphabet += '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
+  if (options.IncludeSpace === true) alphabet += ' ';
+  const excluded = String(options.ExcludeCharacters ?? '');
+  alphabet = [...alphabet].filter((c) => !excluded.includes(c)).join('') || 'x';
+  const length = Number(options.PasswordLength ?? 32);
+  let out = '';
+  for (let block = 0; out.length < length; block++) {
+    const bytes = Buffer.from(digest('secret', seed, name, String(block)), 'hex');
+    for (const b of bytes) if (out.length < length) out += alphabet[b % alphabet.length];
+  }
+  return out;
+}
