@@ -8,14 +8,20 @@
  *      deploy the four services, verify them behind the ALB;
  *   2. a release whose api image crash-loops: the circuit breaker fires,
  *      every service returns to release 1, the rollback job proves it.
- * Then one screen: what ran, and which revision each service serves.
+ * Then one screen: what ran, the AWS role each job assumed (through the
+ * simulator's STS, with the OIDC token the runner minted for it), and which
+ * revision each service serves.
+ *
+ * As on a GitHub-hosted runner, the jobs get no AWS keys but the ones their
+ * configure-aws-credentials step obtains.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { startSim, loadScenario, type Sim } from '../sim/index.js';
 import { REGISTRY, REGISTRY_PASSWORD, REGISTRY_USER, engineUp, registryUp } from './docker.js';
 import { headSha, loadEnvironments, repositoryRoot } from './repo.js';
-import { renderRun, table } from './report.js';
+import { credentialsTable, renderRun, table } from './report.js';
 import { runWorkflow, type WorkflowRecord } from './run.js';
 
 const SPEED = Number(process.env.DEMO_SPEED ?? 20);
@@ -23,11 +29,31 @@ const CLUSTER = 'alva-staging-cluster';
 const SERVICES = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
 const CONTAINERS = ['web', 'api', 'auth', 'admin'];
 const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
-const CREDENTIALS = {
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'AKIADEMO000000000000',
-  AWS_SECRET_ACCESS_KEY: 'demo-secret-access-key-never-printed',
+/** The repository variables holding infra's CI roles (the AlvaStagingCiIdentity stack's outputs). */
+const ROLE_VARS = {
+  AWS_BUILD_ROLE_ARN: 'arn:aws:iam::123456789012:role/alva-staging-github-build',
+  AWS_READ_ROLE_ARN: 'arn:aws:iam::123456789012:role/alva-staging-github-read',
+  AWS_MIGRATE_ROLE_ARN: 'arn:aws:iam::123456789012:role/alva-staging-github-migrate',
+  AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::123456789012:role/alva-staging-github-deploy',
 };
+/**
+ * The repository the workflows run in: the one infra's OIDC trusts name
+ * (infra/cdk.json's `github-repo`), as on GitHub, where the role's trust and
+ * the repository are one.
+ */
+function repositoryOfInfra(): string {
+  const cdk = JSON.parse(readFileSync(resolve(repositoryRoot, 'infra/cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  const repository = cdk.context?.['github-repo'];
+  if (typeof repository !== 'string' || !repository.includes('/')) {
+    throw new Error(
+      'infra/cdk.json has no context "github-repo" (OWNER/NAME): the roles trust no repository',
+    );
+  }
+  return repository;
+}
+const REPOSITORY = repositoryOfInfra();
 
 async function serving(sim: Sim): Promise<Record<string, string>> {
   const ecs = new ECSClient({
@@ -60,9 +86,10 @@ async function release(title: string, inputs: Record<string, string>, sim: Sim):
     repoRoot: repositoryRoot,
     event: 'workflow_dispatch',
     inputs,
-    env: { AWS_ENDPOINT_URL: sim.url, ...CREDENTIALS },
+    env: { AWS_ENDPOINT_URL: sim.url },
+    repository: REPOSITORY,
     vars: {
-      AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::123456789012:role/alva-staging-deploy',
+      ...ROLE_VARS,
       STAGING_URL: '',
       // scripts/docker-up.sh's engine has no bridge network: the examples' `npm ci` runs on the host's.
       BUILD_NETWORK: 'host',
@@ -147,6 +174,13 @@ async function main() {
         ],
       ]),
     );
+    for (const [title, run] of [
+      ['release 1', first],
+      ['release 2', second],
+    ] as const) {
+      const roles = credentialsTable(run);
+      console.log(`\nAWS roles assumed, ${title}\n${roles || '(no job configured AWS credentials)'}`);
+    }
     console.log('');
     console.log(
       table([
