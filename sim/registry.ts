@@ -6,6 +6,7 @@
 import { startAlbDataPlane, type AlbDataPlaneDeps } from './alb.js';
 import type { EcsEngine } from './ecs/engine.js';
 import type { ElbEngine } from './elb-engine.js';
+import { IamAuthorizer } from './iam/authorizer.js';
 import type { LogsStore } from './logs-store.js';
 import type { CallGate, SimContext, SimService } from './service.js';
 import { CloudFormationService } from './services/cloudformation.js';
@@ -13,6 +14,7 @@ import { EcrService } from './services/ecr.js';
 import { EcsService } from './services/ecs.js';
 import { Elbv2Service } from './services/elbv2.js';
 import { LogsService } from './services/logs.js';
+import { StsService } from './services/sts.js';
 import { ThrottleGate } from './throttle.js';
 
 /** What a service is made from: the loaded account (sim/world.ts) and its engines. */
@@ -32,6 +34,7 @@ export const SERVICES: readonly ServiceFactory[] = [
   ({ logs, region, accountId }) => new LogsService(logs, region, accountId),
   (parts) => new EcrService(parts),
   (parts) => new CloudFormationService(parts),
+  (parts) => new StsService(parts),
 ];
 
 /** Makes a gate for one loaded scenario. */
@@ -39,6 +42,7 @@ export type CallGateFactory = (parts: ServiceParts) => CallGate;
 
 /** Checks every call passes, in this order, before its service sees it (sim/service.ts CallGate). */
 export const CALL_GATES: readonly CallGateFactory[] = [
+  (parts) => new IamAuthorizer(parts),
   ({ scenario, now }) => new ThrottleGate(scenario.throttling, now),
 ];
 

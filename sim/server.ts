@@ -12,6 +12,7 @@
  *   POST /_sim/scenario  body: a Scenario — load it (fresh state)
  *   POST /_sim/reset     reload the current scenario (fresh state, logs cleared)
  *   POST /_sim/faults    body: a FaultSpec or an array of them — add faults
+ *   POST /_sim/sessions  body: {roleName|roleArn} — credentials for the role, as an administrator hands them out
  *   GET  /_sim/calls[?since=N]   calls with seq > N
  *   GET  /_sim/events[?since=N]  ground-truth state changes with seq > N
  *   GET  /_sim/state     a snapshot of the whole account
@@ -20,6 +21,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { adminSession, type AdminSessionRequest } from './iam/admin.js';
 import { parseQuery, queryError, queryResponse, toJsonBody } from './protocol.js';
 import type { FaultSpec, Scenario } from './scenario.js';
 import { AwsError, type SimService } from './service.js';
@@ -351,6 +353,8 @@ export class SimServer {
         case 'POST /_sim/scenario':
           await this.load(JSON.parse(body) as Scenario);
           return send(200, { ok: true });
+        case 'POST /_sim/sessions':
+          return send(200, adminSession(this.world.gates, JSON.parse(body) as AdminSessionRequest));
         case 'POST /_sim/faults': {
           const parsed = JSON.parse(body) as FaultSpec | FaultSpec[];
           this.addFaults(Array.isArray(parsed) ? parsed : [parsed]);

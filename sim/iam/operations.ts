@@ -118,16 +118,11 @@ function tagContext(tags: unknown): Record<string, ContextValue> {
  * resource, ecs:CreateAction naming the operation). Only tags in the request
  * count; tags ECS propagates later are not authorized against the caller.
  */
-function tagOnCreate(
-  createAction: string,
-  resource: string,
-  tags: unknown,
-  extra: Record<string, ContextValue> = {},
-) {
+function tagOnCreate(createAction: string, resource: string, tags: unknown) {
   const context = tagContext(tags);
   return Object.keys(context).length === 0
     ? []
-    : [one('ecs:TagResource', resource, { 'ecs:CreateAction': createAction, ...extra, ...context })];
+    : [one('ecs:TagResource', resource, { 'ecs:CreateAction': createAction, ...context })];
 }
 
 /** iam:PassRole for each role handed to ECS tasks (a name is a role of this account). */
@@ -212,7 +207,7 @@ const ECS: Record<string, Rule> = {
     };
     return [
       one('ecs:CreateService', service, { ...context, ...tagContext(p.tags) }),
-      ...tagOnCreate('CreateService', service, p.tags, { 'ecs:cluster': cluster }),
+      ...tagOnCreate('CreateService', service, p.tags),
     ];
   },
   UpdateService: serviceRule('ecs:UpdateService', (p, s) => {
@@ -245,7 +240,7 @@ const ECS: Record<string, Rule> = {
         ...capacityProviders(p),
         ...tagContext(p.tags),
       }),
-      ...tagOnCreate('RunTask', newTask, p.tags, { 'ecs:cluster': cluster }),
+      ...tagOnCreate('RunTask', newTask, p.tags),
       ...passRoles(s, [overrides.taskRoleArn, overrides.executionRoleArn]),
     ];
   },
@@ -327,7 +322,8 @@ const LOGS: Record<string, Rule> = {
   GetLogEvents: (p, s) => [one('logs:GetLogEvents', logsArn(s, logGroupName(p), str(p.logStreamName) ?? ''))],
   FilterLogEvents: (p, s) => [one('logs:FilterLogEvents', logsArn(s, logGroupName(p)))],
   DescribeLogStreams: (p, s) => [one('logs:DescribeLogStreams', logsArn(s, logGroupName(p)))],
-  DescribeLogGroups: (_p, s) => [one('logs:DescribeLogGroups', logsArn(s, ''))],
+  // No resource-level permissions.
+  DescribeLogGroups: () => [one('logs:DescribeLogGroups', '*')],
 };
 
 // ------------------------------------------------------------------ ELBv2, CloudFormation, STS
