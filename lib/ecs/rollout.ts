@@ -1,16 +1,25 @@
 /**
  * Following several service rollouts with one poll loop: poll (DescribeServices
- * in chunks of 10, the ServiceDeployment API where the service has it, and, for
- * `healthy`, the new tasks' target health) → judge each service → report its
- * progress → wait, until the termination rules (follow/termination.ts) end it.
+ * in chunks of 10, then within the poll budget of follow/poll-budget.ts only what
+ * changed: the ServiceDeployment of a failing service, the new tasks and target
+ * health of a service whose new targets are in question) → judge each service →
+ * report its progress → wait (follow/pace.ts), until the termination rules
+ * (follow/termination.ts) end it.
  */
 import type { Deployment, Service, ServiceDeployment, Task } from '@aws-sdk/client-ecs';
 import type { TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { outageBackoffMs, withDeadline } from '../aws/retry.js';
 import type { Log } from '../log.js';
-import { AdaptiveInterval, systemClock, type Clock } from '../time.js';
+import { systemClock, type Clock } from '../time.js';
 import type { EcsClients } from './clients.js';
-import { judgeRollout, type Outcome } from './follow/judge.js';
+import { judgeRollout, type Outcome, type Verdict } from './follow/judge.js';
+import { PollPace } from './follow/pace.js';
+import {
+  chooseDetailReads,
+  isThrottling,
+  serviceFingerprint,
+  type DetailRequest,
+} from './follow/poll-budget.js';
 import { FollowProgress, type ProgressEvent } from './follow/progress.js';
 import {
   findServiceDeployment,
@@ -20,7 +29,11 @@ import {
 import { endedRollout, followEnding, type Ending } from './follow/termination.js';
 import { describeServices } from './services.js';
 import { judgeTargetHealth, isRunningTaskOf, type TargetHealthJudgement } from './target-health.js';
-import { listServiceTasks } from './tasks.js';
+import { describeTasks, listTaskArns } from './tasks.js';
+
+/** The default poll interval bounds: the end of a rollout is seen about 1 s after it happens. */
+export const DEFAULT_MIN_INTERVAL_MS = 1000;
+export const DEFAULT_MAX_INTERVAL_MS = 2000;
 
 export type WaitFor = 'healthy' | 'steady';
 
@@ -86,6 +99,14 @@ interface Tracker {
   taskCache: TaskCache;
   state?: string;
   result?: RolloutResult;
+  /** What DescribeServices last showed of it (poll-budget.ts serviceFingerprint). */
+  fingerprint?: string;
+  /** When it was last read in detail (clock ms): the longest-waiting goes first. */
+  detailAt: number;
+  /** A detail read it needed was deferred by the budget or failed: due at the next poll whatever changed. */
+  detailOwed: boolean;
+  /** While its new tasks' target health is in question: the last read of it. */
+  health?: { fingerprint: string; readAt: number; state?: string };
 }
 
 /** The tasks of a service from the last poll, and the deployment counts they were read at. */
@@ -94,47 +115,22 @@ interface TaskCache {
   tasks?: Task[];
 }
 
-/** The service's RUNNING tasks, reused while the deployment's counts stand still. */
-async function runningTasks(
-  clients: EcsClients,
-  cluster: string,
-  service: Service,
-  primary: Deployment,
-  taskCache: TaskCache,
-  signal?: AbortSignal,
-): Promise<Task[]> {
-  // The task list changes only when the deployment's counts do: reuse it meanwhile.
-  const key = `${primary.id}/${primary.runningCount}/${primary.pendingCount}/${primary.failedTasks}/${service.runningCount}`;
-  if (taskCache.key === key && taskCache.tasks) return taskCache.tasks;
-  const tasks = await listServiceTasks(clients.ecs, {
-    cluster,
-    serviceName: service.serviceName,
-    desiredStatus: 'RUNNING',
-    signal,
-  });
-  // Cached only once every new task runs: until then the tasks' own states still change.
-  const running = tasks.filter((t) => isRunningTaskOf(t, primary.taskDefinition ?? ''));
-  if (running.length >= (primary.desiredCount ?? 0)) Object.assign(taskCache, { key, tasks });
-  return tasks;
+/** The task list changes only when the new deployment's counts do: it is reused meanwhile. */
+function taskCacheKey(primary: Deployment): string {
+  return `${primary.id}/${primary.runningCount}/${primary.pendingCount}/${primary.failedTasks}`;
 }
 
 /**
  * Are all new tasks of a service RUNNING and healthy in every target group?
  * lib/ecs/target-health.ts judges each group; stale targets are not this wait's concern.
  */
-async function newTasksHealthy(
-  clients: EcsClients,
-  cluster: string,
+function judgeNewTasks(
   service: Service,
   primary: Deployment,
-  targetHealth: (targetGroupArn: string) => Promise<TargetHealthDescription[]>,
-  taskCache: TaskCache,
-  signal?: AbortSignal,
-): Promise<{ healthy: boolean; state: string }> {
-  const balancers = (service.loadBalancers ?? []).filter((lb) => lb.targetGroupArn);
-  // Target health is fetched while the tasks are listed (cached per poll; a rejection is handled below).
-  for (const lb of balancers) void targetHealth(lb.targetGroupArn!).catch(() => undefined);
-  const tasks = await runningTasks(clients, cluster, service, primary, taskCache, signal);
+  tasks: readonly Task[],
+  targetHealth: ReadonlyMap<string, TargetHealthDescription[]>,
+): { healthy: boolean; state: string } {
+  const balancers = targetGroupsOf(service);
   const newTaskDefinitionArn = primary.taskDefinition ?? '';
   const desired = primary.desiredCount ?? 0;
   const fresh = tasks.filter((t) => isRunningTaskOf(t, newTaskDefinitionArn));
@@ -153,7 +149,7 @@ async function newTasksHealthy(
     judgements.push(
       judgeTargetHealth({
         tasks,
-        descriptions: await targetHealth(lb.targetGroupArn!),
+        descriptions: targetHealth.get(lb.targetGroupArn!) ?? [],
         newTaskDefinitionArn,
         containerName: lb.containerName ?? '',
         containerPort: lb.containerPort ?? 0,
@@ -180,6 +176,10 @@ async function newTasksHealthy(
   };
 }
 
+function targetGroupsOf(service: Service) {
+  return (service.loadBalancers ?? []).filter((lb) => lb.targetGroupArn);
+}
+
 function newTracker(target: RolloutTarget): Tracker {
   return {
     target,
@@ -191,6 +191,8 @@ function newTracker(target: RolloutTarget): Tracker {
       lookups: 0,
     },
     taskCache: {},
+    detailAt: Number.NEGATIVE_INFINITY,
+    detailOwed: false,
   };
 }
 
@@ -206,101 +208,299 @@ interface Observation {
 /** One poll's observations, and the error that cut it short (its observations are still valid). */
 interface Poll {
   observations: Observation[];
+  /** The first failed read that was not throttling. */
   error?: unknown;
+  /** A read throttled past the SDK's retries (the poll's other reads still count). */
+  throttled?: unknown;
 }
 
-/** Target health read once per target group per poll, shared by the services behind it. */
-function targetHealthOfThisPoll(
-  clients: EcsClients,
-  signal?: AbortSignal,
-): (targetGroupArn: string) => Promise<TargetHealthDescription[]> {
-  const cache = new Map<string, Promise<TargetHealthDescription[]>>();
-  return (arn) => {
-    let cached = cache.get(arn);
-    if (!cached) {
-      cached = Promise.all([clients.elbv2(), import('@aws-sdk/client-elastic-load-balancing-v2')])
-        .then(([elb, { DescribeTargetHealthCommand }]) =>
-          elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }), { abortSignal: signal }),
-        )
-        .then((r) => r.TargetHealthDescriptions ?? []);
-      cache.set(arn, cached);
+/** What one poll found out about one service from DescribeServices, and what it asks to read next. */
+interface Planned {
+  tracker: Tracker;
+  service: Service;
+  fingerprint: string;
+  verdict: Verdict;
+  request?: DetailRequest<Tracker>;
+}
+
+/** Settled reads of one poll: by ServiceDeployment ARN, by service, by target group. */
+interface DetailReads {
+  serviceDeployments: Map<string, ServiceDeployment>;
+  serviceDeploymentsFailed?: unknown;
+  tasks: Map<Tracker, Task[] | { error: unknown }>;
+  targetHealth: Map<string, TargetHealthDescription[] | { error: unknown }>;
+}
+
+/**
+ * Decides, from DescribeServices alone, what a service needs read further:
+ * its ServiceDeployment when deployments[] points at a failure, its tasks and
+ * target health while its new tasks' health is in question (poll-budget.ts).
+ */
+function plan(
+  tracker: Tracker,
+  service: Service,
+  waitFor: WaitFor,
+  now: number,
+  healthFallbackMs: number,
+): Planned {
+  const fingerprint = serviceFingerprint(service);
+  const due = fingerprint !== tracker.fingerprint || tracker.detailOwed;
+  const verdict = judgeRollout(tracker.target, service, undefined, waitFor);
+  const ours = (service.deployments ?? []).find((d) =>
+    tracker.target.deploymentId
+      ? d.id === tracker.target.deploymentId
+      : d.taskDefinition === tracker.target.taskDefinition,
+  );
+  const sd = tracker.serviceDeployment;
+  const wantsServiceDeployment =
+    sd.available && due && (verdict.outcome?.ok === false || (ours?.failedTasks ?? 0) > 0);
+  let tasks: DetailRequest<Tracker>['tasks'];
+  let targetGroups: string[] | undefined;
+  if (verdict.checkTasks) {
+    const { primary } = verdict.checkTasks;
+    const health = tracker.health;
+    const healthDue =
+      !health || due || health.fingerprint !== fingerprint || now - health.readAt >= healthFallbackMs;
+    if (healthDue) {
+      targetGroups = [...new Set(targetGroupsOf(service).map((lb) => lb.targetGroupArn!))];
+      if (tracker.taskCache.key !== taskCacheKey(primary))
+        tasks = { expectedTasks: (service.runningCount ?? 0) + (service.pendingCount ?? 0) };
     }
-    return cached;
+  }
+  const wanted = wantsServiceDeployment || tasks || targetGroups;
+  return {
+    tracker,
+    service,
+    fingerprint,
+    verdict,
+    ...(wanted
+      ? {
+          request: {
+            key: tracker,
+            ...(wantsServiceDeployment ? { serviceDeployment: { lookup: !sd.arn } } : {}),
+            ...(tasks ? { tasks } : {}),
+            ...(targetGroups ? { targetGroups } : {}),
+            waitingSince: tracker.detailAt,
+          },
+        }
+      : {}),
+  };
+}
+
+/** The chosen detail reads, each settled on its own: one throttled read spoils only its services. */
+async function readDetails(
+  clients: EcsClients,
+  chosen: readonly DetailRequest<Tracker>[],
+  options: FollowOptions,
+): Promise<DetailReads> {
+  const { cluster, log, signal } = options;
+  const reads: DetailReads = { serviceDeployments: new Map(), tasks: new Map(), targetHealth: new Map() };
+  const lookups = chosen.filter((r) => r.serviceDeployment).map((r) => r.key.serviceDeployment);
+  const listing = chosen.filter((r) => r.tasks).map((r) => r.key);
+  const groups = [...new Set(chosen.flatMap((r) => r.targetGroups ?? []))];
+  const readServiceDeploymentsOfPoll = async () => {
+    try {
+      await Promise.all(
+        lookups.filter((l) => !l.arn).map((l) => findServiceDeployment(clients.ecs, cluster, l, signal)),
+      );
+      await readServiceDeployments(clients.ecs, lookups, reads.serviceDeployments, log, signal);
+    } catch (error) {
+      reads.serviceDeploymentsFailed = error;
+    }
+  };
+  const readTasks = async () => {
+    const listed = await Promise.allSettled(
+      listing.map((t) =>
+        listTaskArns(clients.ecs, {
+          cluster,
+          serviceName: t.target.service,
+          desiredStatus: 'RUNNING',
+          signal,
+        }),
+      ),
+    );
+    const arns = listed.flatMap((l) => (l.status === 'fulfilled' ? l.value : []));
+    let described: Task[] | { error: unknown } = [];
+    if (arns.length)
+      described = await describeTasks(clients.ecs, cluster, arns, signal).catch((error) => ({ error }));
+    listing.forEach((t, i) => {
+      const list = listed[i]!;
+      if (list.status === 'rejected') reads.tasks.set(t, { error: list.reason });
+      else if ('error' in described) reads.tasks.set(t, described);
+      else {
+        const mine = new Set(list.value);
+        reads.tasks.set(
+          t,
+          described.filter((task) => mine.has(task.taskArn ?? '')),
+        );
+      }
+    });
+  };
+  const readTargetHealth = async () => {
+    if (!groups.length) return;
+    const [elb, { DescribeTargetHealthCommand }] = await Promise.all([
+      clients.elbv2(),
+      import('@aws-sdk/client-elastic-load-balancing-v2'),
+    ]);
+    await Promise.all(
+      groups.map(async (arn) => {
+        try {
+          const reply = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }), {
+            abortSignal: signal,
+          });
+          reads.targetHealth.set(arn, reply.TargetHealthDescriptions ?? []);
+        } catch (error) {
+          reads.targetHealth.set(arn, { error });
+        }
+      }),
+    );
+  };
+  await Promise.all([readServiceDeploymentsOfPoll(), readTasks(), readTargetHealth()]);
+  return reads;
+}
+
+/**
+ * Judges one service from DescribeServices and what was read in detail.
+ * `failed`: a read it needed failed (the service keeps its last state).
+ */
+function judgePlanned(
+  p: Planned,
+  reads: DetailReads | undefined,
+  waitFor: WaitFor,
+  now: number,
+): { observation?: Observation; failed?: unknown } {
+  const { tracker, service, fingerprint, request } = p;
+  const keep = (): Observation => ({ tracker, state: tracker.state ?? p.verdict.state });
+  let verdict = p.verdict;
+  if (request?.serviceDeployment) {
+    if (!reads) return { observation: keep() };
+    if (reads.serviceDeploymentsFailed !== undefined)
+      return { observation: keep(), failed: reads.serviceDeploymentsFailed };
+    const arn = tracker.serviceDeployment.arn;
+    verdict = judgeRollout(
+      tracker.target,
+      service,
+      arn ? reads.serviceDeployments.get(arn) : undefined,
+      waitFor,
+    );
+  }
+  if (verdict.outcome || !verdict.checkTasks) {
+    if (!verdict.checkTasks) delete tracker.health;
+    return {
+      observation: {
+        tracker,
+        state: verdict.state,
+        ...(verdict.outcome ? { outcome: verdict.outcome } : {}),
+      },
+    };
+  }
+  const { primary } = verdict.checkTasks;
+  const waiting = tracker.health?.state ?? 'new targets not read yet';
+  if (!request?.targetGroups) return { observation: { tracker, state: `${verdict.state}; ${waiting}` } };
+  if (!reads) return { observation: { tracker, state: `${verdict.state}; ${waiting}` } };
+  let tasks = tracker.taskCache.tasks;
+  if (request.tasks) {
+    const read = reads.tasks.get(tracker);
+    if (!read || 'error' in read)
+      return { observation: keep(), failed: read && 'error' in read ? read.error : undefined };
+    tasks = read;
+    // Cached only once every new task runs: until then the tasks' own states still change.
+    const running = tasks.filter((t) => isRunningTaskOf(t, primary.taskDefinition ?? ''));
+    if (running.length >= (primary.desiredCount ?? 0))
+      Object.assign(tracker.taskCache, { key: taskCacheKey(primary), tasks });
+    else delete tracker.taskCache.key;
+  }
+  const health = new Map<string, TargetHealthDescription[]>();
+  for (const arn of request.targetGroups) {
+    const read = reads.targetHealth.get(arn);
+    if (!read || 'error' in read)
+      return { observation: keep(), failed: read && 'error' in read ? read.error : undefined };
+    health.set(arn, read);
+  }
+  const judged = judgeNewTasks(service, primary, tasks ?? [], health);
+  tracker.health = { fingerprint, readAt: now, state: judged.state };
+  // Tasks not all RUNNING yet although the counts say so: read them again next poll.
+  if (tracker.taskCache.key === undefined) tracker.detailOwed = true;
+  return {
+    observation: {
+      tracker,
+      state: `${verdict.state}; ${judged.state}`,
+      ...(judged.healthy ? { outcome: { ok: true } } : {}),
+    },
   };
 }
 
 /**
- * One poll: reads AWS once for every pending rollout and judges each. Never
- * throws: a failed read ends the poll with `error`, keeping what was judged.
+ * One poll: DescribeServices for every pending rollout, then the detail reads
+ * the poll budget allows (follow/poll-budget.ts), then a judgement of each.
+ * Never throws: a failed read ends the poll with `error` (or `throttled`),
+ * keeping what was judged.
  */
-async function pollRollouts(clients: EcsClients, pending: Tracker[], options: FollowOptions): Promise<Poll> {
-  const { cluster, log, signal, waitFor } = options;
+async function pollRollouts(
+  clients: EcsClients,
+  pending: Tracker[],
+  options: FollowOptions,
+  now: () => number,
+): Promise<Poll> {
+  const { cluster, signal, waitFor } = options;
   const observations: Observation[] = [];
+  const healthFallbackMs = 3 * (options.maxIntervalMs ?? DEFAULT_MAX_INTERVAL_MS);
+  let described: Awaited<ReturnType<typeof describeServices>>;
   try {
-    const lookups = pending.map((t) => t.serviceDeployment);
-    const unknown = lookups.filter((l) => l.available && !l.arn);
-    // Service deployments already found are read in parallel with the services.
-    const serviceDeployments = new Map<string, ServiceDeployment>();
-    const [{ services, missing }] = await Promise.all([
-      describeServices(
-        clients.ecs,
-        cluster,
-        pending.map((t) => t.target.service),
-        signal,
-      ),
-      readServiceDeployments(
-        clients.ecs,
-        lookups.filter((l) => l.arn),
-        serviceDeployments,
-        log,
-        signal,
-      ),
-      Promise.all(unknown.map((l) => findServiceDeployment(clients.ecs, cluster, l, signal))),
-    ]);
-    // Found just now: read them too before judging.
-    await readServiceDeployments(
+    described = await describeServices(
       clients.ecs,
-      unknown.filter((l) => l.arn),
-      serviceDeployments,
-      log,
+      cluster,
+      pending.map((t) => t.target.service),
       signal,
     );
-    for (const gone of missing) {
-      const tracker = pending.find((p) => p.target.service === gone.name)!;
-      observations.push({ tracker, state: 'gone', gone: gone.reason });
-    }
-    const targetHealth = targetHealthOfThisPoll(clients, signal);
-    const live = pending.filter((t) => !missing.some((m) => m.name === t.target.service));
-    const judged = await Promise.allSettled(
-      live.map(async (tracker): Promise<Observation> => {
-        const { arn } = tracker.serviceDeployment;
-        const sd = arn ? serviceDeployments.get(arn) : undefined;
-        const verdict = judgeRollout(tracker.target, services.get(tracker.target.service)!, sd, waitFor);
-        if (!verdict.checkTasks)
-          return { tracker, state: verdict.state, ...(verdict.outcome ? { outcome: verdict.outcome } : {}) };
-        const { service, primary } = verdict.checkTasks;
-        const health = await newTasksHealthy(
-          clients,
-          cluster,
-          service,
-          primary,
-          targetHealth,
-          tracker.taskCache,
-          signal,
-        );
-        return {
-          tracker,
-          state: `${verdict.state}; ${health.state}`,
-          ...(health.healthy ? { outcome: { ok: true } } : {}),
-        };
-      }),
-    );
-    for (const j of judged) if (j.status === 'fulfilled') observations.push(j.value);
-    const failed = judged.find((j) => j.status === 'rejected');
-    return { observations, ...(failed ? { error: failed.reason } : {}) };
   } catch (error) {
-    return { observations, error };
+    return isThrottling(error) ? { observations, throttled: error } : { observations, error };
   }
+  const { services, missing } = described;
+  for (const gone of missing) {
+    const tracker = pending.find((p) => p.target.service === gone.name)!;
+    observations.push({ tracker, state: 'gone', gone: gone.reason });
+  }
+  const live = pending.filter((t) => services.has(t.target.service));
+  const planned = live.map((t) => plan(t, services.get(t.target.service)!, waitFor, now(), healthFallbackMs));
+  const { chosen, deferred } = chooseDetailReads(planned.flatMap((p) => (p.request ? [p.request] : [])));
+  let reads: DetailReads | undefined;
+  let error: unknown;
+  let throttled: unknown;
+  try {
+    reads = chosen.length ? await readDetails(clients, chosen, options) : undefined;
+  } catch (err) {
+    error = err;
+  }
+  const readAt = now();
+  const deferredTrackers = new Set(deferred.map((r) => r.key));
+  for (const p of planned) {
+    p.tracker.fingerprint = p.fingerprint;
+    if (deferredTrackers.has(p.tracker)) {
+      // Over this poll's budget: it keeps its last state, and is read first next poll.
+      p.tracker.detailOwed = true;
+      observations.push({ tracker: p.tracker, state: p.tracker.state ?? p.verdict.state });
+      continue;
+    }
+    const { observation, failed } = judgePlanned(p, p.request ? reads : undefined, waitFor, readAt);
+    if (p.request) {
+      if (failed !== undefined || !reads) p.tracker.detailOwed = true;
+      else {
+        p.tracker.detailAt = readAt;
+        if (p.tracker.taskCache.key !== undefined || !p.request.tasks) p.tracker.detailOwed = false;
+      }
+    }
+    if (failed !== undefined) {
+      if (isThrottling(failed)) throttled ??= failed;
+      else error ??= failed;
+    }
+    if (observation) observations.push(observation);
+  }
+  return {
+    observations,
+    ...(error !== undefined ? { error } : {}),
+    ...(throttled !== undefined ? { throttled } : {}),
+  };
 }
 
 /** Records what a poll saw on the trackers; returns what to report. */
@@ -382,7 +582,10 @@ export async function followRollouts(
   const trackers = targets.map(newTracker);
   const pending = () => trackers.filter((t) => !t.result);
   const deadline = clock.now() + options.timeoutMs;
-  const interval = new AdaptiveInterval(options.minIntervalMs ?? 1000, options.maxIntervalMs ?? 2000);
+  const pace = new PollPace(
+    options.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS,
+    options.maxIntervalMs ?? DEFAULT_MAX_INTERVAL_MS,
+  );
   const progress = new FollowProgress({
     log: options.log,
     label: options.label ?? 'deploy',
@@ -398,12 +601,16 @@ export async function followRollouts(
     let cancelled = signal?.aborted ?? false;
     let events: ProgressEvent[] = [];
     let changed = false;
+    let throttled: unknown;
     if (!cancelled) {
       // No read outlives the deadline, whatever the SDK's retries.
       const pollSignal = withDeadline(signal, deadline - clock.now());
-      const poll = await pollRollouts(clients, pending(), { ...options, signal: pollSignal });
+      const poll = await pollRollouts(clients, pending(), { ...options, signal: pollSignal }, () =>
+        clock.now(),
+      );
       events = recordObservations(poll.observations, clock.now());
       changed = events.length > 0;
+      throttled = poll.throttled;
       if (poll.error === undefined) consecutiveErrors = 0;
       else if (signal?.aborted) cancelled = true;
       else if (pollSignal.aborted) {
@@ -425,12 +632,21 @@ export async function followRollouts(
     });
     if (ending && ending !== 'done') events.push(...recordEnding(pending(), ending, clock.now()));
     // While AWS cannot be read: back off (capped, with jitter) and keep trying until the deadline.
+    // Throttled: slow down (pace.ts), never fail for it.
+    const paced = pace.next({
+      changed,
+      targetsInQuestion: pending().some((t) => t.health !== undefined),
+      throttled: throttled !== undefined,
+      services: pending().length,
+    });
     const wait = Math.min(
-      consecutiveErrors > 0 ? outageBackoffMs(consecutiveErrors) : interval.next(changed),
+      consecutiveErrors > 0 ? Math.max(outageBackoffMs(consecutiveErrors), paced) : paced,
       Math.max(0, deadline - clock.now()),
     );
     if (!ending && consecutiveErrors > 0)
       events.push({ kind: 'poll-failed', consecutive: consecutiveErrors, error: lastError, retryInMs: wait });
+    if (!ending && throttled !== undefined)
+      events.push({ kind: 'throttled', slowdown: pace.throttleSlowdown, nextInMs: wait, error: throttled });
     progress.report(events);
     if (ending) break;
     progress.waiting(changed);

@@ -16,7 +16,9 @@ export type ProgressEvent =
   | { kind: 'gone'; service: string; reason: string }
   | { kind: 'timed-out'; service: string; timeoutMs: number; state: string | undefined }
   /** A poll could not read AWS; the next one is in retryInMs (backing off until the deadline). */
-  | { kind: 'poll-failed'; consecutive: number; error: unknown; retryInMs: number };
+  | { kind: 'poll-failed'; consecutive: number; error: unknown; retryInMs: number }
+  /** AWS throttled a read: the loop slows down (by `slowdown`) instead of failing. */
+  | { kind: 'throttled'; slowdown: number; nextInMs: number; error: unknown };
 
 export interface ProgressOptions {
   log: Log;
@@ -84,6 +86,10 @@ export class FollowProgress {
       case 'poll-failed':
         return log.warning(
           `${label}: cannot read AWS (${event.consecutive} failed poll(s) in a row; next try in ${(event.retryInMs / 1000).toFixed(1)}s, until the deadline): ${errorMessage(event.error)}`,
+        );
+      case 'throttled':
+        return log.info(
+          `${label}: AWS throttled a read (${errorMessage(event.error)}); polling ${event.slowdown}× slower, next poll in ${(event.nextInMs / 1000).toFixed(1)}s`,
         );
     }
   }

@@ -15,6 +15,7 @@ import {
 import { errorMessage } from '../../errors.js';
 import type { Log } from '../../log.js';
 import { chunks } from '../services.js';
+import { isThrottling } from './poll-budget.js';
 import { sameRevision } from '../target-health.js';
 
 /** DescribeServiceDeployments takes at most 20 ARNs. */
@@ -63,7 +64,8 @@ export async function findServiceDeployment(
     // Ambiguous, another revision, or not listed after a few polls: this service's deployments[] will have to do.
     else if (matches.length > 0 || ++lookup.lookups >= 3) lookup.available = false;
   } catch (err) {
-    if (signal?.aborted) throw err;
+    // Throttled: not an answer about the API; the next poll asks again.
+    if (signal?.aborted || isThrottling(err)) throw err;
     // Services without the ServiceDeployment API (or no permission for it): deployments[] decides.
     lookup.available = false;
   }
@@ -89,7 +91,8 @@ async function runsOurRevision(
     const revision = reply?.serviceRevisions?.[0]?.taskDefinition;
     return revision === undefined || sameRevision(revision, lookup.taskDefinition);
   } catch (err) {
-    if (signal?.aborted) throw err;
+    // Throttled: not an answer about the API; the next poll asks again.
+    if (signal?.aborted || isThrottling(err)) throw err;
     return true;
   }
 }
@@ -110,7 +113,8 @@ export async function readServiceDeployments(
       });
       for (const d of reply.serviceDeployments ?? []) found.set(d.serviceDeploymentArn!, d);
     } catch (err) {
-      if (signal?.aborted) throw err;
+      // Throttled: not an answer about the API; the next poll asks again.
+      if (signal?.aborted || isThrottling(err)) throw err;
       // No permission for it (or no such API here): deployments[] decides for these services.
       for (const l of lookups.filter((l) => chunk.includes(l.arn!))) {
         l.available = false;
