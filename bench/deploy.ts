@@ -38,7 +38,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startSim, type Sim, type SimEvent } from '../sim/index.js';
+import { loadScenario, startSim, type Sim, type SimEvent } from '../sim/index.js';
 import { createEcsClients } from '../lib/ecs/clients.js';
 import { executeDeploy, planImageDeploy } from '../lib/ecs/deploy.js';
 import type { WaitFor } from '../lib/ecs/rollout.js';
@@ -388,7 +388,14 @@ function committedLib(): string {
 }
 
 async function main(): Promise<void> {
-  const sim = await startSim({ scenario: resolve(root, 'sim/scenarios/staging.json'), speed, port: 0 });
+  const scenario = loadScenario(resolve(root, 'sim/scenarios/staging.json'));
+  // Authorization is not what this compares (every policy would run under the same deploy role): no IAM model,
+  // so the bench's keys are served. Rate limits stay as the scenario has them (absent: AWS's documented buckets).
+  delete scenario.iam;
+  const rateLimits = scenario.throttling
+    ? `the scenario's \`throttling\` (${JSON.stringify(scenario.throttling)})`
+    : "on, AWS's documented token buckets (the simulator's default)";
+  const sim = await startSim({ scenario, speed, port: 0 });
   process.env.AWS_ENDPOINT_URL = sim.url;
   process.env.AWS_REGION ??= 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID ??= 'AKIDEXAMPLE';
@@ -431,6 +438,7 @@ async function main(): Promise<void> {
     `${commit} (lib/ and sim/ as committed), in ${Math.round((Date.now() - began) / 1000)} s.`,
     `Simulator speed ×${speed}; every delay of every policy divided by ${speed}; times below are real-time equivalents`,
     `(measured wall time × ${speed}). Median of ${runs} interleaved runs, each on a freshly reset \`sim/scenarios/staging.json\`.`,
+    `API rate limits: ${rateLimits}; IAM authorization: off (the scenario's \`iam\` is dropped).`,
     '',
     'The official action is emulated from its source (bench/official-action.ts; the sources are in bench/README.md):',
     "per service, the workflow's DescribeTaskDefinition, then RegisterTaskDefinition, DescribeServices, UpdateService,",
