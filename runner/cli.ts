@@ -1,6 +1,7 @@
 /**
  * npm run workflow -- <file> [--event push|workflow_dispatch] [--input k=v]... [--approve] [--job ID]...
  *                    [--env k=v]... [--secret k=v]... [--var k=v]... [--sim SCENARIO [--speed N]]
+ *                    [--repository OWNER/NAME] [--static-aws-credentials]
  *
  * Runs a workflow of this repository locally (see runner/README.md). With
  * --sim, it starts the AWS simulator with that scenario and points every step
@@ -35,6 +36,9 @@ async function main() {
       job: { type: 'string', multiple: true },
       sim: { type: 'string' },
       speed: { type: 'string', default: '20' },
+      // The repository the run is in: the OIDC subject names it, and a role's trust names the one it admits.
+      repository: { type: 'string' },
+      'static-aws-credentials': { type: 'boolean', default: false },
     },
   });
   const [file] = positionals;
@@ -68,6 +72,8 @@ async function main() {
       eventPayload: values.event === 'push' ? { before: sha, after: sha } : {},
       signal: controller.signal,
       jobs: values.job,
+      ...(values.repository ? { repository: values.repository } : {}),
+      staticAwsCredentials: values['static-aws-credentials'],
     });
     console.log(`\n${renderRun(run)}`);
     process.exitCode = run.conclusion === 'success' ? 0 : 1;
