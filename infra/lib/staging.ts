@@ -1,4 +1,4 @@
-import { Annotations, type App, Tags } from 'aws-cdk-lib';
+import { type App, Tags } from 'aws-cdk-lib';
 import { environment, names } from './config/services.js';
 import { AlbStack } from './stacks/alb-stack.js';
 import { CacheStack } from './stacks/cache-stack.js';
@@ -10,13 +10,13 @@ import { NetworkStack } from './stacks/network-stack.js';
 import { RegistryStack } from './stacks/registry-stack.js';
 import { SecretsStack } from './stacks/secrets-stack.js';
 
-/** Settings read from CDK context (`cdk synth -c key=value`); all optional. */
+/** Settings read from CDK context (`cdk synth -c key=value`); all optional but `github-repo`. */
 export interface StagingSettings {
   /** Context `account`: the AWS account to deploy to. */
   readonly account: string;
   /** Context `domain`, e.g. alva.app: host routing, ACM certificate, HTTPS. */
   readonly domain?: string;
-  /** Context `github-repo` (owner/name): whose `staging` environment may deploy. */
+  /** Context `github-repo` (owner/name), required: whose workflows the CI roles trust. */
   readonly githubRepository: string;
   /** Context `alarm-email`: subscribed to the alarm topic. */
   readonly alarmEmail?: string;
@@ -36,7 +36,15 @@ export function readSettings(app: App): StagingSettings {
   };
   const account = text('account') ?? environment.account;
   if (!/^\d{12}$/.test(account)) throw new Error(`Context "account" must be 12 digits, got "${account}"`);
-  const githubRepository = text('github-repo') ?? environment.githubRepository;
+  const githubRepository = text('github-repo');
+  // No default: a role trusting someone else's repository is a hole, not a fallback.
+  if (githubRepository === undefined) {
+    throw new Error(
+      'Context "github-repo" is required: the owner/name of the GitHub repository whose workflows may assume the CI roles. ' +
+        'Pass it with `cdk synth -c github-repo=OWNER/NAME` (or `npm run synth -- -c github-repo=OWNER/NAME`), ' +
+        'or set "github-repo" under "context" in infra/cdk.json.',
+    );
+  }
   if (!/^[\w.-]+\/[\w.-]+$/.test(githubRepository)) {
     throw new Error(`Context "github-repo" must be owner/name, got "${githubRepository}"`);
   }
@@ -100,25 +108,13 @@ export function buildStaging(app: App, settings: StagingSettings = readSettings(
     database: database.instance,
     alarmEmail: settings.alarmEmail,
   });
-  const stacks = [network, secrets, registry, database, cache, alb, ecs, monitoring];
   const ciIdentity = new CiIdentityStack(app, names.stack('CiIdentity'), {
     ...props,
     githubRepository: settings.githubRepository,
     existingOidcProviderArn: settings.existingOidcProviderArn,
-    logGroupNames: Object.keys(ecs.logGroups).map(names.logGroup),
-    passedRoles: ecs.passedRoles,
-    stackNames: [...stacks.map((stack) => stack.stackName), names.stack('CiIdentity')],
+    servicePassedRoles: ecs.servicePassedRoles,
+    migrationPassedRoles: ecs.migrationPassedRoles,
   });
-
-  if (
-    settings.githubRepository === environment.githubRepository &&
-    app.node.tryGetContext('github-repo') === undefined
-  ) {
-    Annotations.of(ciIdentity).addWarningV2(
-      'alva:github-repo-default',
-      `The deploy role trusts the default repository ${environment.githubRepository}; pass -c github-repo=OWNER/NAME for yours.`,
-    );
-  }
 
   Tags.of(app).add('project', 'alva');
   Tags.of(app).add('environment', 'staging');

@@ -116,11 +116,23 @@ describe('context validation', () => {
   it('rejects malformed values with the key and the expected form', () => {
     expect(settings({ account: '1234' })).toThrow(/"account" must be 12 digits/);
     expect(settings({ 'github-repo': 'no-slash' })).toThrow(/"github-repo" must be owner\/name/);
-    expect(settings({ domain: 'https://alva.app' })).toThrow(/"domain" must be a DNS name/);
+    expect(settings({ 'github-repo': 'a/b', domain: 'https://alva.app' })).toThrow(
+      /"domain" must be a DNS name/,
+    );
+  });
+
+  it('refuses to synthesize without github-repo, naming the key and how to pass it', () => {
+    expect(settings({})).toThrow(/Context "github-repo" is required/);
+    expect(settings({})).toThrow(/-c github-repo=OWNER\/NAME/);
+    expect(settings({})).toThrow(/infra\/cdk\.json/);
+  });
+
+  it('takes github-repo from cdk.json, where the repository commits its own', () => {
+    expect(committedContext()['github-repo']).toBe('alva-app/alva');
   });
 
   it('defaults to the offline account, no domain and the initial image tag', () => {
-    expect(settings({})()).toEqual({
+    expect(settings({ 'github-repo': 'alva-app/alva' })()).toEqual({
       account: '123456789012',
       domain: undefined,
       githubRepository: 'alva-app/alva',

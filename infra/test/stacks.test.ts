@@ -304,7 +304,7 @@ describe('MonitoringStack', () => {
 });
 
 describe('outputs the workflows read', () => {
-  it('exports cluster, services, target groups, ALB DNS name, migration family, repositories and deploy role', () => {
+  it('exports cluster, services, target groups, ALB DNS name, migration family, repositories and the CI roles', () => {
     const outputs = (key: keyof SynthesizedStaging['templates']) =>
       Object.keys(staging.templates[key].findOutputs('*')).filter(
         (name) => !name.startsWith('ExportsOutput'),
@@ -336,7 +336,23 @@ describe('outputs the workflows read', () => {
         'AdminRepositoryUri',
       ]),
     );
-    expect(outputs('ciIdentity')).toEqual(['DeployRoleArn']);
+    expect(outputs('ciIdentity').sort()).toEqual([
+      'BuildRoleArn',
+      'DeployRoleArn',
+      'MigrateRoleArn',
+      'ReadRoleArn',
+    ]);
+    for (const [output, role] of [
+      ['BuildRoleArn', 'alva-staging-github-build'],
+      ['ReadRoleArn', 'alva-staging-github-read'],
+      ['MigrateRoleArn', 'alva-staging-github-migrate'],
+      ['DeployRoleArn', 'alva-staging-github-deploy'],
+    ] as const) {
+      const [logicalId] = Object.entries(staging.templates.ciIdentity.findResources('AWS::IAM::Role')).find(
+        ([, r]) => (r as { Properties: { RoleName: string } }).Properties.RoleName === role,
+      )!;
+      staging.templates.ciIdentity.hasOutput(output, { Value: { 'Fn::GetAtt': [logicalId, 'Arn'] } });
+    }
     staging.templates.ecs.hasOutput('MigrationTaskFamily', { Value: 'alva-migrations' });
   });
 });

@@ -14,7 +14,18 @@ export const CLUSTER = 'alva-staging-cluster';
 export const SERVICES = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
 export const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 export const SECRET = 'workflow-test-secret-access-key';
-const DEPLOY_ROLE = 'arn:aws:iam::123456789012:role/alva-staging-deploy';
+/** The repository infra/cdk.json's `github-repo` names: the one the CI roles trust. */
+export const REPOSITORY = 'alva-app/alva';
+/**
+ * The repository variables holding infra's CI roles (AlvaStagingCiIdentity outputs), one per kind of job,
+ * as deploy-staging.yml and rollback.yml read them.
+ */
+export const ROLE_VARS = {
+  AWS_BUILD_ROLE_ARN: 'arn:aws:iam::123456789012:role/alva-staging-github-build',
+  AWS_READ_ROLE_ARN: 'arn:aws:iam::123456789012:role/alva-staging-github-read',
+  AWS_MIGRATE_ROLE_ARN: 'arn:aws:iam::123456789012:role/alva-staging-github-migrate',
+  AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::123456789012:role/alva-staging-github-deploy',
+} as const;
 
 export interface StagingWorld {
   sim: Sim;
@@ -69,6 +80,7 @@ export async function runStagingWorkflow(
   const lines: string[] = [];
   const run = await runWorkflow(resolve(repositoryRoot, '.github/workflows', file), {
     repoRoot: repositoryRoot,
+    repository: REPOSITORY,
     event: 'workflow_dispatch',
     inputs: options.inputs,
     env: {
@@ -77,7 +89,7 @@ export async function runStagingWorkflow(
       AWS_ACCESS_KEY_ID: 'AKIATEST',
       AWS_SECRET_ACCESS_KEY: SECRET,
     },
-    vars: { AWS_DEPLOY_ROLE_ARN: DEPLOY_ROLE, ...options.vars },
+    vars: { ...ROLE_VARS, ...options.vars },
     environments: loadEnvironments(repositoryRoot),
     approve: true,
     sha: 'c0ffee0000000000000000000000000000000000',

@@ -83,9 +83,12 @@ export interface EnvironmentConfig {
   readonly logRetentionDays: number;
   /** Images kept per ECR repository before the oldest expire. */
   readonly ecrImagesToKeep: number;
-  /** The repository whose `staging` environment may assume the deploy role (owner/name). */
-  readonly githubRepository: string;
+  /** GitHub environment of the deploy and rollback jobs (and the infra job): the deploy role's subject. */
   readonly githubEnvironment: string;
+  /** GitHub environment of the migrate job: the migrate role's subject. */
+  readonly githubMigrationsEnvironment: string;
+  /** Branch whose pushes release: the subject of the jobs that run in no environment (build, verify). */
+  readonly githubBranch: string;
 }
 
 export const environment: EnvironmentConfig = {
@@ -118,8 +121,9 @@ export const environment: EnvironmentConfig = {
   },
   logRetentionDays: 30,
   ecrImagesToKeep: 30,
-  githubRepository: 'alva-app/alva',
   githubEnvironment: 'staging',
+  githubMigrationsEnvironment: 'staging-migrations',
+  githubBranch: 'staging',
 };
 
 const nodeEnv = { NODE_ENV: 'production' } as const;

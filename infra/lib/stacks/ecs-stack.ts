@@ -47,8 +47,10 @@ export class EcsStack extends Stack {
   readonly migrationTaskDefinition: ecs.FargateTaskDefinition;
   /** Log groups by container name (services and migrations). */
   readonly logGroups: Readonly<Record<string, logs.LogGroup>>;
-  /** Every role a task definition here passes to ECS (task roles and execution roles). */
-  readonly passedRoles: iam.IRole[];
+  /** The roles the services' task definitions pass to ECS (task roles and execution roles). */
+  readonly servicePassedRoles: iam.IRole[];
+  /** The roles the migration task definition passes to ECS. */
+  readonly migrationPassedRoles: iam.IRole[];
 
   constructor(scope: Construct, id: string, props: EcsStackProps) {
     super(scope, id, props);
@@ -91,7 +93,7 @@ export class EcsStack extends Stack {
     };
 
     const created: Record<string, ecs.FargateService> = {};
-    this.passedRoles = [];
+    this.servicePassedRoles = [];
     for (const service of services) {
       logGroups[service.name] = logGroup(service.name);
       const derived = Object.fromEntries(
@@ -126,7 +128,10 @@ export class EcsStack extends Stack {
         cloudMapName: service.name,
       });
       created[service.name] = rolling.service;
-      this.passedRoles.push(rolling.taskDefinition.taskRole, rolling.taskDefinition.obtainExecutionRole());
+      this.servicePassedRoles.push(
+        rolling.taskDefinition.taskRole,
+        rolling.taskDefinition.obtainExecutionRole(),
+      );
       acknowledgeExecutionRole(rolling.taskDefinition);
 
       new CfnOutput(this, `${names.output(service.name)}ServiceName`, {
@@ -155,10 +160,10 @@ export class EcsStack extends Stack {
         streamPrefix: migrations.containerName,
       }),
     });
-    this.passedRoles.push(
+    this.migrationPassedRoles = [
       this.migrationTaskDefinition.taskRole,
       this.migrationTaskDefinition.obtainExecutionRole(),
-    );
+    ];
     acknowledgeExecutionRole(this.migrationTaskDefinition);
     Validations.of(this.migrationTaskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
