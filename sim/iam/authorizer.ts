@@ -35,35 +35,47 @@ function header(headers: GatedCall['headers'], name: string): string | undefined
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** A refused call: AWS's error, and what the call log records of it (who, what, and why). */
+export class IamRefusal extends AwsError {
+  constructor(
+    code: string,
+    message: string,
+    status: number,
+    readonly gate: Record<string, unknown>,
+  ) {
+    super(code, message, status);
+  }
+}
+
+type RefusalKind = 'unsigned' | 'unknown' | 'expired' | 'denied';
+
 /** Errors of authentication and authorization, as each protocol's services word them. */
 function refusal(
   protocol: 'json' | 'query',
-  kind: 'unsigned' | 'unknown' | 'expired' | 'denied',
-  message?: string,
-): AwsError {
+  kind: RefusalKind,
+  gate: Record<string, unknown>,
+  message = '',
+): IamRefusal {
   const json = protocol === 'json';
-  switch (kind) {
-    case 'unsigned':
-      return json
-        ? new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403)
-        : new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
-    case 'unknown':
-      return json
-        ? new AwsError(
-            'UnrecognizedClientException',
-            'The security token included in the request is invalid.',
-            400,
-          )
-        : new AwsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
-    case 'expired':
-      return json
-        ? new AwsError('ExpiredTokenException', 'The security token included in the request is expired', 400)
-        : new AwsError('ExpiredToken', 'The security token included in the request is expired', 403);
-    case 'denied':
-      return json
-        ? new AwsError('AccessDeniedException', message ?? '', 400)
-        : new AwsError('AccessDenied', message ?? '', 403);
-  }
+  const invalid = 'The security token included in the request is invalid.';
+  const expired = 'The security token included in the request is expired';
+  const [code, text, status]: [string, string, number] =
+    kind === 'unsigned'
+      ? json
+        ? ['MissingAuthenticationTokenException', 'Missing Authentication Token', 403]
+        : ['MissingAuthenticationToken', 'Request is missing Authentication Token', 403]
+      : kind === 'unknown'
+        ? json
+          ? ['UnrecognizedClientException', invalid, 400]
+          : ['InvalidClientTokenId', invalid, 403]
+        : kind === 'expired'
+          ? json
+            ? ['ExpiredTokenException', expired, 400]
+            : ['ExpiredToken', expired, 403]
+          : json
+            ? ['AccessDeniedException', message, 400]
+            : ['AccessDenied', message, 403];
+  return new IamRefusal(code, text, status, { ...gate, decision: kind === 'denied' ? gate.decision : kind });
 }
 
 export class IamAuthorizer implements CallGate {
@@ -93,16 +105,17 @@ export class IamAuthorizer implements CallGate {
     if (!accessKeyId) {
       if (account.mode === 'permissive')
         return { principal: 'anonymous', action: operation, decision: 'not-authorized' };
-      throw refusal(protocol, 'unsigned');
+      throw refusal(protocol, 'unsigned', { principal: 'anonymous', action: operation });
     }
     if (!found) {
       if (account.mode === 'permissive')
         return { principal: accessKeyId, action: operation, decision: 'not-authorized' };
-      throw refusal(protocol, 'unknown');
+      throw refusal(protocol, 'unknown', { principal: accessKeyId, action: operation });
     }
+    const who = { principal: found.arn, action: operation };
     if (header(call.headers, 'x-amz-security-token') !== found.sessionToken)
-      throw refusal(protocol, 'unknown');
-    if (account.expired(found)) throw refusal(protocol, 'expired');
+      throw refusal(protocol, 'unknown', who);
+    if (account.expired(found)) throw refusal(protocol, 'expired', who);
     if (UNAUTHORIZED_OPERATIONS.has(operation))
       return { principal: found.arn, action: operation, decision: 'Allowed' };
 
@@ -140,6 +153,11 @@ export class IamAuthorizer implements CallGate {
       resource: needs.resource,
       decision,
     });
-    throw refusal(protocol, 'denied', message);
+    throw refusal(
+      protocol,
+      'denied',
+      { principal: session.arn, action: needs.action, resource: needs.resource, decision },
+      message,
+    );
   }
 }
