@@ -21,7 +21,8 @@ interface StsCall {
 
 /** Query-protocol STS with one role whose trust admits ADMITTED with aud sts.amazonaws.com. */
 function fakeSts(calls: StsCall[]): Server {
-  const sessions = new Map<string, string>();
+  // One IAM user's access key besides the sessions STS issues.
+  const sessions = new Map<string, string>([['AKIASTATICUSER', 'arn:aws:iam::123456789012:user/ci']]);
   return createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -217,6 +218,47 @@ describe('configure-aws-credentials with role-to-assume', () => {
     );
     const noRegion = await configureAwsCredentials({ 'role-to-assume': ROLE }, { env: {} });
     expect(noRegion.log).toEqual(['Error: Input required and not supplied: aws-region']);
+  });
+});
+
+describe('configure-aws-credentials with access keys', () => {
+  it('exports the keys given, masked, and reads the account with them', async () => {
+    calls.length = 0;
+    const effect = await configureAwsCredentials(
+      {
+        'aws-access-key-id': 'AKIASTATICUSER',
+        'aws-secret-access-key': 'user-secret',
+        'aws-region': 'us-east-1',
+      },
+      { env: { AWS_ENDPOINT_URL: endpoint } },
+    );
+    expect(effect.ok).toBe(true);
+    expect(effect.log).toContain('Proceeding with IAM user credentials');
+    expect(effect.env).toMatchObject({
+      AWS_ACCESS_KEY_ID: 'AKIASTATICUSER',
+      AWS_SECRET_ACCESS_KEY: 'user-secret',
+    });
+    expect(effect.masks).toEqual(expect.arrayContaining(['AKIASTATICUSER', 'user-secret']));
+    expect(calls).toEqual([
+      expect.objectContaining({ action: 'GetCallerIdentity', accessKeyId: 'AKIASTATICUSER' }),
+    ]);
+    expect(effect.outputs).toEqual({ 'aws-account-id': '123456789012' });
+  });
+
+  it('fails with AWS’s answer when the keys are not valid, and asks for the secret with the key id', async () => {
+    const invalid = await configureAwsCredentials(
+      { 'aws-access-key-id': 'AKIAUNKNOWN', 'aws-secret-access-key': 's', 'aws-region': 'us-east-1' },
+      { env: { AWS_ENDPOINT_URL: endpoint } },
+    );
+    expect(invalid.ok).toBe(false);
+    expect(invalid.log.at(-1)).toBe('Error: The security token included in the request is invalid.');
+    const half = await configureAwsCredentials(
+      { 'aws-access-key-id': 'AKIASTATICUSER', 'aws-region': 'us-east-1' },
+      { env: { AWS_ENDPOINT_URL: endpoint } },
+    );
+    expect(half.log.at(-1)).toBe(
+      "Error: 'aws-secret-access-key' must be provided if 'aws-access-key-id' is provided",
+    );
   });
 });
 
