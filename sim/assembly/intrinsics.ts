@@ -70,8 +70,12 @@ export class StackResolver {
 
   /** A resource's properties with every intrinsic resolved. */
   properties(logicalId: string): Record<string, unknown> {
-    const value = this.resolve(this.resource(logicalId).Properties ?? {}, logicalId);
-    return value as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(this.resource(logicalId).Properties ?? {})) {
+      const resolved = this.walk(value, `${logicalId}.${name}`);
+      if (resolved !== NO_VALUE) out[name] = resolved;
+    }
+    return out;
   }
 
   /** The stack's Outputs that exist, resolved: name -> value and export name. */
