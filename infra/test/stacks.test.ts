@@ -301,6 +301,66 @@ describe('MonitoringStack', () => {
       expect(JSON.stringify(alarm.Properties!['AlarmActions'])).toMatch(/AlarmTopic/);
     }
   });
+
+  it("alarms when a service has no healthy target: its own target group's HealthyHostCount below 1 for 2 minutes", () => {
+    const alarms = resourcesOf('monitoring', 'AWS::CloudWatch::Alarm').filter(
+      (a) => a.Properties!['MetricName'] === 'HealthyHostCount',
+    );
+    // The target group each alarm watches, by the logical id the ALB stack exports it under.
+    const watched = alarms.map((alarm) => {
+      const dimensions = alarm.Properties!['Dimensions'] as { Name: string; Value: unknown }[];
+      const targetGroup = JSON.stringify(dimensions.find((d) => d.Name === 'TargetGroup')!.Value);
+      expect(dimensions.map((d) => d.Name).sort()).toEqual(['LoadBalancer', 'TargetGroup']);
+      return /(web|api|auth|admin)TargetGroup/.exec(targetGroup)![1];
+    });
+    expect(watched.sort()).toEqual(services.map((s) => s.name).sort());
+    for (const alarm of alarms) {
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'AWS/ApplicationELB',
+        Statistic: 'Minimum',
+        Period: 60,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        EvaluationPeriods: 2,
+        TreatMissingData: 'breaching',
+      });
+      expect(JSON.stringify(alarm.Properties!['AlarmActions'])).toMatch(/AlarmTopic/);
+    }
+  });
+});
+
+describe('service discovery', () => {
+  it("keeps each service's Cloud Map DNS TTL within its target group's deregistration delay", () => {
+    // Cloud Map services by name (web, api, ...) and their A-record TTLs.
+    const ttls = Object.fromEntries(
+      resourcesOf('ecs', 'AWS::ServiceDiscovery::Service').map((r) => [
+        r.Properties!['Name'],
+        (r.Properties!['DnsConfig'] as { DnsRecords: { Type: string; TTL: number }[] }).DnsRecords,
+      ]),
+    );
+    const delays = Object.fromEntries(
+      resourcesOf('alb', 'AWS::ElasticLoadBalancingV2::TargetGroup').map((r) => [
+        r.Properties!['Name'],
+        Number(
+          (r.Properties!['TargetGroupAttributes'] as { Key: string; Value: string }[]).find(
+            (a) => a.Key === 'deregistration_delay.timeout_seconds',
+          )!.Value,
+        ),
+      ]),
+    );
+    expect(Object.keys(ttls).sort()).toEqual(services.map((s) => s.name).sort());
+    for (const service of services) {
+      const delay = delays[names.targetGroup(service)]!;
+      expect(delay).toBe(targetGroupTiming.deregistrationDelaySeconds);
+      for (const record of ttls[service.name]!) {
+        expect({ service: service.name, type: record.Type, ttlWithinDelay: record.TTL <= delay }).toEqual({
+          service: service.name,
+          type: 'A',
+          ttlWithinDelay: true,
+        });
+      }
+    }
+  });
 });
 
 describe('outputs the workflows read', () => {

@@ -40,6 +40,14 @@ export interface RollingFargateServiceProps {
   /** Cloud Map name in the cluster's default namespace, e.g. api -> api.<namespace>. */
   readonly cloudMapName?: string;
   /**
+   * TTL of the Cloud Map A records. ECS removes a stopping task's record, then
+   * drains its target (the deregistration delay), then stops it: a TTL no longer
+   * than that delay means no internal caller still holds its address when it
+   * goes away.
+   * @default 5 seconds
+   */
+  readonly dnsTtl?: Duration;
+  /**
    * With one task, 100 keeps the old task serving until its replacement is
    * healthy (zero downtime); 200 allows that replacement to start alongside.
    * @default 100
@@ -125,8 +133,7 @@ export class RollingFargateService extends Construct {
         ? {
             name: props.cloudMapName,
             dnsRecordType: servicediscovery.DnsRecordType.A,
-            // Short TTL: a replaced task's address leaves callers' caches quickly.
-            dnsTtl: Duration.seconds(10),
+            dnsTtl: props.dnsTtl ?? Duration.seconds(5),
             container: this.container,
             containerPort: props.containerPort,
           }

@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -18,6 +18,7 @@ import {
   services,
 } from '../config/services.js';
 import { RollingFargateService } from '../constructs/ecs-service.js';
+import { targetGroupTiming } from './alb-stack.js';
 import { immutable } from './network-stack.js';
 
 export interface EcsStackProps extends StackProps {
@@ -126,6 +127,8 @@ export class EcsStack extends Stack {
         securityGroups,
         targetGroup: props.targetGroups[service.name]!,
         cloudMapName: service.name,
+        // Callers' DNS caches forget a stopping task before it stops serving.
+        dnsTtl: Duration.seconds(targetGroupTiming.deregistrationDelaySeconds),
       });
       created[service.name] = rolling.service;
       this.servicePassedRoles.push(

@@ -26,6 +26,12 @@ export const alarmThresholds = {
   target5xxPer5Min: 25,
   /** Unhealthy targets for 2 consecutive minutes: longer than a rolling replacement keeps one. */
   unhealthyMinutes: 2,
+  /**
+   * No healthy target for 2 consecutive minutes: the service is down behind the
+   * ALB (a rolling deployment keeps the old target until the new one is healthy,
+   * so it never causes this).
+   */
+  noHealthyTargetMinutes: 2,
   cpuPercent: 80,
   memoryPercent: 85,
   /** 10% of the 20 GB volume. */
@@ -104,6 +110,19 @@ export class MonitoringStack extends Stack {
           threshold: 1,
           evaluationPeriods: alarmThresholds.unhealthyMinutes,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        },
+      );
+      alarm(
+        `${service.name}-no-healthy-target`,
+        targetGroup.metrics.healthyHostCount({ period: Duration.minutes(1), statistic: 'Minimum' }),
+        {
+          alarmDescription: `${service.name} had no healthy target behind the ALB for ${alarmThresholds.noHealthyTargetMinutes} minutes: its requests fail.`,
+          threshold: 1,
+          evaluationPeriods: alarmThresholds.noHealthyTargetMinutes,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          // The ALB reports the count every minute while the target group is in
+          // use; no data at all means nothing is reporting healthy either.
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
         },
       );
       const ecsService = props.services[service.name]!;
