@@ -4,6 +4,7 @@
  * sim/services/<name>.ts (a SimService, see sim/service.ts) and list it here.
  */
 import { startAlbDataPlane, type AlbDataPlaneDeps } from './alb.js';
+import { startEcrFront } from './ecr-front.js';
 import type { EcsEngine } from './ecs/engine.js';
 import type { ElbEngine } from './elb-engine.js';
 import { IamAuthorizer } from './iam/authorizer.js';
@@ -46,8 +47,16 @@ export const CALL_GATES: readonly CallGateFactory[] = [
   ({ scenario, now }) => new ThrottleGate(scenario.throttling, now),
 ];
 
-/** A listener that serves real traffic (not API calls), started after every load and closed before the next. */
-export type DataPlaneStarter = (deps: AlbDataPlaneDeps) => Promise<{ close(): Promise<void> }>;
+/** What a data plane reads of the loaded account: ELB state, the clock's scale, the API services. */
+export interface DataPlaneDeps extends AlbDataPlaneDeps {
+  readonly services: readonly SimService[];
+}
 
-/** The ALB data plane sets each load balancer's `dnsName` to the address it listens on. */
-export const DATA_PLANES: readonly DataPlaneStarter[] = [startAlbDataPlane];
+/** A listener that serves real traffic (not API calls), started after every load and closed before the next. */
+export type DataPlaneStarter = (deps: DataPlaneDeps) => Promise<{ close(): Promise<void> }>;
+
+/**
+ * The ALB data plane sets each load balancer's `dnsName` to the address it listens on;
+ * the ECR registry front points ECR's proxyEndpoint and repositoryUri at itself.
+ */
+export const DATA_PLANES: readonly DataPlaneStarter[] = [startAlbDataPlane, startEcrFront];

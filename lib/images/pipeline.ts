@@ -21,6 +21,7 @@ import {
   type CacheMode,
 } from './command.js';
 import { parseBuildFailure, type BuildFailure } from './failure.js';
+import { explainRefusal, immutableTagRefusal } from './immutable-tags.js';
 import type { RegistryImage } from './registry.js';
 
 export interface CommandResult {
@@ -149,13 +150,17 @@ async function buildOne(plan: BuildPlan, opts: BuildAllOptions): Promise<Service
       durationMs: job.elapsed(),
     };
   } catch (err) {
-    if (!(err instanceof StepFailed)) throw err;
+    // An immutable tag the registry would not move (whichever step met it): which tag, what it is for, the fix.
+    const refusal = immutableTagRefusal(
+      [errorMessage(err), ...(err instanceof StepFailed ? (err.failure?.output ?? []) : [])].join('\n'),
+    );
+    if (!(err instanceof StepFailed) && !refusal) throw err;
     return {
       ...job.base,
       status: 'failed',
       durationMs: job.elapsed(),
-      ...(err.failure ? { failure: err.failure } : {}),
-      error: err.message,
+      ...(err instanceof StepFailed && err.failure ? { failure: err.failure } : {}),
+      error: refusal ? explainRefusal(plan, refusal) : errorMessage(err),
     };
   }
 }
@@ -293,6 +298,8 @@ async function applyTags({ plan, opts }: Job, digest: string): Promise<void> {
       try {
         await store.retag(service.repository, digest, tag);
       } catch (err) {
+        // The registry refused the tag itself: docker push would be refused the same way.
+        if (immutableTagRefusal(errorMessage(err))) throw new StepFailed(errorMessage(err));
         // No registry credentials of our own (an earlier docker login): docker push has them.
         const retry = await docker.run(['push', ref(plan, tag)], { signal });
         if (retry.exitCode !== 0) {
@@ -303,7 +310,14 @@ async function applyTags({ plan, opts }: Job, digest: string): Promise<void> {
       }
     }
   }
-  if (plan.inputsTag) await store.retag(service.repository, digest, plan.inputsTag);
+  if (plan.inputsTag) {
+    try {
+      await store.retag(service.repository, digest, plan.inputsTag);
+    } catch (err) {
+      if (immutableTagRefusal(errorMessage(err))) throw new StepFailed(errorMessage(err));
+      throw err;
+    }
+  }
 }
 
 export async function buildAll(opts: BuildAllOptions): Promise<ServiceResult[]> {

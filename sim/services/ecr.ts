@@ -5,8 +5,23 @@
  * holds, through its HTTP API v2. Scan findings come from the scenario; a scan
  * completes a few simulated seconds after the image is first seen, as
  * scan-on-push does.
+ *
+ * Tag rules (sim/ecr-tag-rules.ts): PutImage refuses to move an immutable tag
+ * (ImageTagAlreadyExistsException), and so does the registry front that
+ * docker pushes through (sim/ecr-front.ts): once it runs, GetAuthorizationToken's
+ * proxyEndpoint and each repositoryUri name the front, not the registry behind it.
  * Shapes: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/
  */
+import { createHash } from 'node:crypto';
+import {
+  EXCLUSION_FILTER,
+  TAG_MUTABILITIES,
+  isTagImmutable,
+  tagAlreadyExistsMessage,
+  type ExclusionFilter,
+  type TagMutability,
+  type TagRules,
+} from '../ecr-tag-rules.js';
 import { AwsError, type SimContext, type SimService } from '../service.js';
 import type { EcrSpec } from '../scenario.js';
 
@@ -31,21 +46,92 @@ interface Manifest {
   body: string;
 }
 
+/** One repository of the account: from the scenario, or made by CreateRepository. */
+interface RepositoryRecord extends TagRules {
+  name: string;
+  createdAt: number;
+  scanOnPush: boolean;
+}
+
+/** Repository names as ECR accepts them (CreateRepository's repositoryName pattern). */
+const REPOSITORY_NAME = /^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
 export class EcrService implements SimService {
   readonly name = 'ecr';
   readonly jsonTargetPrefix = 'AmazonEC2ContainerRegistry_V20150921';
-  readonly mutating = new Set<string>();
+  readonly mutating = new Set<string>(['CreateRepository', 'PutImage']);
   /** Simulated time each digest was first seen: its push time, as far as the simulator can tell. */
   private readonly firstSeen = new Map<string, number>();
   private readonly created: number;
+  private readonly repositories = new Map<string, RepositoryRecord>();
+  /** The registry front's host:port once it listens (sim/ecr-front.ts): where clients are sent to push. */
+  private frontHost: string | undefined;
 
   constructor(private readonly ctx: SimContext) {
     this.created = ctx.now();
+    for (const entry of ctx.scenario.ecr?.repositories ?? []) {
+      const spec = typeof entry === 'string' ? { name: entry } : entry;
+      this.repositories.set(spec.name, {
+        name: spec.name,
+        createdAt: this.created,
+        imageTagMutability: spec.imageTagMutability ?? 'MUTABLE',
+        imageTagMutabilityExclusionFilters: spec.imageTagMutabilityExclusionFilters ?? [],
+        scanOnPush: spec.scanOnPush ?? true,
+      });
+    }
   }
 
-  /** The account's repository names (the scenario lists a name or the repository's settings). */
+  /** The account's repository names. */
   private repositoryNames(): string[] {
-    return this.spec().repositories.map((r) => (typeof r === 'string' ? r : r.name));
+    return [...this.repositories.keys()];
+  }
+
+  /** The real registry behind ECR ("127.0.0.1:5000"), or undefined when the scenario has no ECR. */
+  get registryAddress(): string | undefined {
+    return this.ctx.scenario.ecr?.registry;
+  }
+
+  get accountId(): string {
+    return this.ctx.accountId;
+  }
+
+  /** The registry front listens at host:port: clients are sent there from now on. */
+  useFront(host: string | undefined): void {
+    this.frontHost = host;
+  }
+
+  hasRepository(name: string): boolean {
+    return this.repositories.has(name);
+  }
+
+  /**
+   * Why pushing `tag` to `repository` must be refused (the tag exists and is
+   * immutable there), or undefined when the push may go ahead. Refusals are
+   * recorded as `ecr.push.refused` events.
+   */
+  async tagPushRefusal(
+    repository: string,
+    tag: string,
+    via: 'registry' | 'PutImage',
+  ): Promise<string | undefined> {
+    const record = this.repositories.get(repository);
+    if (!record || !isTagImmutable(record, tag)) return undefined;
+    const existing = await this.manifest(repository, tag);
+    if (!existing) return undefined;
+    const message = tagAlreadyExistsMessage(repository, tag);
+    this.ctx.event('ecr.push.refused', {
+      repository,
+      tag,
+      via,
+      existingDigest: existing.digest,
+      imageTagMutability: record.imageTagMutability,
+    });
+    return message;
+  }
+
+  /** A manifest the registry accepted through the front: its push time. */
+  recordPush(digest: string): void {
+    if (!this.firstSeen.has(digest)) this.firstSeen.set(digest, this.ctx.now());
   }
 
   private spec(): EcrSpec {
@@ -81,13 +167,22 @@ export class EcrService implements SimService {
     }
   }
 
-  private async registry(method: string, path: string): Promise<Response> {
+  private async registry(
+    method: string,
+    path: string,
+    body?: { text: string; contentType: string },
+  ): Promise<Response> {
     const spec = this.spec();
     const auth = Buffer.from(`${this.username()}:${spec.password ?? ''}`).toString('base64');
     try {
       return await fetch(`http://${spec.registry}/v2/${path}`, {
         method,
-        headers: { authorization: `Basic ${auth}`, accept: ACCEPT },
+        headers: {
+          authorization: `Basic ${auth}`,
+          accept: ACCEPT,
+          ...(body ? { 'content-type': body.contentType } : {}),
+        },
+        body: body?.text,
         signal: AbortSignal.timeout(10_000),
       });
     } catch (err) {
@@ -167,6 +262,10 @@ export class EcrService implements SimService {
         return this.batchGetImage(params);
       case 'DescribeImageScanFindings':
         return this.describeImageScanFindings(params);
+      case 'CreateRepository':
+        return this.createRepository(params);
+      case 'PutImage':
+        return this.putImage(params);
       default:
         throw new AwsError('UnknownOperationException', `ECR operation ${operation} is not simulated`);
     }
@@ -184,22 +283,154 @@ export class EcrService implements SimService {
         authorizationToken: Buffer.from(`${this.username()}:${spec.password ?? ''}`).toString('base64'),
         // Tokens are valid for 12 hours.
         expiresAt: new Date(this.ctx.now() + 12 * 3600 * 1000),
-        proxyEndpoint: `http://${spec.registry}`,
+        proxyEndpoint: `http://${this.frontHost ?? spec.registry}`,
       })),
     };
   }
 
+  /** https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_Repository.html */
   private repositoryShape(name: string) {
     const { region, accountId } = this.ctx;
+    const record = this.repositories.get(name)!;
     return {
       repositoryArn: `arn:aws:ecr:${region}:${accountId}:repository/${name}`,
       registryId: accountId,
       repositoryName: name,
-      repositoryUri: `${this.spec().registry}/${name}`,
-      createdAt: new Date(this.created),
-      imageTagMutability: 'MUTABLE',
-      imageScanningConfiguration: { scanOnPush: true },
+      repositoryUri: `${this.frontHost ?? this.spec().registry}/${name}`,
+      createdAt: new Date(record.createdAt),
+      imageTagMutability: record.imageTagMutability,
+      ...(record.imageTagMutabilityExclusionFilters.length
+        ? { imageTagMutabilityExclusionFilters: record.imageTagMutabilityExclusionFilters }
+        : {}),
+      imageScanningConfiguration: { scanOnPush: record.scanOnPush },
       encryptionConfiguration: { encryptionType: 'AES256' },
+    };
+  }
+
+  /** https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html */
+  private createRepository(params: Record<string, unknown>) {
+    this.spec();
+    this.checkRegistryId(params);
+    const name = params.repositoryName;
+    if (typeof name !== 'string' || !REPOSITORY_NAME.test(name)) {
+      throw new AwsError(
+        'InvalidParameterException',
+        `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*''`,
+      );
+    }
+    if (this.repositories.has(name)) {
+      throw new AwsError(
+        'RepositoryAlreadyExistsException',
+        `The repository with name '${name}' already exists in the registry with id '${this.ctx.accountId}'`,
+      );
+    }
+    const mutability = (params.imageTagMutability as TagMutability | undefined) ?? 'MUTABLE';
+    if (!TAG_MUTABILITIES.includes(mutability)) {
+      throw new AwsError(
+        'InvalidParameterException',
+        `Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [${TAG_MUTABILITIES.join(', ')}]'`,
+      );
+    }
+    const filters = (params.imageTagMutabilityExclusionFilters as ExclusionFilter[] | undefined) ?? [];
+    for (const f of filters) {
+      if (f?.filterType !== 'WILDCARD' || typeof f.filter !== 'string' || !EXCLUSION_FILTER.test(f.filter)) {
+        throw new AwsError(
+          'InvalidParameterException',
+          `Invalid image tag mutability exclusion filter: filterType must be WILDCARD and filter must satisfy ${EXCLUSION_FILTER.source}`,
+        );
+      }
+    }
+    const withExclusion = mutability.endsWith('_WITH_EXCLUSION');
+    if (withExclusion !== filters.length > 0) {
+      throw new AwsError(
+        'InvalidParameterException',
+        withExclusion
+          ? `imageTagMutabilityExclusionFilters are required when imageTagMutability is ${mutability}`
+          : `imageTagMutabilityExclusionFilters may only be given with IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION`,
+      );
+    }
+    const scanning = params.imageScanningConfiguration as { scanOnPush?: boolean } | undefined;
+    this.repositories.set(name, {
+      name,
+      createdAt: this.ctx.now(),
+      imageTagMutability: mutability,
+      imageTagMutabilityExclusionFilters: filters.map((f) => ({ filterType: 'WILDCARD', filter: f.filter })),
+      scanOnPush: scanning?.scanOnPush ?? false,
+    });
+    this.ctx.event('ecr.repository.created', { repository: name, imageTagMutability: mutability });
+    return { repository: this.repositoryShape(name) };
+  }
+
+  /**
+   * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutImage.html
+   * The same manifest under the same tag again is ImageAlreadyExistsException
+   * (in any repository); another manifest under an immutable tag that exists is
+   * ImageTagAlreadyExistsException.
+   */
+  private async putImage(params: Record<string, unknown>) {
+    const repository = this.repository(params);
+    const body = params.imageManifest;
+    if (typeof body !== 'string' || !body)
+      throw new AwsError('InvalidParameterException', 'imageManifest is required');
+    let declared: string | undefined;
+    try {
+      declared = (JSON.parse(body) as { mediaType?: string }).mediaType;
+    } catch {
+      throw new AwsError(
+        'InvalidParameterException',
+        'Invalid parameter at imageManifest: the manifest is not valid JSON',
+      );
+    }
+    const mediaType =
+      (params.imageManifestMediaType as string | undefined) ??
+      declared ??
+      'application/vnd.docker.distribution.manifest.v2+json';
+    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    if (params.imageDigest !== undefined && params.imageDigest !== digest) {
+      throw new AwsError(
+        'InvalidParameterException',
+        `Invalid parameter at 'imageDigest': the digest of the manifest is ${digest}`,
+      );
+    }
+    const tag = params.imageTag as string | undefined;
+    if (tag !== undefined) {
+      const existing = await this.manifest(repository, tag);
+      if (existing?.digest === digest) {
+        throw new AwsError(
+          'ImageAlreadyExistsException',
+          `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${repository}' in registry with id '${this.ctx.accountId}'`,
+        );
+      }
+      const refusal = existing ? await this.tagPushRefusal(repository, tag, 'PutImage') : undefined;
+      if (refusal) throw new AwsError('ImageTagAlreadyExistsException', refusal);
+    }
+    const res = await this.registry('PUT', `${repository}/manifests/${tag ?? digest}`, {
+      text: body,
+      contentType: mediaType,
+    });
+    if (!res.ok) {
+      const text = await res.text();
+      if (/BLOB_UNKNOWN/.test(text)) {
+        throw new AwsError(
+          'LayersNotFoundException',
+          `The image manifest references layers or a config that are not in the repository '${repository}'`,
+        );
+      }
+      throw new AwsError(
+        'ServerException',
+        `registry answered ${res.status} to the manifest: ${text.slice(0, 200)}`,
+        500,
+      );
+    }
+    this.recordPush(digest);
+    return {
+      image: {
+        registryId: this.ctx.accountId,
+        repositoryName: repository,
+        imageId: { imageDigest: digest, ...(tag !== undefined ? { imageTag: tag } : {}) },
+        imageManifest: body,
+        imageManifestMediaType: mediaType,
+      },
     };
   }
 

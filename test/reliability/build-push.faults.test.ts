@@ -18,6 +18,7 @@ import {
   REGISTRY,
   REGISTRY_PASSWORD,
   REGISTRY_USER,
+  ecrHost,
   ecrScenario,
   ensureDocker,
   registryDigest,
@@ -134,7 +135,7 @@ describe('fault matrix: build-push', () => {
       ? (JSON.parse(run.outputs.images) as Record<string, string>).web
       : undefined;
     v.check(
-      !!webDigest && output === `${REGISTRY}/${prefix}/web@${webDigest}`,
+      !!webDigest && output === `${await ecrHost(sim)}/${prefix}/web@${webDigest}`,
       `output ${output ?? 'none'}, registry ${webDigest ?? 'no tag'}`,
     );
     v.check(leaked(run, [REGISTRY_PASSWORD, AWS_SECRET]).length === 0, 'no secret in the log');
@@ -165,7 +166,7 @@ describe('fault matrix: build-push', () => {
       ? (JSON.parse(run.outputs.images) as Record<string, string>).web
       : undefined;
     v.check(
-      !!webDigest && served === webDigest && output === `${REGISTRY}/${prefix}/web@${webDigest}`,
+      !!webDigest && served === webDigest && output === `${await ecrHost(sim)}/${prefix}/web@${webDigest}`,
       `output ${output ?? 'none'}, registry ${served ?? 'no tag'} (first run ${webDigest ?? 'none'})`,
     );
     v.finish(run);

@@ -1,0 +1,47 @@
+/**
+ * ECR's refusal to move an immutable tag, recognised in whatever reported it
+ * (docker push, buildx, a registry manifest PUT) and explained by the role the
+ * tag plays in build-push, with the fix for that role.
+ *
+ * ECR's registry answers `TAG_INVALID` with "The image tag 'T' already exists
+ * in the 'R' repository and cannot be overwritten because the tag is
+ * immutable." (older endpoints: "… because the repository is immutable.").
+ */
+import type { BuildPlan } from './command.js';
+
+export interface TagRefusal {
+  tag: string;
+  repository: string;
+}
+
+const REFUSAL =
+  /The image tag '([^']+)' already exists in the '([^']+)' repository and cannot be overwritten because the (?:tag|repository) is immutable/;
+
+/** The refused tag and repository named in `text`, or undefined when `text` is about something else. */
+export function immutableTagRefusal(text: string): TagRefusal | undefined {
+  const match = REFUSAL.exec(text);
+  return match ? { tag: match[1]!, repository: match[2]! } : undefined;
+}
+
+/** The CDK spelling of the exclusion, the one fix every moving tag shares. */
+const exclusion = (filter: string) =>
+  `exclude it from tag immutability: imageTagMutability IMMUTABLE_WITH_EXCLUSION with the exclusion filter '${filter}' (CDK: ecr.TagMutability.IMMUTABLE_WITH_EXCLUSION, imageTagMutabilityExclusionFilters: [ecr.ImageTagMutabilityExclusionFilter.wildcard('${filter}')])`;
+
+/** One sentence saying what was refused, why, and the fix for the tag's role in `plan`. */
+export function explainRefusal(plan: BuildPlan, refusal: TagRefusal): string {
+  const { tag, repository } = refusal;
+  const head = `${plan.service.name}: ECR refused to move the tag '${tag}' in repository '${repository}': the tag already names another image and the repository's tags are immutable.`;
+  if (tag === plan.tags[0]) {
+    return `${head} It is this commit's release tag: the commit was pushed before and this build differs from that image; release tags never move, on purpose. Fix: keep skip-existing: true (the default), so a re-run deploys the image pushed first, or release a new commit.`;
+  }
+  if (tag === plan.cacheTag) {
+    return `${head} It is the build cache tag, which moves on every build. Fix: ${exclusion(tag)}, or set cache-tag: none.`;
+  }
+  if (tag === plan.inputsTag) {
+    return `${head} It marks the image built from these exact inputs, and another image was pushed under it meanwhile. Fix: ${exclusion('inputs-*')}, or run again (the image under it is then reused).`;
+  }
+  if (plan.tags.includes(tag)) {
+    return `${head} It is a moving tag (input tags), which names a new image on every release. Fix: ${exclusion(tag)}, or remove it from tags.`;
+  }
+  return `${head} Fix: ${exclusion(tag)}.`;
+}
