@@ -155,9 +155,19 @@ function eachChild(action: string, type: string, field: string): Rule {
   };
 }
 
+/**
+ * A service deployment or revision (…/CLUSTER/SERVICE/ID): AWS authorizes the
+ * action on it and on its service (both resource types are required).
+ */
+function onDeploymentOrRevision(s: OperationScope, action: string, arn: string): Authorization[] {
+  const [, cluster, service] = arn.split(':').slice(5).join(':').split('/');
+  const context = { 'ecs:cluster': clusterOfChild(s, arn) };
+  return [one(action, arn, context), one(action, ecsArn(s, `service/${cluster}/${service}`), context)];
+}
+
 /** Operations on resources named by ARN only (service deployments and revisions): the cluster is in the ARN. */
 function eachArn(action: string, field: string): Rule {
-  return (p, s) => list(p[field]).map((arn) => one(action, arn, { 'ecs:cluster': clusterOfChild(s, arn) }));
+  return (p, s) => list(p[field]).flatMap((arn) => onDeploymentOrRevision(s, action, arn));
 }
 
 function serviceRule(
@@ -255,10 +265,8 @@ const ECS: Record<string, Rule> = {
   ListServiceDeployments: serviceRule('ecs:ListServiceDeployments'),
   DescribeServiceDeployments: eachArn('ecs:DescribeServiceDeployments', 'serviceDeploymentArns'),
   DescribeServiceRevisions: eachArn('ecs:DescribeServiceRevisions', 'serviceRevisionArns'),
-  StopServiceDeployment: (p, s) => {
-    const arn = str(p.serviceDeploymentArn) ?? '';
-    return [one('ecs:StopServiceDeployment', arn, { 'ecs:cluster': clusterOfChild(s, arn) })];
-  },
+  StopServiceDeployment: (p, s) =>
+    onDeploymentOrRevision(s, 'ecs:StopServiceDeployment', str(p.serviceDeploymentArn) ?? ''),
 };
 
 function randomTaskId(): string {

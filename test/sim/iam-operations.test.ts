@@ -106,6 +106,16 @@ describe('the operations table agrees with the Service Authorization Reference',
           `${need.action} ${need.resource} matches one of ${shapes.join(' | ')}: ${shapes.some((a) => pattern(a).test(need.resource))}`,
         ).toMatch(/: true$/);
       }
+      if (need.resource !== '*') {
+        // Every resource type the reference marks required is authorized by one of the operation's authorizations.
+        for (const type of details.resourceTypes.filter((t) => t.required)) {
+          const shape = (await iamResourceTypeDetails(prefix, type.name)).arn;
+          const covered = needs.some((n) => n.action === need.action && pattern(shape).test(n.resource));
+          expect(`${need.action} authorizes ${type.name}: ${covered}`).toBe(
+            `${need.action} authorizes ${type.name}: true`,
+          );
+        }
+      }
       const known = new Set([
         ...details.conditionKeys,
         ...details.resourceTypes.flatMap((t) => t.conditionKeys),
