@@ -101,7 +101,7 @@ describe('CacheStack', () => {
 });
 
 describe('RegistryStack', () => {
-  it('has one repository per service with scan on push, immutable tags and a lifecycle rule', () => {
+  it('has one repository per service with scan on push, immutable tags but the build cache tag, and a lifecycle rule', () => {
     const repositories = resourcesOf('registry', 'AWS::ECR::Repository');
     expect(repositories.map((r) => r.Properties!['RepositoryName'])).toEqual([
       'alva-web',
@@ -112,7 +112,13 @@ describe('RegistryStack', () => {
     for (const repository of repositories) {
       expect(repository.Properties).toMatchObject({
         ImageScanningConfiguration: { ScanOnPush: true },
-        ImageTagMutability: 'IMMUTABLE',
+        ImageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+        ImageTagMutabilityExclusionFilters: [
+          {
+            ImageTagMutabilityExclusionFilterType: 'WILDCARD',
+            ImageTagMutabilityExclusionFilterValue: 'buildcache',
+          },
+        ],
       });
       const policy = JSON.parse(
         (repository.Properties!['LifecyclePolicy'] as { LifecyclePolicyText: string }).LifecyclePolicyText,

@@ -4,6 +4,12 @@ import type { Construct } from 'constructs';
 import { environment, names, services } from '../config/services.js';
 
 /**
+ * The tag build-push moves to the newest build of each image, for the next
+ * build's layer cache (its `cache-tag` input, default `buildcache`).
+ */
+export const BUILD_CACHE_TAG = 'buildcache';
+
+/**
  * The ECR repositories, one per service. A stack of their own so that they can
  * be deployed, and the first images pushed, before the services that run them.
  */
@@ -17,8 +23,11 @@ export class RegistryStack extends Stack {
       const repository = new ecr.Repository(this, `${service.name}Repository`, {
         repositoryName: names.repository(service.name),
         imageScanOnPush: true,
-        // A tag always means the same image: deployments and rollbacks are reproducible.
-        imageTagMutability: ecr.TagMutability.IMMUTABLE,
+        // A release tag always means the same image: deployments and rollbacks are reproducible.
+        // The build cache tag is the one tag that must move (every release writes it), so it,
+        // and nothing else, is excluded: without this ECR refuses every release after the first.
+        imageTagMutability: ecr.TagMutability.IMMUTABLE_WITH_EXCLUSION,
+        imageTagMutabilityExclusionFilters: [ecr.ImageTagMutabilityExclusionFilter.wildcard(BUILD_CACHE_TAG)],
         encryption: ecr.RepositoryEncryption.AES_256,
         lifecycleRules: [
           {
