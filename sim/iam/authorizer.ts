@@ -16,7 +16,7 @@ import { iamAccountOf, type IamAccount, type Session } from './account.js';
 import {
   authorizationsFor,
   SERVICE_PROTOCOL,
-  UNAUTHORIZED_OPERATIONS,
+  AUTHORIZED_BY_SERVICE,
   UNSIGNED_OPERATIONS,
   IAM_PREFIX,
   type Authorization,
@@ -116,8 +116,12 @@ export class IamAuthorizer implements CallGate {
     if (header(call.headers, 'x-amz-security-token') !== found.sessionToken)
       throw refusal(protocol, 'unknown', who);
     if (account.expired(found)) throw refusal(protocol, 'expired', who);
-    if (UNAUTHORIZED_OPERATIONS.has(operation))
-      return { principal: found.arn, action: operation, decision: 'Allowed' };
+    if (AUTHORIZED_BY_SERVICE.has(operation))
+      return {
+        principal: found.arn,
+        action: operation,
+        decision: operation === 'sts:GetCallerIdentity' ? 'Allowed' : 'by-service',
+      };
 
     const needed = authorizationsFor(call.service, call.operation, call.params, this.scope);
     for (const needs of needed) this.authorize(found, needs, protocol);

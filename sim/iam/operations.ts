@@ -50,8 +50,12 @@ export const IAM_PREFIX: Record<string, string> = {
 
 /** STS operations a caller makes without credentials: the token is the identity. */
 export const UNSIGNED_OPERATIONS = new Set(['sts:AssumeRoleWithWebIdentity', 'sts:AssumeRoleWithSAML']);
-/** Operations any authenticated caller may make: no policy can deny them. */
-export const UNAUTHORIZED_OPERATIONS = new Set(['sts:GetCallerIdentity']);
+/**
+ * Operations the gate identifies the caller for but does not authorize:
+ * GetCallerIdentity needs no permission; AssumeRole is authorized by STS,
+ * which weighs the role's trust and the caller's policies together.
+ */
+export const AUTHORIZED_BY_SERVICE = new Set(['sts:GetCallerIdentity', 'sts:AssumeRole']);
 
 const str = (value: unknown): string | undefined =>
   typeof value === 'string' && value !== '' ? value : undefined;

@@ -194,10 +194,10 @@ export class StsService implements SimService {
   }
 
   /**
-   * AssumeRole from a session of this account: the caller's policies must
-   * allow sts:AssumeRole on the role (the authorization gate checks that),
-   * and the role's trust must name the caller's role, its session, or the
-   * account (the account then delegates to the caller's policies).
+   * AssumeRole from a session of this account, authorized here rather than by
+   * the gate because trust and identity policies are weighed together: a
+   * trust naming the caller's role or session is enough; a trust naming the
+   * account also needs the caller's policies to allow sts:AssumeRole.
    */
   private assumeRole(params: Params): unknown {
     const roleArn = this.roleArn(params);
@@ -214,20 +214,28 @@ export class StsService implements SimService {
       );
     if (this.account.modelled) {
       if (!role || !caller) throw denied();
-      const accepted = new Set([
-        caller.role.arn,
-        caller.arn,
-        this.ctx.accountId,
-        `arn:aws:iam::${this.ctx.accountId}:root`,
-      ]);
-      const admits = (element: unknown) => awsPrincipals(element).some((p) => p === '*' || accepted.has(p));
-      const decision = evaluateTrustPolicy(
-        role.trust,
-        admits,
-        { principal: caller.arn, action: 'sts:AssumeRole', resource: role.arn, context: {} },
-        this.ctx.accountId,
-      );
-      if (decision !== 'Allowed') throw denied();
+      const request = { principal: caller.arn, action: 'sts:AssumeRole', resource: role.arn, context: {} };
+      const trustFor = (admitted: Set<string>) =>
+        evaluateTrustPolicy(
+          role.trust,
+          (element) => awsPrincipals(element).some((p) => p === '*' || admitted.has(p)),
+          request,
+          this.ctx.accountId,
+        );
+      // A trust naming the caller's role or session grants on its own; one naming
+      // the account delegates to the caller's identity policies. A Deny anywhere wins.
+      const direct = trustFor(new Set([caller.role.arn, caller.arn]));
+      const viaAccount = trustFor(new Set([this.ctx.accountId, `arn:aws:iam::${this.ctx.accountId}:root`]));
+      const identity = this.account.decide(caller, {
+        action: request.action,
+        resource: role.arn,
+        context: {},
+      });
+      const decisions = [direct, viaAccount, identity];
+      const allowed =
+        !decisions.includes('ExplicitlyDenied') &&
+        (direct === 'Allowed' || (viaAccount === 'Allowed' && identity === 'Allowed'));
+      if (!allowed) throw denied();
     }
     if (!role) throw denied();
     const session = this.account.issue(role, name, duration, 'AssumeRole');

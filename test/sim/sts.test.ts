@@ -5,12 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
+  AssumeRoleCommand,
   AssumeRoleWithWebIdentityCommand,
   GetCallerIdentityCommand,
   STSClient,
   type AssumeRoleWithWebIdentityCommandInput,
 } from '@aws-sdk/client-sts';
 import { startSim, type Sim } from '../../sim/index.js';
+import type { RoleSpec } from '../../sim/iam/model.js';
 import {
   githubToken,
   HOST,
@@ -216,5 +218,60 @@ describe('STS AssumeRoleWithWebIdentity', () => {
     } finally {
       await sim.load(scenarioWith(iamSpec()));
     }
+  });
+});
+
+describe('STS AssumeRole between roles of the account', () => {
+  const role = (name: string, principal: string): RoleSpec => ({
+    name,
+    arn: `arn:aws:iam::123456789012:role/${name}`,
+    trust: { Statement: [{ Effect: 'Allow', Principal: { AWS: principal }, Action: 'sts:AssumeRole' }] },
+    policies: [],
+  });
+
+  afterAll(() => sim.load(scenarioWith(iamSpec())));
+
+  async function assumeFromDeploy(target: string): Promise<{ name: string; message: string } | string> {
+    const creds = sim.session(ROLE_ARN);
+    const client = new STSClient(config(sim.url, creds));
+    try {
+      const out = await client.send(new AssumeRoleCommand({ RoleArn: target, RoleSessionName: 'hop' }));
+      return out.AssumedRoleUser!.Arn!;
+    } catch (err) {
+      return { name: (err as Error).name, message: (err as Error).message };
+    } finally {
+      client.destroy();
+    }
+  }
+
+  it("a trust naming the account needs the caller's policy to allow sts:AssumeRole; one naming the caller's role does not", async () => {
+    const spec = iamSpec();
+    spec.roles.push(role('by-account', 'arn:aws:iam::123456789012:root'), role('by-role', ROLE_ARN));
+    await sim.load(scenarioWith(spec));
+    expect(await assumeFromDeploy('arn:aws:iam::123456789012:role/by-account')).toEqual({
+      name: 'AccessDenied',
+      message:
+        'User: arn:aws:sts::123456789012:assumed-role/alva-staging-github-deploy/sim-admin is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/by-account',
+    });
+    expect(await assumeFromDeploy('arn:aws:iam::123456789012:role/by-role')).toBe(
+      'arn:aws:sts::123456789012:assumed-role/by-role/hop',
+    );
+
+    spec.roles[0].policies[0].document.Statement = [
+      { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::123456789012:role/by-*' },
+    ];
+    await sim.load(scenarioWith(spec));
+    expect(await assumeFromDeploy('arn:aws:iam::123456789012:role/by-account')).toBe(
+      'arn:aws:sts::123456789012:assumed-role/by-account/hop',
+    );
+  });
+
+  it("a trust naming another principal refuses, whatever the caller's policies allow", async () => {
+    const spec = iamSpec([{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }]);
+    spec.roles.push(role('for-someone-else', 'arn:aws:iam::123456789012:role/someone-else'));
+    await sim.load(scenarioWith(spec));
+    expect(await assumeFromDeploy('arn:aws:iam::123456789012:role/for-someone-else')).toMatchObject({
+      name: 'AccessDenied',
+    });
   });
 });
