@@ -13,7 +13,6 @@ import { startSim, type Sim } from '../../sim/index.js';
 import { freePort, waitFor } from '../sim/helpers.js';
 import { runAction, type ActionRun } from './run-action.js';
 import {
-  REGISTRY,
   REGISTRY_PASSWORD,
   SAMPLE_SERVICES,
   ecrScenario,
@@ -22,6 +21,9 @@ import {
   registryLabels,
   sampleServices,
 } from '../../runner/docker.js';
+import { ecrHost } from './build-push-support.js';
+import { INFRA_DIR, STAGING_OVERLAY, scenarioFromApp } from '../../sim/assembly/index.js';
+import type { EcrRepositorySpec } from '../../sim/scenario.js';
 import { repositoryRoot as root } from '../../runner/repo.js';
 
 const DOCKER = '/usr/bin/docker';
@@ -42,12 +44,15 @@ describe('build-push against a real engine and registry', () => {
   let sim: Sim;
   let dockerConfig: string;
   let scratch: string;
+  /** The registry host images are named by: the simulator's ECR registry front. */
+  let ecr: string;
 
   beforeAll(async () => {
     await ensureDocker();
     dockerConfig = mkdtempSync(join(tmpdir(), 'build-push-docker-config-'));
     scratch = mkdtempSync(join(tmpdir(), 'build-push-e2e-'));
     sim = await startSim({ scenario: ecrScenario(repositories), speed: 20, port: 0 });
+    ecr = await ecrHost(sim);
   }, 320_000);
 
   afterAll(async () => {
@@ -67,7 +72,7 @@ describe('build-push against a real engine and registry', () => {
 
   test('builds and pushes the four services; the output digests are the ones the registry serves', async () => {
     const result = await run({ services: JSON.stringify(sampleServices(prefix)), tags: 'staging' });
-    expect(result.log).toContain('Logged in to ECR 127.0.0.1:5000 as AWS');
+    expect(result.log).toContain(`Logged in to ECR ${ecr} as AWS`);
     expect(result.exitCode).toBe(0);
     const images = JSON.parse(result.outputs.images!) as Record<string, string>;
     expect(Object.keys(images).sort()).toEqual([...SAMPLE_SERVICES].sort());
@@ -75,7 +80,7 @@ describe('build-push against a real engine and registry', () => {
       const repository = `${prefix}/${name}`;
       const served = await registryDigest(repository, SHA);
       expect(served).toMatch(/^sha256:[0-9a-f]{64}$/);
-      expect(images[name]).toBe(`${REGISTRY}/${repository}@${served}`);
+      expect(images[name]).toBe(`${ecr}/${repository}@${served}`);
       // The moving tag points at the same image.
       expect(await registryDigest(repository, 'staging')).toBe(served);
       const labels = await registryLabels(repository, SHA);
@@ -84,15 +89,15 @@ describe('build-push against a real engine and registry', () => {
       expect(Date.parse(labels['org.opencontainers.image.created']!)).not.toBeNaN();
     }
     const tags = JSON.parse(result.outputs.tags!) as Record<string, string[]>;
-    expect(tags.web).toEqual([`${REGISTRY}/${prefix}/web:${SHA}`, `${REGISTRY}/${prefix}/web:staging`]);
+    expect(tags.web).toEqual([`${ecr}/${prefix}/web:${SHA}`, `${ecr}/${prefix}/web:staging`]);
     expect(result.summary).toContain('built, pushed');
     // Logged in through the simulator's ECR, logged out by the post step.
     expect(sim.calls().map((c) => c.operation)).toEqual(
       expect.arrayContaining(['GetAuthorizationToken', 'DescribeRepositories', 'DescribeImages']),
     );
-    expect(result.postLog).toContain(`Logged out of ${REGISTRY}`);
+    expect(result.postLog).toContain(`Logged out of ${ecr}`);
     const config = JSON.parse(readFileSync(join(dockerConfig, 'config.json'), 'utf8')) as { auths?: object };
-    expect(Object.keys(config.auths ?? {})).not.toContain(REGISTRY);
+    expect(Object.keys(config.auths ?? {})).not.toContain(ecr);
     firstImages = images;
   }, 300_000);
 
@@ -102,7 +107,7 @@ describe('build-push against a real engine and registry', () => {
       const { healthCheckPath } = appServices.find((s) => s.name === name)!;
       const port = await freePort();
       // As ECS starts it (PORT from the task definition), but bound to loopback.
-      const image = `${REGISTRY}/${prefix}/${name}:${SHA}`;
+      const image = `${ecr}/${prefix}/${name}:${SHA}`;
       const env = ['-e', `PORT=${port}`, '-e', 'HOST=127.0.0.1'];
       const container = execFileSync(DOCKER, ['run', '--detach', '--network', 'host', ...env, image], {
         encoding: 'utf8',
@@ -159,9 +164,9 @@ describe('build-push against a real engine and registry', () => {
     expect(result.log).not.toMatch(/building .*Dockerfile/);
     expect(JSON.parse(result.outputs.images!)).toEqual(built);
     for (const name of SAMPLE_SERVICES) {
-      expect(
-        `${REGISTRY}/${prefix}/${name}@${await registryDigest(`${prefix}/${name}`, '3'.repeat(40))}`,
-      ).toBe(built[name]);
+      expect(`${ecr}/${prefix}/${name}@${await registryDigest(`${prefix}/${name}`, '3'.repeat(40))}`).toBe(
+        built[name],
+      );
     }
     expect(result.summary.match(/reused \(inputs unchanged\)/g)).toHaveLength(4);
   }, 300_000);
@@ -173,7 +178,10 @@ describe('build-push against a real engine and registry', () => {
       const result = await run({ services: JSON.stringify(sampleServices(prefix, ['web'])) });
       expect(result.exitCode).not.toBe(0);
       expect(result.log).toMatch(
-        /docker login to ECR 127\.0\.0\.1:5000 as AWS failed: .*(unauthorized|401)/i,
+        new RegExp(
+          `docker login to ECR ${ecr.replace(/\./g, '\\.')} as AWS failed: .*(unauthorized|401)`,
+          'i',
+        ),
       );
       expect(result.log).toContain('rejected the password from ECR GetAuthorizationToken');
       const shown = visible(result);
@@ -243,4 +251,93 @@ describe('build-push against a real engine and registry', () => {
     expect(result.log).toMatch(/web@sha256:[0-9a-f]{12}.*: scan COMPLETE/);
     expect(result.summary).toContain('CVE-2099-0001');
   }, 300_000);
+});
+
+/**
+ * Two releases through build-push against a repository with the tag rules
+ * infra/ gives it (read from the synthesized CDK app, as the simulator's world
+ * is): every release moves the build cache tag, so the second one is refused
+ * unless the repository lets that tag move; release tags stay immutable.
+ */
+describe('two releases against the ECR repository infra/ builds', () => {
+  const releasePrefix = `e2e-release-${Date.now().toString(36)}`;
+  const repository = `${releasePrefix}/web`;
+  const FIRST = '1111111111111111111111111111111111111111';
+  const SECOND = '2222222222222222222222222222222222222222';
+  let sim: Sim;
+  let dockerConfig: string;
+  let infraRepository: EcrRepositorySpec;
+
+  beforeAll(async () => {
+    await ensureDocker();
+    const world = scenarioFromApp({ appDir: INFRA_DIR, overlay: STAGING_OVERLAY }).scenario;
+    const web = appServices.find((s) => s.name === 'web')!;
+    infraRepository = world.ecr!.repositories.find(
+      (r): r is EcrRepositorySpec => typeof r !== 'string' && r.name.endsWith(web.name),
+    )!;
+    dockerConfig = mkdtempSync(join(tmpdir(), 'build-push-release-docker-config-'));
+    const base = ecrScenario([]);
+    sim = await startSim({
+      scenario: { ...base, ecr: { ...base.ecr!, repositories: [{ ...infraRepository, name: repository }] } },
+      speed: 20,
+      port: 0,
+    });
+  }, 320_000);
+
+  afterAll(async () => {
+    await sim?.close();
+    if (dockerConfig) rmSync(dockerConfig, { recursive: true, force: true });
+  });
+
+  const release = (sha: string, inputs: Record<string, string> = {}) =>
+    runAction('build-push', {
+      inputs: {
+        network: 'host',
+        services: JSON.stringify([{ name: 'web', context: 'examples/web', repository }]),
+        ...inputs,
+      },
+      env: { AWS_ENDPOINT_URL: sim.url, DOCKER_CONFIG: dockerConfig, GITHUB_SHA: sha },
+      timeoutMs: 240_000,
+    });
+
+  test('infra/ keeps release tags immutable', () => {
+    expect(infraRepository.imageTagMutability).toMatch(/^IMMUTABLE/);
+  });
+
+  test('the second release moves the build cache tag and succeeds; the first release tag still names the first image', async () => {
+    const first = await release(FIRST);
+    expect(first.exitCode).toBe(0);
+    const firstDigest = await registryDigest(repository, FIRST);
+    expect(await registryDigest(repository, 'buildcache')).toBe(firstDigest);
+
+    const second = await release(SECOND);
+    expect({ exit: second.exitCode, log: second.exitCode ? second.log.slice(-2000) : '' }).toEqual({
+      exit: 0,
+      log: '',
+    });
+    const secondDigest = await registryDigest(repository, SECOND);
+    expect(secondDigest).not.toBe(firstDigest);
+    expect(await registryDigest(repository, 'buildcache')).toBe(secondDigest);
+    expect(await registryDigest(repository, FIRST)).toBe(firstDigest);
+    expect(sim.events().filter((e) => e.kind === 'ecr.push.refused')).toEqual([]);
+  }, 600_000);
+
+  test('re-pushing a release tag with other content is refused, and build-push names the tag, the repository and the fix', async () => {
+    const before = await registryDigest(repository, FIRST);
+    expect(before).toBeDefined();
+    // skip-existing off: the commit is built again, and the new image differs (its creation time).
+    const again = await release(FIRST, { 'skip-existing': 'false' });
+    expect(again.exitCode).not.toBe(0);
+    expect(again.log).toContain(
+      `web: ECR refused to move the tag '${FIRST}' in repository '${repository}': the tag already names another image and the repository's tags are immutable.`,
+    );
+    expect(again.log).toContain('Fix: keep skip-existing: true');
+    expect(await registryDigest(repository, FIRST)).toBe(before);
+    expect(
+      sim
+        .events()
+        .filter((e) => e.kind === 'ecr.push.refused')
+        .map((e) => [e.detail.repository, e.detail.tag, e.detail.via]),
+    ).toEqual([[repository, FIRST, 'registry']]);
+  }, 600_000);
 });
