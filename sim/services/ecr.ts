@@ -340,6 +340,12 @@ export class EcrService implements SimService {
         );
       }
     }
+    if (filters.length > 5) {
+      throw new AwsError(
+        'InvalidParameterException',
+        `imageTagMutabilityExclusionFilters may hold at most 5 filters, got ${filters.length}`,
+      );
+    }
     const withExclusion = mutability.endsWith('_WITH_EXCLUSION');
     if (withExclusion !== filters.length > 0) {
       throw new AwsError(
