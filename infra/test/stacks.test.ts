@@ -142,6 +142,13 @@ describe('EcsStack', () => {
     });
   });
 
+  it('runs a task started without a launch type (the migration) on Fargate: the default capacity provider strategy', () => {
+    staging.templates.ecs.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', {
+      CapacityProviders: Match.arrayWith(['FARGATE']),
+      DefaultCapacityProviderStrategy: [{ CapacityProvider: 'FARGATE', Weight: 1 }],
+    });
+  });
+
   it.each(services.map((s) => [s.name, s] as const))(
     'runs %s with the configured size, port and rollout',
     (_, service) => {

@@ -4,6 +4,7 @@
  * variables a staging repository has, and reads of where the services stand.
  */
 import { afterAll, beforeAll } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DescribeServicesCommand, ECSClient, type Service } from '@aws-sdk/client-ecs';
 import { startSim, type Sim } from '../../sim/index.js';
@@ -14,8 +15,12 @@ export const CLUSTER = 'alva-staging-cluster';
 export const SERVICES = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
 export const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 export const SECRET = 'workflow-test-secret-access-key';
-/** The repository infra/cdk.json's `github-repo` names: the one the CI roles trust. */
-export const REPOSITORY = 'alva-app/alva';
+/** The repository the workflows run in: infra/cdk.json's `github-repo`, the one the CI roles trust. */
+export const REPOSITORY = (
+  JSON.parse(readFileSync(resolve(repositoryRoot, 'infra/cdk.json'), 'utf8')) as {
+    context: { 'github-repo': string };
+  }
+).context['github-repo'];
 /**
  * The repository variables holding infra's CI roles (AlvaStagingCiIdentity outputs), one per kind of job,
  * as deploy-staging.yml and rollback.yml read them.

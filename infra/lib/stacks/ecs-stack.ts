@@ -67,6 +67,10 @@ export class EcsStack extends Stack {
         useForServiceConnect: false,
       },
     });
+    // RunTask without a launch type or strategy (the migrate action's default)
+    // uses the cluster's default strategy; with none, ECS picks the EC2 launch
+    // type, and this cluster has no instances.
+    this.cluster.addDefaultCapacityProviderStrategy([{ capacityProvider: 'FARGATE', weight: 1 }]);
     const securityGroups = [immutable(this, 'EcsSecurityGroup', props.securityGroup)];
 
     const logGroup = (name: string): logs.LogGroup =>
