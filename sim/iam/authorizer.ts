@@ -90,6 +90,11 @@ export class IamAuthorizer implements CallGate {
       latestRevision: (family) => parts.ecs.taskDefinitions.get(family)?.length ?? 0,
       latestActiveRevision: (family) =>
         parts.ecs.taskDefinitions.get(family)?.findLast((td) => td.status === 'ACTIVE')?.revision ?? 0,
+      taskDefinitionRoles: (ref) => {
+        const body = parts.ecs.findTaskDefinition(ref)?.body ?? {};
+        const role = (value: unknown) => (typeof value === 'string' ? value : undefined);
+        return { taskRoleArn: role(body.taskRoleArn), executionRoleArn: role(body.executionRoleArn) };
+      },
     };
   }
 

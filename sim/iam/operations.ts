@@ -25,6 +25,8 @@ export interface OperationScope {
   latestRevision(family: string): number;
   /** The newest ACTIVE revision of a family, which a bare family name means (0 if none). */
   latestActiveRevision(family: string): number;
+  /** The task and execution roles of a registered task definition (by ARN, family:revision or family). */
+  taskDefinitionRoles(ref: string): { taskRoleArn?: string; executionRoleArn?: string };
 }
 
 type Params = Record<string, unknown>;
@@ -248,6 +250,7 @@ const ECS: Record<string, Rule> = {
   RunTask: (p, s) => {
     const cluster = clusterArn(s, p.cluster);
     const overrides = (p.overrides ?? {}) as Params;
+    const roles = s.taskDefinitionRoles(str(p.taskDefinition) ?? '');
     // The task's id is chosen by ECS; a fresh one stands for it.
     const newTask = ecsArn(s, `task/${clusterName(cluster)}/${randomTaskId()}`);
     return [
@@ -257,7 +260,11 @@ const ECS: Record<string, Rule> = {
         ...tagContext(p.tags),
       }),
       ...tagOnCreate('RunTask', newTask, p.tags),
-      ...passRoles(s, [overrides.taskRoleArn, overrides.executionRoleArn]),
+      // The task passes its definition's roles unless the overrides name others.
+      ...passRoles(s, [
+        overrides.taskRoleArn ?? roles.taskRoleArn,
+        overrides.executionRoleArn ?? roles.executionRoleArn,
+      ]),
     ];
   },
   StopTask: (p, s) => {

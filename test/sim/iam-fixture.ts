@@ -17,8 +17,13 @@ export const ROLE = 'alva-staging-github-deploy';
 export const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/${ROLE}`;
 export const CLUSTER = 'alva-staging-cluster';
 export const CLUSTER_ARN = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${CLUSTER}`;
-export const TASK_ROLE = `arn:aws:iam::${ACCOUNT}:role/alva-staging-task`;
-export const EXECUTION_ROLE = `arn:aws:iam::${ACCOUNT}:role/alva-staging-task-execution`;
+const staging = JSON.parse(readFileSync('sim/scenarios/staging.json', 'utf8')) as Scenario;
+const migrations = staging.taskDefinitions.find((td) => td.family === 'alva-migrations');
+/** The migration task definition's roles, as the staging world registers it. */
+export const TASK_ROLE = String(migrations?.taskRoleArn ?? `arn:aws:iam::${ACCOUNT}:role/alva-staging-task`);
+export const EXECUTION_ROLE = String(
+  migrations?.executionRoleArn ?? `arn:aws:iam::${ACCOUNT}:role/alva-staging-task-execution`,
+);
 export const STAGING_SUBJECT = 'repo:acme/alva:environment:staging';
 
 const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
@@ -128,7 +133,7 @@ export function iamSpec(statements: PolicyStatement[] = deployStatements(), mode
 
 /** The staging scenario with this IAM and a second cluster (to show ecs:cluster conditions). */
 export function scenarioWith(iam: IamSpec | undefined): Scenario {
-  const scenario = JSON.parse(readFileSync('sim/scenarios/staging.json', 'utf8')) as Scenario;
+  const scenario = structuredClone(staging);
   scenario.clusters.push({
     name: 'other-cluster',
     capacityProviders: ['FARGATE'],

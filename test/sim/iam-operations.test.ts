@@ -15,6 +15,10 @@ const scope: OperationScope = {
   accountId: '123456789012',
   latestRevision: () => 7,
   latestActiveRevision: () => 6,
+  taskDefinitionRoles: () => ({
+    taskRoleArn: 'arn:aws:iam::123456789012:role/task',
+    executionRoleArn: 'arn:aws:iam::123456789012:role/exec',
+  }),
 };
 const cluster = 'arn:aws:ecs:us-east-1:123456789012:cluster/c';
 
@@ -137,6 +141,19 @@ describe('resources named as the API names them', () => {
   it('a bare family means its latest ACTIVE revision; a registration names the family', () => {
     const run = OPERATIONS.ecs.RunTask({ cluster: 'c', taskDefinition: 'fam' }, scope);
     expect(run[0].resource).toBe('arn:aws:ecs:us-east-1:123456789012:task-definition/fam:6');
+    // RunTask passes the definition's roles, or those the overrides name instead.
+    expect(run.slice(1).map((a) => `${a.action} ${a.resource}`)).toEqual([
+      'iam:PassRole arn:aws:iam::123456789012:role/task',
+      'iam:PassRole arn:aws:iam::123456789012:role/exec',
+    ]);
+    const overridden = OPERATIONS.ecs.RunTask(
+      { cluster: 'c', taskDefinition: 'fam', overrides: { taskRoleArn: 'other' } },
+      scope,
+    );
+    expect(overridden.slice(1).map((a) => a.resource)).toEqual([
+      'arn:aws:iam::123456789012:role/other',
+      'arn:aws:iam::123456789012:role/exec',
+    ]);
     const register = OPERATIONS.ecs.RegisterTaskDefinition(
       { family: 'fam', tags: [{ key: 'k', value: 'v' }] },
       scope,

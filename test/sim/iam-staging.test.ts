@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   DescribeServicesCommand,
+  RunTaskCommand,
   DescribeTaskDefinitionCommand,
   ECSClient,
   RegisterTaskDefinitionCommand,
@@ -107,6 +108,45 @@ describe('the synthesized IAM, enforced', () => {
       expect(out.AssumedRoleUser?.Arn).toBe(
         `arn:aws:sts::${scenario.accountId ?? '123456789012'}:assumed-role/${role.name}/GitHubActions`,
       );
+    }
+  });
+
+  it('the migrate role runs the migration task, passing its task and execution roles', async () => {
+    const migrate = githubRoles.find((r) => r.name.endsWith('-migrate'));
+    expect(migrate).toBeDefined();
+    const out = await assume(migrate!.arn, subjectOf(migrate!.trust)!);
+    const ecs = new ECSClient({
+      endpoint: sim.url,
+      region: 'us-east-1',
+      maxAttempts: 1,
+      credentials: {
+        accessKeyId: out.Credentials!.AccessKeyId!,
+        secretAccessKey: out.Credentials!.SecretAccessKey!,
+        sessionToken: out.Credentials!.SessionToken!,
+      },
+    });
+    try {
+      const service = scenario.services![0];
+      const run = await ecs.send(
+        new RunTaskCommand({
+          cluster: service.cluster,
+          taskDefinition: 'alva-migrations',
+          launchType: 'FARGATE',
+          networkConfiguration: service.networkConfiguration,
+        }),
+      );
+      expect(run.failures).toEqual([]);
+      const call = sim.calls().findLast((c) => c.operation === 'RunTask');
+      expect(call?.gate).toMatchObject({
+        principal: out.AssumedRoleUser?.Arn,
+        action: 'ecs:RunTask',
+        decision: 'Allowed',
+      });
+      expect(
+        (call?.gate as { also?: string[] }).also?.filter((a) => a.startsWith('iam:PassRole')),
+      ).toHaveLength(2);
+    } finally {
+      ecs.destroy();
     }
   });
 

@@ -279,6 +279,26 @@ describe('authorization against the role policies', () => {
     expect(other.name).toBe('AccessDeniedException');
   });
 
+  it("RunTask passes the task definition's roles: without iam:PassRole on them it is refused", async () => {
+    await sim.load(scenarioWith(iamSpec(without('PassTaskRoles'))));
+    const ecs = ecsAs(await deploySession());
+    const since = sim.events().at(-1)?.seq ?? 0;
+    const err = await refusal(
+      ecs.send(
+        new RunTaskCommand({
+          cluster: CLUSTER,
+          taskDefinition: 'alva-migrations',
+          launchType: 'FARGATE',
+          networkConfiguration: network,
+        }),
+      ),
+    );
+    expect(err.message).toBe(
+      `User: ${PRINCIPAL} is not authorized to perform: iam:PassRole on resource: ${TASK_ROLE} because no identity-based policy allows the iam:PassRole action`,
+    );
+    expect(sim.events(since).filter((e) => e.kind.startsWith('task.'))).toEqual([]);
+  });
+
   it('lets an explicit Deny win over an Allow', async () => {
     const deny: PolicyStatement = { Effect: 'Deny', Action: 'ecs:StopTask', Resource: '*' };
     await sim.load(scenarioWith(iamSpec([...deployStatements(), deny])));
