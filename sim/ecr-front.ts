@@ -9,7 +9,12 @@
  *   400 `TAG_INVALID`, whatever the manifest (ECR refuses the same image
  *   again too), which docker prints as
  *   `tag invalid: The image tag '…' already exists in the '…' repository and cannot be overwritten because the tag is immutable.`;
- * - a repository the account does not have is 404 `NAME_UNKNOWN`.
+ * - a repository the account does not have is 404 `NAME_UNKNOWN`;
+ * - with IAM modelled, a login from GetAuthorizationToken is the calling
+ *   session's: each request is authorized as the registry action ECR
+ *   authorizes it as (ecr:InitiateLayerUpload, ecr:PutImage, ecr:BatchGetImage, …)
+ *   on the repository, a denial is 403 `DENIED` naming action and resource,
+ *   and the request goes on with the simulator's own registry login.
  * Once it listens, the ECR API's GetAuthorizationToken and repositoryUri
  * name it, so clients that log in through ECR push through it.
  * Error shape: https://distribution.github.io/distribution/spec/api/#errors
@@ -21,6 +26,26 @@ import { EcrService } from './services/ecr.js';
 
 /** `/v2/<name>/manifests/<reference>`, `/v2/<name>/blobs/…`, `/v2/<name>/tags/list`. */
 const REPOSITORY_PATH = /^\/v2\/(.+?)\/(manifests|blobs|tags)\/(.*)$/;
+
+/**
+ * The IAM action ECR authorizes a registry request as
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html,
+ *  .../security_iam_id-based-policy-examples.html).
+ */
+export function registryAction(method: string, kind: string, rest: string): string {
+  if (kind === 'manifests') {
+    if (method === 'PUT') return 'ecr:PutImage';
+    if (method === 'DELETE') return 'ecr:BatchDeleteImage';
+    return 'ecr:BatchGetImage';
+  }
+  if (kind === 'tags') return 'ecr:ListImages';
+  if (rest.startsWith('uploads/')) {
+    if (method === 'POST') return 'ecr:InitiateLayerUpload';
+    if (method === 'PUT') return 'ecr:CompleteLayerUpload';
+    return 'ecr:UploadLayerPart';
+  }
+  return method === 'HEAD' ? 'ecr:BatchCheckLayerAvailability' : 'ecr:GetDownloadUrlForLayer';
+}
 
 /**
  * The port each registry's front last listened on in this process: a reload
@@ -65,8 +90,34 @@ export async function startEcrFront(deps: DataPlaneDeps): Promise<EcrFront> {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const match = REPOSITORY_PATH.exec(new URL(req.url ?? '/', 'http://front').pathname);
+    const login = ecr.registryLogin(req.headers.authorization);
+    if (login.kind === 'expired') {
+      req.resume();
+      return registryError(
+        res,
+        403,
+        'DENIED',
+        'Your authorization token has expired. Reauthenticate and try again.',
+      );
+    }
+    if (login.kind === 'session') {
+      if (match) {
+        const [, name, kind, rest] = match as unknown as [string, string, string, string];
+        const denial = ecr.registryDenial(
+          login.session,
+          registryAction(req.method ?? 'GET', kind, rest),
+          name,
+        );
+        if (denial) {
+          req.resume();
+          return registryError(res, 403, 'DENIED', denial);
+        }
+      }
+      // Authorized: the registry behind sees the simulator's own login.
+      req.headers.authorization = ecr.registryAuthorization();
+    }
     // Unauthenticated requests get the registry's own challenge first, as ECR's do.
-    if (!match || !req.headers.authorization) return forward(req, res);
+    if (!match || login.kind === 'none') return forward(req, res);
     const [, repository, kind, reference] = match as unknown as [string, string, string, string];
     if (!ecr.hasRepository(repository)) {
       return registryError(

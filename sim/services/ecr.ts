@@ -12,7 +12,7 @@
  * proxyEndpoint and each repositoryUri name the front, not the registry behind it.
  * Shapes: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   EXCLUSION_FILTER,
   TAG_MUTABILITIES,
@@ -22,6 +22,7 @@ import {
   type TagMutability,
   type TagRules,
 } from '../ecr-tag-rules.js';
+import { iamAccountOf, type Session } from '../iam/account.js';
 import { AwsError, type SimContext, type SimService } from '../service.js';
 import type { EcrSpec } from '../scenario.js';
 
@@ -53,6 +54,17 @@ interface RepositoryRecord extends TagRules {
   scanOnPush: boolean;
 }
 
+/** How long a registry login from GetAuthorizationToken lasts (simulated ms). */
+const TOKEN_MS = 12 * 3600 * 1000;
+
+/**
+ * What the registry front makes of a request's login: the registry's own
+ * (no IAM, passed through), a session's token (authorize, then log in to the
+ * registry as the simulator), or a token that is no longer valid.
+ */
+export type RegistryLogin =
+  { kind: 'registry' } | { kind: 'session'; session: Session } | { kind: 'expired' } | { kind: 'none' };
+
 /** Repository names as ECR accepts them (CreateRepository's repositoryName pattern). */
 const REPOSITORY_NAME = /^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
@@ -66,6 +78,8 @@ export class EcrService implements SimService {
   private readonly repositories = new Map<string, RepositoryRecord>();
   /** The registry front's host:port once it listens (sim/ecr-front.ts): where clients are sent to push. */
   private frontHost: string | undefined;
+  /** Registry passwords handed to IAM sessions by GetAuthorizationToken: password -> session and expiry. */
+  private readonly sessionTokens = new Map<string, { session: Session; expiresAt: number }>();
 
   constructor(private readonly ctx: SimContext) {
     this.created = ctx.now();
@@ -98,6 +112,47 @@ export class EcrService implements SimService {
   /** The registry front listens at host:port: clients are sent there from now on. */
   useFront(host: string | undefined): void {
     this.frontHost = host;
+  }
+
+  /** The Authorization header the simulator itself logs in to the registry with. */
+  registryAuthorization(): string {
+    return `Basic ${Buffer.from(`${this.username()}:${this.spec().password ?? ''}`).toString('base64')}`;
+  }
+
+  /** Whose login a request's `authorization` header carries (see RegistryLogin). */
+  registryLogin(authorization: string | undefined): RegistryLogin {
+    const basic = /^Basic\s+(.+)$/i.exec(authorization ?? '')?.[1];
+    if (!basic) return { kind: 'none' };
+    const decoded = Buffer.from(basic, 'base64').toString('utf8');
+    const password = decoded.slice(decoded.indexOf(':') + 1);
+    const issued = this.sessionTokens.get(password);
+    if (!issued) return { kind: 'registry' };
+    if (this.ctx.now() >= issued.expiresAt) return { kind: 'expired' };
+    return { kind: 'session', session: issued.session };
+  }
+
+  /**
+   * Authorizes a registry request made with a session's token as ECR does:
+   * the registry action on the repository, against the session's role.
+   * Returns AWS's denial message, or undefined when allowed.
+   */
+  registryDenial(session: Session, action: string, repository: string): string | undefined {
+    const resource = `arn:aws:ecr:${this.ctx.region}:${this.ctx.accountId}:repository/${repository}`;
+    const context = {
+      'aws:PrincipalArn': session.role.arn,
+      'aws:PrincipalAccount': this.ctx.accountId,
+      'aws:PrincipalType': 'AssumedRole',
+      'aws:userid': session.assumedRoleId,
+      'aws:RequestedRegion': this.ctx.region,
+    };
+    const decision = iamAccountOf(this.ctx).decide(session, { action, resource, context });
+    if (decision === 'Allowed') return undefined;
+    this.ctx.event('iam.denied', { principal: session.arn, action, resource, decision, via: 'registry' });
+    const why =
+      decision === 'ExplicitlyDenied'
+        ? 'with an explicit deny in an identity-based policy'
+        : `because no identity-based policy allows the ${action} action`;
+    return `User: ${session.arn} is not authorized to perform: ${action} on resource: ${resource} ${why}`;
   }
 
   hasRepository(name: string): boolean {
@@ -278,11 +333,20 @@ export class EcrService implements SimService {
       if (id !== this.ctx.accountId)
         throw new AwsError('InvalidParameterException', `Invalid registry id '${id}'`);
     }
+    // With IAM modelled, the login is the caller's: the front authorizes each push and pull as that session.
+    const iam = iamAccountOf(this.ctx);
+    const caller = iam.modelled && 'session' in iam.caller ? iam.caller.session : undefined;
+    const expiresAt = this.ctx.now() + TOKEN_MS;
+    let password = spec.password ?? '';
+    if (caller && this.frontHost) {
+      password = `ecr-session-${randomBytes(24).toString('base64url')}`;
+      this.sessionTokens.set(password, { session: caller, expiresAt });
+    }
     return {
       authorizationData: ids.map(() => ({
-        authorizationToken: Buffer.from(`${this.username()}:${spec.password ?? ''}`).toString('base64'),
+        authorizationToken: Buffer.from(`${this.username()}:${password}`).toString('base64'),
         // Tokens are valid for 12 hours.
-        expiresAt: new Date(this.ctx.now() + 12 * 3600 * 1000),
+        expiresAt: new Date(expiresAt),
         proxyEndpoint: `http://${this.frontHost ?? spec.registry}`,
       })),
     };

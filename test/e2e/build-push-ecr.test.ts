@@ -425,3 +425,97 @@ describe('ECR tag rules: PutImage and the registry front docker pushes through',
     expect((await push(images.b, name, 'cache-x')).code).toBe(0);
   }, 120_000);
 });
+
+describe('the registry front authorizes pushes and pulls as ECR does, with IAM modelled', () => {
+  const run = Date.now().toString(36);
+  const repository = `e2e-iam-${run}/web`;
+  const ACCOUNT = '123456789012';
+  const repositoryArn = `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/${repository}`;
+  const role = (name: string, actions: string[]) => ({
+    name,
+    arn: `arn:aws:iam::${ACCOUNT}:role/${name}`,
+    trust: { Version: '2012-10-17', Statement: [] },
+    policies: [
+      {
+        name: `${name}-ecr`,
+        document: {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow' as const, Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+            { Effect: 'Allow' as const, Action: actions, Resource: repositoryArn },
+          ],
+        },
+      },
+    ],
+  });
+  // The push policy of https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html
+  const PUSH = [
+    'ecr:CompleteLayerUpload',
+    'ecr:UploadLayerPart',
+    'ecr:InitiateLayerUpload',
+    'ecr:BatchCheckLayerAvailability',
+    'ecr:PutImage',
+    'ecr:BatchGetImage',
+  ];
+  const PULL = ['ecr:BatchGetImage', 'ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer'];
+  let sim: Sim;
+  let config: string;
+
+  beforeAll(async () => {
+    await ensureDocker();
+    config = mkdtempSync(join(tmpdir(), 'ecr-iam-docker-'));
+    const base = ecrScenario([repository]);
+    sim = await startSim({
+      scenario: { ...base, iam: { roles: [role('pusher', PUSH), role('reader', PULL)] } },
+      speed: 20,
+      port: 0,
+    });
+  }, 320_000);
+
+  afterAll(async () => {
+    await sim?.close();
+    if (config) rmSync(config, { recursive: true, force: true });
+  });
+
+  /** docker login through ECR as a session of `roleName`, then push ecs-ship/node:24 as `tag`. */
+  async function pushAs(roleName: string, tag: string) {
+    const credentials = sim.session(roleName);
+    const ecr = new ECRClient({ region: 'us-east-1', endpoint: sim.url, credentials });
+    try {
+      const token = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData![0]!;
+      const front = token.proxyEndpoint!.replace('http://', '');
+      const [user, password] = Buffer.from(token.authorizationToken!, 'base64').toString().split(':');
+      // The login is the session's, not the registry's own password.
+      expect(password).not.toBe(REGISTRY_PASSWORD);
+      const env = { DOCKER_CONFIG: join(config, roleName) };
+      const login = await dockerAsync(['login', '-u', user!, '--password-stdin', front], env, password);
+      expect(login.code).toBe(0);
+      const target = `${front}/${repository}:${tag}`;
+      expect((await dockerAsync(['tag', 'ecs-ship/node:24', target], env)).code).toBe(0);
+      return { ...(await dockerAsync(['push', target], env)), credentials };
+    } finally {
+      ecr.destroy();
+    }
+  }
+
+  test('a role with the push policy pushes', async () => {
+    const pushed = await pushAs('pusher', 'v1');
+    expect(pushed.output).toMatch(/v1: digest: sha256:[0-9a-f]{64}/);
+    expect(pushed.code).toBe(0);
+    expect(await registryDigest(repository, 'v1')).toMatch(/^sha256:/);
+  }, 120_000);
+
+  test('a role that may only pull is refused at its first push action, naming the action and the repository', async () => {
+    const refused = await pushAs('reader', 'v2');
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toMatch(
+      new RegExp(
+        `denied: User: arn:aws:sts::${ACCOUNT}:assumed-role/reader/[^ ]+ is not authorized to perform: ecr:(InitiateLayerUpload|PutImage) on resource: ${repositoryArn.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} because no identity-based policy allows the ecr:(InitiateLayerUpload|PutImage) action`,
+      ),
+    );
+    expect(await registryDigest(repository, 'v2')).toBeUndefined();
+    const denied = sim.events().filter((e) => e.kind === 'iam.denied' && e.detail.via === 'registry');
+    expect(denied.length).toBeGreaterThan(0);
+    expect(denied[0]!.detail).toMatchObject({ resource: repositoryArn });
+  }, 120_000);
+});
