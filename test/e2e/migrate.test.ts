@@ -15,6 +15,7 @@ const staging = JSON.parse(readFileSync(join(root, 'sim', 'scenarios', 'staging.
 const REPO = '123456789012.dkr.ecr.us-east-1.amazonaws.com/alva-api';
 const CLUSTER = 'alva-staging-cluster';
 const UNAVAILABLE_SUBNET = staging.clusters[0]!.capacityUnavailableSubnets![0]!;
+const TASK_SECURITY_GROUPS = staging.services![1]!.networkConfiguration!.awsvpcConfiguration.securityGroups!;
 
 const MIGRATION_LINES = Array.from(
   { length: 40 },
@@ -194,7 +195,7 @@ describe('migrate (end to end against the simulator)', () => {
       images: JSON.stringify({ api: `${REPO}:e2e-ok-2` }),
       'network-from-service': '',
       subnets: UNAVAILABLE_SUBNET,
-      'security-groups': 'sg-0a1b2c3d4e5f60718',
+      'security-groups': TASK_SECURITY_GROUPS.join(' '),
     });
     expect(run.exitCode).toBe(1);
     expect(run.log).toMatch(/::error::RunTask did not start the migration task: Capacity is unavailable/);

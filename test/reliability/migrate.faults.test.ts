@@ -18,10 +18,15 @@ import {
   oneOffTasksStarted,
   secretsIn,
   simEnv,
+  staging,
   startStaging,
 } from './harness.js';
 
 const ACTION = 'migrate';
+/** The staging world's subnet without Fargate capacity, and its tasks' security groups. */
+const world = staging();
+const UNAVAILABLE_SUBNET = world.clusters[0]!.capacityUnavailableSubnets![0]!;
+const TASK_SECURITY_GROUPS = world.services![0]!.networkConfiguration!.awsvpcConfiguration.securityGroups!;
 /** The default one-off behaviour's lines (sim/scenarios/staging.json). */
 const MIGRATION_LINES = [
   '> alva@1.0.0 db:migrate',
@@ -317,8 +322,8 @@ describe('fault matrix: migrate', () => {
     const { sim, run } = await migrate({
       extra: {
         'network-from-service': '',
-        subnets: 'subnet-0a1b2c3d4e5f6ffff',
-        'security-groups': 'sg-0a1b2c3d4e5f60718',
+        subnets: UNAVAILABLE_SUBNET,
+        'security-groups': TASK_SECURITY_GROUPS.join(' '),
       },
     });
     try {
@@ -328,7 +333,10 @@ describe('fault matrix: migrate', () => {
         'exit 1 with the failure reason; no task started',
       );
       v.check(run.exitCode === 1, exitDescribe(run));
-      v.check(/RunTask did not start/.test(run.log), `message: ${errorText(run, 110)}`);
+      v.check(
+        /RunTask did not start.*Capacity is unavailable/.test(run.log),
+        `message: ${errorText(run, 110)}`,
+      );
       const tasks = oneOffTasksAlive(sim).length;
       v.check(tasks === 0, `${tasks} migration tasks running`);
       v.finish(run);
