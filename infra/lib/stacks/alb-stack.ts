@@ -109,6 +109,12 @@ export class AlbStack extends Stack {
       this.publicOrigins = [`http://${this.loadBalancer.loadBalancerDnsName}`];
     }
 
+    // Without a domain the ECS stack imports the DNS name (CORS origins); with
+    // one it no longer does. CloudFormation refuses to delete an export still
+    // imported, and this stack updates before the ECS stack, so the export must
+    // outlive the import: it is kept in both shapes (same name, same value).
+    this.exportValue(this.loadBalancer.loadBalancerDnsName);
+
     new CfnOutput(this, 'AlbDnsName', {
       description: 'DNS name of the ALB',
       value: this.loadBalancer.loadBalancerDnsName,

@@ -10,8 +10,9 @@ import type { Construct } from 'constructs';
 import { environment, services } from '../config/services.js';
 
 export interface MonitoringStackProps extends StackProps {
-  readonly loadBalancer: elbv2.IApplicationLoadBalancer;
-  readonly targetGroups: Readonly<Record<string, elbv2.IApplicationTargetGroup>>;
+  /** Concrete constructs: the alarms need their full names (CloudWatch dimensions). */
+  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  readonly targetGroups: Readonly<Record<string, elbv2.ApplicationTargetGroup>>;
   readonly services: Readonly<Record<string, ecs.FargateService>>;
   readonly database: rds.DatabaseInstance;
   /** Subscribed to the topic by e-mail when given. */
@@ -100,11 +101,32 @@ export class MonitoringStack extends Stack {
       },
     );
 
+    // Target-group metrics with the load balancer's own full name as the
+    // LoadBalancer dimension. CDK's targetGroup.metrics derive it from the first
+    // listener's ARN, and the forwarding listener changes when a domain is added
+    // (HTTP becomes a redirect, HTTPS forwards): that import would change, which
+    // CloudFormation refuses for an export in use.
+    const targetGroupMetric = (
+      targetGroup: elbv2.ApplicationTargetGroup,
+      metricName: string,
+      statistic: string,
+    ): cloudwatch.Metric =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/ApplicationELB',
+        metricName,
+        dimensionsMap: {
+          TargetGroup: targetGroup.targetGroupFullName,
+          LoadBalancer: props.loadBalancer.loadBalancerFullName,
+        },
+        period: Duration.minutes(1),
+        statistic,
+      });
+
     for (const service of services) {
       const targetGroup = props.targetGroups[service.name]!;
       alarm(
         `${service.name}-unhealthy-hosts`,
-        targetGroup.metrics.unhealthyHostCount({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        targetGroupMetric(targetGroup, 'UnHealthyHostCount', 'Maximum'),
         {
           alarmDescription: `Targets of ${service.name} failed ALB health checks for ${alarmThresholds.unhealthyMinutes} minutes.`,
           threshold: 1,
@@ -114,7 +136,7 @@ export class MonitoringStack extends Stack {
       );
       alarm(
         `${service.name}-no-healthy-target`,
-        targetGroup.metrics.healthyHostCount({ period: Duration.minutes(1), statistic: 'Minimum' }),
+        targetGroupMetric(targetGroup, 'HealthyHostCount', 'Minimum'),
         {
           alarmDescription: `${service.name} had no healthy target behind the ALB for ${alarmThresholds.noHealthyTargetMinutes} minutes: its requests fail.`,
           threshold: 1,
