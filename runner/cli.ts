@@ -2,8 +2,11 @@
  * npm run workflow -- <file> [--event push|workflow_dispatch] [--input k=v]... [--approve] [--job ID]...
  *                    [--env k=v]... [--secret k=v]... [--var k=v]... [--sim SCENARIO [--speed N]]
  *                    [--repository OWNER/NAME] [--static-aws-credentials]
+ *                    [--repo-root PATH] [--use OWNER/REPO=PATH]...
  *
- * Runs a workflow of this repository locally (see runner/README.md). With
+ * Runs a workflow of this repository, or of the repository at --repo-root (a
+ * repository that uses this suite, with --use mapping `uses: OWNER/REPO/…@ref`
+ * to a local checkout), locally (see runner/README.md). With
  * --sim, it starts the AWS simulator with that scenario and points every step
  * at it; otherwise give AWS_ENDPOINT_URL yourself with --env.
  */
@@ -39,6 +42,9 @@ async function main() {
       // The repository the run is in: the OIDC subject names it, and a role's trust names the one it admits.
       repository: { type: 'string' },
       'static-aws-credentials': { type: 'boolean', default: false },
+      // The repository whose workflow runs (default: this one), and local checkouts of the ones it uses.
+      'repo-root': { type: 'string' },
+      use: { type: 'string', multiple: true },
     },
   });
   const [file] = positionals;
@@ -58,22 +64,24 @@ async function main() {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort('SIGINT'));
   try {
-    const sha = headSha(repositoryRoot);
-    const run = await runWorkflow(workflowPath(repositoryRoot, file), {
-      repoRoot: repositoryRoot,
+    const repoRoot = values['repo-root'] ? resolve(values['repo-root']) : repositoryRoot;
+    const sha = headSha(repoRoot);
+    const run = await runWorkflow(workflowPath(repoRoot, file), {
+      repoRoot,
       event: values.event!,
       inputs: pairs(values.input, '--input'),
       env,
       secrets: pairs(values.secret, '--secret'),
       vars: pairs(values.var, '--var'),
       approve: values.approve,
-      environments: loadEnvironments(repositoryRoot),
+      environments: loadEnvironments(repoRoot),
       sha,
       eventPayload: values.event === 'push' ? { before: sha, after: sha } : {},
       signal: controller.signal,
       jobs: values.job,
       ...(values.repository ? { repository: values.repository } : {}),
       staticAwsCredentials: values['static-aws-credentials'],
+      uses: pairs(values.use, '--use'),
     });
     console.log(`\n${renderRun(run)}`);
     process.exitCode = run.conclusion === 'success' ? 0 : 1;

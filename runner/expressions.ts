@@ -2,8 +2,16 @@
  * GitHub Actions expressions, evaluated with GitHub's own library
  * (@actions/expressions). The status functions (success(), failure(), ...)
  * depend on where they are evaluated, so the caller supplies them.
+ *
+ * Nothing evaluates to empty because the runner lacks it: a context the
+ * caller did not supply (not available where the expression is, as GitHub
+ * refuses it too), and a member GitHub documents for `github`, `runner`,
+ * `job` or `strategy` that the supplied context does not hold, are refused
+ * with an error naming the expression. A member GitHub does not document (and
+ * an absent output, input, variable or secret) is '' as on GitHub.
  */
 import { Evaluator, Lexer, Parser, data } from '@actions/expressions';
+import { ContextAccess, IndexAccess, Literal, type Expr } from '@actions/expressions/ast';
 import type { FunctionDefinition } from '@actions/expressions/funcs/info';
 import { truthy } from '@actions/expressions/result';
 
@@ -29,6 +37,102 @@ const CONTEXT_NAMES = [
   'matrix',
   'strategy',
 ];
+
+/**
+ * The members GitHub documents ("Contexts reference") for the contexts whose
+ * shape is fixed. job_workflow_sha is documented but GitHub does not give it
+ * in the github context (actions/runner#2417): '' there, and here.
+ */
+export const DOCUMENTED_MEMBERS: Record<string, readonly string[]> = {
+  github: [
+    'action',
+    'action_path',
+    'action_ref',
+    'action_repository',
+    'action_status',
+    'actor',
+    'actor_id',
+    'api_url',
+    'base_ref',
+    'env',
+    'event',
+    'event_name',
+    'event_path',
+    'graphql_url',
+    'head_ref',
+    'job',
+    'path',
+    'ref',
+    'ref_name',
+    'ref_protected',
+    'ref_type',
+    'repository',
+    'repository_id',
+    'repository_owner',
+    'repository_owner_id',
+    'repositoryUrl',
+    'retention_days',
+    'run_id',
+    'run_number',
+    'run_attempt',
+    'secret_source',
+    'server_url',
+    'sha',
+    'token',
+    'triggering_actor',
+    'workflow',
+    'workflow_ref',
+    'workflow_sha',
+    'workspace',
+  ],
+  runner: ['name', 'os', 'arch', 'temp', 'tool_cache', 'debug', 'environment'],
+  job: ['container', 'services', 'status'],
+  strategy: ['fail-fast', 'job-index', 'job-total', 'max-parallel'],
+};
+
+/** `context.member` and `context['member']` reads in an expression, found in its syntax tree. */
+function memberReads(tree: Expr): { context: string; member?: string }[] {
+  const reads: { context: string; member?: string }[] = [];
+  const walk = (node: unknown): void => {
+    if (!node || typeof node !== 'object') return;
+    if (node instanceof IndexAccess && node.expr instanceof ContextAccess) {
+      const index = node.index instanceof Literal ? node.index.literal : undefined;
+      reads.push({
+        context: node.expr.name.lexeme,
+        ...(index?.kind === data.Kind.String ? { member: index.coerceString() } : {}),
+      });
+    } else if (node instanceof ContextAccess) {
+      reads.push({ context: node.name.lexeme });
+    }
+    for (const value of Object.values(node)) {
+      if (Array.isArray(value)) value.forEach(walk);
+      else if (value && typeof value === 'object' && 'accept' in value) walk(value);
+    }
+  };
+  walk(tree);
+  return reads;
+}
+
+/** Throws for a read the runner cannot answer as GitHub would (see the file's comment). */
+function refuseUnsupported(expression: string, tree: Expr, contexts: Contexts): void {
+  for (const { context, member } of memberReads(tree)) {
+    const value = contexts[context];
+    if (value === undefined) {
+      throw new Error(
+        `\${{ ${expression.trim()} }}: the ${context} context is not available here (the local runner gives it where GitHub does)`,
+      );
+    }
+    if (
+      member !== undefined &&
+      DOCUMENTED_MEMBERS[context]?.includes(member) &&
+      !(member in (value as Record<string, unknown>))
+    ) {
+      throw new Error(
+        `\${{ ${expression.trim()} }}: ${context}.${member} is not supported by the local runner (GitHub gives it; the runner will not stand in an empty value)`,
+      );
+    }
+  }
+}
 
 function toData(value: unknown): data.ExpressionData {
   return JSON.parse(JSON.stringify(value ?? null), data.reviver) as data.ExpressionData;
@@ -64,8 +168,12 @@ export function evaluate(expression: string, contexts: Contexts, status: Status)
   const functions = statusFunctions(status);
   const parser = new Parser(lexed.tokens, CONTEXT_NAMES, [...functions.values()]);
   const tree = parser.parse();
+  refuseUnsupported(expression, tree, contexts);
   const context = new data.Dictionary(
-    ...CONTEXT_NAMES.map((key) => ({ key, value: toData(contexts[key] ?? {}) })),
+    ...CONTEXT_NAMES.filter((key) => contexts[key] !== undefined).map((key) => ({
+      key,
+      value: toData(contexts[key]),
+    })),
   );
   return new Evaluator(tree, context, functions).evaluate();
 }

@@ -20,6 +20,8 @@ export interface JobIdentity {
   workflowRef: string;
   /** The same for the workflow file that holds the job (a called reusable workflow's, or workflowRef). */
   jobWorkflowRef: string;
+  /** The commit of that file (a called workflow of another repository: its commit there); default github.sha. */
+  jobWorkflowSha?: string;
 }
 
 /**
@@ -63,7 +65,7 @@ export function oidcClaims(identity: JobIdentity, audience: string): Record<stri
     workflow_ref: identity.workflowRef,
     workflow_sha: String(g.sha),
     job_workflow_ref: identity.jobWorkflowRef,
-    job_workflow_sha: String(g.sha),
+    job_workflow_sha: identity.jobWorkflowSha || String(g.sha),
   };
 }
 

@@ -1,12 +1,14 @@
 /**
- * A local runner for this repository's workflows: it orders jobs by `needs`,
- * evaluates expressions with GitHub's library, runs `uses: ./…` JavaScript
- * actions from their committed bundles as Node 24 processes with the runner's
- * environment protocol, and `run:` steps with bash. Third-party actions are
- * replaced by their documented effect (see emulations.ts); anything it does
- * not support fails the step loudly.
+ * A local runner for workflows of this repository and of repositories that
+ * use it: it orders jobs by `needs`, evaluates expressions with GitHub's
+ * library, runs JavaScript actions (`uses: ./…`, and `uses: OWNER/REPO/…@ref`
+ * from a mapped local checkout, remote.ts) from their committed bundles as
+ * Node 24 processes with the runner's environment protocol, reusable
+ * workflows (local or mapped), and `run:` steps with bash. Third-party actions
+ * are replaced by their documented effect (see emulations.ts); anything it
+ * does not support fails the step loudly.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import {
@@ -18,6 +20,7 @@ import {
   stepInputs,
   type FileCommandFiles,
   type HostProcessOptions,
+  type NodeAction,
   type ProcessResult,
 } from './action-host.js';
 import { condition, interpolate, interpolateString, type Contexts, type Status } from './expressions.js';
@@ -25,6 +28,7 @@ import type { AssumedRole } from './credentials.js';
 import { emulate, isEmulated } from './emulations.js';
 import { OidcIssuer, oidcSubject, workflowRefOf, type JobIdentity } from './oidc.js';
 import { jobPermissions, type Permissions } from './permissions.js';
+import { RemoteRepositories, isRemoteUses, parseRemoteUses, type ResolvedRepository } from './remote.js';
 import {
   ancestors,
   jobOrder,
@@ -82,6 +86,23 @@ export interface RunnerOptions {
    * STS fails the credentials step.
    */
   staticAwsCredentials?: boolean;
+  /**
+   * Local checkouts standing in for other repositories: `OWNER/REPO` → path.
+   * `uses: OWNER/REPO/<path>@<ref>` (actions and reusable workflows) and
+   * `actions/checkout` with `repository: OWNER/REPO` read them, at the ref
+   * when the checkout is a git repository (remote.ts).
+   */
+  uses?: Record<string, string>;
+  /** github.actor (default local-runner) and github.triggering_actor (default: the actor). */
+  actor?: string;
+  triggeringActor?: string;
+  /** Numeric ids GitHub gives (github.actor_id, repository_id, repository_owner_id); absent, reading one is refused. */
+  ids?: { actor?: string; repository?: string; repositoryOwner?: string };
+  /** github.ref_protected: the ref is a protected branch (a repository setting; default false). */
+  refProtected?: boolean;
+  /** github.run_number and github.run_attempt (default 1). */
+  runNumber?: number;
+  runAttempt?: number;
 }
 
 export interface StepRecord {
@@ -135,8 +156,25 @@ interface Scope {
   workflowRef: string;
   /** The same for the workflow file whose jobs run in this scope. */
   jobWorkflowRef: string;
+  /** The commit of jobWorkflowRef's file (job_workflow_sha). */
+  jobWorkflowSha: string;
   /** A called workflow's ceiling: its caller job's permissions. */
   permissionsCeiling?: Permissions;
+  /** The mapped checkouts of other repositories. */
+  remotes: RemoteRepositories;
+  /** Where this scope's workflow file comes from: `./` job uses resolve there. */
+  source: WorkflowSource;
+  /** The run's own temporary files (the event payload). */
+  runDir: string;
+}
+
+/** A repository at a commit, as a workflow's files are read from it. */
+interface WorkflowSource {
+  root: string;
+  repository: string;
+  /** refs/heads/…, refs/tags/… or a SHA. */
+  ref: string;
+  sha: string;
 }
 
 export function mask(text: string, masks: Set<string>): string {
@@ -172,24 +210,23 @@ export async function runWorkflow(file: string, options: RunnerOptions): Promise
   const repository = options.repository ?? 'acme/alva';
   const sha = options.sha ?? '0000000000000000000000000000000000000000';
   const ref = options.ref ?? 'refs/heads/staging';
-  const github = {
-    event_name: options.event,
-    event: { inputs, ...options.eventPayload },
+  const workflowPathInRepo = relative(options.repoRoot, file);
+  const workflowRef = workflowRefOf(repository, workflowPathInRepo, ref);
+  const runDir = mkdtempSync(join(tmpdir(), 'runner-run-'));
+  const github = githubContext({
+    options,
+    workflow,
+    file: workflowPathInRepo,
+    repository,
     sha,
     ref,
-    ref_name: ref.replace(/^refs\/(heads|tags)\//, ''),
-    repository,
-    repository_owner: repository.split('/')[0],
-    run_id: String(Date.now()),
-    run_number: '1',
-    run_attempt: '1',
-    actor: 'local-runner',
-    server_url: 'https://github.com',
-    api_url: 'https://api.github.com',
-    workflow: workflow.name ?? file,
-    token: 'local-runner-token',
-  };
-  const workflowRef = workflowRefOf(repository, relative(options.repoRoot, file), ref);
+    inputs,
+    workflowRef,
+  });
+  // The webhook payload, as GitHub writes it for every job (github.event_path, GITHUB_EVENT_PATH).
+  github.event_path = join(runDir, 'event.json');
+  writeFileSync(github.event_path, JSON.stringify(github.event, null, 2));
+  const remotes = new RemoteRepositories(options.uses);
   const scope: Scope = {
     options,
     log: options.log ?? ((line) => console.log(line)),
@@ -201,9 +238,85 @@ export async function runWorkflow(file: string, options: RunnerOptions): Promise
     oidc: new OidcIssuer(),
     workflowRef,
     jobWorkflowRef: workflowRef,
+    jobWorkflowSha: sha,
+    remotes,
+    source: { root: options.repoRoot, repository, ref, sha },
+    runDir,
   };
-  scope.masks.add(github.token);
-  return runJobs(file, workflow, scope);
+  scope.masks.add(String(github.token));
+  try {
+    return await runJobs(file, workflow, scope);
+  } finally {
+    remotes.close();
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The run-wide part of the github context, every member GitHub documents
+ * for the runner's events (the job's and step's parts are added where they
+ * run); ids GitHub assigns are there only when given (else refused).
+ */
+function githubContext(run: {
+  options: RunnerOptions;
+  workflow: Workflow;
+  file: string;
+  repository: string;
+  sha: string;
+  ref: string;
+  inputs: Record<string, unknown>;
+  workflowRef: string;
+}): Record<string, unknown> & { event: Record<string, unknown>; event_path?: string } {
+  const { options, repository, sha, ref } = run;
+  const [owner, name] = repository.split('/');
+  const actor = options.actor ?? 'local-runner';
+  const event = options.eventPayload ?? {};
+  const pullRequest = (event.pull_request ?? {}) as { base?: { ref?: string }; head?: { ref?: string } };
+  const isPullRequest = options.event === 'pull_request' || options.event === 'pull_request_target';
+  const ids = options.ids ?? {};
+  return {
+    event_name: options.event,
+    // The payload's common fields, then what the caller gives.
+    event: {
+      repository: {
+        full_name: repository,
+        name,
+        owner: { login: owner },
+        ...(ids.repository ? { id: Number(ids.repository) } : {}),
+      },
+      sender: { login: actor },
+      ...(options.event === 'workflow_dispatch' ? { inputs: run.inputs, ref, workflow: run.file } : {}),
+      ...(options.event === 'push' ? { ref } : {}),
+      ...event,
+    },
+    sha,
+    ref,
+    ref_name: ref.replace(/^refs\/(heads|tags)\//, ''),
+    ref_type: ref.startsWith('refs/tags/') ? 'tag' : 'branch',
+    ref_protected: options.refProtected ?? false,
+    base_ref: isPullRequest ? (pullRequest.base?.ref ?? '') : '',
+    head_ref: isPullRequest ? (pullRequest.head?.ref ?? '') : '',
+    repository,
+    repository_owner: owner,
+    repositoryUrl: `git://github.com/${repository}.git`,
+    ...(ids.repository ? { repository_id: ids.repository } : {}),
+    ...(ids.repositoryOwner ? { repository_owner_id: ids.repositoryOwner } : {}),
+    ...(ids.actor ? { actor_id: ids.actor } : {}),
+    run_id: String(Date.now()),
+    run_number: String(options.runNumber ?? 1),
+    run_attempt: String(options.runAttempt ?? 1),
+    retention_days: '90',
+    actor,
+    triggering_actor: options.triggeringActor ?? actor,
+    server_url: 'https://github.com',
+    api_url: 'https://api.github.com',
+    graphql_url: 'https://api.github.com/graphql',
+    workflow: run.workflow.name ?? run.file,
+    workflow_ref: run.workflowRef,
+    workflow_sha: sha,
+    secret_source: 'Actions',
+    token: 'local-runner-token',
+  };
 }
 
 async function runJobs(file: string, workflow: Workflow, scope: Scope): Promise<WorkflowRecord> {
@@ -272,12 +385,16 @@ async function runJob(
   const needs = Object.fromEntries(
     needsOf(job).map((n) => [n, { result: records.get(n)!.result, outputs: records.get(n)!.outputs }]),
   );
+  // github.job is the job's id (a called workflow's job: its id there).
+  const jobGithub: Record<string, unknown> = { ...scope.github, job: id };
   const contexts: Contexts = {
-    github: scope.github,
+    github: jobGithub,
     inputs: scope.inputs,
     needs,
     vars: scope.options.vars ?? {},
     env: {},
+    strategy: SINGLE_JOB_STRATEGY,
+    matrix: {},
   };
   const status = jobStatus(workflow, id, records, scope);
   const record: JobRecord = { id, name: label, result: 'skipped', outputs: {}, steps: [], durationMs: 0 };
@@ -330,6 +447,7 @@ async function runJob(
     ...(record.environment ? { environment: record.environment } : {}),
     workflowRef: scope.workflowRef,
     jobWorkflowRef: scope.jobWorkflowRef,
+    jobWorkflowSha: scope.jobWorkflowSha,
   };
   const idToken =
     permissions['id-token'] === 'write'
@@ -337,6 +455,10 @@ async function runJob(
       : undefined;
   const workspace = mkdtempSync(join(tmpdir(), 'runner-ws-'));
   const runnerTemp = mkdtempSync(join(tmpdir(), 'runner-temp-'));
+  const toolCache = join(runnerTemp, '_tool');
+  mkdirSync(toolCache);
+  jobGithub.workspace = workspace;
+  const actionNames = new Map<string, number>();
   const jobEnv: Record<string, string> = {};
   const addedEnv: Record<string, string> = {};
   const steps: Record<string, { outputs: Record<string, string>; outcome: Result; conclusion: Result }> = {};
@@ -349,22 +471,38 @@ async function runJob(
     failure: () => failed,
     cancelled: () => cancelled || Boolean(scope.options.signal?.aborted),
   };
-  const stepContexts = (): Contexts => ({
+  const runner = {
+    name: 'local-runner',
+    os: 'Linux',
+    arch: 'X64',
+    temp: runnerTemp,
+    tool_cache: toolCache,
+    debug: '',
+    environment: 'self-hosted',
+  };
+  // Jobs with containers or services are refused (runJob), so both are empty, as GitHub gives them.
+  const stepContexts = (github: Record<string, unknown> = jobGithub): Contexts => ({
     ...contexts,
+    github,
     env: { ...jobEnv, ...addedEnv },
     steps,
-    runner: { temp: runnerTemp, os: 'Linux', arch: 'X64', name: 'local-runner', debug: '' },
-    job: { status: failed ? 'failure' : 'success' },
+    runner,
+    job: { status: failed ? 'failure' : cancelled ? 'cancelled' : 'success', container: {}, services: {} },
     secrets: scope.secrets,
-    matrix: {},
-    strategy: {},
   });
   try {
     Object.assign(jobEnv, stringMap(workflow.env, stepContexts(), stepStatus));
     Object.assign(jobEnv, stringMap(job.env, stepContexts(), stepStatus));
     for (const [index, step] of (job.steps ?? []).entries()) {
       const name = step.name ?? (step.uses ? `Run ${step.uses}` : `Run ${String(step.run).split('\n')[0]}`);
-      const ctx = stepContexts();
+      const files = createFileCommands(mkdtempSync(join(runnerTemp, `step-${index}-`)));
+      const stepGithub = {
+        ...jobGithub,
+        ...stepIdentity(step, actionNames),
+        env: files.GITHUB_ENV,
+        path: files.GITHUB_PATH,
+      };
+      const ctx = stepContexts(stepGithub);
       let go: boolean;
       try {
         go = condition(step.if, ctx, stepStatus);
@@ -390,9 +528,10 @@ async function runJob(
         continue;
       }
       scope.log(`  ▶ ${name}`);
-      const rec = await runStep(step, index, {
+      const rec = await runStep(step, name, files, {
         scope,
         ctx,
+        github: stepGithub,
         status: stepStatus,
         workspace,
         runnerTemp,
@@ -451,14 +590,15 @@ async function runCalledWorkflow(
   started: number,
 ): Promise<JobRecord> {
   const uses = job.uses!;
-  if (!uses.startsWith('./')) {
+  const { file, source, path } = calledWorkflowFile(id, uses, scope);
+  const called = loadWorkflow(file);
+  const on = triggers(called);
+  if (!('workflow_call' in on)) {
     throw new Error(
-      `job "${id}" calls ${uses}: the local runner only runs reusable workflows of this repository`,
+      `job "${id}" calls ${uses}, which is not a reusable workflow (it has no on: workflow_call)`,
     );
   }
-  const file = resolve(scope.options.repoRoot, uses);
-  const called = loadWorkflow(file);
-  const spec = (triggers(called).workflow_call ?? {}) as WorkflowCallSpec;
+  const spec = (on.workflow_call ?? {}) as WorkflowCallSpec;
   const withValues = { ...contexts, secrets: scope.secrets };
   const inputs: Record<string, unknown> = {};
   for (const [name, input] of Object.entries(spec.inputs ?? {})) {
@@ -481,8 +621,11 @@ async function runCalledWorkflow(
     inputs,
     secrets,
     prefix: `${scope.prefix}${job.name ?? id} / `,
-    // A local call runs the called file at the caller's commit: job_workflow_ref names it at the run's ref.
-    jobWorkflowRef: workflowRefOf(String(scope.github.repository), uses, String(scope.github.ref)),
+    // job_workflow_ref names the called file in its repository at the ref it was called at (a local
+    // call: the caller's repository and ref); the github context stays the caller's, as on GitHub.
+    jobWorkflowRef: workflowRefOf(source.repository, path, source.ref),
+    jobWorkflowSha: source.sha,
+    source,
     permissionsCeiling: record.permissions,
   };
   const run = await runJobs(file, called, inner);
@@ -503,9 +646,76 @@ async function runCalledWorkflow(
   };
 }
 
+/** strategy of a job without a matrix, as GitHub gives it. */
+const SINGLE_JOB_STRATEGY = { 'fail-fast': true, 'job-index': 0, 'job-total': 1, 'max-parallel': 1 };
+
+/**
+ * github.action and the action's repository and ref for one step: the step's
+ * id, else `__run` for scripts and `__OWNER_REPO` for actions, `_2`, `_3`...
+ * when the name repeats in the job (as the runner names them).
+ */
+function stepIdentity(step: Step, seen: Map<string, number>): Record<string, string> {
+  const remote = step.uses && isRemoteUses(step.uses) && !step.uses.startsWith('docker://');
+  const parsed = remote ? parseRemoteUses(step.uses!) : undefined;
+  let action = step.id;
+  if (!action) {
+    const base = step.uses
+      ? `__${(parsed?.repository ?? step.uses).replace(/[^A-Za-z0-9]+/g, '_').replace(/^_+|_+$/g, '')}`
+      : '__run';
+    const count = (seen.get(base) ?? 0) + 1;
+    seen.set(base, count);
+    action = count === 1 ? base : `${base}_${count}`;
+  }
+  return {
+    action,
+    action_path: '',
+    action_ref: parsed?.ref ?? '',
+    action_repository: parsed?.repository ?? '',
+    action_status: '',
+  };
+}
+
+/**
+ * The file a `jobs.<id>.uses:` names and the repository it is read from:
+ * `./.github/workflows/…` in the calling workflow's repository and commit,
+ * `OWNER/REPO/.github/workflows/<file>@<ref>` in that repository's mapped checkout.
+ */
+function calledWorkflowFile(
+  id: string,
+  uses: string,
+  scope: Scope,
+): { file: string; source: WorkflowSource; path: string } {
+  const what = `job "${id}" (uses: ${uses})`;
+  let source: WorkflowSource;
+  let path: string;
+  if (uses.startsWith('./')) {
+    source = scope.source;
+    path = uses.slice(2);
+  } else {
+    const remote = parseRemoteUses(uses);
+    const resolved: ResolvedRepository = scope.remotes.at(remote.repository, remote.ref, what);
+    scope.log(`   ${uses} → ${scope.remotes.describe(resolved)}`);
+    source = {
+      root: resolved.dir,
+      repository: resolved.repository,
+      ref: resolved.fullRef,
+      sha: resolved.sha,
+    };
+    path = remote.path;
+  }
+  if (!/^\.github\/workflows\/[^/]+\.ya?ml$/.test(path)) {
+    throw new Error(`${what}: a reusable workflow is a file in .github/workflows/ (got "${path}")`);
+  }
+  const file = join(source.root, path);
+  if (!existsSync(file)) throw new Error(`${what}: no file ${path} in ${source.repository} (${source.root})`);
+  return { file, source, path };
+}
+
 interface StepContext {
   scope: Scope;
   ctx: Contexts;
+  /** The step's github context (ctx.github): action_path is set once the action is found. */
+  github: Record<string, unknown>;
   status: Status;
   workspace: string;
   runnerTemp: string;
@@ -536,7 +746,12 @@ function injectedKill(step: Step, sc: StepContext): HostProcessOptions['onOutput
   };
 }
 
-async function runStep(step: Step, index: number, sc: StepContext): Promise<StepRecord> {
+async function runStep(
+  step: Step,
+  name: string,
+  files: FileCommandFiles,
+  sc: StepContext,
+): Promise<StepRecord> {
   const started = Date.now();
   const record: StepRecord = {
     name: '',
@@ -547,7 +762,6 @@ async function runStep(step: Step, index: number, sc: StepContext): Promise<Step
     summary: '',
     durationMs: 0,
   };
-  const files = createFileCommands(mkdtempSync(join(sc.runnerTemp, `step-${index}-`)));
   let emulatedOutputs: Record<string, string> = {};
   try {
     const stepEnv = stringMap(step.env, sc.ctx, sc.status);
@@ -558,13 +772,15 @@ async function runStep(step: Step, index: number, sc: StepContext): Promise<Step
     if (step.run !== undefined) {
       exitCode = await runShell(step, env, main, timeoutMs);
     } else if (step.uses?.startsWith('./')) {
-      exitCode = await runLocalAction(step, env, main, timeoutMs, files);
+      const action = loadNodeAction(resolve(sc.workspace, step.uses), step.uses);
+      exitCode = await runAction(step, action, env, main, timeoutMs, files);
     } else if (step.uses && isEmulated(step.uses)) {
       const withValues = stringMap(step.with, sc.ctx, sc.status);
       const effect = await emulate(step.uses, withValues, {
         repoRoot: sc.scope.options.repoRoot,
         workspace: sc.workspace,
-        github: sc.scope.github,
+        github: sc.github,
+        remotes: sc.scope.remotes,
         env,
         ...(sc.idToken ? { idToken: sc.idToken } : {}),
         staticAwsCredentials: Boolean(sc.scope.options.staticAwsCredentials),
@@ -576,9 +792,15 @@ async function runStep(step: Step, index: number, sc: StepContext): Promise<Step
       emulatedOutputs = effect.outputs ?? {};
       exitCode = effect.ok ? 0 : 1;
       record.note = mask(effect.log.join(' '), sc.scope.masks);
+    } else if (step.uses && isRemoteUses(step.uses)) {
+      const uses = parseRemoteUses(step.uses);
+      const resolved = sc.scope.remotes.at(uses.repository, uses.ref, `step "${name}" (uses: ${step.uses})`);
+      sc.scope.log(`    ${step.uses} → ${sc.scope.remotes.describe(resolved)}`);
+      const action = loadNodeAction(join(resolved.dir, uses.path), step.uses);
+      exitCode = await runAction(step, action, env, main, timeoutMs, files);
     } else {
       sc.scope.log(
-        `    ✖ ${step.uses}: not supported by the local runner (it runs ./ JavaScript actions, run: steps and the emulated actions listed in runner/README.md)`,
+        `    ✖ ${step.uses}: not supported by the local runner (it runs JavaScript actions, run: steps and the emulated actions listed in runner/README.md)`,
       );
       exitCode = 1;
     }
@@ -593,7 +815,7 @@ async function runStep(step: Step, index: number, sc: StepContext): Promise<Step
     record.conclusion =
       record.outcome === 'failure' && step['continue-on-error'] ? 'success' : record.outcome;
   } catch (err) {
-    sc.scope.log(`    ✖ ${(err as Error).message}`);
+    sc.scope.log(`    ✖ ${name}: ${(err as Error).message}`);
     record.outcome = 'failure';
     record.conclusion = step['continue-on-error'] ? 'success' : 'failure';
   }
@@ -602,7 +824,7 @@ async function runStep(step: Step, index: number, sc: StepContext): Promise<Step
 }
 
 function baseEnv(sc: StepContext): Record<string, string> {
-  const g = sc.scope.github;
+  const g = sc.github;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !k.startsWith('INPUT_') && !k.startsWith('GITHUB_') && !k.startsWith('STATE_'))
@@ -627,7 +849,27 @@ function baseEnv(sc: StepContext): Record<string, string> {
     GITHUB_SERVER_URL: String(g.server_url),
     GITHUB_API_URL: String(g.api_url),
     GITHUB_WORKFLOW: String(g.workflow),
+    GITHUB_WORKFLOW_REF: String(g.workflow_ref),
+    GITHUB_WORKFLOW_SHA: String(g.workflow_sha),
+    GITHUB_JOB: String(g.job),
+    GITHUB_ACTION: String(g.action),
+    GITHUB_ACTION_REPOSITORY: String(g.action_repository),
+    GITHUB_ACTION_REF: String(g.action_ref),
+    GITHUB_EVENT_PATH: String(g.event_path),
+    GITHUB_REF_TYPE: String(g.ref_type),
+    GITHUB_REF_PROTECTED: String(g.ref_protected),
+    GITHUB_BASE_REF: String(g.base_ref),
+    GITHUB_HEAD_REF: String(g.head_ref),
+    GITHUB_TRIGGERING_ACTOR: String(g.triggering_actor),
+    GITHUB_GRAPHQL_URL: String(g.graphql_url),
+    GITHUB_RETENTION_DAYS: String(g.retention_days),
+    ...(g.repository_id ? { GITHUB_REPOSITORY_ID: String(g.repository_id) } : {}),
+    ...(g.repository_owner_id ? { GITHUB_REPOSITORY_OWNER_ID: String(g.repository_owner_id) } : {}),
+    ...(g.actor_id ? { GITHUB_ACTOR_ID: String(g.actor_id) } : {}),
     RUNNER_TEMP: sc.runnerTemp,
+    RUNNER_TOOL_CACHE: String(sc.ctx.runner && (sc.ctx.runner as { tool_cache: string }).tool_cache),
+    RUNNER_NAME: 'local-runner',
+    RUNNER_ENVIRONMENT: 'self-hosted',
     RUNNER_OS: 'Linux',
     RUNNER_ARCH: 'X64',
   };
@@ -654,14 +896,16 @@ function runShell(
   return runStepProcess(sc, timeoutMs, (options) => hostProcess(shell, args, { ...options, env, cwd }));
 }
 
-async function runLocalAction(
+/** A JavaScript action's main step now, and its post step at the end of the job. */
+async function runAction(
   step: Step,
+  action: NodeAction,
   env: Record<string, string>,
   sc: StepContext,
   timeoutMs: number,
   files: FileCommandFiles,
 ): Promise<number> {
-  const action = loadNodeAction(resolve(sc.workspace, step.uses!), step.uses!);
+  sc.github.action_path = action.dir;
   const { inputs, unexpected } = stepInputs(action, step.with ?? {}, (value) =>
     interpolateString(value, sc.ctx, sc.status),
   );
