@@ -28,6 +28,14 @@ const FOLDERS = {
   bench: 'the benchmarks (bench/)',
 };
 
+// The simulator's IAM policy evaluator is AGPL-3.0: a devDependency the
+// simulator may use, never code that ships (dist/) or that others deploy.
+const AGPL_EVALUATOR = {
+  scope: '@cloud-copilot',
+  message:
+    '@cloud-copilot/* (the IAM policy evaluator) is AGPL-3.0: only the simulator (sim/) may import it, never shipped code',
+};
+
 const LAYERS = {
   // The domain layer must stay usable without GitHub and without the harnesses
   // around it: the demo, the benchmarks and a future CLI reuse it.
@@ -40,6 +48,7 @@ const LAYERS = {
         message:
           "lib/ is the domain layer: it must not import GitHub's toolkit (@actions/*); actions/ adapts lib/ to it",
       },
+      AGPL_EVALUATOR,
     ],
   },
   // The simulator stands in for AWS; sharing code with the product would let a
@@ -52,6 +61,7 @@ const LAYERS = {
   infra: {
     role: 'infra/ is the CDK app, which stands alone',
     forbidden: ['lib', 'actions', 'sim', 'runner', 'test', 'bench'],
+    scopes: [AGPL_EVALUATOR],
   },
   // Benchmarks are a product of their own; what they share with the tests lives
   // in runner/ or lib/, so a test refactor never breaks a benchmark.
@@ -63,6 +73,7 @@ const LAYERS = {
   actions: {
     role: 'actions/ is the action layer',
     forbidden: ['sim', 'runner', 'test', 'bench'],
+    scopes: [AGPL_EVALUATOR],
   },
 };
 
