@@ -7,6 +7,8 @@
  * see that app, not staging.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import {
@@ -46,7 +48,11 @@ beforeAll(async () => {
   elb = new ElasticLoadBalancingV2Client(config);
 }, 120_000);
 
+let cli: ChildProcess | undefined;
+let overlayFile: string | undefined;
 afterAll(async () => {
+  if (cli?.pid && cli.exitCode === null) cli.kill('SIGTERM');
+  if (overlayFile) rmSync(overlayFile, { force: true });
   ecs?.destroy();
   elb?.destroy();
   await sim?.close();
@@ -134,5 +140,52 @@ describe('another CDK app, loaded from its assembly', () => {
     const other = await fetch(`${base}/elsewhere`);
     expect(other.status).toBe(418);
     expect(await other.text()).toBe('no route');
+  });
+
+  it('npm run sim -- --assembly DIR --overlay FILE serves it and prints what it does not model', async () => {
+    overlayFile = join(assembly, '..', `other-app-overlay-${process.pid}.json`);
+    writeFileSync(overlayFile, JSON.stringify({ seed: 7, iam: { mode: 'permissive' } }));
+    cli = spawn(
+      process.execPath,
+      [
+        join(repositoryRoot, 'node_modules/tsx/dist/cli.mjs'),
+        'sim/cli.ts',
+        '--assembly',
+        assembly,
+        '--overlay',
+        overlayFile,
+        '--port',
+        '0',
+      ],
+      { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no unmodelled list printed:\n${output}`)), 30_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('OrdersService/CDKMetadata')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      cli!.stdout!.on('data', onData);
+      cli!.stderr!.on('data', onData);
+      cli!.once('exit', (code) => reject(new Error(`exited ${code}:\n${output}`)));
+    });
+    expect(output).toMatch(/AWS simulator listening on http:\/\/127\.0\.0\.1:\d+ \(assembly /);
+    expect(output).toContain(`not modelled (${load.unmodelled.length}):`);
+    expect(output).toMatch(/OrdersNetwork\/VpcIGW\w+ AWS::EC2::InternetGateway: type not modelled/);
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!;
+    const client = new ECSClient({
+      endpoint: url,
+      region: REGION,
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
+    const { services = [] } = await client.send(
+      new DescribeServicesCommand({ cluster: load.scenario.clusters[0]!.name, services: ['orders-api'] }),
+    );
+    client.destroy();
+    expect(services.map((s) => s.runningCount)).toEqual([2]);
   });
 });
