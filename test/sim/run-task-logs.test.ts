@@ -63,7 +63,8 @@ async function migrationRevision(tag: string): Promise<string> {
       requiresCompatibilities: ['FARGATE'],
       cpu: '256',
       memory: '512',
-      executionRoleArn: world.taskDefinitions.find((td) => td.family === 'alva-migrations')!.executionRoleArn as string,
+      executionRoleArn: world.taskDefinitions.find((td) => td.family === 'alva-migrations')!
+        .executionRoleArn as string,
       containerDefinitions: [
         {
           name: 'migrations',

@@ -60,7 +60,10 @@ describe('scaleScenario', () => {
     });
     const tg = scaled.targetGroups!.find((t) => t.name === 'svc-006')!;
     const apiTargetGroup = staging.targetGroups!.find((t) => t.name === api.loadBalancers![0]!.targetGroup)!;
-    expect(tg).toMatchObject({ port: 3001, deregistrationDelaySeconds: apiTargetGroup.deregistrationDelaySeconds });
+    expect(tg).toMatchObject({
+      port: 3001,
+      deregistrationDelaySeconds: apiTargetGroup.deregistrationDelaySeconds,
+    });
     expect(tg.arn).not.toBe(apiTargetGroup.arn);
     expect(tg.healthCheck).toMatchObject({ path: '/svc-006/health', intervalSeconds: 5 });
     // The base services' own records are gone; the migration family (no service uses it) stays.
