@@ -478,7 +478,7 @@ async function runJob(
     temp: runnerTemp,
     tool_cache: toolCache,
     debug: '',
-    environment: 'self-hosted',
+    environment: 'github-hosted',
   };
   // Jobs with containers or services are refused (runJob), so both are empty, as GitHub gives them.
   const stepContexts = (github: Record<string, unknown> = jobGithub): Contexts => ({
@@ -869,7 +869,7 @@ function baseEnv(sc: StepContext): Record<string, string> {
     RUNNER_TEMP: sc.runnerTemp,
     RUNNER_TOOL_CACHE: String(sc.ctx.runner && (sc.ctx.runner as { tool_cache: string }).tool_cache),
     RUNNER_NAME: 'local-runner',
-    RUNNER_ENVIRONMENT: 'self-hosted',
+    RUNNER_ENVIRONMENT: 'github-hosted',
     RUNNER_OS: 'Linux',
     RUNNER_ARCH: 'X64',
   };

@@ -1,0 +1,303 @@
+/**
+ * What a consumer's workflow sees through the runner, without AWS: the
+ * github and runner contexts and their variables, actions/checkout of the
+ * repository itself, of another ref of it and of another (mapped) repository,
+ * and refusals that name what is missing instead of evaluating to empty.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runWorkflow, type RunnerOptions } from '../../runner/run.js';
+
+let tmp: string;
+let app: string;
+let lib: string;
+let appHead: string;
+let libV2: string;
+
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync(
+    'git',
+    ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args],
+    {
+      cwd,
+      encoding: 'utf8',
+    },
+  ).trim();
+
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'consumer-context-'));
+  app = join(tmp, 'app');
+  mkdirSync(join(app, '.github/workflows'), { recursive: true });
+  git(app, 'init', '--quiet');
+  writeFileSync(join(app, 'version'), 'one\n');
+  git(app, 'add', '-A');
+  git(app, 'commit', '--quiet', '-m', 'one');
+  git(app, 'tag', 'old');
+  writeFileSync(join(app, 'version'), 'two\n');
+  git(app, 'commit', '--quiet', '-am', 'two');
+  appHead = git(app, 'rev-parse', 'HEAD');
+  // The working tree under test differs from every commit.
+  writeFileSync(join(app, 'version'), 'working tree\n');
+
+  lib = join(tmp, 'lib');
+  mkdirSync(lib);
+  git(lib, 'init', '--quiet');
+  writeFileSync(join(lib, 'lib.txt'), 'lib v1\n');
+  git(lib, 'add', '-A');
+  git(lib, 'commit', '--quiet', '-m', 'v1');
+  git(lib, 'tag', 'v1');
+  writeFileSync(join(lib, 'lib.txt'), 'lib v2\n');
+  git(lib, 'commit', '--quiet', '-am', 'v2');
+  git(lib, 'tag', 'v2');
+  libV2 = git(lib, 'rev-parse', 'HEAD');
+  writeFileSync(join(lib, 'lib.txt'), 'lib dirty\n');
+});
+
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function run(name: string, yaml: string, extra: Partial<RunnerOptions> = {}) {
+  const file = join(app, '.github/workflows', `${name}.yml`);
+  writeFileSync(file, yaml);
+  const lines: string[] = [];
+  const record = await runWorkflow(file, {
+    repoRoot: app,
+    repository: 'acme/app',
+    event: 'push',
+    ref: 'refs/heads/main',
+    sha: appHead,
+    eventPayload: { before: '0'.repeat(40), after: appHead },
+    uses: { 'acme/lib': lib },
+    log: (line) => lines.push(line),
+    ...extra,
+  });
+  return { record, log: lines.join('\n') };
+}
+
+describe('the github and runner contexts of a consumer’s job', () => {
+  it('holds what GitHub documents, per job and step, with the same values in the variables', async () => {
+    const { record, log } = await run(
+      'context',
+      `
+name: Context
+on: push
+permissions: {}
+jobs:
+  show:
+    runs-on: ubuntu-latest
+    steps:
+      - id: ctx
+        env:
+          GH: \${{ toJSON(github) }}
+          RUNNER: \${{ toJSON(runner) }}
+          JOB: \${{ toJSON(job) }}
+          STRATEGY: \${{ toJSON(strategy) }}
+        run: |
+          { echo 'github<<EOF_X'; echo "$GH"; echo EOF_X; } >> "$GITHUB_OUTPUT"
+          { echo 'runner<<EOF_X'; echo "$RUNNER"; echo EOF_X; } >> "$GITHUB_OUTPUT"
+          { echo 'job<<EOF_X'; echo "$JOB"; echo EOF_X; } >> "$GITHUB_OUTPUT"
+          { echo 'strategy<<EOF_X'; echo "$STRATEGY"; echo EOF_X; } >> "$GITHUB_OUTPUT"
+          echo "event=$(cat "$GITHUB_EVENT_PATH" | tr -d '\\n ')" >> "$GITHUB_OUTPUT"
+          echo "vars=$GITHUB_JOB|$GITHUB_ACTION|$GITHUB_WORKSPACE|$GITHUB_WORKFLOW_REF|$GITHUB_REF_TYPE|$RUNNER_TOOL_CACHE|$PWD" >> "$GITHUB_OUTPUT"
+          test -d "$RUNNER_TOOL_CACHE"
+      - run: echo "action=\${{ github.action }}" >> "$GITHUB_OUTPUT"
+      - run: echo "action=\${{ github.action }}|$GITHUB_ACTION" >> "$GITHUB_OUTPUT"
+`,
+    );
+    expect({ conclusion: record.conclusion, log }).toEqual(
+      expect.objectContaining({ conclusion: 'success' }),
+    );
+    const [ctx, second, third] = record.jobs[0]!.steps;
+    const github = JSON.parse(ctx!.outputs.github!) as Record<string, unknown>;
+    const runner = JSON.parse(ctx!.outputs.runner!) as Record<string, unknown>;
+    const workspace = String(github.workspace);
+    expect(workspace).toMatch(/runner-ws-/);
+    expect(github).toEqual(
+      expect.objectContaining({
+        job: 'show',
+        action: 'ctx',
+        action_path: '',
+        action_repository: '',
+        action_ref: '',
+        event_name: 'push',
+        sha: appHead,
+        ref: 'refs/heads/main',
+        ref_name: 'main',
+        ref_type: 'branch',
+        ref_protected: false,
+        base_ref: '',
+        head_ref: '',
+        repository: 'acme/app',
+        repository_owner: 'acme',
+        repositoryUrl: 'git://github.com/acme/app.git',
+        run_number: '1',
+        run_attempt: '1',
+        retention_days: '90',
+        actor: 'local-runner',
+        triggering_actor: 'local-runner',
+        server_url: 'https://github.com',
+        api_url: 'https://api.github.com',
+        graphql_url: 'https://api.github.com/graphql',
+        workflow: 'Context',
+        workflow_ref: 'acme/app/.github/workflows/context.yml@refs/heads/main',
+        workflow_sha: appHead,
+        secret_source: 'Actions',
+      }),
+    );
+    expect(String(github.event_path)).toMatch(/event\.json$/);
+    expect(String(github.env)).toMatch(/step-0-.*\/env$/);
+    expect(String(github.path)).toMatch(/step-0-.*\/path$/);
+    expect(github.run_id).toMatch(/^\d+$/);
+    // The payload file: the push's own fields and the repository.
+    expect(JSON.parse(ctx!.outputs.event!)).toEqual(
+      expect.objectContaining({
+        before: '0'.repeat(40),
+        after: appHead,
+        ref: 'refs/heads/main',
+        repository: expect.objectContaining({ full_name: 'acme/app', name: 'app' }),
+      }),
+    );
+    expect(runner).toEqual(
+      expect.objectContaining({
+        os: 'Linux',
+        arch: 'X64',
+        name: 'local-runner',
+        environment: 'github-hosted',
+      }),
+    );
+    expect(String(runner.temp)).toMatch(/runner-temp-/);
+    expect(String(runner.tool_cache)).toBe(join(String(runner.temp), '_tool'));
+    expect(JSON.parse(ctx!.outputs.job!)).toEqual({ status: 'success', container: {}, services: {} });
+    expect(JSON.parse(ctx!.outputs.strategy!)).toEqual({
+      'fail-fast': true,
+      'job-index': 0,
+      'job-total': 1,
+      'max-parallel': 1,
+    });
+    expect(ctx!.outputs.vars).toBe(
+      `show|ctx|${workspace}|acme/app/.github/workflows/context.yml@refs/heads/main|branch|${String(runner.tool_cache)}|${workspace}`,
+    );
+    // Steps without an id: __run, __run_2, as the runner names them.
+    expect(second!.outputs.action).toBe('__run');
+    expect(third!.outputs.action).toBe('__run_2|__run_2');
+  });
+
+  it('refuses a github member GitHub documents but the runner does not give, failing the step and naming the expression', async () => {
+    const { record, log } = await run(
+      'refused',
+      `
+on: push
+permissions: {}
+jobs:
+  refused:
+    runs-on: ubuntu-latest
+    steps:
+      - name: Needs the repository id
+        run: echo "id=\${{ github.repository_id }}"
+`,
+    );
+    expect(record.conclusion).toBe('failure');
+    expect(log).toContain(
+      '✖ Needs the repository id: ${{ github.repository_id }}: github.repository_id is not supported by the local runner',
+    );
+    // Given as an option, it is there.
+    const given = await run(
+      'given',
+      `
+on: push
+permissions: {}
+jobs:
+  given:
+    runs-on: ubuntu-latest
+    steps:
+      - id: id
+        run: echo "id=\${{ github.repository_id }}" >> "$GITHUB_OUTPUT"
+`,
+      { ids: { repository: '4242' } },
+    );
+    expect(given.record.jobs[0]!.steps[0]!.outputs.id).toBe('4242');
+  });
+});
+
+describe('actions/checkout in a consumer’s job', () => {
+  it('checks out the working tree for the run’s commit, another ref of the repository from git, and a mapped repository at its ref', async () => {
+    const { record, log } = await run(
+      'checkout',
+      `
+on: push
+permissions: {}
+jobs:
+  checkout:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/checkout@v4
+        with:
+          ref: old
+          path: at-old
+      - uses: actions/checkout@v4
+        with:
+          repository: acme/lib
+          ref: v2
+          path: vendor/lib
+      - uses: actions/checkout@v4
+        with:
+          repository: acme/lib
+          path: vendor/lib-head
+      - id: files
+        run: |
+          echo "own=$(cat version)" >> "$GITHUB_OUTPUT"
+          echo "old=$(cat at-old/version)" >> "$GITHUB_OUTPUT"
+          echo "lib=$(cat vendor/lib/lib.txt)" >> "$GITHUB_OUTPUT"
+          echo "head=$(cat vendor/lib-head/lib.txt)" >> "$GITHUB_OUTPUT"
+`,
+    );
+    expect({ conclusion: record.conclusion, log }).toEqual(
+      expect.objectContaining({ conclusion: 'success' }),
+    );
+    expect(record.jobs[0]!.steps[4]!.outputs).toEqual({
+      own: 'working tree',
+      old: 'one',
+      lib: 'lib v2',
+      head: 'lib v2',
+    });
+    expect(log).toContain(`checkout: acme/lib@v2 (${libV2.slice(0, 12)}, from ${lib}) → vendor/lib`);
+  });
+
+  it('fails for a repository with no mapped checkout, a ref it does not have, and a path outside the workspace', async () => {
+    const { record, log } = await run(
+      'checkout-refused',
+      `
+on: push
+permissions: {}
+jobs:
+  refused:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        continue-on-error: true
+        with:
+          repository: acme/unmapped
+      - uses: actions/checkout@v4
+        continue-on-error: true
+        with:
+          repository: acme/lib
+          ref: v9
+      - uses: actions/checkout@v4
+        with:
+          path: ../outside
+`,
+    );
+    expect(record.conclusion).toBe('failure');
+    expect(record.jobs[0]!.steps.map((s) => s.outcome)).toEqual(['failure', 'failure', 'failure']);
+    expect(log).toContain(
+      'actions/checkout of acme/unmapped: no local checkout of acme/unmapped is mapped; map one with RunnerOptions.uses, or --use acme/unmapped=PATH on the command line',
+    );
+    expect(log).toContain(
+      `actions/checkout of acme/lib@v9: acme/lib has no tag, branch or commit "v9" in its checkout ${lib}`,
+    );
+    expect(log).toContain('path "../outside" is outside the workspace');
+  });
+});
