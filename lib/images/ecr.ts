@@ -14,6 +14,7 @@ import {
 import { CancelledError, OperationError } from '../errors.js';
 import { AdaptiveInterval, Heartbeat, formatDuration, systemClock, type Clock } from '../time.js';
 import type { Log } from '../log.js';
+import type { RepositoryTagRules } from './immutable-tags.js';
 import type { RegistryImage } from './registry.js';
 
 export interface EcrLogin {
@@ -45,18 +46,29 @@ export async function ecrLogin(ecr: ECRClient, registryId?: string): Promise<Ecr
   };
 }
 
-/** Fails, naming every missing repository, before anything is built. */
+/**
+ * Fails, naming every missing repository, before anything is built; returns
+ * each repository's tag rules (immutability and exclusion filters).
+ */
 export async function checkRepositories(
   ecr: ECRClient,
   repositories: string[],
   registryId?: string,
-): Promise<void> {
+): Promise<Map<string, RepositoryTagRules>> {
   const missing: string[] = [];
+  const rules = new Map<string, RepositoryTagRules>();
   // One call per repository: a missing one makes a batched call fail without saying which others exist.
   await Promise.all(
     repositories.map(async (repositoryName) => {
       try {
-        await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [repositoryName], registryId }));
+        const out = await ecr.send(
+          new DescribeRepositoriesCommand({ repositoryNames: [repositoryName], registryId }),
+        );
+        const found = out.repositories?.[0];
+        rules.set(repositoryName, {
+          imageTagMutability: found?.imageTagMutability,
+          imageTagMutabilityExclusionFilters: found?.imageTagMutabilityExclusionFilters,
+        });
       } catch (err) {
         if ((err as Error).name === 'RepositoryNotFoundException') missing.push(repositoryName);
         else throw err;
@@ -69,6 +81,7 @@ export async function checkRepositories(
       ['Create them first (the infra stack does), or set `repository:` on the service to an existing one.'],
     );
   }
+  return rules;
 }
 
 /** What the repository holds for a tag, or undefined. */

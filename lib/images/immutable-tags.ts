@@ -23,6 +23,69 @@ export function immutableTagRefusal(text: string): TagRefusal | undefined {
   return match ? { tag: match[1]!, repository: match[2]! } : undefined;
 }
 
+/** A repository's tag settings as DescribeRepositories gives them. */
+export interface RepositoryTagRules {
+  imageTagMutability?: string;
+  imageTagMutabilityExclusionFilters?: { filterType?: string; filter?: string }[];
+}
+
+function wildcard(filter: string, tag: string): boolean {
+  const pattern = filter
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${pattern}$`).test(tag);
+}
+
+/**
+ * Whether ECR keeps `tag` once it exists (refuses to point it elsewhere):
+ * IMMUTABLE keeps every tag, IMMUTABLE_WITH_EXCLUSION all but those matching a
+ * filter, MUTABLE_WITH_EXCLUSION only those, MUTABLE none.
+ */
+export function keepsTag(rules: RepositoryTagRules, tag: string): boolean {
+  const excluded = (rules.imageTagMutabilityExclusionFilters ?? []).some(
+    (f) => f.filter !== undefined && wildcard(f.filter, tag),
+  );
+  switch (rules.imageTagMutability) {
+    case 'IMMUTABLE':
+      return true;
+    case 'IMMUTABLE_WITH_EXCLUSION':
+      return !excluded;
+    case 'MUTABLE_WITH_EXCLUSION':
+      return excluded;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Before anything is built: the tags build-push moves on every build that the
+ * repository would keep, each with the fix. They are refused from the second
+ * build on, so the first build of a new repository is warned, not failed.
+ */
+export function movingTagWarnings(
+  repository: string,
+  rules: RepositoryTagRules,
+  moving: { cacheTag?: string; tags: string[] },
+): string[] {
+  const roles = [
+    ...(moving.cacheTag
+      ? [{ tag: moving.cacheTag, what: 'the build cache tag', other: 'or set cache-tag: none' }]
+      : []),
+    ...moving.tags.map((tag) => ({
+      tag,
+      what: 'a moving tag (input tags)',
+      other: 'or remove it from tags',
+    })),
+  ];
+  return roles
+    .filter(({ tag }) => keepsTag(rules, tag))
+    .map(
+      ({ tag, what, other }) =>
+        `ECR repository '${repository}' keeps the tag '${tag}' immutable (${rules.imageTagMutability}), but it is ${what}, which build-push moves on every build: once it exists, every later build is refused. Fix: ${exclusion(tag)}, ${other}.`,
+    );
+}
+
 /** The CDK spelling of the exclusion, the one fix every moving tag shares. */
 const exclusion = (filter: string) =>
   `exclude it from tag immutability: imageTagMutability IMMUTABLE_WITH_EXCLUSION with the exclusion filter '${filter}' (CDK: ecr.TagMutability.IMMUTABLE_WITH_EXCLUSION, imageTagMutabilityExclusionFilters: [ecr.ImageTagMutabilityExclusionFilter.wildcard('${filter}')])`;

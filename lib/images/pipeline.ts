@@ -165,13 +165,22 @@ async function buildOne(plan: BuildPlan, opts: BuildAllOptions): Promise<Service
   }
 }
 
+/**
+ * Points `tag` at `digest` unless it already does: ECR refuses to put an
+ * immutable tag again even on the same image, so a re-run must not try.
+ */
+async function moveTag(store: ImageStore, repository: string, digest: string, tag: string): Promise<void> {
+  if ((await store.lookup(repository, tag))?.digest === digest) return;
+  await store.retag(repository, digest, tag);
+}
+
 /** skip-existing: the registry already has the SHA tag; only the moving tags are applied. */
 async function skipExisting({ plan, opts, base, shaTag, elapsed }: Job): Promise<ServiceResult | undefined> {
   const { service } = plan;
   if (!opts.skipExisting || !plan.push) return undefined;
   const existing = await opts.store.lookup(service.repository, shaTag);
   if (!existing) return undefined;
-  for (const tag of plan.tags.slice(1)) await opts.store.retag(service.repository, existing.digest, tag);
+  for (const tag of plan.tags.slice(1)) await moveTag(opts.store, service.repository, existing.digest, tag);
   opts.log.info(
     `${service.name}: ${ref(plan, shaTag)} already in the registry (${existing.digest}); not rebuilt` +
       (plan.tags.length > 1 ? `, tagged ${plan.tags.slice(1).join(', ')}` : ''),
@@ -191,7 +200,7 @@ async function reuseSameInputs({ plan, opts, base, elapsed }: Job): Promise<Serv
   if (!plan.inputsTag || !plan.push) return undefined;
   const same = await opts.store.lookup(service.repository, plan.inputsTag);
   if (!same) return undefined;
-  for (const tag of plan.tags) await opts.store.retag(service.repository, same.digest, tag);
+  for (const tag of plan.tags) await moveTag(opts.store, service.repository, same.digest, tag);
   opts.log.info(
     `${service.name}: build inputs unchanged (${plan.inputsTag}); tagged ${same.digest} as ${plan.tags.join(', ')} without building`,
   );
@@ -296,7 +305,7 @@ async function applyTags({ plan, opts }: Job, digest: string): Promise<void> {
   if (opts.builder.kind === 'plain') {
     for (const tag of registryTags(plan)) {
       try {
-        await store.retag(service.repository, digest, tag);
+        await moveTag(store, service.repository, digest, tag);
       } catch (err) {
         // The registry refused the tag itself: docker push would be refused the same way.
         if (immutableTagRefusal(errorMessage(err))) throw new StepFailed(errorMessage(err));
@@ -312,7 +321,7 @@ async function applyTags({ plan, opts }: Job, digest: string): Promise<void> {
   }
   if (plan.inputsTag) {
     try {
-      await store.retag(service.repository, digest, plan.inputsTag);
+      await moveTag(store, service.repository, digest, plan.inputsTag);
     } catch (err) {
       if (immutableTagRefusal(errorMessage(err))) throw new StepFailed(errorMessage(err));
       throw err;

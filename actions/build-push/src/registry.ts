@@ -8,6 +8,7 @@ import { clientConfig } from '../../../lib/aws/config.js';
 import { OperationError, errorMessage } from '../../../lib/errors.js';
 import type { ScanResult } from '../../../lib/images/ecr.js';
 import type { ImageStore, Runner, ServiceResult } from '../../../lib/images/pipeline.js';
+import { movingTagWarnings } from '../../../lib/images/immutable-tags.js';
 import { RegistryClient, registryHost } from '../../../lib/images/registry.js';
 import { coreLog } from '../../_common/core-log.js';
 import type { Inputs } from './inputs.js';
@@ -42,7 +43,15 @@ export async function connectRegistry(inputs: Inputs): Promise<Registry> {
   ]);
   const ecr = new ECRClient(clientConfig({ region }));
   const login = await ecrLogin(ecrLib, ecr, registryId);
-  await ecrLib.checkRepositories(ecr, repositories, registryId);
+  const tagRules = await ecrLib.checkRepositories(ecr, repositories, registryId);
+  for (const [repository, rules] of tagRules) {
+    for (const warning of movingTagWarnings(repository, rules, {
+      cacheTag: inputs.cacheTag,
+      tags: inputs.movingTags,
+    })) {
+      core.warning(warning, { title: 'ECR tag immutability' });
+    }
+  }
   const client = new RegistryClient(login.proxyEndpoint, login);
   const threshold = inputs.failOnSeverity;
   return {

@@ -63,7 +63,7 @@ test('checkRepositories names every missing repository', async () => {
   await expect(checkRepositories(ecr, ['web', 'api', 'auth'])).rejects.toThrow(
     /ECR repositories api, auth not found/,
   );
-  await expect(checkRepositories(ecr, ['web'])).resolves.toBeUndefined();
+  await expect(checkRepositories(ecr, ['web'])).resolves.toBeInstanceOf(Map);
 });
 
 test('ecrLookup: digest and size of a tag, undefined when the tag is not there', async () => {

@@ -6,7 +6,12 @@ import { describe, expect, test } from '@jest/globals';
 import { tmpdir } from 'node:os';
 import { memoryLog } from '../../../lib/log.js';
 import type { BuildPlan } from '../../../lib/images/command.js';
-import { explainRefusal, immutableTagRefusal } from '../../../lib/images/immutable-tags.js';
+import {
+  explainRefusal,
+  immutableTagRefusal,
+  keepsTag,
+  movingTagWarnings,
+} from '../../../lib/images/immutable-tags.js';
 import { buildAll, type ImageStore, type Runner } from '../../../lib/images/pipeline.js';
 import { RegistryError, type RegistryImage } from '../../../lib/images/registry.js';
 
@@ -150,4 +155,67 @@ describe('buildAll against immutable tags', () => {
     expect(result).toMatchObject({ status: 'built', digest: digest('2') });
     expect(tags.get('buildcache')).toBe(digest('2'));
   });
+});
+
+describe('keepsTag and movingTagWarnings: what an ECR repository keeps, read before building', () => {
+  const filters = (...f: string[]) => f.map((filter) => ({ filterType: 'WILDCARD', filter }));
+
+  test('each mutability setting, with wildcard exclusion filters', () => {
+    expect(keepsTag({ imageTagMutability: 'MUTABLE' }, 'v1')).toBe(false);
+    expect(keepsTag({}, 'v1')).toBe(false);
+    expect(keepsTag({ imageTagMutability: 'IMMUTABLE' }, 'buildcache')).toBe(true);
+    const immutableButCache = {
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      imageTagMutabilityExclusionFilters: filters('buildcache', 'latest-*'),
+    };
+    expect(keepsTag(immutableButCache, 'buildcache')).toBe(false);
+    expect(keepsTag(immutableButCache, 'latest-main')).toBe(false);
+    expect(keepsTag(immutableButCache, 'buildcache2')).toBe(true);
+    expect(keepsTag(immutableButCache, SHA)).toBe(true);
+    const mutableButReleases = {
+      imageTagMutability: 'MUTABLE_WITH_EXCLUSION',
+      imageTagMutabilityExclusionFilters: filters('v*'),
+    };
+    expect(keepsTag(mutableButReleases, 'v1.2')).toBe(true);
+    expect(keepsTag(mutableButReleases, 'staging')).toBe(false);
+  });
+
+  test('an IMMUTABLE repository: the cache tag and each moving tag are warned, each with its fix', () => {
+    const warnings = movingTagWarnings(
+      'alva/web',
+      { imageTagMutability: 'IMMUTABLE' },
+      { cacheTag: 'buildcache', tags: ['staging'] },
+    );
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain(
+      "ECR repository 'alva/web' keeps the tag 'buildcache' immutable (IMMUTABLE)",
+    );
+    expect(warnings[0]).toContain('or set cache-tag: none');
+    expect(warnings[1]).toContain("the tag 'staging'");
+    expect(warnings[1]).toContain('or remove it from tags');
+  });
+
+  test('the cache tag excluded, or no cache tag: nothing to warn', () => {
+    const rules = {
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      imageTagMutabilityExclusionFilters: filters('buildcache'),
+    };
+    expect(movingTagWarnings('alva/web', rules, { cacheTag: 'buildcache', tags: [] })).toEqual([]);
+    expect(movingTagWarnings('alva/web', { imageTagMutability: 'IMMUTABLE' }, { tags: [] })).toEqual([]);
+    expect(
+      movingTagWarnings(
+        'alva/web',
+        { imageTagMutability: 'MUTABLE' },
+        { cacheTag: 'buildcache', tags: ['x'] },
+      ),
+    ).toEqual([]);
+  });
+});
+
+test('a re-run whose moving tag already names the image does not put it again (ECR would refuse even the same image)', async () => {
+  const { store, tags } = immutableStore({ [SHA]: digest('1'), staging: digest('1') });
+  const d = docker(tags, digest('2'));
+  const [result] = await run(plan([SHA, 'staging']), store, d.runner);
+  expect(result).toMatchObject({ status: 'skipped', digest: digest('1') });
+  expect(d.pushed).toEqual([]);
 });
