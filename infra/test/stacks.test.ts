@@ -1,8 +1,13 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Match } from 'aws-cdk-lib/assertions';
 import { appSecretNames, environment, names, services } from '../lib/config/services.js';
 import { targetGroupTiming } from '../lib/stacks/alb-stack.js';
 import { type SynthesizedStaging, synthStaging } from './synth.js';
+
+const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 let staging: SynthesizedStaging;
 beforeAll(() => {
@@ -213,6 +218,37 @@ describe('EcsStack', () => {
       'RESEND_API_KEY',
     ]);
     expect(secretsOf('alva-migrations')).toEqual(['PGPASSWORD', 'PGUSER']);
+  });
+
+  it('connects api, auth and the migrations to RDS over verified TLS, with the CA bundle their image carries', () => {
+    const environmentOf = (family: string) => {
+      const [definition] = resourcesOf('ecs', 'AWS::ECS::TaskDefinition').filter(
+        (r) => r.Properties!['Family'] === family,
+      );
+      const [container] = definition!.Properties!['ContainerDefinitions'] as {
+        Environment: { Name: string; Value: unknown }[];
+      }[];
+      return Object.fromEntries(container!.Environment.map((e) => [e.Name, e.Value]));
+    };
+    const bundle = '/etc/ssl/certs/rds-global-bundle.pem';
+    for (const family of ['alva-api', 'alva-auth', 'alva-migrations']) {
+      expect({ family, ...environmentOf(family) }).toMatchObject({
+        family,
+        PGSSLMODE: 'verify-full',
+        PGSSLROOTCERT: bundle,
+        // node-postgres verifies against Node's trust store, not PGSSLROOTCERT.
+        NODE_EXTRA_CA_CERTS: bundle,
+      });
+    }
+    for (const family of ['alva-web', 'alva-admin']) {
+      expect(Object.keys(environmentOf(family)).filter((name) => name.startsWith('PG'))).toEqual([]);
+    }
+    // The images that run those tasks put the bundle at that path.
+    for (const example of ['api', 'auth']) {
+      const dockerfile = readFileSync(join(repositoryRoot, 'examples', example, 'Dockerfile'), 'utf8');
+      expect(dockerfile).toContain(bundle);
+      expect(dockerfile).toMatch(/ARG RDS_CA_BUNDLE_URL/);
+    }
   });
 
   it('points web and admin at api and auth through Cloud Map', () => {

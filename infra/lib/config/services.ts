@@ -66,6 +66,19 @@ export interface EnvironmentConfig {
     readonly databaseName: string;
     readonly username: string;
     readonly port: number;
+    /**
+     * TLS to RDS (PostgreSQL 16's default parameter group sets rds.force_ssl=1).
+     * Tasks get PGSSLMODE (node-postgres and libpq read it), PGSSLROOTCERT (libpq
+     * tools) and NODE_EXTRA_CA_CERTS (Node's trust store: node-postgres does not
+     * read PGSSLROOTCERT) pointing at the RDS CA bundle the api image carries.
+     */
+    readonly tls: {
+      readonly sslMode: 'verify-full';
+      /** Where the images put the RDS CA bundle (examples/api/Dockerfile, examples/auth/Dockerfile). */
+      readonly caBundlePath: string;
+      /** AWS's bundle of every region's RDS CAs, which the release pipeline bakes into the images. */
+      readonly caBundleUrl: string;
+    };
   };
   readonly cache: {
     readonly nodeType: string;
@@ -109,6 +122,11 @@ export const environment: EnvironmentConfig = {
     databaseName: 'alva',
     username: 'alva',
     port: 5432,
+    tls: {
+      sslMode: 'verify-full',
+      caBundlePath: '/etc/ssl/certs/rds-global-bundle.pem',
+      caBundleUrl: 'https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem',
+    },
   },
   cache: { nodeType: 'cache.t3.micro', port: 6379 },
   migrations: {

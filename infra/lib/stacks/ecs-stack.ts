@@ -85,6 +85,10 @@ export class EcsStack extends Stack {
       PGHOST: props.database.dbInstanceEndpointAddress,
       PGPORT: props.database.dbInstanceEndpointPort,
       PGDATABASE: environment.database.databaseName,
+      // RDS forces TLS: verify the server's certificate and name against the RDS CA bundle.
+      PGSSLMODE: environment.database.tls.sslMode,
+      PGSSLROOTCERT: environment.database.tls.caBundlePath,
+      NODE_EXTRA_CA_CERTS: environment.database.tls.caBundlePath,
     };
     const databaseSecrets = {
       PGUSER: ecs.Secret.fromSecretsManager(props.databaseSecret, 'username'),
