@@ -338,4 +338,41 @@ describe('physical ids and return values', () => {
     ]);
     expect(scenario.unmodelled).toEqual(unmodelled);
   });
+
+  it('generated secret values come from the seed and the secret name: same seed, same value; another seed, another', () => {
+    const dir = assembly({
+      name: 'Sec',
+      template: {
+        Resources: {
+          Db: {
+            Type: 'AWS::SecretsManager::Secret',
+            Properties: {
+              Name: 'db',
+              GenerateSecretString: {
+                SecretStringTemplate: '{"username":"app"}',
+                GenerateStringKey: 'password',
+                PasswordLength: 24,
+                ExcludeCharacters: '"@/\\',
+              },
+            },
+          },
+          Plain: {
+            Type: 'AWS::SecretsManager::Secret',
+            Properties: { Name: 'plain', SecretString: 'as-written' },
+          },
+        },
+      },
+    });
+    const values = (seed: number) =>
+      loadAssembly({ assembly: dir, overlay: { seed } }).scenario.secrets!.map((s) => s.value);
+    const [db, plain] = values(1);
+    const parsed = JSON.parse(db!) as { username: string; password: string };
+    expect(parsed.username).toBe('app');
+    expect(parsed.password).toHaveLength(24);
+    expect(parsed.password).not.toMatch(/["@/\\]/);
+    expect(plain).toBe('as-written');
+    expect(values(1)).toEqual([db, plain]);
+    expect(values(2)[0]).not.toBe(db);
+    expect(values(2)[1]).toBe('as-written');
+  });
 });
