@@ -195,7 +195,7 @@ describe('migrate (end to end against the simulator)', () => {
       images: JSON.stringify({ api: `${REPO}:e2e-ok-2` }),
       'network-from-service': '',
       subnets: UNAVAILABLE_SUBNET,
-      'security-groups': TASK_SECURITY_GROUPS.join(' '),
+      'security-groups': TASK_SECURITY_GROUPS.join(','),
     });
     expect(run.exitCode).toBe(1);
     expect(run.log).toMatch(/::error::RunTask did not start the migration task: Capacity is unavailable/);

@@ -323,7 +323,7 @@ describe('fault matrix: migrate', () => {
       extra: {
         'network-from-service': '',
         subnets: UNAVAILABLE_SUBNET,
-        'security-groups': TASK_SECURITY_GROUPS.join(' '),
+        'security-groups': TASK_SECURITY_GROUPS.join(','),
       },
     });
     try {
