@@ -262,6 +262,8 @@ describe('build-push against a real engine and registry', () => {
 describe('two releases against the ECR repository infra/ builds', () => {
   const releasePrefix = `e2e-release-${Date.now().toString(36)}`;
   const repository = `${releasePrefix}/web`;
+  /** The same service in a plain IMMUTABLE repository: what infra/ built before it excluded the cache tag. */
+  const immutableRepository = `${releasePrefix}/immutable-web`;
   const FIRST = '1111111111111111111111111111111111111111';
   const SECOND = '2222222222222222222222222222222222222222';
   let sim: Sim;
@@ -278,7 +280,16 @@ describe('two releases against the ECR repository infra/ builds', () => {
     dockerConfig = mkdtempSync(join(tmpdir(), 'build-push-release-docker-config-'));
     const base = ecrScenario([]);
     sim = await startSim({
-      scenario: { ...base, ecr: { ...base.ecr!, repositories: [{ ...infraRepository, name: repository }] } },
+      scenario: {
+        ...base,
+        ecr: {
+          ...base.ecr!,
+          repositories: [
+            { ...infraRepository, name: repository },
+            { name: immutableRepository, imageTagMutability: 'IMMUTABLE' },
+          ],
+        },
+      },
       speed: 20,
       port: 0,
     });
@@ -289,11 +300,11 @@ describe('two releases against the ECR repository infra/ builds', () => {
     if (dockerConfig) rmSync(dockerConfig, { recursive: true, force: true });
   });
 
-  const release = (sha: string, inputs: Record<string, string> = {}) =>
+  const release = (sha: string, inputs: Record<string, string> = {}, into = repository) =>
     runAction('build-push', {
       inputs: {
         network: 'host',
-        services: JSON.stringify([{ name: 'web', context: 'examples/web', repository }]),
+        services: JSON.stringify([{ name: 'web', context: 'examples/web', repository: into }]),
         ...inputs,
       },
       env: { AWS_ENDPOINT_URL: sim.url, DOCKER_CONFIG: dockerConfig, GITHUB_SHA: sha },
@@ -307,6 +318,7 @@ describe('two releases against the ECR repository infra/ builds', () => {
   test('the second release moves the build cache tag and succeeds; the first release tag still names the first image', async () => {
     const first = await release(FIRST);
     expect(first.exitCode).toBe(0);
+    expect(first.log).not.toContain('ECR tag immutability');
     const firstDigest = await registryDigest(repository, FIRST);
     expect(await registryDigest(repository, 'buildcache')).toBe(firstDigest);
 
@@ -339,5 +351,21 @@ describe('two releases against the ECR repository infra/ builds', () => {
         .filter((e) => e.kind === 'ecr.push.refused')
         .map((e) => [e.detail.repository, e.detail.tag, e.detail.via]),
     ).toEqual([[repository, FIRST, 'registry']]);
+  }, 600_000);
+
+  test('a plain IMMUTABLE repository: the first release warns about the cache tag, the second is refused naming it and the fix', async () => {
+    const first = await release(FIRST, {}, immutableRepository);
+    expect(first.exitCode).toBe(0);
+    expect(first.log).toContain(
+      `::warning title=ECR tag immutability::ECR repository '${immutableRepository}' keeps the tag 'buildcache' immutable (IMMUTABLE), but it is the build cache tag`,
+    );
+    const firstCache = await registryDigest(immutableRepository, 'buildcache');
+
+    const second = await release(SECOND, {}, immutableRepository);
+    expect(second.exitCode).not.toBe(0);
+    expect(second.log).toContain(
+      `web: ECR refused to move the tag 'buildcache' in repository '${immutableRepository}': the tag already names another image and the repository's tags are immutable. It is the build cache tag, which moves on every build. Fix: exclude it from tag immutability: imageTagMutability IMMUTABLE_WITH_EXCLUSION with the exclusion filter 'buildcache'`,
+    );
+    expect(await registryDigest(immutableRepository, 'buildcache')).toBe(firstCache);
   }, 600_000);
 });
