@@ -6,7 +6,16 @@
  * renames it into place, so parallel test workers never see half an assembly.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { digest } from './physical-ids.js';
@@ -62,8 +71,13 @@ export function synthesize(options: SynthOptions): string {
   const appDir = resolve(options.appDir);
   const cacheDir = options.cacheDir ?? join(repositoryRoot, '.tmp', 'assemblies');
   const target = join(cacheDir, assemblyKey(options));
-  if (existsSync(join(target, 'manifest.json'))) return target;
+  if (existsSync(join(target, 'manifest.json'))) {
+    const now = new Date();
+    utimesSync(target, now, now); // marks it used, so pruning keeps it
+    return target;
+  }
   mkdirSync(cacheDir, { recursive: true });
+  prune(cacheDir);
   const scratch = `${target}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const args = ['synth', '--no-notices', '--quiet', '--output', scratch];
   for (const [key, value] of Object.entries(options.context ?? {})) args.push('--context', `${key}=${value}`);
@@ -94,4 +108,17 @@ export function synthesize(options: SynthOptions): string {
     if (!existsSync(join(target, 'manifest.json'))) throw err;
   }
   return target;
+}
+
+/** Every change to an app adds an entry: those unused for a week go (scratch directories of crashed runs too). */
+function prune(cacheDir: string): void {
+  const cutoff = Date.now() - 7 * 24 * 60 * 60 * 1000;
+  for (const entry of readdirSync(cacheDir)) {
+    const full = join(cacheDir, entry);
+    try {
+      if (statSync(full).mtimeMs < cutoff) rmSync(full, { recursive: true, force: true });
+    } catch {
+      // Removed meanwhile by another worker.
+    }
+  }
 }
