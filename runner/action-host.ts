@@ -44,11 +44,25 @@ export interface NodeAction {
   post?: string;
 }
 
-/** Reads the action.yml (or action.yaml) in `dir`; refuses what the host cannot run. */
-export function loadNodeAction(dir: string, label = dir): NodeAction {
+/** A composite action's action.yml: its steps run in the job, its outputs map their outputs. */
+export interface CompositeMetadata {
+  inputs?: Record<string, { default?: string; required?: boolean }>;
+  outputs?: Record<string, { value?: string; description?: string }>;
+  runs: { using: 'composite'; steps: Record<string, unknown>[] };
+}
+
+/** The action.yml (or action.yaml) in `dir`, parsed; an error when there is none. */
+export function readActionMetadata(dir: string, label = dir): ActionMetadata | CompositeMetadata {
   const file = ['action.yml', 'action.yaml'].map((f) => join(dir, f)).find((f) => existsSync(f));
   if (!file) throw new Error(`${label}: no action.yml there (is the repository checked out?)`);
-  const metadata = parseYaml(readFileSync(file, 'utf8')) as ActionMetadata;
+  const metadata = parseYaml(readFileSync(file, 'utf8')) as ActionMetadata | CompositeMetadata;
+  if (!metadata?.runs?.using) throw new Error(`${label}: its action.yml has no runs.using`);
+  return metadata;
+}
+
+/** Reads the action.yml (or action.yaml) in `dir`; refuses what the host cannot run. */
+export function loadNodeAction(dir: string, label = dir): NodeAction {
+  const metadata = readActionMetadata(dir, label) as ActionMetadata;
   if (!/^node(20|24)$/.test(metadata.runs.using)) {
     throw new Error(
       `${label} runs with "${metadata.runs.using}"; the local runner runs node20/node24 actions only`,

@@ -8,13 +8,16 @@
  * are replaced by their documented effect (see emulations.ts); anything it
  * does not support fails the step loudly.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import {
   createFileCommands,
   hostProcess,
   loadNodeAction,
+  readActionMetadata,
+  type CompositeMetadata,
   readFileCommands,
   runActionStep,
   stepInputs,
@@ -772,8 +775,8 @@ async function runStep(
     if (step.run !== undefined) {
       exitCode = await runShell(step, env, main, timeoutMs);
     } else if (step.uses?.startsWith('./')) {
-      const action = loadNodeAction(resolve(sc.workspace, step.uses), step.uses);
-      exitCode = await runAction(step, action, env, main, timeoutMs, files);
+      const dir = resolve(sc.workspace, step.uses);
+      exitCode = await runUsesAction(step, dir, { env, stepEnv, sc: main, timeoutMs, files });
     } else if (step.uses && isEmulated(step.uses)) {
       const withValues = stringMap(step.with, sc.ctx, sc.status);
       const effect = await emulate(step.uses, withValues, {
@@ -796,8 +799,8 @@ async function runStep(
       const uses = parseRemoteUses(step.uses);
       const resolved = sc.scope.remotes.at(uses.repository, uses.ref, `step "${name}" (uses: ${step.uses})`);
       sc.scope.log(`    ${step.uses} → ${sc.scope.remotes.describe(resolved)}`);
-      const action = loadNodeAction(join(resolved.dir, uses.path), step.uses);
-      exitCode = await runAction(step, action, env, main, timeoutMs, files);
+      const dir = join(resolved.dir, uses.path);
+      exitCode = await runUsesAction(step, dir, { env, stepEnv, sc: main, timeoutMs, files });
     } else {
       sc.scope.log(
         `    ✖ ${step.uses}: not supported by the local runner (it runs JavaScript actions, run: steps and the emulated actions listed in runner/README.md)`,
@@ -855,6 +858,8 @@ function baseEnv(sc: StepContext): Record<string, string> {
     GITHUB_ACTION: String(g.action),
     GITHUB_ACTION_REPOSITORY: String(g.action_repository),
     GITHUB_ACTION_REF: String(g.action_ref),
+    // A JavaScript action's is set where it starts (action-host.ts); a composite action's steps get theirs here.
+    ...(g.action_path ? { GITHUB_ACTION_PATH: String(g.action_path) } : {}),
     GITHUB_EVENT_PATH: String(g.event_path),
     GITHUB_REF_TYPE: String(g.ref_type),
     GITHUB_REF_PROTECTED: String(g.ref_protected),
@@ -894,6 +899,122 @@ function runShell(
   // GitHub's default for bash: fail on the first error, including inside pipes.
   const args = shell === 'bash' ? ['--noprofile', '--norc', '-eo', 'pipefail', file] : ['-e', file];
   return runStepProcess(sc, timeoutMs, (options) => hostProcess(shell, args, { ...options, env, cwd }));
+}
+
+interface ActionRun {
+  /** The step's process environment (file commands included). */
+  env: Record<string, string>;
+  /** The step's own `env:`, evaluated. */
+  stepEnv: Record<string, string>;
+  sc: StepContext;
+  timeoutMs: number;
+  files: FileCommandFiles;
+}
+
+/** The action in `dir`, by its kind: JavaScript (node20/node24) or composite; others are refused. */
+async function runUsesAction(step: Step, dir: string, run: ActionRun): Promise<number> {
+  const label = step.uses!;
+  const metadata = readActionMetadata(dir, label);
+  if (metadata.runs.using === 'composite') {
+    return runComposite(step, dir, metadata as CompositeMetadata, run);
+  }
+  return runAction(step, loadNodeAction(dir, label), run.env, run.sc, run.timeoutMs, run.files);
+}
+
+/**
+ * A composite action: its steps run in the job as the runner runs them, with
+ * their own `inputs` (given or default) and `steps` contexts, github.action_path
+ * (and GITHUB_ACTION_PATH) the action's folder, `run:` steps with the shell
+ * they must name; GITHUB_ENV/GITHUB_PATH writes reach the job's later steps;
+ * the action's outputs are its `outputs.*.value` evaluated at the end.
+ */
+async function runComposite(
+  step: Step,
+  dir: string,
+  metadata: CompositeMetadata,
+  run: ActionRun,
+): Promise<number> {
+  const { sc, files } = run;
+  const label = step.uses!;
+  sc.github.action_path = dir;
+  const declared = metadata.inputs ?? {};
+  const inputs: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(declared)) {
+    const value = step.with?.[name] ?? spec.default;
+    inputs[name] = value === undefined ? '' : interpolateString(value, sc.ctx, sc.status);
+  }
+  for (const name of Object.keys(step.with ?? {}))
+    if (!(name in declared)) sc.scope.log(`    ⚠ Unexpected input '${name}' for ${label}`);
+  const env: Record<string, string> = { ...sc.env, ...run.stepEnv };
+  const steps: Record<string, { outputs: Record<string, string>; outcome: Result; conclusion: Result }> = {};
+  let failed = false;
+  const status: Status = {
+    success: () => !failed && sc.status.success(),
+    failure: () => failed || sc.status.failure(),
+    cancelled: () => sc.status.cancelled(),
+  };
+  const github: Record<string, unknown> = { ...sc.github, action_path: dir };
+  // A composite action sees no secrets and no needs (GitHub gives it neither).
+  const contexts = (g: Record<string, unknown>): Contexts => ({
+    github: g,
+    env: { ...env },
+    inputs,
+    steps,
+    runner: sc.ctx.runner,
+    job: sc.ctx.job,
+    strategy: sc.ctx.strategy,
+    matrix: sc.ctx.matrix,
+  });
+  const names = new Map<string, number>();
+  for (const [index, raw] of (metadata.runs.steps ?? []).entries()) {
+    const inner = raw as Step;
+    const name = inner.name ?? (inner.uses ? `Run ${inner.uses}` : `Run ${String(inner.run).split('\n')[0]}`);
+    if (inner.run !== undefined && !inner.shell) {
+      throw new Error(
+        `${label}: its step "${name}" has run: without shell: (a composite action's run steps name their shell)`,
+      );
+    }
+    github.action_status = failed ? 'failure' : 'success';
+    if (!condition(inner.if, contexts(github), status)) {
+      if (inner.id) steps[inner.id] = { outputs: {}, outcome: 'skipped', conclusion: 'skipped' };
+      sc.scope.log(
+        `    ⏭  ${name} (skipped${inner.if !== undefined ? `: if ${String(inner.if).trim()}` : ''})`,
+      );
+      continue;
+    }
+    sc.scope.log(`    ▶ ${name}`);
+    const innerFiles = createFileCommands(mkdtempSync(join(sc.runnerTemp, `composite-${index}-`)));
+    const innerGithub: Record<string, unknown> = {
+      ...github,
+      ...stepIdentity(inner, names),
+      action_path: dir,
+      env: innerFiles.GITHUB_ENV,
+      path: innerFiles.GITHUB_PATH,
+    };
+    const rec = await runStep(inner, name, innerFiles, {
+      ...sc,
+      ctx: contexts(innerGithub),
+      github: innerGithub,
+      status,
+      env: { ...env },
+      addEnv: (k, v) => {
+        env[k] = v;
+        sc.addEnv(k, v);
+      },
+    });
+    if (inner.id)
+      steps[inner.id] = { outputs: rec.outputs, outcome: rec.outcome, conclusion: rec.conclusion };
+    if (rec.summary) appendFileSync(files.GITHUB_STEP_SUMMARY, rec.summary);
+    if (rec.conclusion === 'failure') failed = true;
+    sc.scope.log(`    ${rec.conclusion === 'success' ? '✔' : '✖'} ${name}`);
+  }
+  github.action_status = failed ? 'failure' : 'success';
+  for (const [name, output] of Object.entries(metadata.outputs ?? {})) {
+    const value = interpolateString(output.value ?? '', contexts(github), status);
+    const delimiter = `ghadelimiter_${randomUUID()}`;
+    appendFileSync(files.GITHUB_OUTPUT, `${name}<<${delimiter}\n${value}\n${delimiter}\n`);
+  }
+  return failed ? 1 : 0;
 }
 
 /** A JavaScript action's main step now, and its post step at the end of the job. */

@@ -50,7 +50,44 @@ beforeAll(() => {
   git(lib, 'commit', '--quiet', '-m', 'v1');
   git(lib, 'tag', 'v1');
   writeFileSync(join(lib, 'lib.txt'), 'lib v2\n');
-  git(lib, 'commit', '--quiet', '-am', 'v2');
+  // v2 adds a root action and one in a folder, both composite.
+  writeFileSync(
+    join(lib, 'action.yml'),
+    `name: lib
+inputs:
+  who:
+    required: true
+  greeting:
+    default: hello
+outputs:
+  said:
+    value: \${{ steps.say.outputs.said }}
+runs:
+  using: composite
+  steps:
+    - id: say
+      shell: bash
+      run: |
+        echo "said=\${{ inputs.greeting }} \${{ inputs.who }} from $(cat "$GITHUB_ACTION_PATH/lib.txt")" >> "$GITHUB_OUTPUT"
+        echo "GREETED=\${{ inputs.who }}" >> "$GITHUB_ENV"
+        test "\${{ github.action_path }}" = "$GITHUB_ACTION_PATH"
+    - if: \${{ inputs.who == 'nobody' }}
+      shell: bash
+      run: exit 1
+`,
+  );
+  mkdirSync(join(lib, 'actions/no-shell'), { recursive: true });
+  writeFileSync(
+    join(lib, 'actions/no-shell/action.yml'),
+    `name: no shell
+runs:
+  using: composite
+  steps:
+    - run: echo hi
+`,
+  );
+  git(lib, 'add', '-A');
+  git(lib, 'commit', '--quiet', '-m', 'v2');
   git(lib, 'tag', 'v2');
   libV2 = git(lib, 'rev-parse', 'HEAD');
   writeFileSync(join(lib, 'lib.txt'), 'lib dirty\n');
@@ -218,6 +255,60 @@ jobs:
       { ids: { repository: '4242' } },
     );
     expect(given.record.jobs[0]!.steps[0]!.outputs.id).toBe('4242');
+  });
+});
+
+describe('composite actions of a mapped repository', () => {
+  it('runs the root action.yml and its steps with their inputs, outputs, action path and GITHUB_ENV', async () => {
+    const { record, log } = await run(
+      'composite',
+      `
+on: push
+permissions: {}
+jobs:
+  composite:
+    runs-on: ubuntu-latest
+    steps:
+      - id: root
+        uses: acme/lib@v2
+        with:
+          who: shop
+      - id: after
+        run: echo "greeted=$GREETED" >> "$GITHUB_OUTPUT"
+`,
+    );
+    expect({ conclusion: record.conclusion, log }).toEqual(
+      expect.objectContaining({ conclusion: 'success' }),
+    );
+    const [root, after] = record.jobs[0]!.steps;
+    expect(root!.outputs).toEqual({ said: 'hello shop from lib v2' });
+    expect(after!.outputs.greeted).toBe('shop');
+    expect(log).toContain(`acme/lib@v2 → acme/lib@v2 (${libV2.slice(0, 12)}, from ${lib})`);
+  });
+
+  it('fails a composite action whose step fails, and refuses a run: step without its shell', async () => {
+    const { record, log } = await run(
+      'composite-refused',
+      `
+on: push
+permissions: {}
+jobs:
+  composite:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: acme/lib@v2
+        continue-on-error: true
+        with:
+          who: nobody
+      - name: No shell
+        uses: acme/lib/actions/no-shell@v2
+`,
+    );
+    expect(record.conclusion).toBe('failure');
+    expect(record.jobs[0]!.steps.map((s) => s.outcome)).toEqual(['failure', 'failure']);
+    expect(log).toContain(
+      'No shell: acme/lib/actions/no-shell@v2: its step "Run echo hi" has run: without shell: (a composite action\'s run steps name their shell)',
+    );
   });
 });
 
