@@ -3,7 +3,7 @@
  * the physical ids the simulator assigns (physical-ids.ts): Ref (resources,
  * parameters, pseudo parameters), Fn::GetAtt, Fn::ImportValue, Fn::Join,
  * Fn::Sub (both forms), Fn::Select, Fn::Split, Fn::GetAZs, Fn::If and the
- * condition functions, Fn::FindInMap, Fn::Base64, Fn::Cidr, Fn::ToJsonString.
+ * condition functions, Fn::FindInMap, Fn::Base64, Fn::Cidr, Fn::ToJsonString, Fn::Length.
  * `AWS::NoValue` removes the property or list element that holds it.
  *
  * Reference: Intrinsic function reference and Pseudo parameters reference in
@@ -275,6 +275,8 @@ export class StackResolver {
       }
       case 'Fn::Base64':
         return Buffer.from(this.str(arg, at, fn)).toString('base64');
+      case 'Fn::Length':
+        return this.list(arg, at, fn).length;
       case 'Fn::ToJsonString':
         return JSON.stringify(this.walk(arg, at));
       case 'Fn::Cidr': {

@@ -135,14 +135,36 @@ class AssemblyWorld {
         },
       });
       this.resolvers.push(resolver);
+      if (stack.template.Transform !== undefined) {
+        this.unmodelled.push({
+          stack: stack.stackName,
+          logicalId: 'Transform',
+          type: 'AWS::CloudFormation::Transform',
+          reason: `template transforms (${JSON.stringify(stack.template.Transform)}) are not expanded`,
+        });
+      }
       for (const logicalId of resolver.logicalIds()) {
         const resource = resolver.resource(logicalId);
         const path = resource.Metadata?.['aws:cdk:path'];
+        let props: Props;
+        try {
+          props = resolver.properties(logicalId);
+        } catch (err) {
+          // What the simulator models must resolve; a resource it only lists may keep what it cannot.
+          if (MODELLED.has(resource.Type) || !(err instanceof IntrinsicError)) throw err;
+          props = {};
+          this.unmodelled.push({
+            stack: stack.stackName,
+            logicalId,
+            type: resource.Type,
+            reason: `properties not resolved: ${err.message}`,
+          });
+        }
         this.resources.push({
           stack: resolver,
           logicalId,
           type: resource.Type,
-          props: resolver.properties(logicalId),
+          props,
           path: typeof path === 'string' ? path : undefined,
         });
       }
@@ -157,8 +179,9 @@ class AssemblyWorld {
       }
     }
 
+    const listed = new Set(this.unmodelled.map((u) => `${u.stack}/${u.logicalId}`));
     for (const r of this.resources) {
-      if (!MODELLED.has(r.type)) {
+      if (!MODELLED.has(r.type) && !listed.has(`${r.stack.stackName}/${r.logicalId}`)) {
         this.unmodelled.push({
           stack: r.stack.stackName,
           logicalId: r.logicalId,

@@ -86,6 +86,39 @@ describe('failures', () => {
     expect(() => readAssembly(cycle)).toThrow(/stack dependency cycle: A -> B -> A/);
   });
 
+  it('a resource the simulator only lists keeps what it cannot resolve (listed with why); a modelled one fails', () => {
+    const listedOnly = assembly({
+      name: 'S',
+      template: {
+        Resources: {
+          Helper: { Type: 'Custom::Thing', Properties: { ServiceToken: { 'Fn::Frobnicate': [] } } },
+          Logs: { Type: 'AWS::Logs::LogGroup', Properties: { LogGroupName: 'ok' } },
+        },
+      },
+    });
+    const { unmodelled, scenario } = loadAssembly({ assembly: listedOnly });
+    expect(scenario.logGroups!.map((g) => g.name)).toEqual(['ok']);
+    expect(unmodelled).toEqual([
+      {
+        stack: 'S',
+        logicalId: 'Helper',
+        type: 'Custom::Thing',
+        reason: expect.stringMatching(/^properties not resolved: .*Fn::Frobnicate is not supported/),
+      },
+    ]);
+    const modelled = assembly({
+      name: 'S',
+      template: {
+        Resources: {
+          Logs: { Type: 'AWS::Logs::LogGroup', Properties: { LogGroupName: { 'Fn::Frobnicate': [] } } },
+        },
+      },
+    });
+    expect(() => loadAssembly({ assembly: modelled })).toThrow(
+      /stack S \(Logs\.LogGroupName\): intrinsic function Fn::Frobnicate/,
+    );
+  });
+
   it('a directory without a manifest is not a cloud assembly', () => {
     const dir = mkdtempSync(join(tmpdir(), 'assembly-'));
     dirs.push(dir);
