@@ -2,7 +2,7 @@
  * npm run workflow -- <file> [--event push|workflow_dispatch] [--input k=v]... [--approve] [--job ID]...
  *                    [--env k=v]... [--secret k=v]... [--var k=v]... [--sim SCENARIO [--speed N]]
  *                    [--repository OWNER/NAME] [--static-aws-credentials]
- *                    [--repo-root PATH] [--use OWNER/REPO=PATH]...
+ *                    [--repo-root PATH] [--use OWNER/REPO=PATH]... [--ref refs/heads/BRANCH]
  *
  * Runs a workflow of this repository, or of the repository at --repo-root (a
  * repository that uses this suite, with --use mapping `uses: OWNER/REPO/…@ref`
@@ -45,6 +45,8 @@ async function main() {
       // The repository whose workflow runs (default: this one), and local checkouts of the ones it uses.
       'repo-root': { type: 'string' },
       use: { type: 'string', multiple: true },
+      // The ref the run is for (default refs/heads/staging): github.ref, the OIDC subject without an environment.
+      ref: { type: 'string' },
     },
   });
   const [file] = positionals;
@@ -80,6 +82,7 @@ async function main() {
       signal: controller.signal,
       jobs: values.job,
       ...(values.repository ? { repository: values.repository } : {}),
+      ...(values.ref ? { ref: values.ref } : {}),
       staticAwsCredentials: values['static-aws-credentials'],
       uses: pairs(values.use, '--use'),
     });

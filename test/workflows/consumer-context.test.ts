@@ -86,6 +86,47 @@ runs:
     - run: echo hi
 `,
   );
+  // Reusable workflows: outer calls ./inner in its own repository; one file is not reusable.
+  mkdirSync(join(lib, '.github/workflows'), { recursive: true });
+  writeFileSync(
+    join(lib, '.github/workflows/outer.yml'),
+    `on:
+  workflow_call:
+    outputs:
+      seen:
+        value: \${{ jobs.nested.outputs.seen }}
+jobs:
+  nested:
+    uses: ./.github/workflows/inner.yml
+`,
+  );
+  writeFileSync(
+    join(lib, '.github/workflows/inner.yml'),
+    `on:
+  workflow_call:
+    outputs:
+      seen:
+        value: \${{ jobs.show.outputs.seen }}
+jobs:
+  show:
+    runs-on: ubuntu-latest
+    outputs:
+      seen: \${{ steps.s.outputs.seen }}
+    steps:
+      - id: s
+        run: echo "seen=\${{ github.repository }}|\${{ github.workflow_ref }}|\${{ github.job }}" >> "$GITHUB_OUTPUT"
+`,
+  );
+  writeFileSync(
+    join(lib, '.github/workflows/not-reusable.yml'),
+    `on: push
+jobs:
+  x:
+    runs-on: ubuntu-latest
+    steps:
+      - run: true
+`,
+  );
   git(lib, 'add', '-A');
   git(lib, 'commit', '--quiet', '-m', 'v2');
   git(lib, 'tag', 'v2');
@@ -308,6 +349,56 @@ jobs:
     expect(record.jobs[0]!.steps.map((s) => s.outcome)).toEqual(['failure', 'failure']);
     expect(log).toContain(
       'No shell: acme/lib/actions/no-shell@v2: its step "Run echo hi" has run: without shell: (a composite action\'s run steps name their shell)',
+    );
+  });
+});
+
+describe('reusable workflows of a mapped repository', () => {
+  it('calls one, whose ./ call is read from its own repository at the same commit; the github context stays the caller’s', async () => {
+    const { record, log } = await run(
+      'calls',
+      `
+on: push
+permissions: {}
+jobs:
+  call:
+    uses: acme/lib/.github/workflows/outer.yml@v2
+`,
+    );
+    expect({ conclusion: record.conclusion, log }).toEqual(
+      expect.objectContaining({ conclusion: 'success' }),
+    );
+    expect(record.jobs[0]!.outputs.seen).toBe(
+      'acme/app|acme/app/.github/workflows/calls.yml@refs/heads/main|show',
+    );
+    expect(log).toContain(
+      `acme/lib/.github/workflows/outer.yml@v2 → acme/lib@v2 (${libV2.slice(0, 12)}, from ${lib})`,
+    );
+  });
+
+  it('refuses a file that is not a reusable workflow, one outside .github/workflows, and a ref the checkout lacks', async () => {
+    const call = (uses: string) =>
+      run(
+        'calls-refused',
+        `
+on: push
+permissions: {}
+jobs:
+  call:
+    uses: ${uses}
+`,
+      );
+    await expect(call('acme/lib/.github/workflows/not-reusable.yml@v2')).rejects.toThrow(
+      'job "call" calls acme/lib/.github/workflows/not-reusable.yml@v2, which is not a reusable workflow (it has no on: workflow_call)',
+    );
+    await expect(call('acme/lib/workflows/outer.yml@v2')).rejects.toThrow(
+      /a reusable workflow is a file in \.github\/workflows\/ \(got "workflows\/outer\.yml"\)/,
+    );
+    await expect(call('acme/lib/.github/workflows/outer.yml@v1')).rejects.toThrow(
+      /no file \.github\/workflows\/outer\.yml in acme\/lib/,
+    );
+    await expect(call('acme/lib/.github/workflows/outer.yml@nope')).rejects.toThrow(
+      `acme/lib has no tag, branch or commit "nope" in its checkout ${lib}`,
     );
   });
 });
