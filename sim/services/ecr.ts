@@ -56,6 +56,8 @@ interface RepositoryRecord extends TagRules {
 
 /** How long a registry login from GetAuthorizationToken lasts (simulated ms). */
 const TOKEN_MS = 12 * 3600 * 1000;
+/** Registry logins kept for IAM sessions at most. */
+const MAX_SESSION_TOKENS = 1000;
 
 /**
  * What the registry front makes of a request's login: the registry's own
@@ -340,6 +342,11 @@ export class EcrService implements SimService {
     let password = spec.password ?? '';
     if (caller && this.frontHost) {
       password = `ecr-session-${randomBytes(24).toString('base64url')}`;
+      // Bounded: expired logins go, and past the bound the oldest does (a long run logs in many times).
+      for (const [token, issued] of this.sessionTokens) {
+        if (issued.expiresAt <= this.ctx.now() || this.sessionTokens.size >= MAX_SESSION_TOKENS)
+          this.sessionTokens.delete(token);
+      }
       this.sessionTokens.set(password, { session: caller, expiresAt });
     }
     return {
