@@ -9,7 +9,13 @@
  * https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html
  */
 import type { SimClock, SimRandom } from './clock.js';
-import type { ImageBehaviour, LoadBalancerSpec, Scenario, TargetGroupSpec } from './scenario.js';
+import type {
+  ImageBehaviour,
+  ListenerRuleRef,
+  LoadBalancerSpec,
+  Scenario,
+  TargetGroupSpec,
+} from './scenario.js';
 
 export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused';
 
@@ -53,9 +59,46 @@ export interface TargetGroupRecord {
   targets: Map<string, TargetRecord>;
 }
 
+/** One target group of a forward action and its weight (0 to 999; ALB sends a group weight / total of the requests). */
+export interface WeightedTargetGroup {
+  targetGroupArn: string;
+  weight: number;
+}
+
 export type ListenerAction =
-  | { type: 'forward'; targetGroupArn: string }
+  | { type: 'forward'; targetGroups: WeightedTargetGroup[] }
   | { type: 'fixed-response'; statusCode: number; body?: string; contentType?: string };
+
+/** A listener's rule as ECS addresses it: a rule ARN, or the listener's default rule ARN. */
+export interface RuleRef {
+  listener: ListenerRecord;
+  loadBalancer: LoadBalancerRecord;
+  /** Undefined: the listener's default rule (its default action). */
+  rule?: RuleRecord;
+}
+
+/** One request the ALB data plane answered (sim/alb.ts), for tests to prove where traffic went. */
+export interface AlbRequestRecord {
+  seq: number;
+  /** Simulated epoch ms. */
+  time: number;
+  loadBalancer: string;
+  listenerArn: string;
+  listenerPort: number;
+  /** The rule that matched (the default rule's ARN when none did). */
+  ruleArn: string;
+  method: string;
+  path: string;
+  status: number;
+  targetGroupArn?: string;
+  targetGroup?: string;
+  taskArn?: string;
+  taskDefinitionArn?: string;
+  service?: string;
+}
+
+/** Requests kept in the data plane's log. */
+const REQUEST_LOG_LIMIT = 20_000;
 
 export interface RuleRecord {
   arn: string;
@@ -74,6 +117,10 @@ export interface ListenerRecord {
   /** Non-default rules, lowest priority number first (the order ALB evaluates them). */
   rules: RuleRecord[];
   defaultRuleArn: string;
+  /** The port on 127.0.0.1 the data plane serves this listener on, once it listens. */
+  localPort?: number;
+  /** The scenario's wish for that port (0 or absent: any free one). */
+  httpPort?: number;
 }
 
 export interface LoadBalancerRecord {
@@ -110,6 +157,8 @@ export class ElbEngine {
   readonly targetGroups = new Map<string, TargetGroupRecord>();
   readonly loadBalancers = new Map<string, LoadBalancerRecord>();
   private readonly healthListeners: TargetHealthListener[] = [];
+  private readonly requestLog: AlbRequestRecord[] = [];
+  private requestSeq = 0;
 
   constructor(
     private readonly clock: SimClock,
@@ -171,7 +220,7 @@ export class ElbEngine {
       const tg = this.targetGroupByName(targetGroup);
       if (!tg)
         throw new Error(`scenario: load balancer ${lbName} forwards to unknown target group ${targetGroup}`);
-      return { type: 'forward', targetGroupArn: tg.arn };
+      return { type: 'forward', targetGroups: [{ targetGroupArn: tg.arn, weight: 1 }] };
     }
     return {
       type: 'fixed-response',
@@ -193,21 +242,23 @@ export class ElbEngine {
       listeners: [],
     };
     for (const ls of spec.listeners) {
-      const listenerId = this.random.hex(16);
-      const listenerArn = this.arn(`listener/app/${spec.name}/${lbId}/${listenerId}`);
+      const listenerId = ls.arn?.split('/').pop() ?? this.random.hex(16);
+      const listenerArn = ls.arn ?? this.arn(`listener/app/${spec.name}/${lbId}/${listenerId}`);
       const listener: ListenerRecord = {
         arn: listenerArn,
         loadBalancerArn: arn,
         port: ls.port,
         protocol: ls.protocol ?? 'HTTP',
+        httpPort: ls.httpPort,
         defaultAction: this.action(spec.name, ls.defaultTargetGroup, ls.defaultFixedResponse),
-        defaultRuleArn: this.arn(
-          `listener-rule/app/${spec.name}/${lbId}/${listenerId}/${this.random.hex(16)}`,
-        ),
+        defaultRuleArn:
+          ls.defaultRuleArn ??
+          this.arn(`listener-rule/app/${spec.name}/${lbId}/${listenerId}/${this.random.hex(16)}`),
         rules: [...(ls.rules ?? [])]
           .sort((a, b) => a.priority - b.priority)
           .map((rule) => ({
-            arn: this.arn(`listener-rule/app/${spec.name}/${lbId}/${listenerId}/${this.random.hex(16)}`),
+            arn:
+              rule.arn ?? this.arn(`listener-rule/app/${spec.name}/${lbId}/${listenerId}/${this.random.hex(16)}`),
             priority: rule.priority,
             pathPatterns: rule.pathPatterns ?? [],
             hostHeaders: rule.hostHeaders ?? [],
@@ -217,11 +268,77 @@ export class ElbEngine {
       lb.listeners.push(listener);
       for (const action of [listener.defaultAction, ...listener.rules.map((r) => r.action)]) {
         if (action.type !== 'forward') continue;
-        const tg = this.targetGroups.get(action.targetGroupArn)!;
-        if (!tg.loadBalancerArns.includes(arn)) tg.loadBalancerArns.push(arn);
+        for (const { targetGroupArn } of action.targetGroups) this.associate(targetGroupArn, arn);
       }
     }
     this.loadBalancers.set(arn, lb);
+  }
+
+  private associate(targetGroupArn: string, loadBalancerArn: string): void {
+    const tg = this.targetGroups.get(targetGroupArn);
+    if (tg && !tg.loadBalancerArns.includes(loadBalancerArn)) tg.loadBalancerArns.push(loadBalancerArn);
+  }
+
+  /** A scenario's rule reference (an ARN, or load balancer, listener port and priority) as the rule's ARN. */
+  ruleArnOf(ref: ListenerRuleRef): string {
+    if (typeof ref === 'string') {
+      if (!this.findRule(ref)) throw new Error(`scenario: no listener rule ${ref}`);
+      return ref;
+    }
+    const lb = [...this.loadBalancers.values()].find((l) => l.name === ref.loadBalancer);
+    const listener = lb?.listeners.find((l) => l.port === ref.port);
+    if (!listener) throw new Error(`scenario: no listener on port ${ref.port} of load balancer ${ref.loadBalancer}`);
+    if (ref.priority === undefined) return listener.defaultRuleArn;
+    const rule = listener.rules.find((r) => r.priority === ref.priority);
+    if (!rule) throw new Error(`scenario: no rule of priority ${ref.priority} on ${ref.loadBalancer}:${ref.port}`);
+    return rule.arn;
+  }
+
+  /** The rule an ARN names: a listener rule, or a listener's default rule. */
+  findRule(ruleArn: string): RuleRef | undefined {
+    for (const loadBalancer of this.loadBalancers.values()) {
+      for (const listener of loadBalancer.listeners) {
+        if (listener.defaultRuleArn === ruleArn) return { listener, loadBalancer };
+        const rule = listener.rules.find((r) => r.arn === ruleArn);
+        if (rule) return { listener, loadBalancer, rule };
+      }
+    }
+    return undefined;
+  }
+
+  /** The action a rule (or a listener's default rule) takes. */
+  actionOf(ref: RuleRef): ListenerAction {
+    return ref.rule ? ref.rule.action : ref.listener.defaultAction;
+  }
+
+  /**
+   * ModifyRule / ModifyListener as ECS calls them while it shifts traffic: the
+   * rule forwards to these target groups with these weights.
+   */
+  setForward(ref: RuleRef, targetGroups: WeightedTargetGroup[], by: string): void {
+    const action: ListenerAction = { type: 'forward', targetGroups: targetGroups.map((t) => ({ ...t })) };
+    if (ref.rule) ref.rule.action = action;
+    else ref.listener.defaultAction = action;
+    for (const { targetGroupArn } of targetGroups) this.associate(targetGroupArn, ref.loadBalancer.arn);
+    this.event('elb.rule.modified', {
+      ruleArn: ref.rule?.arn ?? ref.listener.defaultRuleArn,
+      listenerArn: ref.listener.arn,
+      isDefault: ref.rule === undefined,
+      weights: targetGroups.map((t) => ({ targetGroup: this.targetGroups.get(t.targetGroupArn)?.name, weight: t.weight })),
+      by,
+    });
+  }
+
+  /** Records a request the data plane answered (bounded log). */
+  recordRequest(request: Omit<AlbRequestRecord, 'seq' | 'time'>): void {
+    this.requestLog.push({ seq: ++this.requestSeq, time: this.clock.now(), ...request });
+    if (this.requestLog.length > REQUEST_LOG_LIMIT)
+      this.requestLog.splice(0, this.requestLog.length - REQUEST_LOG_LIMIT);
+  }
+
+  /** Requests with seq greater than `since`. */
+  requests(since = 0): AlbRequestRecord[] {
+    return this.requestLog.filter((r) => r.seq > since);
   }
 
   private setState(

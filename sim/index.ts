@@ -94,7 +94,14 @@ export async function startSim(options: StartSimOptions): Promise<Sim> {
     await Promise.all(dataPlanes.map((plane) => plane.close()));
     dataPlanes = [];
   };
+  let endpoint: string | undefined;
+  // Lambda hooks (sim/lambda.ts) call AWS here, as their execution role when IAM is modelled.
+  const wireLambda = (world: World) => {
+    world.ecs.lambda.endpoint = endpoint;
+    world.ecs.lambda.credentials = (roleArn) => adminSession(world.gates, { roleArn, sessionName: 'lambda' });
+  };
   server.onLoad = async (world) => {
+    wireLambda(world);
     await closeDataPlanes();
     const deps = { elb: world.elb, services: world.services, toReal: (ms: number) => world.clock.toReal(ms) };
     for (const start of DATA_PLANES) dataPlanes.push(await start(deps));
@@ -103,6 +110,8 @@ export async function startSim(options: StartSimOptions): Promise<Sim> {
   let port: number;
   try {
     port = await server.listen(options.port ?? 0);
+    endpoint = `http://127.0.0.1:${port}`;
+    wireLambda(server.world);
   } catch (err) {
     await closeDataPlanes();
     server.world.close();

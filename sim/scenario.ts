@@ -61,7 +61,41 @@ export interface Scenario {
    * the world has a past: nothing loaded looks created at the load instant.
    */
   historyMs?: number;
+  /**
+   * Lambda functions (Node.js) the simulator can run: ECS deployment lifecycle
+   * hooks invoke them by ARN (sim/lambda.ts). From a cloud assembly:
+   * AWS::Lambda::Function's FunctionName/Arn, Handler, Runtime, Code (ZipFile,
+   * or the asset directory), Role, Environment.Variables, Timeout.
+   */
+  lambdaFunctions?: LambdaFunctionSpec[];
 }
+
+export interface LambdaFunctionSpec {
+  name: string;
+  /** Default arn:aws:lambda:REGION:ACCOUNT:function:NAME. */
+  arn?: string;
+  /** nodejs* only (e.g. "nodejs22.x"); default nodejs22.x. */
+  runtime?: string;
+  /** "<file without extension>.<export>", e.g. "index.handler". */
+  handler: string;
+  /**
+   * The code: a directory holding the handler's file (relative paths resolve
+   * from the process's working directory), or inline source (CloudFormation's
+   * Code.ZipFile), written as index.js.
+   */
+  code: { path?: string; zipFile?: string };
+  /** The execution role's ARN: with `iam` in the scenario, the function calls AWS as a session of it. */
+  role?: string;
+  environment?: Record<string, string>;
+  /** Seconds (real time), default 3 as Lambda's. */
+  timeoutSeconds?: number;
+}
+
+/**
+ * A listener rule named in a scenario: its ARN, or the load balancer, the
+ * listener's port and the rule's priority (no priority: the listener's default rule).
+ */
+export type ListenerRuleRef = string | { loadBalancer: string; port: number; priority?: number };
 
 export interface Timing {
   /** PROVISIONING -> PENDING (ENI attached). */
@@ -128,10 +162,26 @@ export interface LoadBalancerSpec {
 export interface ListenerSpec {
   port: number; // the listener port as AWS would report it, e.g. 80
   protocol?: 'HTTP' | 'HTTPS';
+  /**
+   * The data plane's port on 127.0.0.1 for this listener (0 or absent: a free one). The load
+   * balancer's first HTTP listener is served at its DNS name (`LoadBalancerSpec.httpPort`); every
+   * other listener (a blue/green test listener) on a port of its own (GET /_sim/alb-requests lists them).
+   */
+  httpPort?: number;
   /** Default action: forward to a target group, or a fixed response. */
   defaultTargetGroup?: string;
   defaultFixedResponse?: { statusCode: number; body?: string; contentType?: string };
-  rules?: { priority: number; pathPatterns?: string[]; hostHeaders?: string[]; targetGroup: string }[];
+  rules?: {
+    priority: number;
+    pathPatterns?: string[];
+    hostHeaders?: string[];
+    targetGroup: string;
+    /** The ARN to serve (a loaded assembly's); default a seeded one. */
+    arn?: string;
+  }[];
+  /** The listener's and its default rule's ARNs to serve (a loaded assembly's); default seeded ones. */
+  arn?: string;
+  defaultRuleArn?: string;
 }
 
 export interface ServiceSpec {
@@ -141,11 +191,34 @@ export interface ServiceSpec {
   taskDefinition: string;
   desiredCount: number;
   launchType?: 'FARGATE' | 'EC2';
-  loadBalancers?: { targetGroup: string; containerName: string; containerPort: number }[];
+  loadBalancers?: {
+    targetGroup: string;
+    containerName: string;
+    containerPort: number;
+    /** Blue/green, linear, canary (AdvancedConfiguration): target group by name, rules by ARN or position. */
+    advancedConfiguration?: {
+      alternateTargetGroup: string;
+      productionListenerRule?: ListenerRuleRef;
+      testListenerRule?: ListenerRuleRef;
+      roleArn?: string;
+    };
+  }[];
   deploymentConfiguration?: {
     minimumHealthyPercent?: number; // default 100
     maximumPercent?: number; // default 200
     deploymentCircuitBreaker?: { enable: boolean; rollback: boolean };
+    /** ECS-native strategies (sim/ecs/blue-green.ts); default ROLLING. */
+    strategy?: 'ROLLING' | 'BLUE_GREEN' | 'LINEAR' | 'CANARY';
+    bakeTimeInMinutes?: number;
+    lifecycleHooks?: {
+      hookTargetArn: string;
+      roleArn?: string;
+      lifecycleStages: string[];
+      hookDetails?: unknown;
+      timeoutConfiguration?: { timeoutInMinutes?: number; action?: 'CONTINUE' | 'ROLLBACK' };
+    }[];
+    linearConfiguration?: { stepPercent?: number; stepBakeTimeInMinutes?: number };
+    canaryConfiguration?: { canaryPercent?: number; canaryBakeTimeInMinutes?: number };
   };
   networkConfiguration?: {
     awsvpcConfiguration: {

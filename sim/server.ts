@@ -331,6 +331,19 @@ export class SimServer {
 
   // ------------------------------------------------------------ control API
 
+  /** The ALB data plane's listeners (where each serves) and the requests it answered (sim/alb.ts). */
+  private albRequests(since: number): Record<string, unknown> {
+    const listeners = [...this.world.elb.loadBalancers.values()].flatMap((lb) =>
+      lb.listeners.map((l) => ({
+        loadBalancer: lb.name,
+        listenerArn: l.arn,
+        port: l.port,
+        address: l.localPort === undefined ? undefined : `127.0.0.1:${l.localPort}`,
+      })),
+    );
+    return { listeners, requests: this.world.elb.requests(since) };
+  }
+
   private async control(method: string, url: URL, body: string, res: ServerResponse): Promise<void> {
     const send = (status: number, value: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -347,6 +360,8 @@ export class SimServer {
           return send(200, this.world.state());
         case 'GET /_sim/throttling':
           return send(200, this.throttling());
+        case 'GET /_sim/alb-requests':
+          return send(200, this.albRequests(since));
         case 'POST /_sim/reset':
           await this.reset();
           return send(200, { ok: true });

@@ -7,6 +7,7 @@
  * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
  */
 import { AwsError } from '../service.js';
+import type { BlueGreenDeployments } from './blue-green.js';
 import type { Deployments } from './deployments.js';
 import type {
   CircuitBreakerConfig,
@@ -38,6 +39,8 @@ export function circuitBreakerThreshold(
 }
 
 export interface CircuitBreakerDeps {
+  /** Blue/green, linear, canary: a failure shifts traffic back instead of deploying blue again. */
+  blueGreen: Pick<BlueGreenDeployments, 'rollback' | 'requestRollback'>;
   store: EcsStore;
   timers: Timers;
   deployments: Deployments;
@@ -96,7 +99,10 @@ export class CircuitBreaker {
       sd.updatedAt = timers.now();
     }
     const target = service.lastCompleted;
-    if (deployment.rollbackOf) {
+    if (deployment.blueGreen && !deployment.blueGreen.finished) {
+      // Green never had production traffic it cannot give back: the rules return to blue.
+      this.deps.blueGreen.rollback(service, deployment, 'Circuit Breaker triggered the rollback.');
+    } else if (deployment.rollbackOf) {
       this.rollbackFailed(service, deployment);
     } else if (breaker.rollback && target && target !== deployment) {
       this.rollback(service, deployment, target, 'Circuit Breaker triggered the rollback.');
@@ -127,6 +133,7 @@ export class CircuitBreaker {
   /** StopServiceDeployment with stopType ROLLBACK: the rollback starts at the scheduler's next tick. */
   requestRollback(sd: ServiceDeploymentRecord): void {
     if (sd.status === 'ROLLBACK_REQUESTED' || sd.status === 'ROLLBACK_IN_PROGRESS') return;
+    if (sd.deployment.blueGreen) return this.deps.blueGreen.requestRollback(sd);
     const service = sd.service;
     const target = service.lastCompleted;
     const finished = ['SUCCESSFUL', 'STOPPED', 'ROLLBACK_SUCCESSFUL', 'ROLLBACK_FAILED'].includes(sd.status);

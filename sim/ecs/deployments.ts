@@ -76,6 +76,8 @@ export class Deployments {
       networkConfiguration: service.networkConfiguration,
       revisionArn,
       rollbackOf: rollback?.of,
+      // Tasks register where production is (blue/green may have swapped the target groups).
+      targetGroupArns: service.liveTargetGroupArns && [...service.liveTargetGroupArns],
     };
     this.demotePrevious(service, deployment, !rollback);
     if (rollback) {

@@ -30,7 +30,9 @@ import type { ElbEngine } from '../elb-engine.js';
 import type { LogsStore } from '../logs-store.js';
 import type { ImageBehaviour, Scenario, ServiceSpec, Timing } from '../scenario.js';
 import { AwsError } from '../service.js';
+import { BlueGreenDeployments, isBlueGreen } from './blue-green.js';
 import { CircuitBreaker } from './circuit-breaker.js';
+import { LambdaRuntime } from '../lambda.js';
 import { deploymentConfiguration, Deployments } from './deployments.js';
 import type {
   ClusterRecord,
@@ -85,6 +87,8 @@ export interface ServiceChanges {
   deploymentConfiguration?: Partial<DeploymentConfiguration>;
   networkConfiguration?: ServiceRecord['networkConfiguration'];
   healthCheckGracePeriodSeconds?: number;
+  /** UpdateService loadBalancers: replaces the service's (a new deployment starts). */
+  loadBalancers?: ServiceLoadBalancer[];
 }
 
 export class EcsEngine {
@@ -94,6 +98,9 @@ export class EcsEngine {
   private readonly deployments: Deployments;
   private readonly scheduler: ServiceScheduler;
   private readonly breaker: CircuitBreaker;
+  private readonly blueGreen: BlueGreenDeployments;
+  /** The scenario's Lambda functions, which lifecycle hooks invoke (sim/lambda.ts). */
+  readonly lambda: LambdaRuntime;
 
   constructor(private readonly deps: EngineDeps) {
     const { clock, random, elb } = deps;
@@ -115,8 +122,24 @@ export class EcsEngine {
       },
     });
     this.deployments = new Deployments(this.store, this.timers, random);
-    this.scheduler = new ServiceScheduler(this.store, this.tasks, this.deployments);
+    this.lambda = new LambdaRuntime({ region, accountId, event });
+    this.blueGreen = new BlueGreenDeployments({
+      store: this.store,
+      timers: this.timers,
+      elb,
+      deployments: this.deployments,
+      hooks: this.lambda,
+      random,
+      stopTask: (task, stopCode, reason) => this.tasks.stopTask(task, stopCode, reason),
+      launchGreen: (service, deployment, count) => {
+        const td = this.store.findTaskDefinition(deployment.taskDefinitionArn)!;
+        for (let i = 0; i < count; i++) this.tasks.launchTask(service.cluster, td, { service, deployment });
+      },
+      reconcile: (service) => this.scheduler.reconcile(service),
+    });
+    this.scheduler = new ServiceScheduler(this.store, this.tasks, this.deployments, this.blueGreen);
     this.breaker = new CircuitBreaker({
+      blueGreen: this.blueGreen,
       store: this.store,
       timers: this.timers,
       deployments: this.deployments,
@@ -165,6 +188,7 @@ export class EcsEngine {
    * load never sees a "previous" deployment made an instant before its own.
    */
   load(scenario: Scenario): void {
+    this.lambda.load(scenario.lambdaFunctions ?? []);
     const loadedTaskDefinitions: TaskDefRecord[] = [];
     for (const spec of scenario.clusters) this.store.addCluster(spec);
     for (const spec of scenario.taskDefinitions) {
@@ -181,9 +205,20 @@ export class EcsEngine {
   private loadSteadyService(spec: ServiceSpec): ServiceRecord {
     const cluster = this.store.cluster(spec.cluster);
     const loadBalancers = (spec.loadBalancers ?? []).map((lb) => {
-      const tg = this.deps.elb.targetGroupByName(lb.targetGroup);
-      if (!tg) throw new Error(`scenario: service ${spec.name} uses unknown target group ${lb.targetGroup}`);
-      return { targetGroupArn: tg.arn, containerName: lb.containerName, containerPort: lb.containerPort };
+      const tg = this.targetGroupOf(spec.name, lb.targetGroup);
+      const advanced = lb.advancedConfiguration;
+      return {
+        targetGroupArn: tg,
+        containerName: lb.containerName,
+        containerPort: lb.containerPort,
+        advancedConfiguration: advanced && {
+          alternateTargetGroupArn: this.targetGroupOf(spec.name, advanced.alternateTargetGroup),
+          productionListenerRule:
+            advanced.productionListenerRule && this.deps.elb.ruleArnOf(advanced.productionListenerRule),
+          testListenerRule: advanced.testListenerRule && this.deps.elb.ruleArnOf(advanced.testListenerRule),
+          roleArn: advanced.roleArn,
+        },
+      };
     });
     const service = this.createService(cluster, {
       name: spec.name,
@@ -203,6 +238,13 @@ export class EcsEngine {
     });
     service.steady = true;
     return service;
+  }
+
+  /** A target group a scenario service names (by name or ARN), as its ARN. */
+  private targetGroupOf(service: string, ref: string): string {
+    const tg = this.deps.elb.targetGroups.get(ref) ?? this.deps.elb.targetGroupByName(ref);
+    if (!tg) throw new Error(`scenario: service ${service} uses unknown target group ${ref}`);
+    return tg.arn;
   }
 
   // ---------------------------------------------------------------- records
@@ -293,8 +335,13 @@ export class EcsEngine {
     const tdChanged =
       changes.taskDefinition !== undefined && changes.taskDefinition.arn !== service.taskDefinitionArn;
     if (changes.taskDefinition) service.taskDefinitionArn = changes.taskDefinition.arn;
-    if (tdChanged || networkChanged || changes.forceNewDeployment) {
-      this.deployments.start(service, service.taskDefinitionArn);
+    const lbChanged =
+      changes.loadBalancers !== undefined &&
+      JSON.stringify(changes.loadBalancers) !== JSON.stringify(service.loadBalancers);
+    if (changes.loadBalancers) service.loadBalancers = changes.loadBalancers;
+    if (tdChanged || networkChanged || changes.forceNewDeployment || lbChanged) {
+      const deployment = this.deployments.start(service, service.taskDefinitionArn);
+      if (isBlueGreen(service)) this.blueGreen.begin(service, deployment);
     }
     this.store.event('service.updated', {
       cluster: service.cluster.name,

@@ -48,12 +48,39 @@ export interface ServiceLoadBalancer {
   targetGroupArn: string;
   containerName: string;
   containerPort: number;
+  /** Blue/green, linear and canary: the alternate target group and the listener rules ECS shifts. */
+  advancedConfiguration?: AdvancedConfiguration;
+}
+
+/** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_AdvancedConfiguration.html */
+export interface AdvancedConfiguration {
+  alternateTargetGroupArn: string;
+  productionListenerRule?: string;
+  testListenerRule?: string;
+  roleArn?: string;
+}
+
+export type DeploymentStrategy = 'ROLLING' | 'BLUE_GREEN' | 'LINEAR' | 'CANARY';
+
+/** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentLifecycleHook.html */
+export interface DeploymentLifecycleHook {
+  targetType?: 'AWS_LAMBDA' | 'PAUSE';
+  hookTargetArn?: string;
+  roleArn?: string;
+  lifecycleStages: string[];
+  hookDetails?: unknown;
+  timeoutConfiguration?: { timeoutInMinutes?: number; action?: 'CONTINUE' | 'ROLLBACK' };
 }
 
 export interface DeploymentConfiguration {
   minimumHealthyPercent: number;
   maximumPercent: number;
   deploymentCircuitBreaker: CircuitBreakerConfig;
+  strategy?: DeploymentStrategy;
+  bakeTimeInMinutes?: number;
+  lifecycleHooks?: DeploymentLifecycleHook[];
+  linearConfiguration?: { stepPercent?: number; stepBakeTimeInMinutes?: number };
+  canaryConfiguration?: { canaryPercent?: number; canaryBakeTimeInMinutes?: number };
   [field: string]: unknown;
 }
 
@@ -91,6 +118,48 @@ export interface DeploymentRecord {
   serviceDeployment?: ServiceDeploymentRecord;
   /** Set on the deployment a rollback created. */
   rollbackOf?: DeploymentRecord;
+  /**
+   * The target group each of the service's load balancers registers this
+   * deployment's tasks in (index of `ServiceRecord.loadBalancers`); absent,
+   * the configured `targetGroupArn`. Blue/green puts green in the other one.
+   */
+  targetGroupArns?: string[];
+  /** A blue/green, linear or canary deployment in progress (sim/ecs/blue-green.ts). */
+  blueGreen?: BlueGreenRun;
+}
+
+/** The state of one blue/green (or linear, canary) deployment as ECS runs it. */
+export interface BlueGreenRun {
+  strategy: Exclude<DeploymentStrategy, 'ROLLING'>;
+  /** The deployment production traffic is on when this one started (blue). */
+  blue: DeploymentRecord;
+  blueTargetGroupArns: string[];
+  greenTargetGroupArns: string[];
+  stage: string;
+  /** Percent of production traffic on green, and of test traffic. */
+  productionWeight: number;
+  testWeight: number;
+  /** Set once the run ends: succeeded, or rolled back. */
+  finished?: 'SUCCEEDED' | 'ROLLED_BACK';
+  /** Cancels the pending stage timer or hook callback (a rollback stops the run). */
+  cancel: (() => void)[];
+  /** Counts runs of the stage machine so stale timers do nothing. */
+  epoch: number;
+}
+
+/** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentLifecycleHookDetail.html */
+export interface LifecycleHookDetailRecord {
+  hookId: string;
+  targetType: 'AWS_LAMBDA' | 'PAUSE';
+  targetArn?: string;
+  stage: string;
+  status: 'AWAITING_ACTION' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
+  expiresAt?: number;
+  timeoutAction: 'CONTINUE' | 'ROLLBACK';
+  /** Invocations so far, and the hookDetails the last IN_PROGRESS answer returned. */
+  invocations: number;
+  carriedDetails?: Record<string, unknown>;
+  lastError?: string;
 }
 
 export type ServiceDeploymentStatus =
@@ -120,6 +189,10 @@ export interface ServiceDeploymentRecord {
   rollback?: { reason: string; startedAt: number; serviceRevisionArn: string };
   circuitBreakerStatus: 'TRIGGERED' | 'MONITORING' | 'MONITORING_COMPLETE' | 'DISABLED';
   deployment: DeploymentRecord;
+  /** Blue/green, linear, canary: the current stage (ServiceDeployment.lifecycleStage). */
+  lifecycleStage?: string;
+  /** The hooks of the current stage (ServiceDeployment.lifecycleHookDetails). */
+  lifecycleHookDetails?: LifecycleHookDetailRecord[];
 }
 
 export interface ServiceRevisionRecord {
@@ -164,6 +237,8 @@ export interface ServiceRecord {
   revisions: Map<string, ServiceRevisionRecord>;
   lastCompleted?: DeploymentRecord;
   steady: boolean;
+  /** The target groups production traffic is on, per load balancer (blue/green swaps them); absent: the configured ones. */
+  liveTargetGroupArns?: string[];
 }
 
 export interface ContainerRecord {

@@ -6,6 +6,7 @@
  * minimumHealthyPercent), completes the deployment, and drains a deleted
  * service. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html
  */
+import type { BlueGreenDeployments } from './blue-green.js';
 import type { Deployments } from './deployments.js';
 import type { DeploymentRecord, ServiceRecord, TaskRecord } from './records.js';
 import type { EcsStore } from './store.js';
@@ -22,6 +23,8 @@ export class ServiceScheduler {
     private readonly store: EcsStore,
     private readonly tasks: TaskLifecycle,
     private readonly deployments: Deployments,
+    /** Blue/green, linear and canary deployments run their own stages (sim/ecs/blue-green.ts). */
+    private readonly blueGreen?: Pick<BlueGreenDeployments, 'reconcile' | 'settleRollbacks'>,
   ) {}
 
   /** Runs `fn` with the scheduler paused. */
@@ -47,9 +50,15 @@ export class ServiceScheduler {
       this.drain(service);
       return;
     }
+    this.blueGreen?.settleRollbacks(service);
     const primary = service.deployments[0];
     if (!primary) return;
     primary.desiredCount = service.desiredCount;
+    if (primary.blueGreen && !primary.blueGreen.finished) {
+      // Green scales up beside blue; blue stops only at CLEAN_UP: no rolling replacement.
+      this.blueGreen?.reconcile(service, primary);
+      return;
+    }
     const live = this.store.liveTasks(service);
     const scaling = `Scaling activity initiated by (deployment ${primary.id})`;
     this.scaleInPrimary(service, primary, live, scaling);

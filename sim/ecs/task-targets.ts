@@ -30,8 +30,10 @@ export class TaskTargets {
   register(task: TaskRecord, healthy: boolean): void {
     const service = task.service!;
     const registrations: { tg: TargetGroupRecord; container: ContainerRecord; port: number }[] = [];
-    for (const lb of service.loadBalancers) {
-      const tg = this.deps.elb.targetGroups.get(lb.targetGroupArn);
+    for (const [i, lb] of service.loadBalancers.entries()) {
+      // A blue/green deployment's tasks register in the target group it was given (green: the alternate).
+      const tgArn = task.deployment?.targetGroupArns?.[i] ?? lb.targetGroupArn;
+      const tg = this.deps.elb.targetGroups.get(tgArn);
       const container = task.containers.find((c) => c.name === lb.containerName);
       if (tg && container) registrations.push({ tg, container, port: lb.containerPort });
     }

@@ -28,6 +28,9 @@ import {
   stopServiceDeployment,
 } from './ecs/service-deployments.js';
 import { clusterShape, serviceShape, taskShape } from './ecs/shapes.js';
+import { advancedConfigurationOf, checkStrategy } from './ecs/strategy.js';
+import { deploymentConfiguration } from '../ecs/deployments.js';
+import type { DeploymentConfiguration, ServiceLoadBalancer } from '../ecs/records.js';
 
 export class EcsService implements SimService {
   readonly name = 'ecs';
@@ -193,9 +196,7 @@ export class EcsService implements SimService {
 
   // ------------------------------------------------------------ services
 
-  private loadBalancersOf(
-    params: Params,
-  ): { targetGroupArn: string; containerName: string; containerPort: number }[] {
+  private loadBalancersOf(params: Params): ServiceLoadBalancer[] {
     const lbs = (params.loadBalancers as Params[] | undefined) ?? [];
     return lbs.map((lb) => {
       const tgArn = lb.targetGroupArn as string;
@@ -208,10 +209,12 @@ export class EcsService implements SimService {
         throw invalid(
           `The target group with targetGroupArn ${tgArn} does not have an associated load balancer.`,
         );
+      const advancedConfiguration = advancedConfigurationOf(this.engine, lb, tgArn);
       return {
         targetGroupArn: tgArn,
         containerName: lb.containerName as string,
         containerPort: Number(lb.containerPort),
+        ...(advancedConfiguration ? { advancedConfiguration } : {}),
       };
     });
   }
@@ -232,6 +235,7 @@ export class EcsService implements SimService {
     if (td.body.networkMode === 'awsvpc' && !params.networkConfiguration) {
       throw invalid("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
     }
+    checkStrategy(deploymentConfiguration(params.deploymentConfiguration as Partial<DeploymentConfiguration>), loadBalancers);
     const service = this.engine.createService(cluster, {
       name,
       taskDefinition: td.arn,
@@ -282,7 +286,18 @@ export class EcsService implements SimService {
     ) {
       throw invalid('maximumPercent must be greater than or equal to minimumHealthyPercent.');
     }
+    const loadBalancers = params.loadBalancers === undefined ? undefined : this.loadBalancersOf(params);
+    for (const lb of loadBalancers ?? []) {
+      const containers = td?.containers ?? this.engine.findTaskDefinition(service.taskDefinitionArn)?.containers ?? [];
+      if (!containers.some((c) => c.name === lb.containerName))
+        throw invalid(`The container ${lb.containerName} does not exist in the task definition.`);
+    }
+    checkStrategy(
+      deploymentConfiguration(dc as Partial<DeploymentConfiguration> | undefined, service.deploymentConfiguration),
+      loadBalancers ?? service.loadBalancers,
+    );
     this.engine.updateService(service, {
+      loadBalancers,
       taskDefinition: td,
       desiredCount: params.desiredCount as number | undefined,
       forceNewDeployment: params.forceNewDeployment === true,

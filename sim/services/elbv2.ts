@@ -77,11 +77,13 @@ export class Elbv2Service implements SimService {
 
   private actionShape(action: ListenerAction): Params {
     if (action.type === 'forward') {
+      // One target group: TargetGroupArn and a ForwardConfig of it; several (weighted): ForwardConfig only.
+      const single = action.targetGroups.length === 1 ? action.targetGroups[0]!.targetGroupArn : undefined;
       return {
         Type: 'forward',
-        TargetGroupArn: action.targetGroupArn,
+        TargetGroupArn: single,
         ForwardConfig: {
-          TargetGroups: [{ TargetGroupArn: action.targetGroupArn, Weight: 1 }],
+          TargetGroups: action.targetGroups.map((t) => ({ TargetGroupArn: t.targetGroupArn, Weight: t.weight })),
           TargetGroupStickinessConfig: { Enabled: false },
         },
       };

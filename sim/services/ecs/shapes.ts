@@ -55,7 +55,7 @@ export function serviceShape(engine: EcsEngine, service: ServiceRecord, includeT
     platformVersion: service.launchType === 'FARGATE' ? 'LATEST' : undefined,
     platformFamily: service.launchType === 'FARGATE' ? 'Linux' : undefined,
     taskDefinition: service.taskDefinitionArn,
-    deploymentConfiguration: service.deploymentConfiguration,
+    deploymentConfiguration: { strategy: 'ROLLING', ...service.deploymentConfiguration },
     deployments: service.deployments.map((dep) => deploymentShape(engine, service, dep)),
     events: service.events.map((e) => ({ id: e.id, createdAt: d(e.createdAt), message: e.message })),
     createdAt: d(service.createdAt),
@@ -200,6 +200,13 @@ export function serviceDeploymentShape(engine: EcsEngine, sd: ServiceDeploymentR
   const service = sd.service;
   const dep = sd.deployment;
   const finished = sd.finishedAt !== undefined;
+  const run = dep.blueGreen;
+  // Blue/green: the traffic each revision is asked to take (a snapshot, as the API says).
+  const weights = (green: boolean) =>
+    run && {
+      requestedTestTrafficWeight: green ? run.testWeight : 100 - run.testWeight,
+      requestedProductionTrafficWeight: green ? run.productionWeight : 100 - run.productionWeight,
+    };
   return {
     serviceDeploymentArn: sd.arn,
     serviceArn: service.arn,
@@ -209,16 +216,31 @@ export function serviceDeploymentShape(engine: EcsEngine, sd: ServiceDeploymentR
     finishedAt: d(sd.finishedAt),
     stoppedAt: d(sd.stoppedAt),
     updatedAt: d(sd.updatedAt),
-    sourceServiceRevisions: sd.sourceRevisionArns.map((a) => revisionSummary(engine, service, a, 0)),
-    targetServiceRevision: revisionSummary(
-      engine,
-      service,
-      sd.targetRevisionArn,
-      finished && sd.status !== 'SUCCESSFUL' ? 0 : service.desiredCount,
-    ),
+    sourceServiceRevisions: sd.sourceRevisionArns.map((a) => ({
+      ...revisionSummary(engine, service, a, 0),
+      ...(run && a === run.blue.revisionArn ? weights(false) : {}),
+    })),
+    targetServiceRevision: {
+      ...revisionSummary(
+        engine,
+        service,
+        sd.targetRevisionArn,
+        finished && sd.status !== 'SUCCESSFUL' ? 0 : service.desiredCount,
+      ),
+      ...weights(true),
+    },
     status: sd.status,
     statusReason: sd.statusReason,
-    deploymentConfiguration: sd.deploymentConfiguration,
+    lifecycleStage: sd.lifecycleStage,
+    lifecycleHookDetails: sd.lifecycleHookDetails?.map((h) => ({
+      hookId: h.hookId,
+      targetType: h.targetType,
+      targetArn: h.targetArn,
+      status: h.status,
+      expiresAt: d(h.expiresAt),
+      timeoutAction: h.timeoutAction,
+    })),
+    deploymentConfiguration: { strategy: 'ROLLING', ...sd.deploymentConfiguration },
     rollback: sd.rollback && { ...sd.rollback, startedAt: d(sd.rollback.startedAt) },
     deploymentCircuitBreaker: {
       status: sd.circuitBreakerStatus,
