@@ -1,0 +1,150 @@
+/**
+ * The consumer fixture's push release (test/fixtures/consumer): its
+ * release.yml calls acme/ecs-ship/.github/workflows/ecs-deploy.yml@v1 (a clone
+ * of this repository tagged v1 in a temporary directory), which builds the
+ * shop's two services with Docker, pushes them through the simulator's ECR to
+ * the registry on 127.0.0.1:5000, deploys both and verifies them. Needs the
+ * Docker engine and the registry (scripts/docker-up.sh), like the other
+ * build-push tests. The simulator serves the shop's account without an IAM
+ * model (every call served, any role assumed).
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { loadScenario, startSim, type Sim } from '../../sim/index.js';
+import {
+  REGISTRY,
+  REGISTRY_PASSWORD,
+  REGISTRY_USER,
+  ensureDocker,
+  registryDigest,
+} from '../../runner/docker.js';
+import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
+import { runWorkflow, type JobRecord, type WorkflowRecord } from '../../runner/run.js';
+
+const FIXTURE = resolve(repositoryRoot, 'test/fixtures/consumer');
+
+let tmp: string;
+let shop: string;
+let shopSha: string;
+let suite: string;
+let sim: Sim;
+let ecs: ECSClient;
+/** Repositories of this run in the shared registry: a prefix of their own, so runs never meet. */
+let prefix: string;
+
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync(
+    'git',
+    ['-c', 'user.name=Shop CI', '-c', 'user.email=ci@shop.example', '-c', 'init.defaultBranch=main', ...args],
+    { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  ).trim();
+
+beforeAll(async () => {
+  await ensureDocker();
+  tmp = mkdtempSync(join(tmpdir(), 'consumer-build-'));
+  prefix = `shop-${tmp.slice(-6).toLowerCase()}`;
+  shop = join(tmp, 'shop');
+  cpSync(join(FIXTURE, 'repo'), shop, { recursive: true });
+  git(shop, 'init', '--quiet');
+  git(shop, 'add', '-A');
+  git(shop, 'commit', '--quiet', '-m', 'shop: two services and their release workflows');
+  shopSha = git(shop, 'rev-parse', 'HEAD');
+  suite = join(tmp, 'ecs-ship');
+  git(tmp, 'clone', '--quiet', repositoryRoot, suite);
+  git(suite, 'tag', 'v1');
+  const world = loadScenario(join(FIXTURE, 'world.json'));
+  world.ecr = {
+    registry: REGISTRY,
+    username: REGISTRY_USER,
+    password: REGISTRY_PASSWORD,
+    // The shop's repositories, each under this run's prefix in the shared registry.
+    repositories: ['shop-web', 'shop-worker'].map((name) => `${prefix}/${name}`),
+  };
+  sim = await startSim({ scenario: world, speed: 30, port: 0 });
+  ecs = new ECSClient({
+    endpoint: sim.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIATEST', secretAccessKey: 'test' },
+  });
+}, 300_000);
+
+afterAll(async () => {
+  ecs?.destroy();
+  await sim?.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+function flat(run: WorkflowRecord): JobRecord[] {
+  return run.jobs.flatMap((j) => (j.called ? flat(j.called) : [j]));
+}
+
+describe('the consumer’s push release through the suite’s reusable workflow', () => {
+  it('builds both services, pushes them, deploys the pushed digests and verifies', async () => {
+    // The shop's release.yml names its ECR repositories shop-web and shop-worker; this run's are prefixed.
+    const release = join(shop, '.github/workflows/release.yml');
+    execFileSync('sed', ['-i', `s|repository: shop-|repository: ${prefix}/shop-|g`, release]);
+    git(shop, 'commit', '--quiet', '-am', 'this run’s repositories');
+    shopSha = git(shop, 'rev-parse', 'HEAD');
+    const since = sim.calls().length;
+    const lines: string[] = [];
+    const run = await runWorkflow(release, {
+      repoRoot: shop,
+      repository: 'acme/shop',
+      event: 'push',
+      ref: 'refs/heads/main',
+      sha: shopSha,
+      eventPayload: { before: '0'.repeat(40), after: shopSha },
+      env: { AWS_ENDPOINT_URL: sim.url, AWS_REGION: 'us-east-1' },
+      vars: {
+        AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::210987654321:role/shop-staging-github-deploy',
+        // This machine: the base image made locally, and an engine without a bridge network.
+        BASE_IMAGE: 'ecs-ship/node:24',
+        BUILD_NETWORK: 'host',
+      },
+      environments: loadEnvironments(shop),
+      approve: true,
+      uses: { 'acme/ecs-ship': suite },
+      log: (line) => lines.push(line),
+    });
+    const log = lines.join('\n');
+    const results = Object.fromEntries(flat(run).map((j) => [j.id, j.result]));
+    expect({ results, log }).toEqual(
+      expect.objectContaining({
+        results: expect.objectContaining({ build: 'success', deploy: 'success', verify: 'success' }),
+      }),
+    );
+    expect(run.conclusion).toBe('success');
+
+    // The registry holds what was built, and ECS runs exactly those digests.
+    const build = flat(run).find((j) => j.id === 'build')!;
+    const images = JSON.parse(build.outputs.images!) as Record<string, string>;
+    expect(Object.keys(images).sort()).toEqual(['web', 'worker']);
+    const { services = [] } = await ecs.send(
+      new DescribeServicesCommand({ cluster: 'shop-staging', services: ['shop-web', 'shop-worker'] }),
+    );
+    for (const [container, service] of [
+      ['web', 'shop-web'],
+      ['worker', 'shop-worker'],
+    ] as const) {
+      const digest = images[container]!.split('@')[1]!;
+      expect(await registryDigest(`${prefix}/${service}`, shopSha)).toBe(digest);
+      const current = services.find((s) => s.serviceName === service)!;
+      const { taskDefinition } = await ecs.send(
+        new DescribeTaskDefinitionCommand({ taskDefinition: current.taskDefinition! }),
+      );
+      expect(taskDefinition!.containerDefinitions![0]!.image).toBe(images[container]);
+      expect(current.deployments).toHaveLength(1);
+    }
+    const calls = sim.calls(since);
+    expect(calls.some((c) => c.operation === 'GetAuthorizationToken' && c.status === 200)).toBe(true);
+    const registered = calls
+      .filter((c) => c.operation === 'RegisterTaskDefinition' && c.status === 200)
+      .map((c) => c.params.family)
+      .sort();
+    expect(registered).toEqual(['shop-web', 'shop-worker']);
+  }, 600_000);
+});
