@@ -86,20 +86,26 @@ describe('with context domain, github-repo and alarm-email', () => {
     });
   });
 
-  it("trusts the given repository's staging environment", () => {
-    ciIdentity.hasResourceProperties('AWS::IAM::Role', {
-      AssumeRolePolicyDocument: {
-        Statement: [
-          Match.objectLike({
-            Condition: {
-              StringEquals: Match.objectLike({
-                'token.actions.githubusercontent.com:sub': 'repo:acme/shop:environment:staging',
-              }),
-            },
-          }),
-        ],
-      },
-    });
+  it('trusts only the given repository, in each role', () => {
+    const subjects = Object.values(ciIdentity.findResources('AWS::IAM::Role')).flatMap((role) =>
+      (
+        role as {
+          Properties: {
+            AssumeRolePolicyDocument: {
+              Statement: { Condition: { StringEquals: Record<string, string | string[]> } }[];
+            };
+          };
+        }
+      ).Properties.AssumeRolePolicyDocument.Statement.flatMap((statement) => [
+        statement.Condition.StringEquals['token.actions.githubusercontent.com:sub'],
+      ]),
+    );
+    expect(subjects.flat().sort()).toEqual([
+      'repo:acme/shop:environment:staging',
+      'repo:acme/shop:environment:staging-migrations',
+      'repo:acme/shop:ref:refs/heads/staging',
+      'repo:acme/shop:ref:refs/heads/staging',
+    ]);
   });
 
   it('subscribes the alarm address', () => {
