@@ -180,6 +180,15 @@ interface WorkflowSource {
   sha: string;
 }
 
+/** Runs `evaluate`, naming `what` in its error (an expression refused, a context missing). */
+function where<T>(what: string, evaluate: () => T): T {
+  try {
+    return evaluate();
+  } catch (err) {
+    throw new Error(`${what}: ${(err as Error).message}`);
+  }
+}
+
 export function mask(text: string, masks: Set<string>): string {
   let out = text;
   for (const secret of masks) if (secret.length > 0) out = out.split(secret).join('***');
@@ -427,8 +436,10 @@ async function runJob(
   // Environment protection rules: pause for approval.
   if (job.environment !== undefined) {
     const env = typeof job.environment === 'string' ? { name: job.environment } : job.environment;
-    const name = interpolateString(env.name, contexts, status);
-    const url = env.url ? interpolateString(env.url, contexts, status) : '';
+    const name = where(`job "${id}" environment`, () => interpolateString(env.name, contexts, status));
+    const url = env.url
+      ? where(`job "${id}" environment.url`, () => interpolateString(env.url, contexts, status))
+      : '';
     record.environment = name;
     const rule = scope.options.environments?.[name];
     if (rule?.reviewers?.length) {
@@ -494,8 +505,10 @@ async function runJob(
     secrets: scope.secrets,
   });
   try {
-    Object.assign(jobEnv, stringMap(workflow.env, stepContexts(), stepStatus));
-    Object.assign(jobEnv, stringMap(job.env, stepContexts(), stepStatus));
+    where("the workflow's env", () =>
+      Object.assign(jobEnv, stringMap(workflow.env, stepContexts(), stepStatus)),
+    );
+    where(`job "${id}" env`, () => Object.assign(jobEnv, stringMap(job.env, stepContexts(), stepStatus)));
     for (const [index, step] of (job.steps ?? []).entries()) {
       const name = step.name ?? (step.uses ? `Run ${step.uses}` : `Run ${String(step.run).split('\n')[0]}`);
       const files = createFileCommands(mkdtempSync(join(runnerTemp, `step-${index}-`)));
@@ -606,7 +619,10 @@ async function runCalledWorkflow(
   const inputs: Record<string, unknown> = {};
   for (const [name, input] of Object.entries(spec.inputs ?? {})) {
     const given = job.with?.[name];
-    let value = given !== undefined ? interpolate(given, withValues, status) : input.default;
+    let value =
+      given !== undefined
+        ? where(`job "${id}" with.${name}`, () => interpolate(given, withValues, status))
+        : input.default;
     if (value === undefined && input.required) throw new Error(`${uses} requires input "${name}"`);
     if (input.type === 'number' && value !== undefined) value = Number(value);
     if (input.type === 'boolean' && typeof value === 'string') value = value === 'true';
@@ -615,9 +631,11 @@ async function runCalledWorkflow(
   for (const name of Object.keys(job.with ?? {})) {
     if (!(name in (spec.inputs ?? {}))) throw new Error(`${uses} has no input "${name}"`);
   }
-  let secrets: Record<string, string> = {};
-  if (job.secrets === 'inherit') secrets = scope.secrets;
-  else secrets = stringMap(job.secrets, withValues, status);
+  const given = job.secrets;
+  const secrets =
+    given === 'inherit'
+      ? scope.secrets
+      : where(`job "${id}" secrets`, () => stringMap(given, withValues, status));
   scope.log(`\n══ ${record.name}: calls ${uses}`);
   const inner: Scope = {
     ...scope,

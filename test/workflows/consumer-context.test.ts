@@ -280,6 +280,25 @@ jobs:
     expect(log).toContain(
       '✖ Needs the repository id: ${{ github.repository_id }}: github.repository_id is not supported by the local runner',
     );
+    // In a job's env, the run stops naming the job.
+    await expect(
+      run(
+        'refused-env',
+        `
+on: push
+permissions: {}
+jobs:
+  envy:
+    runs-on: ubuntu-latest
+    env:
+      OWNER_ID: \${{ github.repository_owner_id }}
+    steps:
+      - run: true
+`,
+      ),
+    ).rejects.toThrow(
+      'job "envy" env: ${{ github.repository_owner_id }}: github.repository_owner_id is not supported by the local runner',
+    );
     // Given as an option, it is there.
     const given = await run(
       'given',
