@@ -256,16 +256,22 @@ function plan(
     sd.available && due && (verdict.outcome?.ok === false || (ours?.failedTasks ?? 0) > 0);
   let tasks: DetailRequest<Tracker>['tasks'];
   let targetGroups: string[] | undefined;
+  let priority: DetailRequest<Tracker>['priority'] = wantsServiceDeployment ? 'failure' : 'changed';
   if (verdict.checkTasks) {
     const { primary } = verdict.checkTasks;
     const health = tracker.health;
-    const healthDue =
-      !health || due || health.fingerprint !== fingerprint || now - health.readAt >= healthFallbackMs;
-    if (healthDue) {
-      targetGroups = [...new Set(targetGroupsOf(service).map((lb) => lb.targetGroupArn!))];
-      if (tracker.taskCache.key !== taskCacheKey(primary))
-        tasks = { expectedTasks: (service.runningCount ?? 0) + (service.pendingCount ?? 0) };
+    const groups = [...new Set(targetGroupsOf(service).map((lb) => lb.targetGroupArn!))];
+    const changed = due || (health !== undefined && health.fingerprint !== fingerprint);
+    const stale = health !== undefined && now - health.readAt >= healthFallbackMs;
+    // Just running: the new targets are registering, not healthy yet; list the tasks now, read
+    // their health once ECS shows a change (or the fallback period passed), not before.
+    const entering = health === undefined && groups.length > 0;
+    if (!entering && (health === undefined || changed || stale)) {
+      targetGroups = groups;
+      if (!changed && !wantsServiceDeployment) priority = 'fallback';
     }
+    if ((entering || targetGroups) && tracker.taskCache.key !== taskCacheKey(primary))
+      tasks = { expectedTasks: (service.runningCount ?? 0) + (service.pendingCount ?? 0) };
   }
   const wanted = wantsServiceDeployment || tasks || targetGroups;
   return {
@@ -280,6 +286,7 @@ function plan(
             ...(wantsServiceDeployment ? { serviceDeployment: { lookup: !sd.arn } } : {}),
             ...(tasks ? { tasks } : {}),
             ...(targetGroups ? { targetGroups } : {}),
+            priority,
             waitingSince: tracker.detailAt,
           },
         }
@@ -359,6 +366,21 @@ async function readDetails(
   return reads;
 }
 
+const WAITING_FOR_HEALTH_CHECKS = 'new targets registering, health not read yet';
+
+/** Keeps a service's fresh task list while the counts stand, once every new task runs (until then their states still change). */
+function cacheTasks(
+  tracker: Tracker,
+  primary: Deployment,
+  read: Task[] | { error: unknown } | undefined,
+): void {
+  if (!read || 'error' in read) return;
+  const running = read.filter((t) => isRunningTaskOf(t, primary.taskDefinition ?? ''));
+  if (running.length >= (primary.desiredCount ?? 0))
+    Object.assign(tracker.taskCache, { key: taskCacheKey(primary), tasks: read });
+  else delete tracker.taskCache.key;
+}
+
 /**
  * Judges one service from DescribeServices and what was read in detail.
  * `failed`: a read it needed failed (the service keeps its last state).
@@ -395,8 +417,13 @@ function judgePlanned(
     };
   }
   const { primary } = verdict.checkTasks;
-  const waiting = tracker.health?.state ?? 'new targets not read yet';
-  if (!request?.targetGroups) return { observation: { tracker, state: `${verdict.state}; ${waiting}` } };
+  const waiting = tracker.health?.state ?? WAITING_FOR_HEALTH_CHECKS;
+  if (!request?.targetGroups) {
+    if (request?.tasks && reads) cacheTasks(tracker, primary, reads.tasks.get(tracker));
+    // Entering the wait for its targets: the fallback period counts from now.
+    tracker.health ??= { fingerprint, readAt: now, state: WAITING_FOR_HEALTH_CHECKS };
+    return { observation: { tracker, state: `${verdict.state}; ${waiting}` } };
+  }
   if (!reads) return { observation: { tracker, state: `${verdict.state}; ${waiting}` } };
   let tasks = tracker.taskCache.tasks;
   if (request.tasks) {
@@ -404,11 +431,7 @@ function judgePlanned(
     if (!read || 'error' in read)
       return { observation: keep(), failed: read && 'error' in read ? read.error : undefined };
     tasks = read;
-    // Cached only once every new task runs: until then the tasks' own states still change.
-    const running = tasks.filter((t) => isRunningTaskOf(t, primary.taskDefinition ?? ''));
-    if (running.length >= (primary.desiredCount ?? 0))
-      Object.assign(tracker.taskCache, { key: taskCacheKey(primary), tasks });
-    else delete tracker.taskCache.key;
+    cacheTasks(tracker, primary, read);
   }
   const health = new Map<string, TargetHealthDescription[]>();
   for (const arn of request.targetGroups) {
@@ -477,8 +500,9 @@ async function pollRollouts(
   for (const p of planned) {
     p.tracker.fingerprint = p.fingerprint;
     if (deferredTrackers.has(p.tracker)) {
-      // Over this poll's budget: it keeps its last state, and is read first next poll.
-      p.tracker.detailOwed = true;
+      // Over this poll's budget: it keeps its last state, and is read first next poll
+      // (a fallback read stays due by the fallback period alone).
+      if (p.request?.priority !== 'fallback') p.tracker.detailOwed = true;
       observations.push({ tracker: p.tracker, state: p.tracker.state ?? p.verdict.state });
       continue;
     }

@@ -7,8 +7,11 @@
  */
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import type { DeployedService } from '../../contracts/deployments.js';
+import { outageBackoffMs } from '../../aws/retry.js';
 import { errorMessage } from '../../errors.js';
 import type { DeployPlan, ServicePlan } from '../deploy.js';
+import { isThrottling } from '../follow/poll-budget.js';
+import { DEFAULT_MAX_INTERVAL_MS, DEFAULT_MIN_INTERVAL_MS } from '../rollout.js';
 import { registerClone, shortTaskDefinition } from '../taskdef.js';
 import { primaryDeployment } from '../tasks.js';
 import type { DeployRun, StartedService } from './run.js';
@@ -55,17 +58,20 @@ async function startRollout(run: DeployRun, p: ServicePlan, options: StartOption
   try {
     let target = p.target ?? p.current;
     if (p.clone && changed) {
-      target = await registerClone(clients.ecs, p.clone);
+      const clone = p.clone;
+      target = await whileThrottled(run, () => registerClone(clients.ecs, clone));
       report.registered = true;
     }
     report.taskDefinition = target;
-    const reply = await clients.ecs.send(
-      new UpdateServiceCommand({
-        cluster,
-        service: p.service,
-        taskDefinition: target,
-        ...(options.forceNewDeployment ? { forceNewDeployment: true } : {}),
-      }),
+    const reply = await whileThrottled(run, () =>
+      clients.ecs.send(
+        new UpdateServiceCommand({
+          cluster,
+          service: p.service,
+          taskDefinition: target,
+          ...(options.forceNewDeployment ? { forceNewDeployment: true } : {}),
+        }),
+      ),
     );
     const primary = primaryDeployment(reply.service?.deployments);
     const swaps = report.images.map((c) => `${c.container} → ${c.to}`).join(', ');
@@ -90,6 +96,32 @@ async function startRollout(run: DeployRun, p: ServicePlan, options: StartOption
     log.error(`✗ ${p.service}: ${report.reason}`, { title: p.service });
     // UpdateService may have failed after RegisterTaskDefinition: the service itself is unchanged.
     return { report, touched: false, startedAtMs };
+  }
+}
+
+/**
+ * A call tried again, with jittered back-off, for as long as ECS throttles it
+ * past the SDK's retries (a release of many services shares RegisterTaskDefinition's
+ * and UpdateService's small buckets with every other deploy in the account):
+ * throttling delays a start, it never fails one. A throttled call changed
+ * nothing, so trying it again is safe. Any other error, or a cancellation, ends it.
+ */
+async function whileThrottled<T>(run: DeployRun, call: () => Promise<T>): Promise<T> {
+  // Paced like the follow loop (its bounds scale with it), up to the timeout it would wait for the rollout.
+  const pace = {
+    minMs: run.follow.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS,
+    maxMs: 2 * (run.follow.maxIntervalMs ?? DEFAULT_MAX_INTERVAL_MS),
+  };
+  const deadline = run.clock.now() + run.follow.timeoutMs;
+  for (let failures = 1; ; failures++) {
+    try {
+      return await call();
+    } catch (err) {
+      const pause = outageBackoffMs(failures, pace);
+      if (!isThrottling(err) || run.signal?.aborted || run.clock.now() + pause >= deadline) throw err;
+      run.log.debug(`throttled, trying again in ${pause} ms: ${errorMessage(err)}`);
+      await run.clock.sleep(pause, run.signal);
+    }
   }
 }
 

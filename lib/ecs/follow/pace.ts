@@ -4,7 +4,7 @@
  * - After a change, or while new targets are in question (their health is what
  *   the verdict waits for), the shortest interval: the end is seen within it.
  * - While nothing happens, it backs off by half up to the longest interval.
- * - The shortest interval grows with the DescribeServices calls a poll needs
+ * - The shortest interval grows past 50 services with the DescribeServices calls a poll needs
  *   (poll-budget.ts minimumIntervalMs), so many services do not raise the rate.
  * - A throttled answer doubles every interval (up to 16×); each poll AWS answers
  *   in full halves the slowdown again. Throttling slows the loop, never ends it.

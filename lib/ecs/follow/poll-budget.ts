@@ -68,9 +68,17 @@ export interface DetailRequest<K> {
   tasks?: { expectedTasks: number };
   /** Target groups whose health it needs. */
   targetGroups?: readonly string[];
-  /** When it was last read in detail (clock ms): the longest-waiting goes first. */
+  /**
+   * Why: 'failure' (a ServiceDeployment names a failure) goes first, then
+   * 'changed' (ECS showed a change, or a read was owed), then 'fallback' (only
+   * the fallback period passed); within each, the longest-waiting first.
+   */
+  priority: 'failure' | 'changed' | 'fallback';
+  /** When it was last read in detail (clock ms). */
   waitingSince: number;
 }
+
+const PRIORITY = { failure: 0, changed: 1, fallback: 2 } as const;
 
 /** Calls a set of detail reads costs, batching as the APIs allow. */
 export interface DetailCost {
@@ -103,8 +111,8 @@ function costOf<K>(requests: readonly DetailRequest<K>[]): DetailCost {
 }
 
 /**
- * Chooses the detail reads of this poll within `budget` calls: ServiceDeployment
- * reads first (they name a failure), then the others longest-waiting first.
+ * Chooses the detail reads of this poll within `budget` calls, by priority
+ * (failure, changed, fallback), then longest-waiting first.
  * At least one request is always taken, so every service is read eventually.
  */
 export function chooseDetailReads<K>(
@@ -112,7 +120,7 @@ export function chooseDetailReads<K>(
   budget = DETAIL_CALLS_PER_POLL,
 ): { chosen: DetailRequest<K>[]; deferred: DetailRequest<K>[]; cost: DetailCost } {
   const ordered = [...requests].sort(
-    (a, b) => Number(!a.serviceDeployment) - Number(!b.serviceDeployment) || a.waitingSince - b.waitingSince,
+    (a, b) => PRIORITY[a.priority] - PRIORITY[b.priority] || a.waitingSince - b.waitingSince,
   );
   const chosen: DetailRequest<K>[] = [];
   const deferred: DetailRequest<K>[] = [];
@@ -126,12 +134,15 @@ export function chooseDetailReads<K>(
 
 /**
  * The shortest interval between polls for `services` services: the configured
- * minimum up to 20 services (two DescribeServices a poll), then growing with the
- * DescribeServices calls a poll needs, so the account's read rate stays flat.
+ * minimum up to 50 services (5 DescribeServices and 7 other calls a poll: about
+ * 12 calls a second at the default 1 s, within ECS's refill of 20 a second for
+ * service reads and 20 for task reads, and ELB's 10 for its account), then
+ * growing with the DescribeServices calls a poll needs, so more services do
+ * not raise the rate.
  */
 export function minimumIntervalMs(minIntervalMs: number, services: number): number {
   const describeCalls = Math.ceil(services / DESCRIBE_SERVICES_CHUNK);
-  return Math.round(minIntervalMs * Math.max(1, describeCalls / 2));
+  return Math.round(minIntervalMs * Math.max(1, describeCalls / 5));
 }
 
 /** ECS's ThrottlingException, ELBv2's Throttling, past the SDK's own retries. */
