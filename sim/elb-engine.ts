@@ -258,7 +258,8 @@ export class ElbEngine {
           .sort((a, b) => a.priority - b.priority)
           .map((rule) => ({
             arn:
-              rule.arn ?? this.arn(`listener-rule/app/${spec.name}/${lbId}/${listenerId}/${this.random.hex(16)}`),
+              rule.arn ??
+              this.arn(`listener-rule/app/${spec.name}/${lbId}/${listenerId}/${this.random.hex(16)}`),
             priority: rule.priority,
             pathPatterns: rule.pathPatterns ?? [],
             hostHeaders: rule.hostHeaders ?? [],
@@ -287,10 +288,12 @@ export class ElbEngine {
     }
     const lb = [...this.loadBalancers.values()].find((l) => l.name === ref.loadBalancer);
     const listener = lb?.listeners.find((l) => l.port === ref.port);
-    if (!listener) throw new Error(`scenario: no listener on port ${ref.port} of load balancer ${ref.loadBalancer}`);
+    if (!listener)
+      throw new Error(`scenario: no listener on port ${ref.port} of load balancer ${ref.loadBalancer}`);
     if (ref.priority === undefined) return listener.defaultRuleArn;
     const rule = listener.rules.find((r) => r.priority === ref.priority);
-    if (!rule) throw new Error(`scenario: no rule of priority ${ref.priority} on ${ref.loadBalancer}:${ref.port}`);
+    if (!rule)
+      throw new Error(`scenario: no rule of priority ${ref.priority} on ${ref.loadBalancer}:${ref.port}`);
     return rule.arn;
   }
 
@@ -324,7 +327,10 @@ export class ElbEngine {
       ruleArn: ref.rule?.arn ?? ref.listener.defaultRuleArn,
       listenerArn: ref.listener.arn,
       isDefault: ref.rule === undefined,
-      weights: targetGroups.map((t) => ({ targetGroup: this.targetGroups.get(t.targetGroupArn)?.name, weight: t.weight })),
+      weights: targetGroups.map((t) => ({
+        targetGroup: this.targetGroups.get(t.targetGroupArn)?.name,
+        weight: t.weight,
+      })),
       by,
     });
   }

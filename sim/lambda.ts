@@ -82,10 +82,13 @@ export class LambdaRuntime implements HookInvoker {
     for (const spec of specs) {
       const runtime = spec.runtime ?? 'nodejs22.x';
       if (!runtime.startsWith('nodejs'))
-        throw new Error(`scenario: Lambda function ${spec.name} has runtime ${runtime}; only nodejs* runs here`);
+        throw new Error(
+          `scenario: Lambda function ${spec.name} has runtime ${runtime}; only nodejs* runs here`,
+        );
       if (!spec.code.path && spec.code.zipFile === undefined)
         throw new Error(`scenario: Lambda function ${spec.name} has no code (path or zipFile)`);
-      const arn = spec.arn ?? `arn:aws:lambda:${this.deps.region}:${this.deps.accountId}:function:${spec.name}`;
+      const arn =
+        spec.arn ?? `arn:aws:lambda:${this.deps.region}:${this.deps.accountId}:function:${spec.name}`;
       this.functions.set(arn, { ...spec, arn });
     }
   }
@@ -108,9 +111,10 @@ export class LambdaRuntime implements HookInvoker {
       return { ok: false, error: `ResourceNotFoundException: Function not found: ${functionArn}` };
     }
     const started = Date.now();
-    const outcome = await this.run(fn, payload).catch(
-      (err: unknown): HookOutcome => ({ ok: false, error: err instanceof Error ? err.message : String(err) }),
-    );
+    const outcome = await this.run(fn, payload).catch((err: unknown): HookOutcome => ({
+      ok: false,
+      error: err instanceof Error ? err.message : String(err),
+    }));
     this.deps.event('lambda.invoke', {
       functionArn: fn.arn,
       roleArn,
@@ -123,7 +127,8 @@ export class LambdaRuntime implements HookInvoker {
 
   private run(fn: LambdaFunctionSpec & { arn: string }, payload: unknown): Promise<HookOutcome> {
     const dot = fn.handler.lastIndexOf('.');
-    if (dot <= 0) return Promise.resolve({ ok: false, error: `Bad handler ${fn.handler}: expected file.export` });
+    if (dot <= 0)
+      return Promise.resolve({ ok: false, error: `Bad handler ${fn.handler}: expected file.export` });
     const moduleName = fn.handler.slice(0, dot);
     const exportName = fn.handler.slice(dot + 1);
     const dir = fn.code.path ? resolve(fn.code.path) : this.writeInline(fn);

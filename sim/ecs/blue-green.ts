@@ -41,9 +41,7 @@ import type { EcsStore } from './store.js';
 import type { Timers } from './timers.js';
 
 /** What a hook answered, or why it could not (sim/lambda.ts). */
-export type HookOutcome =
-  | { ok: true; payload: unknown }
-  | { ok: false; error: string };
+export type HookOutcome = { ok: true; payload: unknown } | { ok: false; error: string };
 
 /** Invokes a Lambda function the way ECS does for a lifecycle hook (with the hook's role). */
 export interface HookInvoker {
@@ -95,7 +93,12 @@ export function productionSteps(service: ServiceRecord): { percent: number; bake
   if (config.strategy === 'CANARY') {
     const canary = config.canaryConfiguration?.canaryPercent ?? 5;
     const bakeMs = (config.canaryConfiguration?.canaryBakeTimeInMinutes ?? 10) * MINUTE;
-    return canary >= 100 ? [{ percent: 100, bakeMs: 0 }] : [{ percent: canary, bakeMs }, { percent: 100, bakeMs: 0 }];
+    return canary >= 100
+      ? [{ percent: 100, bakeMs: 0 }]
+      : [
+          { percent: canary, bakeMs },
+          { percent: 100, bakeMs: 0 },
+        ];
   }
   return [{ percent: 100, bakeMs: 0 }];
 }
@@ -119,7 +122,8 @@ export class BlueGreenDeployments {
     });
     // A blue/green deployment still running is superseded: its green stops, production stays on blue.
     for (const other of service.deployments) {
-      if (other !== deployment && other.blueGreen && !other.blueGreen.finished) this.supersede(service, other);
+      if (other !== deployment && other.blueGreen && !other.blueGreen.finished)
+        this.supersede(service, other);
     }
     const strategy = service.deploymentConfiguration.strategy as BlueGreenRun['strategy'];
     deployment.targetGroupArns = greenTgs;
@@ -164,7 +168,12 @@ export class BlueGreenDeployments {
       // Green keeps its desired count through the run: a failed green task is replaced.
       const green = this.deps.store.liveTasks(service).filter((t) => t.deployment === primary);
       const missing = service.desiredCount - green.length;
-      if (missing > 0 && run.stage !== 'PRE_SCALE_UP' && run.stage !== 'RECONCILE_SERVICE' && run.stage !== 'PENDING')
+      if (
+        missing > 0 &&
+        run.stage !== 'PRE_SCALE_UP' &&
+        run.stage !== 'RECONCILE_SERVICE' &&
+        run.stage !== 'PENDING'
+      )
         this.deps.launchGreen(service, primary, missing);
     }
   }
@@ -255,7 +264,11 @@ export class BlueGreenDeployments {
       `(service ${service.name}) (deployment ${dep.id}) deployment failed: rolling back to deploymentId ${run.blue.id}.`,
     );
     for (const task of store.liveTasks(service).filter((t) => t.deployment === dep)) {
-      this.deps.stopTask(task, 'ServiceSchedulerInitiated', `Scaling activity initiated by (deployment ${dep.id})`);
+      this.deps.stopTask(
+        task,
+        'ServiceSchedulerInitiated',
+        `Scaling activity initiated by (deployment ${dep.id})`,
+      );
     }
     this.deps.reconcile(service);
   }
@@ -268,7 +281,11 @@ export class BlueGreenDeployments {
     this.setWeights(service, run, 'production', 0);
     this.setWeights(service, run, 'test', 0);
     for (const task of this.deps.store.liveTasks(service).filter((t) => t.deployment === dep)) {
-      this.deps.stopTask(task, 'ServiceSchedulerInitiated', `Scaling activity initiated by (deployment ${dep.id})`);
+      this.deps.stopTask(
+        task,
+        'ServiceSchedulerInitiated',
+        `Scaling activity initiated by (deployment ${dep.id})`,
+      );
     }
   }
 
@@ -342,7 +359,9 @@ export class BlueGreenDeployments {
           this.setWeights(service, run, 'production', step.percent);
           this.runHooks(service, dep, 'PRODUCTION_TRAFFIC_SHIFT', () => {
             if (index + 1 < steps.length) {
-              this.after(run, Math.max(step.bakeMs, tick), () => this.productionStep(service, dep, index + 1));
+              this.after(run, Math.max(step.bakeMs, tick), () =>
+                this.productionStep(service, dep, index + 1),
+              );
             } else {
               this.after(run, tick, () => this.enter(service, dep, 'POST_PRODUCTION_TRAFFIC_SHIFT'));
             }
@@ -363,18 +382,16 @@ export class BlueGreenDeployments {
     const run = dep.blueGreen!;
     const epoch = run.epoch;
     const now = this.deps.timers.now();
-    const details = hooks.map(
-      (hook): LifecycleHookDetailRecord => ({
-        hookId: this.deps.random.hex(16),
-        targetType: hook.targetType ?? 'AWS_LAMBDA',
-        targetArn: hook.hookTargetArn,
-        stage,
-        status: 'IN_PROGRESS',
-        expiresAt: now + (hook.timeoutConfiguration?.timeoutInMinutes ?? DEFAULT_HOOK_TIMEOUT_MIN) * MINUTE,
-        timeoutAction: hook.timeoutConfiguration?.action ?? 'ROLLBACK',
-        invocations: 0,
-      }),
-    );
+    const details = hooks.map((hook): LifecycleHookDetailRecord => ({
+      hookId: this.deps.random.hex(16),
+      targetType: hook.targetType ?? 'AWS_LAMBDA',
+      targetArn: hook.hookTargetArn,
+      stage,
+      status: 'IN_PROGRESS',
+      expiresAt: now + (hook.timeoutConfiguration?.timeoutInMinutes ?? DEFAULT_HOOK_TIMEOUT_MIN) * MINUTE,
+      timeoutAction: hook.timeoutConfiguration?.action ?? 'ROLLBACK',
+      invocations: 0,
+    }));
     if (sd) sd.lifecycleHookDetails = details;
     const runOne = (i: number) => {
       if (run.finished || run.epoch !== epoch) return;
@@ -398,7 +415,11 @@ export class BlueGreenDeployments {
     if (timers.now() >= (detail.expiresAt ?? Infinity)) {
       detail.status = 'TIMED_OUT';
       if (detail.timeoutAction === 'CONTINUE') return succeeded();
-      return this.rollback(service, dep, `Lifecycle hook ${hook.hookTargetArn} timed out at ${detail.stage}.`);
+      return this.rollback(
+        service,
+        dep,
+        `Lifecycle hook ${hook.hookTargetArn} timed out at ${detail.stage}.`,
+      );
     }
     detail.invocations += 1;
     const payload = this.payload(service, dep, detail, hook);
@@ -429,8 +450,10 @@ export class BlueGreenDeployments {
         const delayS = Number(answer?.callBackDelay ?? DEFAULT_CALLBACK_DELAY_S);
         if (answer?.hookDetails && typeof answer.hookDetails === 'object')
           detail.carriedDetails = answer.hookDetails as Record<string, unknown>;
-        this.after(run, (Number.isFinite(delayS) && delayS >= 0 ? delayS : DEFAULT_CALLBACK_DELAY_S) * 1000, () =>
-          this.invokeHook(service, dep, hook, detail, epoch, succeeded),
+        this.after(
+          run,
+          (Number.isFinite(delayS) && delayS >= 0 ? delayS : DEFAULT_CALLBACK_DELAY_S) * 1000,
+          () => this.invokeHook(service, dep, hook, detail, epoch, succeeded),
         );
         return;
       }
@@ -457,7 +480,8 @@ export class BlueGreenDeployments {
       [dep.revisionArn]: greenPercent,
     });
     // Traffic weights are filled in while traffic moves; other stages get empty ones.
-    const configured = hook.hookDetails && typeof hook.hookDetails === 'object' ? hook.hookDetails : undefined;
+    const configured =
+      hook.hookDetails && typeof hook.hookDetails === 'object' ? hook.hookDetails : undefined;
     const hookDetails = { ...(configured as object | undefined), ...detail.carriedDetails };
     return {
       executionId: detail.hookId,

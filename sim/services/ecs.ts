@@ -235,7 +235,10 @@ export class EcsService implements SimService {
     if (td.body.networkMode === 'awsvpc' && !params.networkConfiguration) {
       throw invalid("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
     }
-    checkStrategy(deploymentConfiguration(params.deploymentConfiguration as Partial<DeploymentConfiguration>), loadBalancers);
+    checkStrategy(
+      deploymentConfiguration(params.deploymentConfiguration as Partial<DeploymentConfiguration>),
+      loadBalancers,
+    );
     const service = this.engine.createService(cluster, {
       name,
       taskDefinition: td.arn,
@@ -288,12 +291,16 @@ export class EcsService implements SimService {
     }
     const loadBalancers = params.loadBalancers === undefined ? undefined : this.loadBalancersOf(params);
     for (const lb of loadBalancers ?? []) {
-      const containers = td?.containers ?? this.engine.findTaskDefinition(service.taskDefinitionArn)?.containers ?? [];
+      const containers =
+        td?.containers ?? this.engine.findTaskDefinition(service.taskDefinitionArn)?.containers ?? [];
       if (!containers.some((c) => c.name === lb.containerName))
         throw invalid(`The container ${lb.containerName} does not exist in the task definition.`);
     }
     checkStrategy(
-      deploymentConfiguration(dc as Partial<DeploymentConfiguration> | undefined, service.deploymentConfiguration),
+      deploymentConfiguration(
+        dc as Partial<DeploymentConfiguration> | undefined,
+        service.deploymentConfiguration,
+      ),
       loadBalancers ?? service.loadBalancers,
     );
     this.engine.updateService(service, {

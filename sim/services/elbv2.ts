@@ -83,7 +83,10 @@ export class Elbv2Service implements SimService {
         Type: 'forward',
         TargetGroupArn: single,
         ForwardConfig: {
-          TargetGroups: action.targetGroups.map((t) => ({ TargetGroupArn: t.targetGroupArn, Weight: t.weight })),
+          TargetGroups: action.targetGroups.map((t) => ({
+            TargetGroupArn: t.targetGroupArn,
+            Weight: t.weight,
+          })),
           TargetGroupStickinessConfig: { Enabled: false },
         },
       };

@@ -7,7 +7,11 @@
  * CanaryConfiguration, AdvancedConfiguration).
  */
 import type { EcsEngine } from '../../ecs/engine.js';
-import type { AdvancedConfiguration, DeploymentConfiguration, ServiceLoadBalancer } from '../../ecs/records.js';
+import type {
+  AdvancedConfiguration,
+  DeploymentConfiguration,
+  ServiceLoadBalancer,
+} from '../../ecs/records.js';
 import { AwsError } from '../../service.js';
 import { invalid, type Params } from './request.js';
 
@@ -41,7 +45,9 @@ export function advancedConfigurationOf(
   if (typeof alternate !== 'string' || !alternate)
     throw invalid('advancedConfiguration.alternateTargetGroupArn can not be blank.');
   if (!engine.elb.targetGroups.has(alternate))
-    throw invalid(`The target group ${alternate} in advancedConfiguration.alternateTargetGroupArn does not exist.`);
+    throw invalid(
+      `The target group ${alternate} in advancedConfiguration.alternateTargetGroupArn does not exist.`,
+    );
   if (alternate === targetGroupArn)
     throw invalid('The alternate target group must be different from the target group of the load balancer.');
   const rule = (name: 'productionListenerRule' | 'testListenerRule'): string | undefined => {
@@ -60,35 +66,58 @@ export function advancedConfigurationOf(
   };
   const productionListenerRule = rule('productionListenerRule');
   if (!productionListenerRule)
-    throw invalid('advancedConfiguration.productionListenerRule is required for an Application Load Balancer.');
+    throw invalid(
+      'advancedConfiguration.productionListenerRule is required for an Application Load Balancer.',
+    );
   const testListenerRule = rule('testListenerRule');
   if (typeof raw.roleArn !== 'string' || !raw.roleArn)
     throw invalid('advancedConfiguration.roleArn can not be blank.');
-  return { alternateTargetGroupArn: alternate, productionListenerRule, testListenerRule, roleArn: raw.roleArn };
+  return {
+    alternateTargetGroupArn: alternate,
+    productionListenerRule,
+    testListenerRule,
+    roleArn: raw.roleArn,
+  };
 }
 
 /**
  * Checks the strategy fields of a service's deployment configuration as it
  * would be after the request, with the load balancers it would have.
  */
-export function checkStrategy(config: Partial<DeploymentConfiguration>, loadBalancers: ServiceLoadBalancer[]): void {
+export function checkStrategy(
+  config: Partial<DeploymentConfiguration>,
+  loadBalancers: ServiceLoadBalancer[],
+): void {
   const strategy = config.strategy ?? 'ROLLING';
   if (!STRATEGIES.includes(strategy))
-    throw invalid(`Invalid deployment strategy ${String(strategy)}: use ROLLING, BLUE_GREEN, LINEAR or CANARY.`);
-  if (config.bakeTimeInMinutes !== undefined && !(Number.isInteger(config.bakeTimeInMinutes) && inRange(config.bakeTimeInMinutes, 0, 1440)))
+    throw invalid(
+      `Invalid deployment strategy ${String(strategy)}: use ROLLING, BLUE_GREEN, LINEAR or CANARY.`,
+    );
+  if (
+    config.bakeTimeInMinutes !== undefined &&
+    !(Number.isInteger(config.bakeTimeInMinutes) && inRange(config.bakeTimeInMinutes, 0, 1440))
+  )
     throw invalid('bakeTimeInMinutes must be an integer between 0 and 1440.');
   const linear = config.linearConfiguration;
   if (linear) {
-    if (strategy !== 'LINEAR') throw invalid('linearConfiguration is only valid with the LINEAR deployment strategy.');
-    if (linear.stepPercent !== undefined && !(inRange(linear.stepPercent, 3, 100) && tenths(linear.stepPercent)))
+    if (strategy !== 'LINEAR')
+      throw invalid('linearConfiguration is only valid with the LINEAR deployment strategy.');
+    if (
+      linear.stepPercent !== undefined &&
+      !(inRange(linear.stepPercent, 3, 100) && tenths(linear.stepPercent))
+    )
       throw invalid('linearConfiguration.stepPercent must be a multiple of 0.1 between 3.0 and 100.0.');
     if (linear.stepBakeTimeInMinutes !== undefined && !inRange(linear.stepBakeTimeInMinutes, 0, 1440))
       throw invalid('linearConfiguration.stepBakeTimeInMinutes must be between 0 and 1440.');
   }
   const canary = config.canaryConfiguration;
   if (canary) {
-    if (strategy !== 'CANARY') throw invalid('canaryConfiguration is only valid with the CANARY deployment strategy.');
-    if (canary.canaryPercent !== undefined && !(inRange(canary.canaryPercent, 0.1, 100) && tenths(canary.canaryPercent)))
+    if (strategy !== 'CANARY')
+      throw invalid('canaryConfiguration is only valid with the CANARY deployment strategy.');
+    if (
+      canary.canaryPercent !== undefined &&
+      !(inRange(canary.canaryPercent, 0.1, 100) && tenths(canary.canaryPercent))
+    )
       throw invalid('canaryConfiguration.canaryPercent must be a multiple of 0.1 between 0.1 and 100.0.');
     if (canary.canaryBakeTimeInMinutes !== undefined && !inRange(canary.canaryBakeTimeInMinutes, 0, 1440))
       throw invalid('canaryConfiguration.canaryBakeTimeInMinutes must be between 0 and 1440.');
@@ -96,11 +125,15 @@ export function checkStrategy(config: Partial<DeploymentConfiguration>, loadBala
   for (const hook of config.lifecycleHooks ?? []) {
     const type = hook.targetType ?? 'AWS_LAMBDA';
     if (type === 'PAUSE')
-      throw new AwsError('UnsupportedFeatureException', 'PAUSE lifecycle hooks are not modelled by this simulator.');
+      throw new AwsError(
+        'UnsupportedFeatureException',
+        'PAUSE lifecycle hooks are not modelled by this simulator.',
+      );
     if (type !== 'AWS_LAMBDA') throw invalid(`Invalid lifecycle hook targetType ${String(type)}.`);
     if (typeof hook.hookTargetArn !== 'string' || !hook.hookTargetArn.startsWith('arn:aws:lambda:'))
       throw invalid('lifecycleHooks.hookTargetArn must be the ARN of a Lambda function.');
-    if (typeof hook.roleArn !== 'string' || !hook.roleArn) throw invalid('lifecycleHooks.roleArn can not be blank.');
+    if (typeof hook.roleArn !== 'string' || !hook.roleArn)
+      throw invalid('lifecycleHooks.roleArn can not be blank.');
     if (!Array.isArray(hook.lifecycleStages) || hook.lifecycleStages.length === 0)
       throw invalid('lifecycleHooks.lifecycleStages can not be empty.');
     for (const stage of hook.lifecycleStages) {
