@@ -101,7 +101,7 @@ export function explainRefusal(plan: BuildPlan, refusal: TagRefusal): string {
     return `${head} It is the build cache tag, which moves on every build. Fix: ${exclusion(tag)}, or set cache-tag: none.`;
   }
   if (tag === plan.inputsTag) {
-    return `${head} It marks the image built from these exact inputs, and another image was pushed under it meanwhile. Fix: ${exclusion('inputs-*')}, or run again (the image under it is then reused).`;
+    return `${head} It marks the image built from these exact inputs and never needs to move: another build of the same inputs got it first. Fix: run again (the image under it is then reused).`;
   }
   if (plan.tags.includes(tag)) {
     return `${head} It is a moving tag (input tags), which names a new image on every release. Fix: ${exclusion(tag)}, or remove it from tags.`;

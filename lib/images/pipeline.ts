@@ -323,8 +323,13 @@ async function applyTags({ plan, opts }: Job, digest: string): Promise<void> {
     try {
       await moveTag(store, service.repository, digest, plan.inputsTag);
     } catch (err) {
-      if (immutableTagRefusal(errorMessage(err))) throw new StepFailed(errorMessage(err));
-      throw err;
+      // The inputs tag is content-addressed: in a repository that keeps it, an image
+      // built from the same inputs got it first (two commits built at once). That
+      // image serves every later reuse; this one is released under its own tags.
+      if (!immutableTagRefusal(errorMessage(err))) throw err;
+      opts.log.info(
+        `${service.name}: ${plan.inputsTag} already names another image built from the same inputs (immutable tag); later commits reuse that one`,
+      );
     }
   }
 }

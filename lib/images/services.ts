@@ -1,6 +1,6 @@
 /**
  * The `services` input: which images to build. A JSON or YAML list of
- * `{name, context, dockerfile?, target?, build-args?, repository?}`.
+ * `{name, context, dockerfile?, target?, build-args?, repository?, paths?}`.
  */
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../errors.js';
@@ -16,9 +16,16 @@ export interface ServiceSpec {
   buildArgs: Record<string, string>;
   /** Repository name in the registry (for ECR, the repository name without the registry host). */
   repository: string;
+  /**
+   * Globs relative to the repository root (`packages/common/**`, `!**\/*.md`)
+   * naming the files whose changes make the image change; when set they
+   * replace the build context as the change set of the fingerprint
+   * (lib/images/fingerprint.ts). A service in a shared context lists its own.
+   */
+  paths?: string[];
 }
 
-const KEYS = new Set(['name', 'context', 'dockerfile', 'target', 'build-args', 'repository']);
+const KEYS = new Set(['name', 'context', 'dockerfile', 'target', 'build-args', 'repository', 'paths']);
 const EXAMPLE = 'e.g. `- {name: web, context: services/web}` one per line';
 // Docker's reference grammar: lowercase path components separated by "/".
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
@@ -52,6 +59,40 @@ function buildArgs(value: unknown, where: string): Record<string, string> {
     fail(`${where} must be a map of KEY: VALUE or a list of KEY=VALUE`);
   }
   return Object.fromEntries(entries);
+}
+
+/**
+ * `paths`: a list of globs (or one, or a newline/comma separated string),
+ * relative to the repository root and inside it.
+ */
+function pathGlobs(value: unknown, where: string): string[] {
+  const items: unknown[] = Array.isArray(value)
+    ? value
+    : typeof value === 'string'
+      ? value.split(/[\n,]/)
+      : fail(`${where} must be a list of globs`, 'e.g. paths: [packages/common/**, services/web/**]');
+  const globs = items.map((item) => {
+    if (typeof item !== 'string') return fail(`${where} entry ${JSON.stringify(item)} is not a string`);
+    return item.trim();
+  });
+  const nonEmpty = globs.filter((g) => g !== '');
+  if (nonEmpty.length === 0) fail(`${where} is empty`, 'list at least one glob, or leave paths out');
+  for (const glob of nonEmpty) {
+    const path = glob.replace(/^!/, '');
+    if (path === '' || path.startsWith('/') || /^[A-Za-z]:/.test(path) || path.split('/').includes('..')) {
+      fail(
+        `${where} entry "${glob}" is not a glob inside the repository`,
+        'give globs relative to the repository root, e.g. services/web/** (no leading /, no ..)',
+      );
+    }
+  }
+  if (nonEmpty[0]!.startsWith('!')) {
+    fail(
+      `${where} starts with an exclusion ("${nonEmpty[0]}")`,
+      'list what to include first, then !exclusions',
+    );
+  }
+  return nonEmpty;
 }
 
 /** Parses and validates the `services` input; every problem names the entry and the field. */
@@ -101,6 +142,9 @@ export function parseServices(raw: string): ServiceSpec[] {
       repository,
     };
     if (record.target !== undefined) spec.target = text(record.target, `${where}.target (${name})`);
+    if (record.paths !== undefined && record.paths !== null) {
+      spec.paths = pathGlobs(record.paths, `${where}.paths (${name})`);
+    }
     return spec;
   });
 }

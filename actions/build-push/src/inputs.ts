@@ -18,7 +18,7 @@ export interface Inputs {
   /** Moving tags applied besides the SHA (e.g. staging). */
   movingTags: string[];
   skipExisting: boolean;
-  /** Tag an image built from identical inputs with the new SHA instead of rebuilding. */
+  /** Tag an image built from identical inputs with the new SHA instead of rebuilding (default true). */
   reuseUnchanged: boolean;
   maxParallel: number;
   push: boolean;
@@ -192,7 +192,7 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
     sha,
     movingTags,
     skipExisting: bool('skip-existing', true),
-    reuseUnchanged: bool('reuse-unchanged', false),
+    reuseUnchanged: bool('reuse-unchanged', true),
     maxParallel: integer('max-parallel', 4, 1, 32),
     push,
     platforms,

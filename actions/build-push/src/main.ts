@@ -6,12 +6,12 @@
 import * as core from '@actions/core';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { InputError, OperationError } from '../../../lib/errors.js';
 import { serializeImages } from '../../../lib/contracts/images.js';
 import { ociLabels, type BuildPlan } from '../../../lib/images/command.js';
 import { buildAll, formatSize, type ServiceResult } from '../../../lib/images/pipeline.js';
-import { buildFingerprint, fingerprintTag } from '../../../lib/images/fingerprint.js';
+import { fingerprintInputs, fingerprintTag } from '../../../lib/images/fingerprint.js';
 import type { ScanResult } from '../../../lib/images/ecr.js';
 import { formatDuration } from '../../../lib/time.js';
 import { coreLog } from '../../_common/core-log.js';
@@ -138,14 +138,41 @@ function buildPlans(inputs: Inputs, registry: Registry): Promise<BuildPlan[]> {
       platforms: inputs.platforms,
       push: inputs.push,
       network: inputs.network,
-      inputsTag: inputs.reuseUnchanged
-        ? fingerprintTag(await buildFingerprint(service, inputs.platforms))
-        : undefined,
+      inputsTag: inputs.reuseUnchanged ? await inputsTagOf(inputs, service) : undefined,
     })),
   );
 }
 
-/** `images` and `tags` for every service that succeeded, even when another failed. */
+/** The service's fingerprint tag; a `paths` glob that matches nothing is warned about (likely a typo). */
+async function inputsTagOf(inputs: Inputs, service: Inputs['services'][number]): Promise<string> {
+  const fingerprint = await fingerprintInputs(service, {
+    platforms: inputs.platforms,
+    workspace: resolve(inputs.workspace),
+  });
+  for (const glob of fingerprint.unmatched) {
+    core.warning(`paths entry "${glob}" of ${service.name} matches no file in the repository`, {
+      title: service.name,
+    });
+  }
+  core.info(
+    `${service.name}: inputs ${fingerprintTag(fingerprint.hash)} (${fingerprint.files} file(s) of ${service.paths ? `paths ${service.paths.join(', ')}` : 'its context'}, the Dockerfile, target, build args, platforms)`,
+  );
+  return fingerprintTag(fingerprint.hash);
+}
+
+/**
+ * Whether a service's image is new for this commit: built, or already pushed
+ * for this very commit (a re-run cannot tell whether the first run built it,
+ * so it counts as changed: deploying it again is safe, skipping it is not).
+ * A reused image is the one an earlier commit released: nothing to deploy.
+ */
+const imageChanged = (r: ServiceResult) => r.status === 'built' || r.status === 'skipped';
+
+/**
+ * `images` and `tags` for every service that succeeded, even when another
+ * failed; `changed-services` and `reused-services` split them for callers
+ * that deploy only what changed.
+ */
 function writeOutputs(results: ServiceResult[]): void {
   const images: Record<string, string> = {};
   const tags: Record<string, string[]> = {};
@@ -156,6 +183,11 @@ function writeOutputs(results: ServiceResult[]): void {
   }
   core.setOutput('images', serializeImages(images));
   core.setOutput('tags', JSON.stringify(tags));
+  core.setOutput('changed-services', JSON.stringify(results.filter(imageChanged).map((r) => r.name)));
+  core.setOutput(
+    'reused-services',
+    JSON.stringify(results.filter((r) => r.status === 'reused').map((r) => r.name)),
+  );
 }
 
 /** A failed service's error, then the output of the step that failed. */
@@ -174,7 +206,7 @@ async function writeSummary(
   const summary = jobSummary()
     .heading(`build-push: ${inputs.sha.slice(0, 12)}`)
     .table(
-      ['Service', 'Result', 'Duration', 'Size', 'Image'],
+      ['Service', 'Result', 'Image changed', 'Duration', 'Size', 'Image'],
       results.map((r) => [
         r.name,
         r.status === 'skipped'
@@ -186,6 +218,7 @@ async function writeSummary(
               : inputs.push
                 ? 'built, pushed'
                 : 'built (not pushed)',
+        r.status === 'failed' ? '—' : imageChanged(r) ? 'yes' : 'no (reused)',
         formatDuration(r.durationMs),
         formatSize(r.sizeBytes),
         r.digest ? code(`${r.image}@${r.digest}`) : r.status === 'failed' ? '—' : code(r.tags[0]!),

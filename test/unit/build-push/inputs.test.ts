@@ -26,7 +26,7 @@ describe('build-push inputs', () => {
     core.getInput.mockReset();
   });
 
-  test('defaults: ECR, SHA tag from GITHUB_SHA, skip-existing, push, 4 at once, absolute paths, source URL', () => {
+  test('defaults: ECR, SHA tag from GITHUB_SHA, skip-existing, reuse-unchanged, push, 4 at once, absolute paths, source URL', () => {
     withInputs({ services: SERVICES });
     const inputs = getInputs(env);
     expect(inputs.registry).toEqual({ kind: 'ecr', registryId: undefined, region: undefined });
@@ -34,6 +34,7 @@ describe('build-push inputs', () => {
     expect(inputs.movingTags).toEqual([]);
     expect(inputs).toMatchObject({
       skipExisting: true,
+      reuseUnchanged: true,
       push: true,
       maxParallel: 4,
       cacheTag: 'buildcache',

@@ -261,6 +261,55 @@ describe('buildAll', () => {
     expect(docker.calls.some((c) => c.at(-1) === '/w/web')).toBe(false);
   });
 
+  test('an inputs tag an immutable repository refuses (the same inputs built at once) does not fail the release', async () => {
+    const { store: memory, repos, retags } = memoryStore();
+    const refused: string[] = [];
+    const store: ImageStore = {
+      lookup: memory.lookup,
+      retag: async (repo, d, tag) => {
+        if (tag === 'inputs-1') {
+          refused.push(tag);
+          // What another run's image under the same content-addressed tag makes ECR answer.
+          throw new Error(
+            `cannot tag ${repo}@${d} as ${tag}: 400 {"errors":[{"code":"TAG_INVALID","message":"The image tag '${tag}' already exists in the '${repo}' repository and cannot be overwritten because the tag is immutable."}]}`,
+          );
+        }
+        return memory.retag(repo, d, tag);
+      },
+    };
+    const log = memoryLog();
+    const [result] = await buildAll(
+      opts({
+        plans: [{ ...plan('web'), inputsTag: 'inputs-1' }],
+        docker: fakeDocker(repos).runner,
+        store,
+        log,
+      }),
+    );
+    expect(refused).toEqual(['inputs-1']);
+    expect(result).toMatchObject({ status: 'built', digest: digest('b') });
+    expect(retags).toEqual([`alva/web:buildcache=${digest('b')}`]);
+    expect(log.lines).toContain(
+      'web: inputs-1 already names another image built from the same inputs (immutable tag); later commits reuse that one',
+    );
+  });
+
+  test('any other failure to put the inputs tag still fails the service', async () => {
+    const { store: memory, repos } = memoryStore();
+    const store: ImageStore = {
+      lookup: memory.lookup,
+      retag: async (repo, d, tag) => {
+        if (tag === 'inputs-1') throw new Error(`cannot tag ${repo}@${d} as ${tag}: 403 denied`);
+        return memory.retag(repo, d, tag);
+      },
+    };
+    const [result] = await buildAll(
+      opts({ plans: [{ ...plan('web'), inputsTag: 'inputs-1' }], docker: fakeDocker(repos).runner, store }),
+    );
+    expect(result).toMatchObject({ status: 'failed' });
+    expect(result!.error).toContain('403 denied');
+  });
+
   test('buildx: the digest comes from the metadata file and is checked against the registry', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bp-'));
     const { store, repos } = memoryStore();

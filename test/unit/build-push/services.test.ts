@@ -65,4 +65,42 @@ describe('parseServices', () => {
   ])('rejects %j with a message naming the problem', (raw, message) => {
     expect(() => parseServices(raw)).toThrow(message);
   });
+
+  describe('paths', () => {
+    test('a list, one string, or a newline/comma separated string of globs; `!` exclusions after an inclusion', () => {
+      expect(
+        parseServices(
+          '- {name: web, context: ., paths: [packages/common/**, "services/web/**", "!**/*.md"]}',
+        )[0]!.paths,
+      ).toEqual(['packages/common/**', 'services/web/**', '!**/*.md']);
+      expect(parseServices('- {name: web, context: ., paths: services/web/**}')[0]!.paths).toEqual([
+        'services/web/**',
+      ]);
+      expect(
+        parseServices(JSON.stringify([{ name: 'web', context: '.', paths: 'a/**\n b/**, c' }]))[0]!.paths,
+      ).toEqual(['a/**', 'b/**', 'c']);
+      expect(parseServices('- {name: web, context: .}')[0]!.paths).toBeUndefined();
+    });
+
+    test.each([
+      ['/etc/**', 'is not a glob inside the repository'],
+      ['../other/**', 'is not a glob inside the repository'],
+      ['a/../../b', 'is not a glob inside the repository'],
+      ['!', 'is not a glob inside the repository'],
+    ])('refuses %s', (glob, problem) => {
+      expect(() => parseServices(JSON.stringify([{ name: 'web', context: '.', paths: [glob] }]))).toThrow(
+        problem,
+      );
+    });
+
+    test('refuses an empty list, a non-string entry, and a list that starts with an exclusion', () => {
+      const parse = (paths: unknown) => () =>
+        parseServices(JSON.stringify([{ name: 'web', context: '.', paths }]));
+      expect(parse([])).toThrow('services[0].paths (web) is empty');
+      expect(parse([' '])).toThrow('is empty');
+      expect(parse([1])).toThrow('entry 1 is not a string');
+      expect(parse({ a: 1 })).toThrow('must be a list of globs');
+      expect(parse(['!a/**', 'b/**'])).toThrow('starts with an exclusion');
+    });
+  });
 });
