@@ -21,8 +21,9 @@
  * does. The rate limits refill in simulated time, but the SDK's retry back-off
  * and each call's latency are real time, so above speed 1 a throttled call
  * waits `speed` times longer in simulated terms than it would on AWS. The
- * default, speed 1, keeps both in AWS's proportions; the whole run takes about
- * 6–8 minutes.
+ * default, speed 1, keeps both in AWS's proportions. The deploy's timeout is
+ * 150 s simulated (the action's default: 30 min) and a release still running
+ * 10 s after it is stopped, so the whole run takes 6 to 10 minutes.
  *
  *   npx tsx bench/scale.ts [--speed 1] [--sizes 4,10,25,50,100] [--concurrent 25] [--out bench/results/scale.md]
  */
@@ -47,6 +48,13 @@ const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 /** The action's defaults (lib/ecs/rollout.ts): 1–2 s between polls, a heartbeat every 30 s, a 30 min timeout. */
 const MIN_INTERVAL_MS = 1000;
 const MAX_INTERVAL_MS = 2000;
+/**
+ * The deploy's timeout, simulated ms (the action's default is 30 min). A healthy
+ * release of 100 services takes about two minutes at AWS's rates (registering
+ * alone: 80 s); a release still running past this (and its rollback, which gets
+ * a timeout of its own) is stopped, so a failing case cannot hold the run for an hour.
+ */
+const DEPLOY_TIMEOUT_MS = 150_000;
 
 // ---------------------------------------------------------------- worker: one release, in a process of its own
 
@@ -79,10 +87,13 @@ interface WorkerResult {
 }
 
 async function worker(args: WorkerArgs): Promise<WorkerResult> {
+  // The action's log, kept only for its first errors: a release stopped by the benchmark says what went wrong.
+  const errors: string[] = [];
   const quiet: Log = {
     info: () => undefined,
     warning: () => undefined,
-    error: () => undefined,
+    error: (message) =>
+      void (errors.length < 3 && errors.push(String(message).split('\n')[0]!.slice(0, 160))),
     debug: () => undefined,
     group: (_name, fn) => fn(),
   };
@@ -123,13 +134,32 @@ async function worker(args: WorkerArgs): Promise<WorkerResult> {
   const startedAt = Date.now();
   const images = Object.fromEntries(args.services.map((s) => [s, `${REGISTRY}/${s}:${args.tag}`]));
   let ok = false;
-  let verdict: string;
+  let verdict = 'running';
   let taskDefinitions: string[] = [];
+  const result = (): WorkerResult => ({
+    ok,
+    verdict,
+    startedAt,
+    endedAt: Date.now(),
+    taskDefinitions,
+    attempts,
+    sleeps,
+    followFrom,
+    rssBeforeMB,
+    peakRssMB: Math.round((process.resourceUsage().maxRSS * 1024) / 1e6),
+  });
+  // Stopped by the orchestrator (past its time limit): what it did so far.
+  process.once('SIGTERM', () => {
+    verdict = `still running after ${Math.round((Date.now() - startedAt) / 1000)} s: stopped by the benchmark${
+      errors.length ? `; it had logged: ${errors.join(' / ')}` : ''
+    }`;
+    process.stdout.write(`\n${JSON.stringify(result())}\n`, () => process.exit(0));
+  });
   try {
     const plan = await planImageDeploy(clients, CLUSTER, args.services, images);
     const report = await executeDeploy(clients, plan, {
       waitFor: 'healthy',
-      timeoutMs: (1800 * 1000) / args.speed,
+      timeoutMs: DEPLOY_TIMEOUT_MS / args.speed,
       rollbackOnFailure: true,
       forceNewDeployment: false,
       log: quiet,
@@ -149,19 +179,7 @@ async function worker(args: WorkerArgs): Promise<WorkerResult> {
   } catch (err) {
     verdict = `error: ${(err as Error).message.slice(0, 300)}`;
   }
-  const endedAt = Date.now();
-  return {
-    ok,
-    verdict,
-    startedAt,
-    endedAt,
-    taskDefinitions,
-    attempts,
-    sleeps,
-    followFrom,
-    rssBeforeMB,
-    peakRssMB: Math.round((process.resourceUsage().maxRSS * 1024) / 1e6),
-  };
+  return result();
 }
 
 // ---------------------------------------------------------------- orchestrator
@@ -244,10 +262,13 @@ function runWorker(url: string, args: WorkerArgs): Promise<WorkerResult> {
     AWS_ACCESS_KEY_ID: 'AKIDBENCHSCALE',
     AWS_SECRET_ACCESS_KEY: 'bench-scale',
   });
+  // The deploy's timeout and a margin: past it (timed out, or rolling back) the release is stopped; it reports what it did.
+  const limit = setTimeout(() => child.kill('SIGTERM'), DEPLOY_TIMEOUT_MS / args.speed + 10_000);
   return new Promise((resolveResult, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.once('exit', (code) => {
+      clearTimeout(limit);
       const line = out.trim().split('\n').at(-1) ?? '';
       try {
         resolveResult(JSON.parse(line) as WorkerResult);
@@ -422,7 +443,9 @@ function report(measures: CaseMeasure[], speed: number, commit: string, totalMs:
     'family, target group and listener rule, one task each); each release deploys a new image tag to every one',
     "of its services with the deploy-services library (`wait-for: healthy`, the action's default intervals",
     'divided by the speed), in a process of its own, against a fresh simulator process with the documented',
-    'rate limits on (sim/throttle.ts). Wall time × speed is the real-time equivalent.',
+    "rate limits on (sim/throttle.ts). Wall time × speed is the real-time equivalent. The deploy's timeout is",
+    `${DEPLOY_TIMEOUT_MS / 1000} s simulated (the action's default: 30 min); a release still running 10 s after it is stopped`,
+    'and reported with what it did until then.',
     '',
     '## Per release',
     '',
@@ -431,7 +454,8 @@ function report(measures: CaseMeasure[], speed: number, commit: string, totalMs:
     ...rows,
     '',
     "AWS calls: every HTTP attempt of the release's ECS and ELBv2 clients, retries of throttled calls included.",
-    "A poll: the calls between two sleeps of the follow loop. Detection delay: the release's return minus the",
+    'A poll: the calls between two sleeps of the follow loop (following the release, or its rollback).',
+    "Detection delay: the release's return minus the",
     "simulator's ground-truth moment its last new task turned healthy, × speed. Peak RSS: the release's process",
     '(Node with tsx loading the TypeScript library, not the ncc bundle), and its RSS before the deploy began.',
     '',
