@@ -15,6 +15,7 @@ import type {
   LoadBalancerSpec,
   Scenario,
   TargetGroupSpec,
+  WeightedTargetGroupSpec,
 } from './scenario.js';
 
 export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused';
@@ -215,7 +216,21 @@ export class ElbEngine {
     lbName: string,
     targetGroup: string | undefined,
     fixed?: { statusCode: number; body?: string; contentType?: string },
+    weighted?: WeightedTargetGroupSpec[],
   ): ListenerAction {
+    if (weighted?.length) {
+      return {
+        type: 'forward',
+        targetGroups: weighted.map((w) => {
+          const tg = this.targetGroups.get(w.targetGroup) ?? this.targetGroupByName(w.targetGroup);
+          if (!tg)
+            throw new Error(
+              `scenario: load balancer ${lbName} forwards to unknown target group ${w.targetGroup}`,
+            );
+          return { targetGroupArn: tg.arn, weight: w.weight };
+        }),
+      };
+    }
     if (targetGroup) {
       const tg = this.targetGroupByName(targetGroup);
       if (!tg)
@@ -250,7 +265,12 @@ export class ElbEngine {
         port: ls.port,
         protocol: ls.protocol ?? 'HTTP',
         httpPort: ls.httpPort,
-        defaultAction: this.action(spec.name, ls.defaultTargetGroup, ls.defaultFixedResponse),
+        defaultAction: this.action(
+          spec.name,
+          ls.defaultTargetGroup,
+          ls.defaultFixedResponse,
+          ls.defaultWeightedTargetGroups,
+        ),
         defaultRuleArn:
           ls.defaultRuleArn ??
           this.arn(`listener-rule/app/${spec.name}/${lbId}/${listenerId}/${this.random.hex(16)}`),
@@ -263,7 +283,7 @@ export class ElbEngine {
             priority: rule.priority,
             pathPatterns: rule.pathPatterns ?? [],
             hostHeaders: rule.hostHeaders ?? [],
-            action: this.action(spec.name, rule.targetGroup),
+            action: this.action(spec.name, rule.targetGroup, undefined, rule.weightedTargetGroups),
           })),
       };
       lb.listeners.push(listener);

@@ -91,6 +91,12 @@ export interface LambdaFunctionSpec {
   timeoutSeconds?: number;
 }
 
+/** A target group of a weighted forward action, by name or ARN, and its weight (0-999). */
+export interface WeightedTargetGroupSpec {
+  targetGroup: string;
+  weight: number;
+}
+
 /**
  * A listener rule named in a scenario: its ARN, or the load balancer, the
  * listener's port and the rule's priority (no priority: the listener's default rule).
@@ -170,12 +176,16 @@ export interface ListenerSpec {
   httpPort?: number;
   /** Default action: forward to a target group, or a fixed response. */
   defaultTargetGroup?: string;
+  /** A weighted forward default action (ForwardConfig with several target groups); wins over defaultTargetGroup. */
+  defaultWeightedTargetGroups?: WeightedTargetGroupSpec[];
   defaultFixedResponse?: { statusCode: number; body?: string; contentType?: string };
   rules?: {
     priority: number;
     pathPatterns?: string[];
     hostHeaders?: string[];
     targetGroup: string;
+    /** A weighted forward (ForwardConfig with several target groups); wins over targetGroup. */
+    weightedTargetGroups?: WeightedTargetGroupSpec[];
     /** The ARN to serve (a loaded assembly's); default a seeded one. */
     arn?: string;
   }[];
