@@ -367,38 +367,43 @@ const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) :
 const seconds = (ms: number) => fmt(ms / 1000);
 
 function budgetArithmetic(sizes: number[], concurrent: number): string {
-  const rows = sizes.map((n) => {
+  const rate = (n: number) => {
     const describe = Math.ceil(n / 10);
-    const interval = minimumIntervalMs(MIN_INTERVAL_MS, n);
-    const budget = pollCallBudget(n);
-    return `| ${n} | ${describe} | ${DETAIL_CALLS_PER_POLL} | ${budget} | ${fmt(interval / 1000)} | ${fmt(describe / (interval / 1000))} | ${fmt(DETAIL_CALLS_PER_POLL / (interval / 1000))} | ${fmt(budget / (interval / 1000))} |`;
+    const intervalS = minimumIntervalMs(MIN_INTERVAL_MS, n) / 1000;
+    return { describe, intervalS, budget: pollCallBudget(n) };
+  };
+  const rows = sizes.map((n) => {
+    const { describe, intervalS, budget } = rate(n);
+    return `| ${n} | ${describe} | ${DETAIL_CALLS_PER_POLL} | ${budget} | ${fmt(intervalS)} | ${fmt(describe / intervalS)} | ${fmt(DETAIL_CALLS_PER_POLL / intervalS)} | ${fmt(budget / intervalS)} |`;
   });
-  const c = concurrent;
-  const twoDescribe = (2 * Math.ceil(c / 10)) / (minimumIntervalMs(MIN_INTERVAL_MS, c) / 1000);
-  const twoDetail = (2 * DETAIL_CALLS_PER_POLL) / (minimumIntervalMs(MIN_INTERVAL_MS, c) / 1000);
+  const most = Math.max(...sizes.map((n) => rate(n).describe / rate(n).intervalS));
+  const two = rate(concurrent);
+  const registerSeconds = (n: number) => Math.max(0, n - 20);
+  const updateSeconds = (n: number) => Math.max(0, (n - 50) / 5);
+  const biggest = Math.max(...sizes);
   return [
     '## The poll budget, in arithmetic',
     '',
-    'One poll of n pending services (lib/ecs/follow/poll-budget.ts): ceil(n / 10) DescribeServices',
+    'One poll of n pending services (lib/ecs/follow/poll-budget.ts, as committed): ceil(n / 10) DescribeServices',
     `(10 services a call) plus at most ${DETAIL_CALLS_PER_POLL} detail reads (ListServiceDeployments, DescribeServiceDeployments`,
     '(20 a call), ListTasks, DescribeTasks (100 a call), DescribeTargetHealth (one target group a call)), shared',
-    'by the services longest waiting. The shortest interval between polls is 1 s up to 20 services and grows',
-    'with the DescribeServices calls a poll needs (minimumIntervalMs), so the read rate stays flat:',
+    "by the services longest waiting; polls are at least minimumIntervalMs apart (the action's 1 s, grown with",
+    'the DescribeServices calls a poll needs). At the shortest interval, from those functions:',
     '',
     '| services | DescribeServices / poll | detail calls / poll (max) | calls / poll (max) | shortest interval (s) | DescribeServices / s | detail calls / s (max) | calls / s (max) |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
     'Against the account\'s buckets (sim/README.md, "Rate limits"): DescribeServices draws on *Service read*',
-    '(100, refilled 20/s): at most 2/s per release. The detail reads spread over four ECS buckets of 50–100',
-    "(refilled 20/s each) and ELBv2's account-level bucket (40, refilled 10/s), which every ELBv2 call of the",
-    `account shares: one release spends at most ${DETAIL_CALLS_PER_POLL} DescribeTargetHealth a second (if every detail read were`,
-    `one), so ${c} + ${c} services at once reach at most ${fmt(twoDescribe)} DescribeServices/s and ${fmt(twoDetail)} detail calls/s:`,
-    "ELBv2's 10/s is the first bucket two releases can empty, and only in a poll where every detail read is a",
-    'target group. What no poll budget changes: starting a release costs one RegisterTaskDefinition per service',
-    '(*Task definition modify*: 20, refilled 1/s) and one UpdateService (*Service modify*: 50, refilled 5/s),',
-    'so past 20 services registering takes about (n − 20) s, and past 50 updating about (n − 50) / 5 s, however',
-    'the calls are paced: on AWS as here.',
+    `(100, refilled 20/s): at most ${fmt(most)}/s per release above. The detail reads spread over four ECS buckets`,
+    "of 50–100 (refilled 20/s each) and ELBv2's account-level bucket (40, refilled 10/s), which every ELBv2 call",
+    `of the account shares. Two releases of ${concurrent} at once poll at most ${fmt((2 * two.describe) / two.intervalS)} DescribeServices/s and`,
+    `${fmt((2 * DETAIL_CALLS_PER_POLL) / two.intervalS)} detail calls/s: if every detail read were a DescribeTargetHealth, that is over ELBv2's`,
+    '10/s, the first bucket two releases can empty (its 40-token burst absorbs a few such polls). What no poll',
+    'budget changes: a release starts with one RegisterTaskDefinition per service (*Task definition modify*: 20,',
+    'refilled 1/s) and one UpdateService per service (*Service modify*: 50, refilled 5/s), so registering takes',
+    `about (n − 20) s past 20 services (${registerSeconds(biggest)} s for ${biggest}) and updating about (n − 50) / 5 s past 50`,
+    `(${fmt(updateSeconds(biggest))} s for ${biggest}), however the calls are paced: on AWS as here.`,
   ].join('\n');
 }
 
