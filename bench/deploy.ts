@@ -41,7 +41,7 @@ import { parseArgs } from 'node:util';
 import { loadScenario, startSim, type Sim, type SimEvent } from '../sim/index.js';
 import { createEcsClients } from '../lib/ecs/clients.js';
 import { executeDeploy, planImageDeploy } from '../lib/ecs/deploy.js';
-import type { WaitFor } from '../lib/ecs/rollout.js';
+import { DEFAULT_MAX_INTERVAL_MS, DEFAULT_MIN_INTERVAL_MS, type WaitFor } from '../lib/ecs/rollout.js';
 import { shortTaskDefinition } from '../lib/ecs/taskdef.js';
 import type { Log } from '../lib/log.js';
 import {
@@ -122,9 +122,9 @@ function suitePolicy(waitFor: WaitFor): Policy {
         rollbackOnFailure: true,
         forceNewDeployment: false,
         log,
-        // The action's defaults (lib/ecs/rollout.ts: 1–2 s between polls, a heartbeat every 30 s), scaled.
-        minIntervalMs: 1000 / speed,
-        maxIntervalMs: 2000 / speed,
+        // The action's defaults (lib/ecs/rollout.ts: the poll interval's bounds, a heartbeat every 30 s), scaled.
+        minIntervalMs: DEFAULT_MIN_INTERVAL_MS / speed,
+        maxIntervalMs: DEFAULT_MAX_INTERVAL_MS / speed,
         heartbeatMs: 30_000 / speed,
       });
       const endedAt = Date.now();
