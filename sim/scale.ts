@@ -16,6 +16,8 @@
  * groups were the base services'). Its other records (clusters, image
  * behaviours, timing, seed, task definitions no service uses, IAM, ECR,
  * stacks, faults) are kept as they are; ECR gets a repository per service.
+ * The base's IAM policies name its own resources (staging's: alva-*), not the
+ * generated ones: load a scaled world without `iam`, or with its mode permissive.
  */
 import type { Scenario, ServiceSpec, TargetGroupSpec, TaskDefinitionSpec } from './scenario.js';
 
