@@ -65,7 +65,7 @@ export function loadNodeAction(dir: string, label = dir): NodeAction {
   const metadata = readActionMetadata(dir, label) as ActionMetadata;
   if (!/^node(20|24)$/.test(metadata.runs.using)) {
     throw new Error(
-      `${label} runs with "${metadata.runs.using}"; the local runner runs node20/node24 actions only`,
+      `${label} runs with "${metadata.runs.using}"; the local runner runs node20/node24 JavaScript actions and (in workflows) composite actions, not Docker ones`,
     );
   }
   if (metadata.runs.pre) throw new Error(`${label} has a pre step, which the local runner does not run`);
