@@ -113,6 +113,17 @@ interface Tracker {
 interface TaskCache {
   key?: string;
   tasks?: Task[];
+  /** Every deployment's counts when listed: another deployment's task may have stopped since. */
+  allCounts?: string;
+}
+
+/** The running and pending counts of the service and of each of its deployments. */
+function allCounts(service: Service): string {
+  return [
+    service.runningCount,
+    service.pendingCount,
+    ...(service.deployments ?? []).map((d) => `${d.id}:${d.runningCount}:${d.pendingCount}`),
+  ].join('|');
 }
 
 /** The task list changes only when the new deployment's counts do: it is reused meanwhile. */
@@ -371,13 +382,18 @@ const WAITING_FOR_HEALTH_CHECKS = 'new targets registering, health not read yet'
 /** Keeps a service's fresh task list while the counts stand, once every new task runs (until then their states still change). */
 function cacheTasks(
   tracker: Tracker,
+  service: Service,
   primary: Deployment,
   read: Task[] | { error: unknown } | undefined,
 ): void {
   if (!read || 'error' in read) return;
   const running = read.filter((t) => isRunningTaskOf(t, primary.taskDefinition ?? ''));
   if (running.length >= (primary.desiredCount ?? 0))
-    Object.assign(tracker.taskCache, { key: taskCacheKey(primary), tasks: read });
+    Object.assign(tracker.taskCache, {
+      key: taskCacheKey(primary),
+      tasks: read,
+      allCounts: allCounts(service),
+    });
   else delete tracker.taskCache.key;
 }
 
@@ -419,7 +435,7 @@ function judgePlanned(
   const { primary } = verdict.checkTasks;
   const waiting = tracker.health?.state ?? WAITING_FOR_HEALTH_CHECKS;
   if (!request?.targetGroups) {
-    if (request?.tasks && reads) cacheTasks(tracker, primary, reads.tasks.get(tracker));
+    if (request?.tasks && reads) cacheTasks(tracker, service, primary, reads.tasks.get(tracker));
     // Entering the wait for its targets: the fallback period counts from now.
     tracker.health ??= { fingerprint, readAt: now, state: WAITING_FOR_HEALTH_CHECKS };
     return { observation: { tracker, state: `${verdict.state}; ${waiting}` } };
@@ -431,7 +447,7 @@ function judgePlanned(
     if (!read || 'error' in read)
       return { observation: keep(), failed: read && 'error' in read ? read.error : undefined };
     tasks = read;
-    cacheTasks(tracker, primary, read);
+    cacheTasks(tracker, service, primary, read);
   }
   const health = new Map<string, TargetHealthDescription[]>();
   for (const arn of request.targetGroups) {
@@ -442,6 +458,10 @@ function judgePlanned(
   }
   const judged = judgeNewTasks(service, primary, tasks ?? [], health);
   tracker.health = { fingerprint, readAt: now, state: judged.state };
+  // Not healthy by a list read before some task of another deployment (of the same revision,
+  // e.g. ECS's own rollback) stopped or started: list again next poll rather than trust it.
+  if (!judged.healthy && !request.tasks && tracker.taskCache.allCounts !== allCounts(service))
+    delete tracker.taskCache.key;
   // Tasks not all RUNNING yet although the counts say so: read them again next poll.
   if (tracker.taskCache.key === undefined) tracker.detailOwed = true;
   return {
