@@ -10,6 +10,9 @@
  * with an error naming the expression. A member GitHub does not document (and
  * an absent output, input, variable or secret) is '' as on GitHub.
  */
+import { createHash } from 'node:crypto';
+import { globSync, readFileSync, statSync } from 'node:fs';
+import { matchesGlob, relative, resolve } from 'node:path';
 import { Evaluator, Lexer, Parser, data } from '@actions/expressions';
 import { ContextAccess, IndexAccess, Literal, type Expr } from '@actions/expressions/ast';
 import type { FunctionDefinition } from '@actions/expressions/funcs/info';
@@ -138,7 +141,34 @@ function toData(value: unknown): data.ExpressionData {
   return JSON.parse(JSON.stringify(value ?? null), data.reviver) as data.ExpressionData;
 }
 
-function statusFunctions(status: Status): Map<string, FunctionDefinition> {
+/**
+ * hashFiles(patterns...): GitHub's documented result: the SHA-256 of the
+ * SHA-256 of each regular file the patterns match under the workspace
+ * (`!pattern` excludes), '' when none match. Files are taken in path order;
+ * GitHub's runner takes them in directory-walk order, so a multi-file hash
+ * equals GitHub's only when those orders agree (a cache key compared with
+ * itself is what it is for).
+ */
+export function hashFiles(workspace: string, patterns: string[]): string {
+  const include = patterns.filter((p) => !p.startsWith('!'));
+  const exclude = patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1));
+  const files = new Set<string>();
+  for (const pattern of include) {
+    for (const match of globSync(pattern, { cwd: workspace })) {
+      const path = resolve(workspace, match);
+      if (!path.startsWith(`${workspace}/`)) continue;
+      if (exclude.some((x) => matchesGlob(relative(workspace, path), x))) continue;
+      if (statSync(path).isFile()) files.add(path);
+    }
+  }
+  if (files.size === 0) return '';
+  const result = createHash('sha256');
+  for (const file of [...files].sort())
+    result.update(createHash('sha256').update(readFileSync(file)).digest());
+  return result.digest('hex');
+}
+
+function statusFunctions(status: Status, contexts: Contexts): Map<string, FunctionDefinition> {
   const fn = (name: string, value: () => boolean): [string, FunctionDefinition] => [
     name,
     { name, minArgs: 0, maxArgs: 0, call: () => new data.BooleanData(value()) },
@@ -149,13 +179,21 @@ function statusFunctions(status: Status): Map<string, FunctionDefinition> {
     fn('cancelled', () => status.cancelled()),
     fn('always', () => true),
     [
-      'hashFiles',
+      // The evaluator looks functions up by their lower-cased name.
+      'hashfiles',
       {
         name: 'hashFiles',
         minArgs: 1,
         maxArgs: 255,
-        call: () => {
-          throw new Error('hashFiles() is not supported by the local runner');
+        call: (...args: data.ExpressionData[]) => {
+          const workspace = (contexts.github as { workspace?: string } | undefined)?.workspace;
+          if (!workspace) throw new Error('hashFiles() reads the job’s workspace, which is not there yet');
+          return new data.StringData(
+            hashFiles(
+              workspace,
+              args.map((a) => a.coerceString()),
+            ),
+          );
         },
       },
     ],
@@ -165,7 +203,7 @@ function statusFunctions(status: Status): Map<string, FunctionDefinition> {
 /** Evaluates one expression (the text inside `${{ }}`). */
 export function evaluate(expression: string, contexts: Contexts, status: Status): data.ExpressionData {
   const lexed = new Lexer(expression).lex();
-  const functions = statusFunctions(status);
+  const functions = statusFunctions(status, contexts);
   const parser = new Parser(lexed.tokens, CONTEXT_NAMES, [...functions.values()]);
   const tree = parser.parse();
   refuseUnsupported(expression, tree, contexts);

@@ -1,5 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { DOCUMENTED_MEMBERS, interpolateString, condition } from '../../../runner/expressions.js';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { DOCUMENTED_MEMBERS, condition, hashFiles, interpolateString } from '../../../runner/expressions.js';
 
 const ok = { success: () => true, failure: () => false, cancelled: () => false };
 
@@ -60,5 +64,35 @@ describe('what the runner cannot answer is refused, never empty', () => {
     expect(DOCUMENTED_MEMBERS.runner).toEqual(
       expect.arrayContaining(['os', 'arch', 'temp', 'tool_cache', 'name', 'debug', 'environment']),
     );
+  });
+});
+
+describe('hashFiles()', () => {
+  it('hashes the matching files of the workspace, excludes !patterns, and is empty when nothing matches', () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'hashfiles-'));
+    try {
+      mkdirSync(join(workspace, 'a/node_modules'), { recursive: true });
+      writeFileSync(join(workspace, 'a/package-lock.json'), 'one');
+      writeFileSync(join(workspace, 'a/node_modules/package-lock.json'), 'ignored');
+      writeFileSync(join(workspace, 'package-lock.json'), 'two');
+      const ctx = { github: { workspace } };
+      const digest = (text: string) => createHash('sha256').update(text).digest();
+      const expected = createHash('sha256').update(digest('one')).update(digest('two')).digest('hex');
+      expect(
+        interpolateString("${{ hashFiles('**/package-lock.json', '!**/node_modules/**') }}", ctx, ok),
+      ).toBe(expected);
+      expect(hashFiles(workspace, ['**/*.nothing'])).toBe('');
+      // A file outside the workspace is never read.
+      const outside = mkdtempSync(join(tmpdir(), 'hashfiles-outside-'));
+      writeFileSync(join(outside, 'package-lock.json'), 'outside');
+      try {
+        expect(hashFiles(workspace, [`../${basename(outside)}/package-lock.json`])).toBe('');
+      } finally {
+        rmSync(outside, { recursive: true, force: true });
+      }
+      expect(() => interpolateString("${{ hashFiles('x') }}", { github: {} }, ok)).toThrow(/workspace/);
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
   });
 });
