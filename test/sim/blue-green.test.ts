@@ -54,6 +54,25 @@ export const handler = async (event) => {
 };
 `;
 
+/**
+ * A hook that asks the simulator, through the AWS SDK as Lambda's runtime provides
+ * it, which images the green revision runs, and fails a crashing one before it scales up.
+ */
+const SDK_HOOK = `
+import { DescribeServiceRevisionsCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
+const ecs = new ECSClient({});
+export const handler = async (event) => {
+  const { serviceRevisions } = await ecs.send(
+    new DescribeServiceRevisionsCommand({ serviceRevisionArns: [event.executionDetails.targetServiceRevisionArn] }),
+  );
+  const { taskDefinition } = await ecs.send(
+    new DescribeTaskDefinitionCommand({ taskDefinition: serviceRevisions[0].taskDefinition }),
+  );
+  const images = taskDefinition.containerDefinitions.map((c) => c.image);
+  return { hookStatus: images.some((image) => image.endsWith(':crash')) ? 'FAILED' : 'SUCCEEDED' };
+};
+`;
+
 interface World {
   c: Clients;
   dir: string;
@@ -166,9 +185,12 @@ function scenario(
 async function start(
   deploymentConfiguration: ServiceSpec['deploymentConfiguration'],
   hookCode?: string,
+  tweak?: (s: Scenario) => void,
 ): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'sim-bg-'));
-  const c = await startWithClients(scenario(dir, deploymentConfiguration, hookCode), 50);
+  const world0 = scenario(dir, deploymentConfiguration, hookCode);
+  tweak?.(world0);
+  const c = await startWithClients(world0, 50);
   world = {
     c,
     dir,
@@ -490,6 +512,81 @@ describe('blue/green deployments', () => {
     expect(
       events.filter((e) => e.kind === 'deployment.hook.answered').map((e) => e.detail.hookStatus),
     ).toEqual(['IN_PROGRESS', 'IN_PROGRESS', 'SUCCEEDED']);
+  });
+});
+
+describe('listener rules that are not a listener default', () => {
+  it('shifts a path rule that already forwards to both groups with weights, and leaves the default action alone', async () => {
+    const w = await start({ strategy: 'BLUE_GREEN', bakeTimeInMinutes: 0 }, undefined, (s) => {
+      s.loadBalancers![0]!.listeners = [
+        {
+          port: 80,
+          defaultFixedResponse: { statusCode: 404, body: 'no route' },
+          rules: [
+            {
+              priority: 10,
+              pathPatterns: ['/web/*'],
+              targetGroup: 'web-blue',
+              weightedTargetGroups: [
+                { targetGroup: 'web-blue', weight: 100 },
+                { targetGroup: 'web-green', weight: 0 },
+              ],
+            },
+          ],
+        },
+      ];
+      const lb = s.services![0]!.loadBalancers![0]!;
+      lb.advancedConfiguration = {
+        alternateTargetGroup: 'web-green',
+        productionListenerRule: { loadBalancer: 'alb', port: 80, priority: 10 },
+        roleArn: ROLE,
+      };
+    });
+    const { c } = w;
+    const listener = [...c.sim.world.elb.loadBalancers.values()][0]!.listeners[0]!;
+    const ruleWeights = async () => {
+      const { Rules = [] } = await c.elb.send(new DescribeRulesCommand({ ListenerArn: listener.arn }));
+      const rule = Rules.find((r) => r.Priority === '10')!;
+      expect(Rules.find((r) => r.IsDefault)!.Actions![0]!.Type).toBe('fixed-response');
+      return rule.Actions![0]!.ForwardConfig!.TargetGroups!.map((g) => g.Weight);
+    };
+    expect(await ruleWeights()).toEqual([100, 0]);
+    const arn = await deploy(c);
+    await waitStatus(c, arn, ['SUCCESSFUL']);
+    expect(await ruleWeights()).toEqual([0, 100]);
+    const res = await fetch(`http://${[...c.sim.world.elb.loadBalancers.values()][0]!.dnsName}/web/x`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { revision: number };
+    expect(body.revision).toBe(2);
+    expect(c.sim.world.elb.requests().at(-1)).toMatchObject({ targetGroup: 'web-green', path: '/web/x' });
+  });
+});
+
+describe('lifecycle hooks run their own code against the simulator', () => {
+  it('an ES module hook calls ECS through the SDK: it fails a crashing revision at PRE_SCALE_UP and passes a good one', async () => {
+    const w = await start(
+      { strategy: 'BLUE_GREEN', bakeTimeInMinutes: 0, lifecycleHooks: hook(['PRE_SCALE_UP']) },
+      SDK_HOOK,
+    );
+    const { c } = w;
+    const bad = await deploy(c, 'web:3');
+    const rolledBack = await waitStatus(c, bad, ['ROLLBACK_SUCCESSFUL']);
+    expect(rolledBack.rollback?.reason).toMatch(/returned FAILED at PRE_SCALE_UP/);
+    // Nothing of the bad revision ever started.
+    expect(
+      [...c.sim.world.ecs.clusters.get(CLUSTER)!.tasks.values()].filter((t) => t.taskDef.revision === 3),
+    ).toEqual([]);
+    const good = await deploy(c, 'web:2');
+    await waitStatus(c, good, ['SUCCESSFUL']);
+    const hookCalls = c.sim
+      .calls()
+      .filter((x) => x.operation === 'DescribeServiceRevisions' || x.operation === 'DescribeTaskDefinition');
+    expect(hookCalls.map((x) => x.operation)).toEqual([
+      'DescribeServiceRevisions',
+      'DescribeTaskDefinition',
+      'DescribeServiceRevisions',
+      'DescribeTaskDefinition',
+    ]);
   });
 });
 
