@@ -16,6 +16,7 @@ const typescript = {
 const needsDocker = [
   'test/e2e/build-push.test.ts',
   'test/e2e/build-push-ecr.test.ts',
+  'test/e2e/build-push-monorepo.test.ts',
   'test/reliability/build-push.faults.test.ts',
 ];
 

@@ -151,24 +151,32 @@ describe('build-push against a real engine and registry', () => {
     expect(result.summary.match(/skipped \(already pushed\)/g)).toHaveLength(4);
   }, 300_000);
 
-  test('reuse-unchanged: a new commit that changes nothing tags the images built before instead of building', async () => {
+  test('reuse-unchanged (the default): a new commit that changes nothing tags the images built before instead of building', async () => {
+    expect(firstImages).toBeDefined();
     const services = JSON.stringify(sampleServices(prefix));
-    const marking = await run({ services, 'reuse-unchanged': 'true' }, { GITHUB_SHA: '2'.repeat(40) });
-    expect(marking.exitCode).toBe(0);
-    expect(marking.log).toContain('4 built, 0 skipped (already in the registry), 0 reused');
-    const built = JSON.parse(marking.outputs.images!) as Record<string, string>;
-
-    const result = await run({ services, 'reuse-unchanged': 'true' }, { GITHUB_SHA: '3'.repeat(40) });
+    const result = await run({ services }, { GITHUB_SHA: '2'.repeat(40) });
     expect(result.exitCode).toBe(0);
     expect(result.log).toContain('0 built, 0 skipped (already in the registry), 4 reused');
     expect(result.log).not.toMatch(/building .*Dockerfile/);
-    expect(JSON.parse(result.outputs.images!)).toEqual(built);
+    expect(JSON.parse(result.outputs.images!)).toEqual(firstImages);
     for (const name of SAMPLE_SERVICES) {
-      expect(`${ecr}/${prefix}/${name}@${await registryDigest(`${prefix}/${name}`, '3'.repeat(40))}`).toBe(
-        built[name],
+      expect(`${ecr}/${prefix}/${name}@${await registryDigest(`${prefix}/${name}`, '2'.repeat(40))}`).toBe(
+        firstImages[name],
       );
     }
+    expect(JSON.parse(result.outputs['changed-services']!)).toEqual([]);
+    expect(JSON.parse(result.outputs['reused-services']!)).toEqual(SAMPLE_SERVICES);
     expect(result.summary.match(/reused \(inputs unchanged\)/g)).toHaveLength(4);
+  }, 300_000);
+
+  test('reuse-unchanged: false builds every service of a new commit, even unchanged (a new revision label, a new digest)', async () => {
+    const services = JSON.stringify(sampleServices(prefix));
+    const result = await run({ services, 'reuse-unchanged': 'false' }, { GITHUB_SHA: '3'.repeat(40) });
+    expect(result.exitCode).toBe(0);
+    expect(result.log).toContain('4 built, 0 skipped (already in the registry)');
+    expect(JSON.parse(result.outputs['changed-services']!)).toEqual(SAMPLE_SERVICES);
+    const images = JSON.parse(result.outputs.images!) as Record<string, string>;
+    for (const name of SAMPLE_SERVICES) expect(images[name]).not.toBe(firstImages[name]);
   }, 300_000);
 
   test('a wrong registry password fails the login clearly, and the log never shows it', async () => {
@@ -305,6 +313,8 @@ describe('two releases against the ECR repository infra/ builds', () => {
       inputs: {
         network: 'host',
         services: JSON.stringify([{ name: 'web', context: 'examples/web', repository: into }]),
+        // These releases are about rebuilding: an unchanged commit would otherwise reuse the first image.
+        'reuse-unchanged': 'false',
         ...inputs,
       },
       env: { AWS_ENDPOINT_URL: sim.url, DOCKER_CONFIG: dockerConfig, GITHUB_SHA: sha },
