@@ -37,7 +37,23 @@ beforeAll(() => {
   git(app, 'commit', '--quiet', '-m', 'one');
   git(app, 'tag', 'old');
   writeFileSync(join(app, 'version'), 'two\n');
-  git(app, 'commit', '--quiet', '-am', 'two');
+  mkdirSync(join(app, 'actions/hello'), { recursive: true });
+  writeFileSync(
+    join(app, 'actions/hello/action.yml'),
+    `name: hello
+outputs:
+  said:
+    value: \${{ steps.s.outputs.said }}
+runs:
+  using: composite
+  steps:
+    - id: s
+      shell: bash
+      run: echo "said=$(cat "$GITHUB_ACTION_PATH/../../version")" >> "$GITHUB_OUTPUT"
+`,
+  );
+  git(app, 'add', '-A');
+  git(app, 'commit', '--quiet', '-m', 'two');
   appHead = git(app, 'rev-parse', 'HEAD');
   // The working tree under test differs from every commit.
   writeFileSync(join(app, 'version'), 'working tree\n');
@@ -369,6 +385,29 @@ jobs:
     expect(log).toContain(
       'No shell: acme/lib/actions/no-shell@v2: its step "Run echo hi" has run: without shell: (a composite action\'s run steps name their shell)',
     );
+  });
+});
+
+describe('a uses: of the run’s own repository at a ref', () => {
+  it('needs no mapping: it reads that ref from the repository’s history, not its working tree', async () => {
+    const { record, log } = await run(
+      'self',
+      `
+on: push
+permissions: {}
+jobs:
+  self:
+    runs-on: ubuntu-latest
+    steps:
+      - id: hello
+        uses: acme/app/actions/hello@main
+`,
+      { uses: {} },
+    );
+    expect({ conclusion: record.conclusion, log }).toEqual(
+      expect.objectContaining({ conclusion: 'success' }),
+    );
+    expect(record.jobs[0]!.steps[0]!.outputs.said).toBe('two');
   });
 });
 
