@@ -221,7 +221,9 @@ export interface ServiceSpec {
     strategy?: 'ROLLING' | 'BLUE_GREEN' | 'LINEAR' | 'CANARY';
     bakeTimeInMinutes?: number;
     lifecycleHooks?: {
-      hookTargetArn: string;
+      /** Default AWS_LAMBDA; PAUSE waits for ContinueServiceDeployment. */
+      targetType?: 'AWS_LAMBDA' | 'PAUSE';
+      hookTargetArn?: string;
       roleArn?: string;
       lifecycleStages: string[];
       hookDetails?: unknown;

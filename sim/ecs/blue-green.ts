@@ -104,7 +104,31 @@ export function productionSteps(service: ServiceRecord): { percent: number; bake
 }
 
 export class BlueGreenDeployments {
+  /** PAUSE hooks awaiting ContinueServiceDeployment, by hookId. */
+  private readonly paused = new Map<string, (action: 'CONTINUE' | 'ROLLBACK') => void>();
+
   constructor(private readonly deps: BlueGreenDeps) {}
+
+  /**
+   * ContinueServiceDeployment: a PAUSE hook AWAITING_ACTION continues the
+   * deployment (CONTINUE) or rolls it back (ROLLBACK).
+   */
+  continueDeployment(sd: ServiceDeploymentRecord, hookId: string, action: 'CONTINUE' | 'ROLLBACK'): void {
+    const detail = sd.lifecycleHookDetails?.find((h) => h.hookId === hookId);
+    if (!detail)
+      throw new AwsError(
+        'InvalidParameterException',
+        `The lifecycle hook ${hookId} was not found in the service deployment.`,
+      );
+    const resume = this.paused.get(hookId);
+    if (sd.status !== 'IN_PROGRESS' || detail.status !== 'AWAITING_ACTION' || !resume) {
+      throw new AwsError(
+        'ConflictException',
+        `The lifecycle hook ${hookId} is ${detail.status} and the service deployment is ${sd.status}: only a hook in AWAITING_ACTION of an IN_PROGRESS deployment can be continued.`,
+      );
+    }
+    resume(action);
+  }
 
   /**
    * A new deployment of a blue/green service: green goes to the target groups
@@ -300,7 +324,6 @@ export class BlueGreenDeployments {
     const now = this.deps.timers.now();
     if (sd) {
       sd.lifecycleStage = stage;
-      sd.lifecycleHookDetails = [];
       sd.updatedAt = now;
     }
     dep.updatedAt = now;
@@ -383,22 +406,75 @@ export class BlueGreenDeployments {
     const epoch = run.epoch;
     const now = this.deps.timers.now();
     const details = hooks.map((hook): LifecycleHookDetailRecord => ({
-      hookId: this.deps.random.hex(16),
+      hookId:
+        hook.targetType === 'PAUSE' ? `ecs-pause-${this.deps.random.hex(40)}` : this.deps.random.hex(16),
       targetType: hook.targetType ?? 'AWS_LAMBDA',
-      targetArn: hook.hookTargetArn,
+      targetArn: hook.targetType === 'PAUSE' ? undefined : hook.hookTargetArn,
       stage,
-      status: 'IN_PROGRESS',
+      status: hook.targetType === 'PAUSE' ? 'AWAITING_ACTION' : 'IN_PROGRESS',
       expiresAt: now + (hook.timeoutConfiguration?.timeoutInMinutes ?? DEFAULT_HOOK_TIMEOUT_MIN) * MINUTE,
       timeoutAction: hook.timeoutConfiguration?.action ?? 'ROLLBACK',
       invocations: 0,
     }));
-    if (sd) sd.lifecycleHookDetails = details;
+    // The deployment's hooks so far, this stage's last.
+    if (sd) sd.lifecycleHookDetails = [...(sd.lifecycleHookDetails ?? []), ...details];
     const runOne = (i: number) => {
       if (run.finished || run.epoch !== epoch) return;
       if (i >= hooks.length) return then();
+      if (hooks[i]!.targetType === 'PAUSE')
+        return this.pause(service, dep, details[i]!, epoch, () => runOne(i + 1));
       this.invokeHook(service, dep, hooks[i]!, details[i]!, epoch, () => runOne(i + 1));
     };
     runOne(0);
+  }
+
+  /** A PAUSE hook: the deployment waits for ContinueServiceDeployment, or for the hook's timeout. */
+  private pause(
+    service: ServiceRecord,
+    dep: DeploymentRecord,
+    detail: LifecycleHookDetailRecord,
+    epoch: number,
+    proceed: () => void,
+  ): void {
+    const run = dep.blueGreen!;
+    const stale = () => run.finished !== undefined || run.epoch !== epoch;
+    const settle = (
+      outcome: 'CONTINUE' | 'ROLLBACK',
+      status: LifecycleHookDetailRecord['status'],
+      why: string,
+    ) => {
+      this.paused.delete(detail.hookId);
+      if (stale()) return;
+      detail.status = status;
+      this.deps.store.event('deployment.hook.answered', {
+        service: service.name,
+        deploymentId: dep.id,
+        stage: detail.stage,
+        hookId: detail.hookId,
+        hookStatus: status,
+      });
+      if (outcome === 'CONTINUE') proceed();
+      else this.rollback(service, dep, why);
+    };
+    this.paused.set(detail.hookId, (action) =>
+      action === 'CONTINUE'
+        ? settle('CONTINUE', 'SUCCEEDED', '')
+        : settle('ROLLBACK', 'FAILED', 'A user requested the rollback.'),
+    );
+    this.deps.store.event('deployment.hook.awaiting-action', {
+      service: service.name,
+      deploymentId: dep.id,
+      stage: detail.stage,
+      hookId: detail.hookId,
+    });
+    this.after(run, Math.max(0, (detail.expiresAt ?? Infinity) - this.deps.timers.now()), () => {
+      if (!this.paused.has(detail.hookId)) return;
+      settle(
+        detail.timeoutAction,
+        'TIMED_OUT',
+        `Lifecycle hook ${detail.hookId} timed out at ${detail.stage}.`,
+      );
+    });
   }
 
   private invokeHook(

@@ -365,6 +365,11 @@ export class EcsEngine {
     this.scheduler.reconcile(service);
   }
 
+  /** ContinueServiceDeployment: a PAUSE hook awaiting action continues or rolls back. */
+  continueDeployment(sd: ServiceDeploymentRecord, hookId: string, action: 'CONTINUE' | 'ROLLBACK'): void {
+    this.blueGreen.continueDeployment(sd, hookId, action);
+  }
+
   /** StopServiceDeployment with stopType ROLLBACK. */
   requestRollback(sd: ServiceDeploymentRecord): void {
     this.breaker.requestRollback(sd);

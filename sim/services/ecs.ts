@@ -22,6 +22,7 @@ import {
 } from './ecs/request.js';
 import { runTask } from './ecs/run-task.js';
 import {
+  continueServiceDeployment,
   describeServiceDeployments,
   describeServiceRevisions,
   listServiceDeployments,
@@ -44,6 +45,7 @@ export class EcsService implements SimService {
     'RunTask',
     'StopTask',
     'StopServiceDeployment',
+    'ContinueServiceDeployment',
   ]);
 
   constructor(private readonly engine: EcsEngine) {}
@@ -86,6 +88,8 @@ export class EcsService implements SimService {
         return describeServiceRevisions(this.engine, params);
       case 'StopServiceDeployment':
         return stopServiceDeployment(this.engine, params);
+      case 'ContinueServiceDeployment':
+        return continueServiceDeployment(this.engine, params);
       default:
         throw new AwsError(
           'UnknownOperationException',

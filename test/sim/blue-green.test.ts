@@ -8,6 +8,7 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import {
+  ContinueServiceDeploymentCommand,
   CreateServiceCommand,
   DescribeServiceDeploymentsCommand,
   DescribeServicesCommand,
@@ -559,6 +560,57 @@ describe('listener rules that are not a listener default', () => {
     const body = (await res.json()) as { revision: number };
     expect(body.revision).toBe(2);
     expect(c.sim.world.elb.requests().at(-1)).toMatchObject({ targetGroup: 'web-green', path: '/web/x' });
+  });
+});
+
+describe('PAUSE hooks and ContinueServiceDeployment', () => {
+  it('holds at the stage AWAITING_ACTION until CONTINUE; ROLLBACK shifts traffic back; an unknown or settled hook is refused', async () => {
+    const w = await start({
+      strategy: 'BLUE_GREEN',
+      bakeTimeInMinutes: 0,
+      lifecycleHooks: [{ targetType: 'PAUSE', lifecycleStages: ['POST_TEST_TRAFFIC_SHIFT'] }],
+    });
+    const { c } = w;
+    const first = await deploy(c);
+    const paused = await waitStage(c, first, 'POST_TEST_TRAFFIC_SHIFT');
+    const [detail] = paused.lifecycleHookDetails!;
+    expect(detail).toMatchObject({
+      targetType: 'PAUSE',
+      status: 'AWAITING_ACTION',
+      timeoutAction: 'ROLLBACK',
+    });
+    expect(detail!.hookId).toMatch(/^ecs-pause-/);
+    await expect(
+      c.ecs.send(
+        new ContinueServiceDeploymentCommand({ serviceDeploymentArn: first, hookId: 'ecs-pause-nope' }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    expect((await describe1(c, first)).lifecycleStage).toBe('POST_TEST_TRAFFIC_SHIFT');
+    await c.ecs.send(
+      new ContinueServiceDeploymentCommand({ serviceDeploymentArn: first, hookId: detail!.hookId }),
+    );
+    await waitStatus(c, first, ['SUCCESSFUL']);
+    await expect(
+      c.ecs.send(
+        new ContinueServiceDeploymentCommand({ serviceDeploymentArn: first, hookId: detail!.hookId }),
+      ),
+    ).rejects.toMatchObject({ name: 'ConflictException' });
+
+    const second = await deploy(c, 'web:1');
+    const held = await waitStage(c, second, 'POST_TEST_TRAFFIC_SHIFT');
+    expect(await weights(c, 8080)).toEqual({ 'web-blue': 100, 'web-green': 0 });
+    await c.ecs.send(
+      new ContinueServiceDeploymentCommand({
+        serviceDeploymentArn: second,
+        hookId: held.lifecycleHookDetails![0]!.hookId,
+        action: 'ROLLBACK',
+      }),
+    );
+    const rolledBack = await waitStatus(c, second, ['ROLLBACK_SUCCESSFUL']);
+    expect(rolledBack.rollback?.reason).toBe('A user requested the rollback.');
+    expect(await weights(c, 80)).toEqual({ 'web-blue': 0, 'web-green': 100 });
+    expect(await weights(c, 8080)).toEqual({ 'web-blue': 0, 'web-green': 100 });
+    expect(count(await traffic(c, 80, 10), 'web-green')).toBe(10);
   });
 });
 

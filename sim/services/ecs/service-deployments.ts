@@ -92,3 +92,16 @@ export function stopServiceDeployment(engine: EcsEngine, params: Params): Params
   engine.requestRollback(sd);
   return { serviceDeploymentArn: sd.arn };
 }
+
+/** https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContinueServiceDeployment.html */
+export function continueServiceDeployment(engine: EcsEngine, params: Params): Params {
+  const arn = requireString(params, 'serviceDeploymentArn');
+  const hookId = requireString(params, 'hookId');
+  const action = (params.action as string | undefined) ?? 'CONTINUE';
+  if (action !== 'CONTINUE' && action !== 'ROLLBACK')
+    throw invalid(`action ${action} is not valid: use CONTINUE or ROLLBACK.`);
+  const sd = findServiceDeployment(engine, arn);
+  if (!sd) throw new AwsError('ServiceDeploymentNotFoundException', 'The service deployment does not exist.');
+  engine.continueDeployment(sd, hookId, action);
+  return { serviceDeploymentArn: sd.arn };
+}

@@ -12,7 +12,6 @@ import type {
   DeploymentConfiguration,
   ServiceLoadBalancer,
 } from '../../ecs/records.js';
-import { AwsError } from '../../service.js';
 import { invalid, type Params } from './request.js';
 
 const STRATEGIES = ['ROLLING', 'BLUE_GREEN', 'LINEAR', 'CANARY'];
@@ -124,21 +123,24 @@ export function checkStrategy(
   }
   for (const hook of config.lifecycleHooks ?? []) {
     const type = hook.targetType ?? 'AWS_LAMBDA';
-    if (type === 'PAUSE')
-      throw new AwsError(
-        'UnsupportedFeatureException',
-        'PAUSE lifecycle hooks are not modelled by this simulator.',
-      );
-    if (type !== 'AWS_LAMBDA') throw invalid(`Invalid lifecycle hook targetType ${String(type)}.`);
-    if (typeof hook.hookTargetArn !== 'string' || !hook.hookTargetArn.startsWith('arn:aws:lambda:'))
-      throw invalid('lifecycleHooks.hookTargetArn must be the ARN of a Lambda function.');
-    if (typeof hook.roleArn !== 'string' || !hook.roleArn)
-      throw invalid('lifecycleHooks.roleArn can not be blank.');
+    if (type !== 'AWS_LAMBDA' && type !== 'PAUSE')
+      throw invalid(`Invalid lifecycle hook targetType ${String(type)}.`);
     if (!Array.isArray(hook.lifecycleStages) || hook.lifecycleStages.length === 0)
       throw invalid('lifecycleHooks.lifecycleStages can not be empty.');
     for (const stage of hook.lifecycleStages) {
       if (!HOOK_STAGES.includes(stage)) throw invalid(`Invalid lifecycle stage ${String(stage)}.`);
     }
+    if (type === 'PAUSE') {
+      if (hook.lifecycleStages.some((s) => s === 'TEST_TRAFFIC_SHIFT' || s === 'PRODUCTION_TRAFFIC_SHIFT'))
+        throw invalid(
+          'PAUSE hooks cannot be configured at the TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT stages.',
+        );
+      continue;
+    }
+    if (typeof hook.hookTargetArn !== 'string' || !hook.hookTargetArn.startsWith('arn:aws:lambda:'))
+      throw invalid('lifecycleHooks.hookTargetArn must be the ARN of a Lambda function.');
+    if (typeof hook.roleArn !== 'string' || !hook.roleArn)
+      throw invalid('lifecycleHooks.roleArn can not be blank.');
   }
   if (strategy === 'ROLLING') return;
   if (!loadBalancers.some((lb) => lb.advancedConfiguration))
