@@ -38,13 +38,16 @@ export interface BuildPlan {
  */
 export type CacheMode = 'registry' | 'inline';
 
+/** The label naming the commit an image was built from (how a reused image is told apart). */
+export const REVISION_LABEL = 'org.opencontainers.image.revision';
+
 export function ociLabels(input: {
   source?: string;
   revision: string;
   created: Date;
 }): Record<string, string> {
   const labels: Record<string, string> = {
-    'org.opencontainers.image.revision': input.revision,
+    [REVISION_LABEL]: input.revision,
     'org.opencontainers.image.created': input.created.toISOString(),
   };
   if (input.source) labels['org.opencontainers.image.source'] = input.source;

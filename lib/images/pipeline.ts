@@ -47,6 +47,8 @@ export interface Runner {
 export interface ImageStore {
   lookup(repository: string, tag: string): Promise<RegistryImage | undefined>;
   retag(repository: string, digest: string, tag: string): Promise<void>;
+  /** The commit an image was built from: its org.opencontainers.image.revision label (optional). */
+  revision?(repository: string, digest: string): Promise<string | undefined>;
 }
 
 export interface Builder {
@@ -65,6 +67,11 @@ export interface ServiceResult {
   tags: string[];
   /** The digest the registry holds for the SHA tag (undefined when not pushed). */
   digest?: string;
+  /**
+   * skipped and reused: the commit the image was built from (its revision
+   * label), when the registry could tell; built: this commit.
+   */
+  builtFrom?: string;
   sizeBytes?: number;
   durationMs: number;
   error?: string;
@@ -181,13 +188,17 @@ async function skipExisting({ plan, opts, base, shaTag, elapsed }: Job): Promise
   const existing = await opts.store.lookup(service.repository, shaTag);
   if (!existing) return undefined;
   for (const tag of plan.tags.slice(1)) await moveTag(opts.store, service.repository, existing.digest, tag);
+  const builtFrom = await revisionOf(opts, service.repository, existing.digest);
   opts.log.info(
-    `${service.name}: ${ref(plan, shaTag)} already in the registry (${existing.digest}); not rebuilt` +
+    `${service.name}: ${ref(plan, shaTag)} already in the registry (${existing.digest}` +
+      (builtFrom && builtFrom !== shaTag ? `, built from ${builtFrom}` : '') +
+      '); not rebuilt' +
       (plan.tags.length > 1 ? `, tagged ${plan.tags.slice(1).join(', ')}` : ''),
   );
   return {
     ...base,
     status: 'skipped',
+    ...(builtFrom ? { builtFrom } : {}),
     digest: existing.digest,
     sizeBytes: existing.sizeBytes,
     durationMs: elapsed(),
@@ -201,16 +212,48 @@ async function reuseSameInputs({ plan, opts, base, elapsed }: Job): Promise<Serv
   const same = await opts.store.lookup(service.repository, plan.inputsTag);
   if (!same) return undefined;
   for (const tag of plan.tags) await moveTag(opts.store, service.repository, same.digest, tag);
+  const builtFrom = await revisionOf(opts, service.repository, same.digest);
   opts.log.info(
-    `${service.name}: build inputs unchanged (${plan.inputsTag}); tagged ${same.digest} as ${plan.tags.join(', ')} without building`,
+    `${service.name}: build inputs unchanged (${plan.inputsTag}); tagged ${same.digest}` +
+      (builtFrom ? ` (built from ${builtFrom})` : '') +
+      ` as ${plan.tags.join(', ')} without building`,
   );
   return {
     ...base,
     status: 'reused',
+    ...(builtFrom ? { builtFrom } : {}),
     digest: same.digest,
     sizeBytes: same.sizeBytes,
     durationMs: elapsed(),
   };
+}
+
+/** The image's revision label, or undefined when the store cannot read labels or the read fails (it only informs). */
+async function revisionOf(
+  opts: BuildAllOptions,
+  repository: string,
+  digest: string,
+): Promise<string | undefined> {
+  if (!opts.store.revision) return undefined;
+  try {
+    return await opts.store.revision(repository, digest);
+  } catch (err) {
+    opts.log.debug(`${repository}@${digest}: labels unreadable: ${errorMessage(err)}`);
+    return undefined;
+  }
+}
+
+/**
+ * Whether a service's image is new for the commit `sha`: built now, or
+ * already pushed for this commit and built from it (a re-run). A reused
+ * image, or a re-run's image that an earlier commit built, is not; an image
+ * whose origin the registry cannot tell counts as new (deploying it again is
+ * safe, skipping it is not).
+ */
+export function imageChanged(result: ServiceResult, sha: string): boolean {
+  if (result.status === 'built') return true;
+  if (result.status === 'skipped') return result.builtFrom === undefined || result.builtFrom === sha;
+  return false;
 }
 
 const metadataFileOf = (job: Job) => join(job.opts.tempDir, `${job.plan.service.name}-metadata.json`);

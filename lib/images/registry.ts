@@ -143,6 +143,37 @@ export class RegistryClient {
     return res.headers.get('docker-content-digest') ?? undefined;
   }
 
+  /**
+   * The image's labels (its config's `Labels`), or undefined when the
+   * reference is not there; for an index, those of its first image.
+   */
+  async labels(repository: string, reference: string): Promise<Record<string, string> | undefined> {
+    const read = async (ref: string): Promise<Record<string, unknown> | undefined> => {
+      const res = await this.request('GET', repository, `manifests/${ref}`, { accept: MANIFEST_ACCEPT });
+      if (res.status === 404) return undefined;
+      if (!res.ok)
+        throw new RegistryError(
+          `registry ${this.base} answered ${res.status} for ${repository}:${ref}`,
+          res.status,
+        );
+      return (await res.json()) as Record<string, unknown>;
+    };
+    let manifest = await read(reference);
+    const first = (manifest?.manifests as { digest?: string }[] | undefined)?.[0]?.digest;
+    if (first) manifest = await read(first);
+    const config = (manifest?.config as { digest?: string } | undefined)?.digest;
+    if (!config) return undefined;
+    const blob = await this.request('GET', repository, `blobs/${config}`, {});
+    if (!blob.ok) {
+      throw new RegistryError(
+        `registry ${this.base} answered ${blob.status} for the config of ${repository}:${reference}`,
+        blob.status,
+      );
+    }
+    const image = (await blob.json()) as { config?: { Labels?: Record<string, string> | null } };
+    return image.config?.Labels ?? {};
+  }
+
   /** Points `tag` at the manifest `digest` already in the repository (same bytes, so the same digest). */
   async retag(repository: string, digest: string, tag: string): Promise<void> {
     const get = await this.request('GET', repository, `manifests/${digest}`, { accept: MANIFEST_ACCEPT });

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { InputError, OperationError } from '../../../lib/errors.js';
 import { serializeImages } from '../../../lib/contracts/images.js';
 import { ociLabels, type BuildPlan } from '../../../lib/images/command.js';
-import { buildAll, formatSize, type ServiceResult } from '../../../lib/images/pipeline.js';
+import { buildAll, formatSize, imageChanged, type ServiceResult } from '../../../lib/images/pipeline.js';
 import { fingerprintInputs, fingerprintTag } from '../../../lib/images/fingerprint.js';
 import type { ScanResult } from '../../../lib/images/ecr.js';
 import { formatDuration } from '../../../lib/time.js';
@@ -88,7 +88,7 @@ export async function main(signal: AbortSignal): Promise<void> {
     tempDir: mkdtempSync(join(process.env.RUNNER_TEMP ?? tmpdir(), 'build-push-')),
     signal,
   });
-  writeOutputs(results);
+  writeOutputs(results, inputs.sha);
 
   const failed = results.filter((r) => r.status === 'failed');
   let scans: ScanResult[] = [];
@@ -161,19 +161,11 @@ async function inputsTagOf(inputs: Inputs, service: Inputs['services'][number]):
 }
 
 /**
- * Whether a service's image is new for this commit: built, or already pushed
- * for this very commit (a re-run cannot tell whether the first run built it,
- * so it counts as changed: deploying it again is safe, skipping it is not).
- * A reused image is the one an earlier commit released: nothing to deploy.
- */
-const imageChanged = (r: ServiceResult) => r.status === 'built' || r.status === 'skipped';
-
-/**
  * `images` and `tags` for every service that succeeded, even when another
  * failed; `changed-services` and `reused-services` split them for callers
  * that deploy only what changed.
  */
-function writeOutputs(results: ServiceResult[]): void {
+function writeOutputs(results: ServiceResult[], sha: string): void {
   const images: Record<string, string> = {};
   const tags: Record<string, string[]> = {};
   for (const r of results) {
@@ -183,10 +175,14 @@ function writeOutputs(results: ServiceResult[]): void {
   }
   core.setOutput('images', serializeImages(images));
   core.setOutput('tags', JSON.stringify(tags));
-  core.setOutput('changed-services', JSON.stringify(results.filter(imageChanged).map((r) => r.name)));
+  const succeeded = results.filter((r) => r.status !== 'failed');
+  core.setOutput(
+    'changed-services',
+    JSON.stringify(succeeded.filter((r) => imageChanged(r, sha)).map((r) => r.name)),
+  );
   core.setOutput(
     'reused-services',
-    JSON.stringify(results.filter((r) => r.status === 'reused').map((r) => r.name)),
+    JSON.stringify(succeeded.filter((r) => !imageChanged(r, sha)).map((r) => r.name)),
   );
 }
 
@@ -218,7 +214,13 @@ async function writeSummary(
               : inputs.push
                 ? 'built, pushed'
                 : 'built (not pushed)',
-        r.status === 'failed' ? '—' : imageChanged(r) ? 'yes' : 'no (reused)',
+        r.status === 'failed'
+          ? '—'
+          : imageChanged(r, inputs.sha)
+            ? 'yes'
+            : r.builtFrom
+              ? concat('no (built from ', code(r.builtFrom.slice(0, 12)), ')')
+              : 'no (reused)',
         formatDuration(r.durationMs),
         formatSize(r.sizeBytes),
         r.digest ? code(`${r.image}@${r.digest}`) : r.status === 'failed' ? '—' : code(r.tags[0]!),

@@ -8,6 +8,7 @@ import { clientConfig } from '../../../lib/aws/config.js';
 import { OperationError, errorMessage } from '../../../lib/errors.js';
 import type { ScanResult } from '../../../lib/images/ecr.js';
 import type { ImageStore, Runner, ServiceResult } from '../../../lib/images/pipeline.js';
+import { REVISION_LABEL } from '../../../lib/images/command.js';
 import { movingTagWarnings } from '../../../lib/images/immutable-tags.js';
 import { RegistryClient, registryHost } from '../../../lib/images/registry.js';
 import { coreLog } from '../../_common/core-log.js';
@@ -33,7 +34,11 @@ export async function connectRegistry(inputs: Inputs): Promise<Registry> {
       host: registryHost(registry),
       credentials,
       describe: registryHost(registry),
-      store: { lookup: (r, t) => client.lookup(r, t), retag: (r, d, t) => client.retag(r, d, t) },
+      store: {
+        lookup: (r, t) => client.lookup(r, t),
+        retag: (r, d, t) => client.retag(r, d, t),
+        revision: (r, d) => client.labels(r, d).then((labels) => labels?.[REVISION_LABEL]),
+      },
     };
   }
   const { registryId, region } = inputs.registry;
@@ -62,6 +67,7 @@ export async function connectRegistry(inputs: Inputs): Promise<Registry> {
       lookup: (r, t) => ecrLib.ecrLookup(ecr, r, t, registryId),
       // ECR speaks the registry API too: moving a tag is putting the same manifest under it.
       retag: (r, d, t) => client.retag(r, d, t),
+      revision: (r, d) => client.labels(r, d).then((labels) => labels?.[REVISION_LABEL]),
     },
     scan: threshold
       ? (result, scanSignal) =>

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryLog } from '../../../lib/log.js';
 import type { BuildPlan } from '../../../lib/images/command.js';
-import { buildAll, type CommandResult, type ImageStore, type Runner } from '../../../lib/images/pipeline.js';
+import {
+  buildAll,
+  imageChanged,
+  type CommandResult,
+  type ImageStore,
+  type Runner,
+} from '../../../lib/images/pipeline.js';
 import type { RegistryImage } from '../../../lib/images/registry.js';
 
 const SHA = 'c0ffee';
@@ -308,6 +314,59 @@ describe('buildAll', () => {
     );
     expect(result).toMatchObject({ status: 'failed' });
     expect(result!.error).toContain('403 denied');
+  });
+
+  test('a skipped or reused image carries the commit it was built from (its revision label), when the store can read it', async () => {
+    const { store: memory, repos } = memoryStore({
+      'alva/web': { [SHA]: { digest: digest('e') } },
+      'alva/api': { 'inputs-2': { digest: digest('a') } },
+      'alva/auth': { [SHA]: { digest: digest('c') } },
+    });
+    const builtFrom: Record<string, string> = { [digest('e')]: 'older', [digest('a')]: 'oldest' };
+    const store: ImageStore = {
+      ...memory,
+      revision: async (_repo, d) => {
+        if (d === digest('c')) throw new Error('blob unreadable');
+        return builtFrom[d];
+      },
+    };
+    const log = memoryLog();
+    const results = await buildAll(
+      opts({
+        plans: [plan('web'), { ...plan('api'), inputsTag: 'inputs-2' }, plan('auth')],
+        docker: fakeDocker(repos).runner,
+        store,
+        log,
+      }),
+    );
+    expect(results.map((r) => [r.name, r.status, r.builtFrom])).toEqual([
+      ['web', 'skipped', 'older'],
+      ['api', 'reused', 'oldest'],
+      ['auth', 'skipped', undefined],
+    ]);
+    expect(log.lines).toContain(
+      `web: reg.example/alva/web:${SHA} already in the registry (${digest('e')}, built from older); not rebuilt`,
+    );
+  });
+
+  test('imageChanged: built, or skipped and built from this commit or of unknown origin; never reused or failed', () => {
+    const result = (status: 'built' | 'skipped' | 'reused' | 'failed', builtFrom?: string) => ({
+      name: 'web',
+      image: 'r/web',
+      repository: 'web',
+      tags: [],
+      durationMs: 0,
+      status,
+      ...(builtFrom ? { builtFrom } : {}),
+    });
+    expect(imageChanged(result('built'), SHA)).toBe(true);
+    expect(imageChanged(result('skipped', SHA), SHA)).toBe(true);
+    expect(imageChanged(result('skipped'), SHA)).toBe(true);
+    // A re-run of a commit whose first run reused an earlier commit's image: still not changed.
+    expect(imageChanged(result('skipped', 'older'), SHA)).toBe(false);
+    expect(imageChanged(result('reused', 'older'), SHA)).toBe(false);
+    expect(imageChanged(result('reused'), SHA)).toBe(false);
+    expect(imageChanged(result('failed'), SHA)).toBe(false);
   });
 
   test('buildx: the digest comes from the metadata file and is checked against the registry', async () => {

@@ -48,6 +48,22 @@ beforeAll(async () => {
       });
       return res.end(req.method === 'HEAD' ? undefined : MANIFEST);
     }
+    if (req.url === '/v2/alva/web/blobs/sha256:c') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      return res.end(JSON.stringify({ config: { Labels: { 'org.opencontainers.image.revision': 'abc' } } }));
+    }
+    if (req.url === '/v2/alva/multi/manifests/v1') {
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' });
+      return res.end(JSON.stringify({ manifests: [{ digest: DIGEST }] }));
+    }
+    if (req.url === `/v2/alva/multi/manifests/${DIGEST}`) {
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
+      return res.end(MANIFEST.replace('sha256:c', 'sha256:multi-config'));
+    }
+    if (req.url === '/v2/alva/multi/blobs/sha256:multi-config') {
+      res.writeHead(200);
+      return res.end(JSON.stringify({ config: { Labels: null } }));
+    }
     res.writeHead(404);
     res.end();
   });
@@ -109,4 +125,17 @@ test('manifestSize: config + layers; undefined for an index', () => {
   expect(manifestSize(MANIFEST)).toBe(1124);
   expect(manifestSize(JSON.stringify({ manifests: [] }))).toBeUndefined();
   expect(manifestSize('nope')).toBeUndefined();
+});
+
+describe('RegistryClient.labels', () => {
+  test("an image's config labels; undefined when the reference is not there", async () => {
+    const client = new RegistryClient(base, { username: 'bot', password: 'pw' });
+    expect(await client.labels('alva/web', 'v1')).toEqual({ 'org.opencontainers.image.revision': 'abc' });
+    expect(await client.labels('alva/web', 'nope')).toBeUndefined();
+  });
+
+  test("an index: its first image's labels (none: an empty map)", async () => {
+    const client = new RegistryClient(base, { username: 'bot', password: 'pw' });
+    expect(await client.labels('alva/multi', 'v1')).toEqual({});
+  });
 });
