@@ -642,6 +642,57 @@ describe('lifecycle hooks run their own code against the simulator', () => {
   });
 });
 
+describe('a hook calls AWS as its execution role', () => {
+  it('with IAM modelled, a call its role may not make is denied and the hook fails, rolling back', async () => {
+    const roleArn = 'arn:aws:iam::123456789012:role/hook-role';
+    const w = await start(
+      { strategy: 'BLUE_GREEN', bakeTimeInMinutes: 0, lifecycleHooks: hook(['PRE_SCALE_UP']) },
+      SDK_HOOK,
+      (s) => {
+        s.lambdaFunctions![0]!.role = roleArn;
+        s.iam = {
+          // The tests' own clients carry no session: permissive serves them; the hook's session is authorized.
+          mode: 'permissive',
+          roles: [
+            {
+              name: 'hook-role',
+              arn: roleArn,
+              trust: {
+                Version: '2012-10-17',
+                Statement: [
+                  {
+                    Effect: 'Allow',
+                    Principal: { Service: 'lambda.amazonaws.com' },
+                    Action: 'sts:AssumeRole',
+                  },
+                ],
+              },
+              policies: [
+                {
+                  name: 'read-revisions',
+                  document: {
+                    Version: '2012-10-17',
+                    Statement: [{ Effect: 'Allow', Action: 'ecs:DescribeServiceRevisions', Resource: '*' }],
+                  },
+                },
+              ],
+            },
+          ],
+        };
+      },
+    );
+    const { c } = w;
+    const arn = await deploy(c);
+    const sd = await waitStatus(c, arn, ['ROLLBACK_SUCCESSFUL']);
+    expect(sd.rollback?.reason).toMatch(/PRE_SCALE_UP: AccessDeniedException: .*ecs:DescribeTaskDefinition/);
+    const byHook = c.sim.calls().filter((x) => JSON.stringify(x.gate ?? {}).includes('hook-role'));
+    expect(byHook.map((x) => [x.operation, x.status])).toEqual([
+      ['DescribeServiceRevisions', 200],
+      ['DescribeTaskDefinition', 400],
+    ]);
+  });
+});
+
 describe('canary and linear deployments', () => {
   it('canary: canaryPercent of production on green for canaryBakeTime, split by weight in the data plane, then the rest', async () => {
     const w = await start({
