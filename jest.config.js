@@ -18,6 +18,7 @@ const needsDocker = [
   'test/e2e/build-push-ecr.test.ts',
   'test/e2e/build-push-monorepo.test.ts',
   'test/reliability/build-push.faults.test.ts',
+  'test/workflows/consumer-build.test.ts',
 ];
 
 /** Tests outside infra/test that synthesize infra/ too, which takes a while. */
