@@ -11,14 +11,14 @@
  * AWS_ENDPOINT_URL pointing at the simulator, so its AWS SDK calls come here.
  * A handler is `file.export`; the file is looked up as .js, .mjs, .cjs (the
  * Lambda Node.js runtime's order). Inline source is written to
- * .tmp/lambda/<name>-<hash>/index.js under the repository, so the handler
- * resolves the AWS SDK from its node_modules as Lambda's runtime provides it.
+ * node_modules/.cache/sim-lambda/<name>-<hash>/index.js, so the handler
+ * resolves the AWS SDK from the repository's node_modules as Lambda's runtime provides it.
  *
  * Not modelled: the Invoke API, cold starts, concurrency, memory limits, layers.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { HookInvoker, HookOutcome } from './ecs/blue-green.js';
@@ -40,8 +40,11 @@ export interface LambdaRuntimeDeps {
 /** Lambda's default function timeout, seconds. */
 const DEFAULT_TIMEOUT_S = 3;
 
-/** Where inline code is written: inside the repository, so imports of the AWS SDK resolve. */
-const INLINE_ROOT = fileURLToPath(new URL('../.tmp/lambda/', import.meta.url));
+/**
+ * Where inline code is written: the repository's node_modules/.cache, so imports of
+ * the AWS SDK resolve from its node_modules and no linter or formatter looks at it.
+ */
+const INLINE_ROOT = fileURLToPath(new URL('../node_modules/.cache/sim-lambda/', import.meta.url));
 
 /** The child's program: import the handler, call it with the event from stdin, answer on fd 3. */
 const RUNNER = `
@@ -212,9 +215,15 @@ export class LambdaRuntime implements HookInvoker {
     const file = join(dir, 'index.js');
     if (!existsSync(file)) {
       mkdirSync(dir, { recursive: true });
+      // Written aside and renamed: another process (a parallel test worker) never imports half a file.
+      const atomically = (path: string, text: string) => {
+        const aside = `${path}.${process.pid}.tmp`;
+        writeFileSync(aside, text);
+        renameSync(aside, path);
+      };
       // No "type": Node tells CommonJS (exports.handler) from ES modules (export const handler) by syntax.
-      writeFileSync(join(dir, 'package.json'), '{}\n');
-      writeFileSync(file, source);
+      atomically(join(dir, 'package.json'), '{}\n');
+      atomically(file, source);
     }
     return dir;
   }
