@@ -22,10 +22,11 @@
  * and each call's latency are real time, so above speed 1 a throttled call
  * waits `speed` times longer in simulated terms than it would on AWS. The
  * default, speed 1, keeps both in AWS's proportions. The deploy's timeout is
- * 150 s simulated (the action's default: 30 min) and a release still running
- * 10 s after it is stopped, so the whole run takes 6 to 10 minutes.
+ * 240 s simulated by default (`--timeout`; the action's default is 30 min),
+ * and a release still running 10 s after it is stopped and reported as such,
+ * so a failing case cannot hold the run for an hour.
  *
- *   npx tsx bench/scale.ts [--speed 1] [--sizes 4,10,25,50,100] [--concurrent 25] [--out bench/results/scale.md]
+ *   npx tsx bench/scale.ts [--speed 1] [--sizes 4,10,25,50,100] [--concurrent 25] [--timeout 240] [--out bench/results/scale.md]
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,12 +50,12 @@ const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const MIN_INTERVAL_MS = 1000;
 const MAX_INTERVAL_MS = 2000;
 /**
- * The deploy's timeout, simulated ms (the action's default is 30 min). A healthy
- * release of 100 services takes about two minutes at AWS's rates (registering
- * alone: 80 s); a release still running past this (and its rollback, which gets
- * a timeout of its own) is stopped, so a failing case cannot hold the run for an hour.
+ * The deploy's default timeout, simulated s (the action's default is 30 min).
+ * A release of 100 services needs two minutes at AWS's rates (registering
+ * alone: 80 s); one still running past this (a rollback gets a timeout of its
+ * own) is stopped.
  */
-const DEPLOY_TIMEOUT_MS = 150_000;
+const DEFAULT_DEPLOY_TIMEOUT_S = 240;
 
 // ---------------------------------------------------------------- worker: one release, in a process of its own
 
@@ -62,6 +63,8 @@ interface WorkerArgs {
   services: string[];
   tag: string;
   speed: number;
+  /** The deploy's timeout, simulated ms. */
+  timeoutMs: number;
 }
 
 /** One HTTP attempt an SDK client sent. */
@@ -159,7 +162,7 @@ async function worker(args: WorkerArgs): Promise<WorkerResult> {
     const plan = await planImageDeploy(clients, CLUSTER, args.services, images);
     const report = await executeDeploy(clients, plan, {
       waitFor: 'healthy',
-      timeoutMs: DEPLOY_TIMEOUT_MS / args.speed,
+      timeoutMs: args.timeoutMs / args.speed,
       rollbackOnFailure: true,
       forceNewDeployment: false,
       log: quiet,
@@ -263,17 +266,31 @@ function runWorker(url: string, args: WorkerArgs): Promise<WorkerResult> {
     AWS_SECRET_ACCESS_KEY: 'bench-scale',
   });
   // The deploy's timeout and a margin: past it (timed out, or rolling back) the release is stopped; it reports what it did.
-  const limit = setTimeout(() => child.kill('SIGTERM'), DEPLOY_TIMEOUT_MS / args.speed + 10_000);
-  return new Promise((resolveResult, reject) => {
+  const limit = setTimeout(() => child.kill('SIGTERM'), args.timeoutMs / args.speed + 10_000);
+  const startedAt = Date.now();
+  return new Promise((resolveResult) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => {
+    // 'close', not 'exit': the result is the last thing on stdout, read only once the pipe closed.
+    child.once('close', (code) => {
       clearTimeout(limit);
       const line = out.trim().split('\n').at(-1) ?? '';
       try {
         resolveResult(JSON.parse(line) as WorkerResult);
       } catch {
-        reject(new Error(`worker exited ${code} without a result: ${out.slice(-500)}`));
+        // A release that left no result is a failed row, not the end of the benchmark.
+        resolveResult({
+          ok: false,
+          verdict: `the release's process exited ${code} without a result: ${out.slice(-200)}`,
+          startedAt,
+          endedAt: Date.now(),
+          taskDefinitions: [],
+          attempts: [],
+          sleeps: [],
+          followFrom: 0,
+          rssBeforeMB: NaN,
+          peakRssMB: NaN,
+        });
       }
     });
   });
@@ -329,7 +346,13 @@ function measureRelease(
   };
 }
 
-async function runCase(c: Case, speed: number, dir: string, tag: string): Promise<CaseMeasure> {
+async function runCase(
+  c: Case,
+  speed: number,
+  timeoutMs: number,
+  dir: string,
+  tag: string,
+): Promise<CaseMeasure> {
   const scenario = scaleScenario(loadScenario(resolve(root, 'sim/scenarios/staging.json')), c.account);
   // Every release would deploy as the same role: authorization is not what this measures (as bench/deploy.ts).
   delete scenario.iam;
@@ -338,7 +361,9 @@ async function runCase(c: Case, speed: number, dir: string, tag: string): Promis
   const { child, url } = await startSimProcess(file, speed);
   try {
     const simRssStartMB = procStatusMB(child.pid!, 'VmRSS');
-    const results = await Promise.all(c.releases.map((services) => runWorker(url, { services, tag, speed })));
+    const results = await Promise.all(
+      c.releases.map((services) => runWorker(url, { services, tag, speed, timeoutMs })),
+    );
     const [calls, events, throttling] = await Promise.all([
       getJson<SimCall[]>(`${url}/_sim/calls`),
       getJson<SimEvent[]>(`${url}/_sim/events`),
@@ -407,7 +432,13 @@ function budgetArithmetic(sizes: number[], concurrent: number): string {
   ].join('\n');
 }
 
-function report(measures: CaseMeasure[], speed: number, commit: string, totalMs: number): string {
+function report(
+  measures: CaseMeasure[],
+  speed: number,
+  timeoutMs: number,
+  commit: string,
+  totalMs: number,
+): string {
   const rows: string[] = [];
   for (const m of measures) {
     m.releases.forEach((r, i) => {
@@ -449,7 +480,7 @@ function report(measures: CaseMeasure[], speed: number, commit: string, totalMs:
     "of its services with the deploy-services library (`wait-for: healthy`, the action's default intervals",
     'divided by the speed), in a process of its own, against a fresh simulator process with the documented',
     "rate limits on (sim/throttle.ts). Wall time × speed is the real-time equivalent. The deploy's timeout is",
-    `${DEPLOY_TIMEOUT_MS / 1000} s simulated (the action's default: 30 min); a release still running 10 s after it is stopped`,
+    `${timeoutMs / 1000} s simulated (the action's default: 30 min); a release still running 10 s after it is stopped`,
     'and reported with what it did until then.',
     '',
     '## Per release',
@@ -495,6 +526,7 @@ const { values: args } = parseArgs({
     speed: { type: 'string', default: '1' },
     sizes: { type: 'string', default: '4,10,25,50,100' },
     concurrent: { type: 'string', default: '25' },
+    timeout: { type: 'string', default: String(DEFAULT_DEPLOY_TIMEOUT_S) },
     out: { type: 'string', default: 'bench/results/scale.md' },
   },
 });
@@ -508,6 +540,7 @@ if (args.worker) {
 const speed = Number(args.speed);
 const sizes = args.sizes.split(',').map(Number);
 const concurrent = Number(args.concurrent);
+const timeoutMs = Number(args.timeout) * 1000;
 const names = (from: number, count: number, total: number) =>
   Array.from({ length: count }, (_, i) => scaleServiceName(from + i, total));
 const cases: Case[] = [
@@ -532,7 +565,7 @@ const started = Date.now();
 const measures: CaseMeasure[] = [];
 try {
   for (const c of cases) {
-    const m = await runCase(c, speed, dir, `scale-${Date.now().toString(36)}`);
+    const m = await runCase(c, speed, timeoutMs, dir, `scale-${Date.now().toString(36)}`);
     measures.push(m);
     for (const r of m.releases)
       console.log(
@@ -545,6 +578,7 @@ try {
 const text = report(
   measures,
   speed,
+  timeoutMs,
   dirty ? `${commit} (with uncommitted changes in lib/ or sim/)` : commit,
   Date.now() - started,
 );
