@@ -30,6 +30,7 @@ import { condition, interpolate, interpolateString, type Contexts, type Status }
 import type { AssumedRole } from './credentials.js';
 import { emulate, isEmulated } from './emulations.js';
 import { OidcIssuer, oidcSubject, workflowRefOf, type JobIdentity } from './oidc.js';
+import { OidcTokenEndpoint } from './oidc-endpoint.js';
 import { jobPermissions, type Permissions } from './permissions.js';
 import { RemoteRepositories, isRemoteUses, parseRemoteUses, type ResolvedRepository } from './remote.js';
 import {
@@ -64,8 +65,11 @@ export interface RunnerOptions {
   vars?: Record<string, string>;
   /** Environments and their protection rules (the repository settings GitHub would hold). */
   environments?: Record<string, EnvironmentRule>;
-  /** Approve every environment that has reviewers. */
-  approve?: boolean;
+  /**
+   * Approve every job waiting for an environment's reviewers (true), or only the jobs named (ids; a
+   * called workflow's jobs by their own ids), as a reviewer approves each waiting job on GitHub.
+   */
+  approve?: boolean | string[];
   /** Where log lines go (default: stdout). */
   log?: (line: string) => void;
   sha?: string;
@@ -155,6 +159,8 @@ interface Scope {
   prefix: string;
   /** The run's OIDC token issuer (one key per run). */
   oidc: OidcIssuer;
+  /** ACTIONS_ID_TOKEN_REQUEST_URL's server: steps of jobs with id-token: write ask it for their token. */
+  oidcEndpoint: OidcTokenEndpoint;
   /** OWNER/REPO/<workflow file>@<ref> of the workflow the run started from. */
   workflowRef: string;
   /** The same for the workflow file whose jobs run in this scope. */
@@ -249,6 +255,7 @@ export async function runWorkflow(file: string, options: RunnerOptions): Promise
     secrets: options.secrets ?? {},
     prefix: '',
     oidc: new OidcIssuer(),
+    oidcEndpoint: new OidcTokenEndpoint(),
     workflowRef,
     jobWorkflowRef: workflowRef,
     jobWorkflowSha: sha,
@@ -261,6 +268,7 @@ export async function runWorkflow(file: string, options: RunnerOptions): Promise
     return await runJobs(file, workflow, scope);
   } finally {
     remotes.close();
+    await scope.oidcEndpoint.close();
     rmSync(runDir, { recursive: true, force: true });
   }
 }
@@ -444,7 +452,8 @@ async function runJob(
     record.environment = name;
     const rule = scope.options.environments?.[name];
     if (rule?.reviewers?.length) {
-      if (!scope.options.approve) {
+      const approve = scope.options.approve;
+      if (!(Array.isArray(approve) ? approve.includes(id) : approve)) {
         scope.log(
           `⏸  ${label}: environment "${name}" requires approval from ${rule.reviewers.join(', ')}; run with --approve to approve`,
         );
@@ -468,6 +477,14 @@ async function runJob(
     permissions['id-token'] === 'write'
       ? (audience: string) => ({ token: scope.oidc.mint(identity, audience), subject: oidcSubject(identity) })
       : undefined;
+  // GitHub gives such a job the token request endpoint too (a run: step may ask for its own token).
+  const idTokenRequest = idToken
+    ? await scope.oidcEndpoint.register(
+        (audience) => idToken(audience).token,
+        `${String(scope.github.server_url)}/${String(scope.github.repository_owner)}`,
+      )
+    : undefined;
+  if (idTokenRequest) scope.masks.add(idTokenRequest.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
   const workspace = mkdtempSync(join(tmpdir(), 'runner-ws-'));
   const runnerTemp = mkdtempSync(join(tmpdir(), 'runner-temp-'));
   const toolCache = join(runnerTemp, '_tool');
@@ -559,6 +576,7 @@ async function runJob(
         jobTimeoutMs: (job['timeout-minutes'] ?? 360) * 60_000 - (Date.now() - started),
         jobId: id,
         idToken,
+        ...(idTokenRequest ? { idTokenRequest } : {}),
         onAssumed: (assumed) => (record.credentials ??= []).push(assumed),
       });
       rec.name = name;
@@ -573,6 +591,7 @@ async function runJob(
     }
   } finally {
     for (const post of posts.reverse()) await post();
+    if (idTokenRequest) scope.oidcEndpoint.unregister(idTokenRequest.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
     // As the runner does at the end of a job: end what steps left running in the background.
     for (const group of processGroups) {
       try {
@@ -750,6 +769,8 @@ interface StepContext {
   jobId: string;
   /** The job's OIDC token minter; undefined without id-token: write. */
   idToken?: (audience: string) => { token: string; subject: string };
+  /** ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN of the job; undefined without id-token: write. */
+  idTokenRequest?: Record<string, string>;
   onAssumed: (assumed: AssumedRole) => void;
   /** The injected fault of this step's main process (RunnerOptions.killStep), if it is the one named. */
   onOutput?: HostProcessOptions['onOutput'];
@@ -896,6 +917,7 @@ function baseEnv(sc: StepContext): Record<string, string> {
     RUNNER_ENVIRONMENT: 'github-hosted',
     RUNNER_OS: 'Linux',
     RUNNER_ARCH: 'X64',
+    ...sc.idTokenRequest,
   };
 }
 
