@@ -259,8 +259,10 @@ function jobsAssumingRoles(): Job[] {
     expect({ job: id, variable }).toEqual({ job: id, variable: expect.any(String) });
     const environment =
       typeof job.environment === 'object' ? job.environment.name : (job.environment ?? undefined);
-    const environmentName = environment?.replace(/\$\{\{\s*inputs\.([\w-]+)\s*\}\}/, (_, name: string) =>
-      resolveInput(name),
+    // `${{ inputs.x }}`, or `${{ inputs.x || <fallback> }}` with x set by the caller.
+    const environmentName = environment?.replace(
+      /\$\{\{\s*inputs\.([\w-]+)\s*(?:\|\|.*?)?\}\}/,
+      (_, name: string) => resolveInput(name),
     );
     jobs.push({
       workflow: file,
@@ -300,7 +302,7 @@ describe('CI roles and the jobs that assume them', () => {
       'ecs-deploy.yml#deploy -> deploy as environment:staging',
       'ecs-deploy.yml#infra -> deploy as environment:staging',
       'ecs-deploy.yml#migrate -> migrate as environment:staging-migrations',
-      'ecs-deploy.yml#rollback -> deploy as environment:staging',
+      'ecs-deploy.yml#rollback -> deploy as environment:staging-rollback',
       'ecs-deploy.yml#verify -> read as ref:refs/heads/staging',
       'rollback.yml#rollback -> deploy as environment:staging',
     ]);

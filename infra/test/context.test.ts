@@ -103,6 +103,7 @@ describe('with context domain, github-repo and alarm-email', () => {
     expect(subjects.flat().sort()).toEqual([
       'repo:acme/shop:environment:staging',
       'repo:acme/shop:environment:staging-migrations',
+      'repo:acme/shop:environment:staging-rollback',
       'repo:acme/shop:ref:refs/heads/staging',
       'repo:acme/shop:ref:refs/heads/staging',
     ]);

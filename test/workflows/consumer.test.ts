@@ -213,9 +213,10 @@ describe('a consumer repository runs the suite through the runner', () => {
     expect(log).toContain(
       `acme/ecs-ship/.github/workflows/ecs-deploy.yml@v1 → acme/ecs-ship@v1 (${suiteV1.slice(0, 12)}, from ${suite})`,
     );
-    // The called workflow checked the suite out of the mapped clone at v1 (suite-ref), not the shop.
+    // The called workflow checked the suite out of the mapped clone at the commit v1 named when it was
+    // called (its job token's job_workflow_sha: one pin), not the shop.
     expect(log).toMatch(
-      new RegExp(`checkout: acme/ecs-ship@v1 \\(${suiteV1.slice(0, 12)}, from [^)]+\\) → \\.ecs-ship`),
+      new RegExp(`checkout: acme/ecs-ship@${suiteV1} \\(${suiteV1.slice(0, 12)}, from [^)]+\\) → \\.ecs-ship`),
     );
 
     const web = await service('shop-web');

@@ -48,6 +48,7 @@ describe('deploy-staging.yml through the local runner', () => {
     const before = await primaryImages();
     const { run, log } = await release(images('good1'));
     expect(jobResults(run)).toEqual({
+      check: 'success',
       build: 'skipped',
       infra: 'skipped',
       migrate: 'success',

@@ -52,7 +52,12 @@ export const ciRoles = {
   },
   deploy: {
     roleName: `${environment.prefix}-github-deploy`,
-    subjects: [`environment:${environment.githubEnvironment}`],
+    // The release's environment (reviewed) and the automatic rollback's (no reviewers, staging branch only):
+    // ecs-deploy.yml's rollback job must not wait for approval while the bad release serves.
+    subjects: [
+      `environment:${environment.githubEnvironment}`,
+      `environment:${environment.githubEnvironment}-rollback`,
+    ],
     output: 'DeployRoleArn',
     purpose: 'deploy-services, rollback (with its verify) and cdk deploy',
   },
