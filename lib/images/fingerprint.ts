@@ -17,7 +17,7 @@
  * decides, `!` re-includes.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { ServiceSpec } from './services.js';
 
@@ -144,16 +144,33 @@ async function ignoreLines(service: ServiceSpec): Promise<string[]> {
   return text.split(/\r?\n/);
 }
 
-/** The directory a glob's walk starts from: its segments before the first one with a wildcard. */
-function staticPrefix(glob: string): string {
+/**
+ * Where a glob's walk starts: its segments before the first one with a
+ * wildcard. A glob without one names a file or a directory itself.
+ */
+function staticPrefix(glob: string): { prefix: string; exact: boolean } {
   const parts = cleanGlob(glob).split('/');
   const fixed: string[] = [];
   for (const part of parts) {
     if (/[*?[\\]/.test(part)) break;
     fixed.push(part);
   }
-  // A glob without wildcards may name a file: walk its directory.
-  return (fixed.length === parts.length ? fixed.slice(0, -1) : fixed).join('/');
+  return { prefix: fixed.join('/'), exact: fixed.length === parts.length };
+}
+
+/** The repository files under a glob's static prefix (the file itself when the glob names one). */
+async function candidates(
+  workspace: string,
+  glob: string,
+  skip: (path: string) => boolean,
+): Promise<string[]> {
+  const { prefix, exact } = staticPrefix(glob);
+  if (exact) {
+    const info = await lstat(join(workspace, prefix)).catch(() => undefined);
+    if (!info) return [];
+    if (!info.isDirectory()) return [prefix];
+  }
+  return listFiles(join(workspace, prefix), workspace, skip, true);
 }
 
 export interface FingerprintOptions {
@@ -198,8 +215,8 @@ async function changeSet(
   const isGit = (path: string) => path === '.git' || path.startsWith('.git/') || path.includes('/.git/');
   const found = new Set<string>();
   const includes = service.paths.filter((g) => !g.startsWith('!'));
-  for (const start of new Set(includes.map(staticPrefix))) {
-    for (const path of await listFiles(join(workspace, start), workspace, isGit, true)) found.add(path);
+  for (const glob of includes) {
+    for (const path of await candidates(workspace, glob, isGit)) found.add(path);
   }
   const files = [...found].filter((path) => included(path) && sentByDocker(path));
   const unmatched = includes.filter((glob) => {

@@ -238,6 +238,15 @@ describe('buildFingerprint with paths: a shared context narrowed per service', (
     expect(result.files).toBe(1);
   });
 
+  test('a glob without wildcards names a file or a directory', async () => {
+    writeFileSync(join(root, 'package.json'), '{"name": "mono"}\n');
+    const service = spec('web', ['package.json', 'packages/common', 'services/web/**']);
+    const result = await fingerprintInputs(service, { platforms: [], workspace: root });
+    expect(result).toMatchObject({ files: 4, unmatched: [] });
+    writeFileSync(join(root, 'package.json'), '{"name": "mono", "version": "2"}\n');
+    expect(await fp(service)).not.toBe(result.hash);
+  });
+
   test('needs the workspace to resolve paths', async () => {
     await expect(buildFingerprint(own('web'), [])).rejects.toThrow('paths need the repository root');
   });
