@@ -13,30 +13,95 @@ const pipeline = load('ecs-deploy.yml');
 const job = (id: string): Job => pipeline.jobs[id]!;
 
 describe('the release pipeline (ecs-deploy.yml)', () => {
-  it('is reusable with typed inputs and secrets', () => {
-    const call = triggers(pipeline).workflow_call as {
-      inputs: Record<string, { type: string }>;
-      secrets: Record<string, unknown>;
-    };
+  const call = triggers(pipeline).workflow_call as {
+    inputs: Record<string, { type: string; description?: string; default?: unknown }>;
+    secrets: Record<string, { description?: string }>;
+  };
+
+  it('is reusable with every input and secret typed and described', () => {
     expect(call).toBeDefined();
-    for (const input of Object.values(call.inputs))
-      expect(['string', 'number', 'boolean']).toContain(input.type);
+    for (const [name, input] of Object.entries(call.inputs)) {
+      expect({ name, type: ['string', 'number', 'boolean'].includes(input.type) }).toEqual({
+        name,
+        type: true,
+      });
+      expect({ name, described: (input.description ?? '').length > 20 }).toEqual({ name, described: true });
+    }
+    for (const [name, secret] of Object.entries(call.secrets))
+      expect({ name, described: Boolean(secret.description) }).toEqual({ name, described: true });
     expect(call.secrets).toHaveProperty('registry-password');
   });
 
-  it('orders build → infra → migrate → deploy → verify', () => {
-    expect(needsOf(job('infra'))).toEqual(['build']);
+  it("exposes each action input a caller tunes, under the action's own name", () => {
+    const action = (name: string) =>
+      parse(readFileSync(join(dir, '..', '..', 'actions', name, 'action.yml'), 'utf8')) as {
+        inputs: Record<string, unknown>;
+      };
+    const passed: [string, string, string][] = [
+      ['build', 'reuse-unchanged', 'reuse-unchanged'],
+      ['build', 'max-parallel', 'max-parallel'],
+      ['build', 'registry', 'registry'],
+      ['build', 'registry-username', 'username'],
+      ['deploy', 'wait-for', 'wait-for'],
+      ['verify', 'base-url', 'base-url'],
+      ['verify', 'consecutive-successes', 'consecutive-successes'],
+    ];
+    for (const [jobId, input, actionInput] of passed) {
+      expect(call.inputs).toHaveProperty([input]);
+      const step = job(jobId).steps!.find((s) => s.uses?.startsWith('./.ecs-ship/actions/'))!;
+      expect(action(step.uses!.split('/').pop()!).inputs).toHaveProperty([actionInput]);
+      expect(step.with?.[actionInput]).toBe(`\${{ inputs.${input} }}`);
+    }
+    const build = job('build').steps!.find((s) => s.id === 'build')!;
+    expect(build.with?.password).toBe('${{ secrets.registry-password }}');
+    for (const [id, j] of Object.entries(pipeline.jobs))
+      expect({ id, runsOn: j['runs-on'] }).toEqual({ id, runsOn: expect.stringContaining('inputs.runs-on') });
+  });
+
+  it('has one pin: no suite-ref, every action checked out at the commit the check job read from the token', () => {
+    expect(call.inputs).not.toHaveProperty(['suite-ref']);
+    expect(call.inputs).not.toHaveProperty(['suite-repository']);
+    for (const [id, j] of Object.entries(pipeline.jobs)) {
+      const suite = (j.steps ?? []).find((s) => s.with?.path === '.ecs-ship');
+      if (!suite) continue;
+      expect({ id, with: suite.with }).toEqual({
+        id,
+        with: {
+          repository: '${{ needs.check.outputs.suite-repository }}',
+          ref: '${{ needs.check.outputs.suite-sha }}',
+          path: '.ecs-ship',
+        },
+      });
+      expect(needsOf(j)).toContain('check');
+    }
+  });
+
+  it('has no default that can run the wrong migration', () => {
+    expect(call.inputs['migration-image-from']!.default).toBe('');
+  });
+
+  it('orders check → build → infra → migrate → deploy → verify', () => {
+    expect(needsOf(job('build'))).toEqual(['check']);
+    expect(needsOf(job('infra'))).toEqual(['check', 'build']);
     expect(needsOf(job('migrate'))).toEqual(expect.arrayContaining(['build', 'infra']));
     expect(needsOf(job('deploy'))).toEqual(expect.arrayContaining(['migrate']));
-    expect(needsOf(job('verify'))).toEqual(['deploy']);
-    expect(jobOrder(pipeline)).toEqual(['build', 'infra', 'migrate', 'deploy', 'verify', 'rollback']);
+    expect(needsOf(job('verify'))).toEqual(['check', 'deploy']);
+    expect(jobOrder(pipeline)).toEqual([
+      'check',
+      'build',
+      'infra',
+      'migrate',
+      'deploy',
+      'verify',
+      'rollback',
+    ]);
   });
 
   it('does not deploy after a failed migration, and rolls back only when deploy or verify failed', () => {
     // deploy runs after skipped jobs (promotion skips the build) but never after a failure.
     expect(String(job('deploy').if)).toMatch(/!failure\(\)/);
     expect(String(job('migrate').if)).toMatch(/!failure\(\)/);
-    expect(needsOf(job('rollback')).sort()).toEqual(['deploy', 'verify']);
+    expect(needsOf(job('rollback')).sort()).toEqual(['check', 'deploy', 'verify']);
     const rollbackIf = String(job('rollback').if);
     expect(rollbackIf).toMatch(/failure\(\)/);
     expect(rollbackIf).toMatch(/needs\.deploy\.result == 'failure'/);
@@ -57,6 +122,8 @@ describe('the release pipeline (ecs-deploy.yml)', () => {
     for (const id of ['build', 'migrate', 'deploy', 'verify', 'rollback']) {
       expect(job(id).permissions).toEqual({ contents: 'read', 'id-token': 'write' });
     }
+    // The check job reads only its own token (no checkout).
+    expect(job('check').permissions).toEqual({ 'id-token': 'write' });
   });
 });
 
@@ -67,6 +134,16 @@ describe('deploy-staging.yml', () => {
     expect(on.push).toEqual({ branches: ['staging'] });
     expect(on).toHaveProperty('workflow_dispatch');
     expect(staging.concurrency).toEqual({ group: 'deploy-staging', 'cancel-in-progress': false });
+  });
+  it('calls the pipeline with a rollback environment that has no reviewers', () => {
+    const environments = parse(readFileSync(join(dir, '..', 'environments.yml'), 'utf8')) as Record<
+      string,
+      { reviewers?: string[]; 'deployment-branches'?: string[] }
+    >;
+    const rollbackEnvironment = staging.jobs.release!.with!['rollback-environment'] as string;
+    expect(rollbackEnvironment).toBe('staging-rollback');
+    expect(environments[rollbackEnvironment]).toEqual({ reviewers: [], 'deployment-branches': ['staging'] });
+    expect(environments.staging!.reviewers!.length).toBeGreaterThan(0);
   });
   it('is one pipeline: it calls the reusable workflow', () => {
     expect(Object.values(staging.jobs).map((j) => j.uses)).toEqual(['./.github/workflows/ecs-deploy.yml']);
@@ -131,5 +208,47 @@ describe('cdk-diff.yml (runs fork PR code)', () => {
     for (const step of diff.jobs.diff!.steps!.filter((s) => s.uses?.startsWith('actions/checkout'))) {
       expect(step.with?.['persist-credentials']).toBe(false);
     }
+  });
+});
+
+/**
+ * GitHub keeps at most one running and one pending run per concurrency group,
+ * and a newly queued run replaces (cancels) the pending one. The runner runs
+ * one workflow at a time and cannot queue runs, so these rules are read from
+ * the files: a rollback must never be pending in a group a push enters.
+ */
+describe('concurrency: a dispatched rollback is never cancelled or replaced by a push', () => {
+  const groupOf = (file: string) =>
+    (load(file).concurrency ?? {}) as { group?: string; 'cancel-in-progress'?: boolean };
+  const pushed = files.filter((f) => 'push' in triggers(load(f)));
+
+  it('rollback.yml has a group of its own that no push-triggered workflow shares, never cancelled in progress', () => {
+    const rollback = groupOf('rollback.yml');
+    expect(rollback).toEqual({ group: 'rollback-staging', 'cancel-in-progress': false });
+    expect(Object.keys(triggers(load('rollback.yml')))).toEqual(['workflow_dispatch']);
+    for (const file of pushed) {
+      const group = groupOf(file).group;
+      expect({ file, sharesRollbackGroup: group === rollback.group }).toEqual({
+        file,
+        sharesRollbackGroup: false,
+      });
+      for (const j of Object.values(load(file).jobs))
+        expect((j.concurrency as { group?: string })?.group ?? j.concurrency).not.toBe(rollback.group);
+    }
+  });
+
+  it('a release never cancels one in progress, and a rollback waits for a deployment under way instead of failing', () => {
+    expect(groupOf('deploy-staging.yml')['cancel-in-progress']).toBe(false);
+    const step = load('rollback.yml').jobs.rollback!.steps!.find(
+      (s) => s.uses === './actions/deploy-services',
+    )!;
+    expect(step.with?.['if-in-progress']).toBe('wait');
+  });
+
+  it('cdk-diff runs one at a time per pull request', () => {
+    expect(groupOf('cdk-diff.yml')).toEqual({
+      group: 'cdk-diff-${{ github.event.pull_request.number }}',
+      'cancel-in-progress': true,
+    });
   });
 });
