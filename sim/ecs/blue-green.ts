@@ -151,6 +151,16 @@ export class BlueGreenDeployments {
     }
     const strategy = service.deploymentConfiguration.strategy as BlueGreenRun['strategy'];
     deployment.targetGroupArns = greenTgs;
+    // The green revision's load balancers name the groups its tasks register in (the roles swapped).
+    const revision = service.revisions.get(deployment.revisionArn);
+    if (revision)
+      revision.loadBalancers = service.loadBalancers.map((lb, i) => ({
+        ...lb,
+        targetGroupArn: greenTgs[i]!,
+        ...(lb.advancedConfiguration && {
+          advancedConfiguration: { ...lb.advancedConfiguration, alternateTargetGroupArn: liveTgs[i]! },
+        }),
+      }));
     const run: BlueGreenRun = {
       strategy,
       blue,

@@ -11,6 +11,7 @@ import {
   ContinueServiceDeploymentCommand,
   CreateServiceCommand,
   DescribeServiceDeploymentsCommand,
+  DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
   ListServiceDeploymentsCommand,
   StopServiceDeploymentCommand,
@@ -491,6 +492,18 @@ describe('blue/green deployments', () => {
     w.gate('go');
     await waitStatus(c, next, ['SUCCESSFUL']);
     expect(await weights(c, 80)).toEqual({ 'web-blue': 100, 'web-green': 0 });
+    // The second green's revision names the group its tasks registered in: web-blue, the first's alternate.
+    const { serviceRevisions = [] } = await c.ecs.send(
+      new DescribeServiceRevisionsCommand({
+        serviceRevisionArns: [(await describe1(c, next)).targetServiceRevision!.arn!],
+      }),
+    );
+    const blueArn = c.sim.world.elb.targetGroupByName('web-blue')!.arn;
+    const greenArn = c.sim.world.elb.targetGroupByName('web-green')!.arn;
+    expect(serviceRevisions[0]!.loadBalancers![0]).toMatchObject({
+      targetGroupArn: blueArn,
+      advancedConfiguration: { alternateTargetGroupArn: greenArn },
+    });
     const last = await traffic(c, 80, 10);
     expect(count(last, 'web-blue')).toBe(10);
     expect(new Set(last.map((r) => r.taskDefinitionArn?.split(':').pop()))).toEqual(new Set(['1']));
