@@ -274,9 +274,12 @@ function plan(
     const groups = [...new Set(targetGroupsOf(service).map((lb) => lb.targetGroupArn!))];
     const changed = due || (health !== undefined && health.fingerprint !== fingerprint);
     const stale = health !== undefined && now - health.readAt >= healthFallbackMs;
-    // Just running: the new targets are registering, not healthy yet; list the tasks now, read
-    // their health once ECS shows a change (or the fallback period passed), not before.
-    const entering = health === undefined && groups.length > 0;
+    // Just running, with old tasks still to replace: the new targets are registering, not
+    // healthy yet; list the tasks now, read their health once ECS shows a change (it stops an
+    // old task once a new one is healthy) or the fallback period passed, not before. Nothing
+    // left to replace (done, or no old deployment): no change will come, read it now.
+    const hintExpected = (service.deployments ?? []).length > 1 && primary.rolloutState !== 'COMPLETED';
+    const entering = health === undefined && groups.length > 0 && hintExpected;
     if (!entering && (health === undefined || changed || stale)) {
       targetGroups = groups;
       if (!changed && !wantsServiceDeployment) priority = 'fallback';
