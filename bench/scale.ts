@@ -533,8 +533,8 @@ const { values: args } = parseArgs({
 
 if (args.worker) {
   const result = await worker(JSON.parse(args.worker) as WorkerArgs);
-  process.stdout.write(`\n${JSON.stringify(result)}\n`);
-  process.exit(0);
+  // Exit (the SDK's keep-alive sockets would hold the process) once the result is written: a pipe takes a large write in parts.
+  process.stdout.write(`\n${JSON.stringify(result)}\n`, () => process.exit(0));
 }
 
 const speed = Number(args.speed);
