@@ -627,6 +627,73 @@ describe('PAUSE hooks and ContinueServiceDeployment', () => {
   });
 });
 
+describe('weights in DescribeRules at each stage', () => {
+  it('paused at every stage that takes a PAUSE hook, and through bake time, the rules say where traffic goes', async () => {
+    const w = await start({
+      strategy: 'BLUE_GREEN',
+      bakeTimeInMinutes: 5,
+      lifecycleHooks: [
+        {
+          targetType: 'PAUSE',
+          lifecycleStages: [
+            'PRE_SCALE_UP',
+            'POST_SCALE_UP',
+            'POST_TEST_TRAFFIC_SHIFT',
+            'PRE_PRODUCTION_TRAFFIC_SHIFT',
+            'POST_PRODUCTION_TRAFFIC_SHIFT',
+          ],
+        },
+      ],
+    });
+    const { c } = w;
+    const arn = await deploy(c);
+    // [stage, production weights, test weights] as blue/green percentages.
+    const expected: [string, number[], number[]][] = [
+      ['PRE_SCALE_UP', [100, 0], [100, 0]],
+      ['POST_SCALE_UP', [100, 0], [100, 0]],
+      ['POST_TEST_TRAFFIC_SHIFT', [100, 0], [0, 100]],
+      ['PRE_PRODUCTION_TRAFFIC_SHIFT', [100, 0], [0, 100]],
+      ['POST_PRODUCTION_TRAFFIC_SHIFT', [0, 100], [0, 100]],
+    ];
+    const pair = (x: Record<string, number>) => [x['web-blue'], x['web-green']];
+    for (const [stage, production, test] of expected) {
+      const sd = await waitFor(
+        async () => {
+          const now = await describe1(c, arn);
+          const hook = now.lifecycleHookDetails?.at(-1);
+          return now.lifecycleStage === stage && hook?.status === 'AWAITING_ACTION' ? now : undefined;
+        },
+        `paused at ${stage}`,
+        60_000,
+      );
+      expect([stage, pair(await weights(c, 80)), pair(await weights(c, 8080))]).toEqual([
+        stage,
+        production,
+        test,
+      ]);
+      const green = production[1]!;
+      expect(count(await traffic(c, 80, 20), 'web-green')).toBe(green === 0 ? 0 : 20);
+      expect(count(await traffic(c, 8080, 5), 'web-green')).toBe(test[1] === 0 ? 0 : 5);
+      await c.ecs.send(
+        new ContinueServiceDeploymentCommand({
+          serviceDeploymentArn: arn,
+          hookId: sd.lifecycleHookDetails!.at(-1)!.hookId,
+        }),
+      );
+    }
+    await waitStage(c, arn, 'BAKE_TIME');
+    expect([pair(await weights(c, 80)), pair(await weights(c, 8080))]).toEqual([
+      [0, 100],
+      [0, 100],
+    ]);
+    // Blue still runs through bake time (a rollback can go back to it at once).
+    const blueTargets = [...c.sim.world.elb.targetGroupByName('web-blue')!.targets.values()];
+    expect(blueTargets.filter((t) => t.state === 'healthy')).toHaveLength(2);
+    await waitStatus(c, arn, ['SUCCESSFUL']);
+    expect(c.sim.world.elb.targetGroupByName('web-blue')!.targets.size).toBe(0);
+  });
+});
+
 describe('lifecycle hooks run their own code against the simulator', () => {
   it('an ES module hook calls ECS through the SDK: it fails a crashing revision at PRE_SCALE_UP and passes a good one', async () => {
     const w = await start(
