@@ -108,7 +108,9 @@ function publishBase(dir: string, id: string, dockerConfig: string): string {
     stdio: ['pipe', 'ignore', 'ignore'],
   });
   execFileSync(DOCKER, ['push', ref], { env: loginEnv, stdio: 'ignore' });
-  execFileSync(DOCKER, ['logout', registry], { env: loginEnv, stdio: 'ignore' });
+  // The login stays: build-push logs in to the registry host ECR hands out (the
+  // simulator's registry front), and the builds pull this base from the bench
+  // registry itself, as a runner logged in to its base images' registry does.
   docker('image', 'rm', ref);
   return ref;
 }
