@@ -212,7 +212,7 @@ async function changeSet(
     return !ignored(path.slice(contextFromRoot.length + 1));
   };
   // .git is the repository's history, never a build input.
-  const isGit = (path: string) => path === '.git' || path.startsWith('.git/') || path.includes('/.git/');
+  const isGit = (path: string) => /(^|\/)\.git(\/|$)/.test(path);
   const found = new Set<string>();
   const includes = service.paths.filter((g) => !g.startsWith('!'));
   for (const glob of includes) {

@@ -223,6 +223,9 @@ describe('buildFingerprint with paths: a shared context narrowed per service', (
     const before = await fp(service);
     const everything = await fp(spec('web', ['**']));
     writeFileSync(join(root, '.git/objects/def'), '2');
+    // A submodule's .git file is history too.
+    mkdirSync(join(root, 'services/web/vendor'), { recursive: true });
+    writeFileSync(join(root, 'services/web/vendor/.git'), 'gitdir: ../../../.git/modules/vendor\n');
     expect(await fp(spec('web', ['**']))).toBe(everything);
     writeFileSync(join(root, 'services/web/scratch.tmp'), 'x');
     writeFileSync(join(root, 'services/web/NOTES.md'), 'x');
