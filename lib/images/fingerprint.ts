@@ -186,6 +186,11 @@ export interface Fingerprint {
   files: number;
   /** `paths` globs that matched no file (a typo narrows the change set to nothing). */
   unmatched: string[];
+  /**
+   * The context holds the repository's .git and .dockerignore does not leave
+   * it out: Docker sends it, so every commit changes the fingerprint.
+   */
+  sendsGit: boolean;
 }
 
 /**
@@ -254,7 +259,8 @@ export async function fingerprintInputs(
     }
     field(`file:${rel}:${(info.mode & 0o111) !== 0 ? 'x' : '-'}`, await readFile(full));
   }
-  return { hash: hash.digest('hex'), files: files.length, unmatched };
+  const sendsGit = !service.paths && files.some((rel) => /^\.git(\/|$)/.test(rel));
+  return { hash: hash.digest('hex'), files: files.length, unmatched, sendsGit };
 }
 
 /** The fingerprint's hash alone (a service without paths needs no workspace). */

@@ -154,6 +154,12 @@ async function inputsTagOf(inputs: Inputs, service: Inputs['services'][number]):
       title: service.name,
     });
   }
+  if (fingerprint.sendsGit) {
+    core.warning(
+      `the build context of ${service.name} holds .git and its .dockerignore does not exclude it: Docker sends it, so every commit changes the service's inputs and it is rebuilt every time. Add .git to .dockerignore, or list the service's inputs in paths.`,
+      { title: service.name },
+    );
+  }
   core.info(
     `${service.name}: inputs ${fingerprintTag(fingerprint.hash)} (${fingerprint.files} file(s) of ${service.paths ? `paths ${service.paths.join(', ')}` : 'its context'}, the Dockerfile, target, build args, platforms)`,
   );

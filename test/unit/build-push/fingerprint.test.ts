@@ -250,6 +250,19 @@ describe('buildFingerprint with paths: a shared context narrowed per service', (
     expect(await fp(service)).not.toBe(result.hash);
   });
 
+  test('a context holding .git that .dockerignore does not exclude changes with every commit, and says so', async () => {
+    const rootContext = spec('web');
+    const sent = await fingerprintInputs(rootContext, { platforms: [], workspace: root });
+    expect(sent.sendsGit).toBe(true);
+    writeFileSync(join(root, '.git/objects/def'), 'a new commit');
+    expect(await fp(rootContext)).not.toBe(sent.hash);
+    writeFileSync(join(root, '.dockerignore'), '**/*.tmp\n.git\n');
+    const ignored = await fingerprintInputs(rootContext, { platforms: [], workspace: root });
+    expect(ignored.sendsGit).toBe(false);
+    writeFileSync(join(root, '.git/objects/0ff'), 'another commit');
+    expect(await fp(rootContext)).toBe(ignored.hash);
+  });
+
   test('needs the workspace to resolve paths', async () => {
     await expect(buildFingerprint(own('web'), [])).rejects.toThrow('paths need the repository root');
   });
