@@ -18,6 +18,7 @@ const needsDocker = [
   'test/e2e/build-push-ecr.test.ts',
   'test/e2e/build-push-monorepo.test.ts',
   'test/reliability/build-push.faults.test.ts',
+  'test/workflows/registry-password.test.ts',
   'test/workflows/consumer-build.test.ts',
 ];
 
