@@ -98,6 +98,8 @@ export function buildStaging(app: App, settings: StagingSettings = readSettings(
     redisUrl: cache.redisUrl,
     publicOrigins: alb.publicOrigins,
     imageTag: settings.imageTag,
+    deployments: alb.deployments,
+    trafficShiftTargets: alb.trafficShiftTargets,
   });
 
   const monitoring = new MonitoringStack(app, names.stack('Monitoring'), {

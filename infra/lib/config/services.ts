@@ -44,7 +44,52 @@ export interface ServiceConfig {
    * OpenAI key, cookie secret) exists but reaches no task until added here.
    */
   readonly secrets: Readonly<Record<string, AppSecret>>;
+  /**
+   * How ECS replaces the service's tasks (ECS-native strategies, `deploymentConfiguration.strategy`).
+   * @default { strategy: 'rolling' }: the seed's rolling update. Context `deployments`
+   * (`cdk synth -c deployments=api=blue-green,web=canary`, or `*=blue-green`) overrides it per service.
+   */
+  readonly deployment?: DeploymentConfig;
 }
+
+/**
+ * A service's deployment strategy. Every strategy but rolling gets an alternate target
+ * group, its production rule forwarding to both groups, a rule on the test listener and
+ * the release gate (a POST_TEST_TRAFFIC_SHIFT hook): see infra/README.md.
+ */
+export type DeploymentConfig =
+  | { readonly strategy: 'rolling' }
+  | {
+      readonly strategy: 'blue-green';
+      /** Minutes green serves all production traffic while blue still runs (instant rollback). @default 5 */
+      readonly bakeTimeMinutes?: number;
+    }
+  | {
+      readonly strategy: 'linear';
+      /** Share of production traffic moved per step, 3-100 in tenths. @default 10 (ECS's) */
+      readonly stepPercent?: number;
+      /** @default 6 (ECS's) */
+      readonly stepBakeTimeMinutes?: number;
+      /** @default 5 */
+      readonly bakeTimeMinutes?: number;
+    }
+  | {
+      readonly strategy: 'canary';
+      /** Share of production traffic the canary gets first, 0.1-100 in tenths. @default 5 (ECS's) */
+      readonly canaryPercent?: number;
+      /** @default 10 (ECS's) */
+      readonly canaryBakeTimeMinutes?: number;
+      /** @default 5 */
+      readonly bakeTimeMinutes?: number;
+    };
+
+export type DeploymentStrategyName = DeploymentConfig['strategy'];
+export const deploymentStrategyNames: readonly DeploymentStrategyName[] = [
+  'rolling',
+  'blue-green',
+  'linear',
+  'canary',
+];
 
 export interface EnvironmentConfig {
   readonly account: string;
@@ -102,6 +147,20 @@ export interface EnvironmentConfig {
   readonly githubMigrationsEnvironment: string;
   /** Branch whose pushes release: the subject of the jobs that run in no environment (build, verify). */
   readonly githubBranch: string;
+  /** Blue/green, linear and canary services: their test listener and the release gate. */
+  readonly releaseGate: {
+    /**
+     * The ALB's test listener (HTTP: the seed has no certificate; a domain brings none for it):
+     * green answers here from TEST_TRAFFIC_SHIFT on, before any production request reaches it.
+     */
+    readonly testListenerPort: number;
+    /** The SSM parameter the POST_TEST_TRAFFIC_SHIFT hook reads and the deploy role writes. */
+    readonly parameterName: string;
+    /** The hook function's name. */
+    readonly functionName: string;
+    /** How long ECS waits before asking a pending gate again (the hook's callBackDelay). */
+    readonly callBackDelaySeconds: number;
+  };
 }
 
 export const environment: EnvironmentConfig = {
@@ -142,6 +201,12 @@ export const environment: EnvironmentConfig = {
   githubEnvironment: 'staging',
   githubMigrationsEnvironment: 'staging-migrations',
   githubBranch: 'staging',
+  releaseGate: {
+    testListenerPort: 9000,
+    parameterName: '/alva-staging/release-gate',
+    functionName: 'alva-staging-release-gate',
+    callBackDelaySeconds: 15,
+  },
 };
 
 const nodeEnv = { NODE_ENV: 'production' } as const;
@@ -240,6 +305,55 @@ export const names = {
   /** Prefix of a stack output about one service: web -> Web (WebServiceName). */
   output: (name: string): string => name.charAt(0).toUpperCase() + name.slice(1),
 };
+
+/** The second target group of a traffic-shifting service: ECS starts green in whichever of the two production is not on (blue/green, linear, canary). */
+export const alternateTargetGroupName = (s: ServiceConfig): string => `${names.targetGroup(s)}-alt`;
+
+/**
+ * Each service's deployment: its config, overridden by the context value `deployments`
+ * ("name=strategy,..." with `*` for every service, or an object name -> strategy).
+ * An unknown service or strategy is an error, never ignored.
+ */
+export function resolveDeployments(context: unknown): Readonly<Record<string, DeploymentConfig>> {
+  const overrides: Record<string, string> = {};
+  if (typeof context === 'string' && context.trim() !== '') {
+    for (const pair of context.split(',')) {
+      const [name, strategy, ...rest] = pair.split('=').map((part) => part.trim());
+      if (!name || !strategy || rest.length)
+        throw new Error(`Context "deployments": "${pair}" is not service=strategy`);
+      overrides[name] = strategy;
+    }
+  } else if (context && typeof context === 'object') {
+    for (const [name, strategy] of Object.entries(context as Record<string, unknown>))
+      overrides[name] = String(strategy);
+  } else if (context !== undefined && context !== null && context !== '') {
+    throw new Error(
+      `Context "deployments" must be "service=strategy,..." or an object, got ${JSON.stringify(context)}`,
+    );
+  }
+  for (const [name, strategy] of Object.entries(overrides)) {
+    if (name !== '*' && !services.some((s) => s.name === name))
+      throw new Error(`Context "deployments" names "${name}", which is no service in config/services.ts`);
+    if (!deploymentStrategyNames.includes(strategy as DeploymentStrategyName))
+      throw new Error(
+        `Context "deployments": "${strategy}" for ${name} is no strategy (${deploymentStrategyNames.join(', ')})`,
+      );
+  }
+  return Object.fromEntries(
+    services.map((s) => {
+      const override = overrides[s.name] ?? overrides['*'];
+      const configured = s.deployment ?? { strategy: 'rolling' };
+      const deployment: DeploymentConfig =
+        override === undefined || override === configured.strategy
+          ? configured
+          : ({ strategy: override } as DeploymentConfig);
+      return [s.name, deployment] as const;
+    }),
+  );
+}
+
+/** Whether the deployment runs through ECS's traffic shifting (anything but rolling). */
+export const shiftsTraffic = (d: DeploymentConfig): boolean => d.strategy !== 'rolling';
 
 export function serviceByName(name: string): ServiceConfig {
   const found = services.find((s) => s.name === name);

@@ -2,14 +2,39 @@ import { Duration, Size, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
 
 /**
+ * ECS-native traffic shifting (BLUE_GREEN, LINEAR, CANARY): what ECS moves and
+ * the hook it asks before production traffic moves.
+ */
+export interface TrafficShiftProps {
+  readonly strategy: 'blue-green' | 'linear' | 'canary';
+  /** Green serves all production traffic this long while blue still runs. */
+  readonly bakeTime: Duration;
+  /** LINEAR: the share per step and the wait between steps. */
+  readonly linear?: { readonly stepPercent?: number; readonly stepBakeTime?: Duration };
+  /** CANARY: the canary's share and how long it bakes before the rest moves. */
+  readonly canary?: { readonly canaryPercent?: number; readonly canaryBakeTime?: Duration };
+  readonly alternateTargetGroup: elbv2.IApplicationTargetGroup;
+  readonly productionRule: elbv2.ApplicationListenerRule;
+  readonly testRule: elbv2.ApplicationListenerRule;
+  /** ECS's infrastructure role for load balancers (it modifies the rules and registers targets). */
+  readonly infrastructureRole: iam.IRole;
+  /** Invoked at POST_TEST_TRAFFIC_SHIFT with `hookRole`; absent: no hook. */
+  readonly gateHook?: lambda.IFunction;
+  readonly hookRole?: iam.IRole;
+}
+
+/**
  * A Fargate service in a private subnet behind an existing ALB target group,
  * in the style of aws-cdk-lib/aws-ecs-patterns, with defaults chosen for fast,
- * safe rolling deployments. Unlike ecs-patterns it creates no load balancer and
+ * safe rolling deployments (or, with `trafficShift`, ECS's blue/green, linear or
+ * canary deployments through an alternate target group). Unlike ecs-patterns it creates no load balancer and
  * no security group: both are owned elsewhere, so rules cannot multiply.
  */
 export interface RollingFargateServiceProps {
@@ -70,7 +95,15 @@ export interface RollingFargateServiceProps {
    * @default 10 seconds
    */
   readonly stopTimeout?: Duration;
+  /** ECS-native blue/green, linear or canary instead of the rolling update. @default rolling */
+  readonly trafficShift?: TrafficShiftProps;
 }
+
+const strategies = {
+  'blue-green': ecs.DeploymentStrategy.BLUE_GREEN,
+  linear: ecs.DeploymentStrategy.LINEAR,
+  canary: ecs.DeploymentStrategy.CANARY,
+} as const;
 
 export class RollingFargateService extends Construct {
   readonly service: ecs.FargateService;
@@ -113,7 +146,38 @@ export class RollingFargateService extends Construct {
       });
     }
 
+    const shift = props.trafficShift;
     this.service = new ecs.FargateService(this, 'Service', {
+      ...(shift
+        ? {
+            deploymentStrategy: strategies[shift.strategy],
+            bakeTime: shift.bakeTime,
+            ...(shift.linear
+              ? {
+                  linearConfiguration: {
+                    stepPercent: shift.linear.stepPercent,
+                    stepBakeTime: shift.linear.stepBakeTime,
+                  },
+                }
+              : {}),
+            ...(shift.canary
+              ? {
+                  canaryConfiguration: {
+                    stepPercent: shift.canary.canaryPercent,
+                    stepBakeTime: shift.canary.canaryBakeTime,
+                  },
+                }
+              : {}),
+            lifecycleHooks: shift.gateHook
+              ? [
+                  new ecs.DeploymentLifecycleLambdaTarget(shift.gateHook, 'ReleaseGateHook', {
+                    role: shift.hookRole,
+                    lifecycleStages: [ecs.DeploymentLifecycleStage.POST_TEST_TRAFFIC_SHIFT],
+                  }),
+                ]
+              : undefined,
+          }
+        : {}),
       cluster: props.cluster,
       serviceName: props.serviceName,
       taskDefinition: this.taskDefinition,
@@ -139,7 +203,22 @@ export class RollingFargateService extends Construct {
           }
         : undefined,
     });
-    if (props.targetGroup) {
+    if (props.targetGroup && shift) {
+      this.service
+        .loadBalancerTarget({
+          containerName: props.containerName,
+          containerPort: props.containerPort,
+          alternateTarget: new ecs.AlternateTarget('Alternate', {
+            alternateTargetGroup: shift.alternateTargetGroup,
+            productionListener: ecs.ListenerRuleConfiguration.applicationListenerRule(shift.productionRule),
+            testListener: ecs.ListenerRuleConfiguration.applicationListenerRule(shift.testRule),
+            role: shift.infrastructureRole,
+          }),
+        })
+        .attachToApplicationTargetGroup(props.targetGroup);
+    } else if (shift) {
+      throw new Error(`${props.serviceName}: blue/green, linear and canary need a target group`);
+    } else if (props.targetGroup) {
       this.service.attachToApplicationTargetGroup(props.targetGroup);
     }
   }

@@ -1,7 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { environment, names, services } from '../config/services.js';
+import { environment, names, resolveDeployments, services, shiftsTraffic } from '../config/services.js';
 
 export interface CiIdentityStackProps extends StackProps {
   /** owner/name of the repository whose workflows may assume the roles. */
@@ -217,6 +217,17 @@ export class CiIdentityStack extends Stack {
           ['sts:AssumeRole'],
           [`arn:aws:iam::${this.account}:role/cdk-hnb659fds-*-role-${this.account}-${this.region}`],
         ),
+        // The release gate of blue/green, linear and canary services (EcsStack's ReleaseGate):
+        // the pipeline marks it pending, opens it for the verified revisions, or closes it.
+        ...(Object.values(resolveDeployments(this.node.tryGetContext('deployments'))).some(shiftsTraffic)
+          ? [
+              statement(
+                'ReleaseGate',
+                ['ssm:GetParameter', 'ssm:PutParameter'],
+                [arn('ssm', 'parameter', environment.releaseGate.parameterName, '')],
+              ),
+            ]
+          : []),
       ],
     };
 

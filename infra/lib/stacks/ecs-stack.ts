@@ -3,7 +3,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -11,14 +11,16 @@ import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import type { Construct } from 'constructs';
 import {
   type AppSecret,
+  type DeploymentConfig,
   type DerivedEnvironment,
   environment,
   names,
   serviceByName,
   services,
 } from '../config/services.js';
-import { RollingFargateService } from '../constructs/ecs-service.js';
-import { targetGroupTiming } from './alb-stack.js';
+import { RollingFargateService, type TrafficShiftProps } from '../constructs/ecs-service.js';
+import { ReleaseGate } from '../constructs/release-gate.js';
+import { targetGroupTiming, type TrafficShiftTargets } from './alb-stack.js';
 import { immutable } from './network-stack.js';
 
 export interface EcsStackProps extends StackProps {
@@ -33,6 +35,10 @@ export interface EcsStackProps extends StackProps {
   readonly publicOrigins: string[];
   /** Tag of the images the task definitions start from; the deploy actions register newer revisions. */
   readonly imageTag: string;
+  /** Each service's deployment strategy (AlbStack.deployments). @default rolling for all */
+  readonly deployments?: Readonly<Record<string, DeploymentConfig>>;
+  /** What ECS shifts for each blue/green, linear or canary service (AlbStack.trafficShiftTargets). */
+  readonly trafficShiftTargets?: Readonly<Record<string, TrafficShiftTargets>>;
 }
 
 /**
@@ -52,6 +58,8 @@ export class EcsStack extends Stack {
   readonly servicePassedRoles: iam.IRole[];
   /** The roles the migration task definition passes to ECS. */
   readonly migrationPassedRoles: iam.IRole[];
+  /** The release gate, when a service shifts traffic (blue/green, linear, canary). */
+  readonly releaseGate?: ReleaseGate;
 
   constructor(scope: Construct, id: string, props: EcsStackProps) {
     super(scope, id, props);
@@ -101,6 +109,68 @@ export class EcsStack extends Stack {
       return `http://${target.name}.${environment.cloudMapNamespace}:${target.port}`;
     };
 
+    const shiftTargets = props.trafficShiftTargets ?? {};
+    let infrastructureRole: iam.Role | undefined;
+    if (Object.keys(shiftTargets).length) {
+      this.releaseGate = new ReleaseGate(this, 'ReleaseGate', {
+        parameterName: environment.releaseGate.parameterName,
+        functionName: environment.releaseGate.functionName,
+        callBackDelay: Duration.seconds(environment.releaseGate.callBackDelaySeconds),
+        logRetentionDays: environment.logRetentionDays,
+      });
+      // ECS's infrastructure role for load balancers: it moves the listener rules' weights and
+      // registers green's targets. AWS's managed policy is the one the ECS developer guide names.
+      infrastructureRole = new iam.Role(this, 'LoadBalancerInfrastructureRole', {
+        assumedBy: new iam.ServicePrincipal('ecs.amazonaws.com'),
+        description: 'ECS blue/green, linear and canary deployments: shift listener rules, register targets',
+        managedPolicies: [
+          iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonECSInfrastructureRolePolicyForLoadBalancers'),
+        ],
+      });
+      Validations.of(infrastructureRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]',
+        reason:
+          'The ECS developer guide names this AWS managed policy for the blue/green infrastructure role; AWS keeps it in step with what ECS needs, and only ecs.amazonaws.com can assume the role.',
+      });
+    }
+    const trafficShift = (name: string): TrafficShiftProps | undefined => {
+      const targets = shiftTargets[name];
+      const deployment = props.deployments?.[name];
+      if (!targets || !deployment || deployment.strategy === 'rolling') return undefined;
+      return {
+        strategy: deployment.strategy,
+        bakeTime: Duration.minutes(deployment.bakeTimeMinutes ?? 5),
+        ...(deployment.strategy === 'linear'
+          ? {
+              linear: {
+                stepPercent: deployment.stepPercent,
+                stepBakeTime:
+                  deployment.stepBakeTimeMinutes === undefined
+                    ? undefined
+                    : Duration.minutes(deployment.stepBakeTimeMinutes),
+              },
+            }
+          : {}),
+        ...(deployment.strategy === 'canary'
+          ? {
+              canary: {
+                canaryPercent: deployment.canaryPercent,
+                canaryBakeTime:
+                  deployment.canaryBakeTimeMinutes === undefined
+                    ? undefined
+                    : Duration.minutes(deployment.canaryBakeTimeMinutes),
+              },
+            }
+          : {}),
+        alternateTargetGroup: targets.alternateTargetGroup,
+        productionRule: targets.productionRule,
+        testRule: targets.testRule,
+        infrastructureRole: infrastructureRole!,
+        gateHook: this.releaseGate?.function,
+        hookRole: this.releaseGate?.invokeRole,
+      };
+    };
+
     const created: Record<string, ecs.FargateService> = {};
     this.servicePassedRoles = [];
     for (const service of services) {
@@ -137,6 +207,7 @@ export class EcsStack extends Stack {
         cloudMapName: service.name,
         // Callers' DNS caches forget a stopping task before it stops serving.
         dnsTtl: Duration.seconds(targetGroupTiming.deregistrationDelaySeconds),
+        trafficShift: trafficShift(service.name),
       });
       created[service.name] = rolling.service;
       this.servicePassedRoles.push(
