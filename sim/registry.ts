@@ -15,6 +15,7 @@ import { EcrService } from './services/ecr.js';
 import { EcsService } from './services/ecs.js';
 import { Elbv2Service } from './services/elbv2.js';
 import { LogsService } from './services/logs.js';
+import { SsmService } from './services/ssm.js';
 import { StsService } from './services/sts.js';
 import { ThrottleGate } from './throttle.js';
 
@@ -36,6 +37,7 @@ export const SERVICES: readonly ServiceFactory[] = [
   (parts) => new EcrService(parts),
   (parts) => new CloudFormationService(parts),
   (parts) => new StsService(parts),
+  (parts) => new SsmService(parts),
 ];
 
 /** Makes a gate for one loaded scenario. */

@@ -68,6 +68,23 @@ export interface Scenario {
    * or the asset directory), Role, Environment.Variables, Timeout.
    */
   lambdaFunctions?: LambdaFunctionSpec[];
+  /**
+   * Systems Manager Parameter Store parameters (sim/services/ssm.ts), each at
+   * version 1 when the world loads. From a cloud assembly: AWS::SSM::Parameter's
+   * Name, Type, Value, Description, Tier.
+   */
+  ssmParameters?: SsmParameterSpec[];
+}
+
+export interface SsmParameterSpec {
+  /** As PutParameter names it, e.g. "/alva/staging/release-gate". */
+  name: string;
+  /** Default String. */
+  type?: 'String' | 'StringList' | 'SecureString';
+  value: string;
+  description?: string;
+  /** Default Standard. */
+  tier?: 'Standard' | 'Advanced';
 }
 
 export interface LambdaFunctionSpec {

@@ -28,6 +28,8 @@
  *   A TPS quota has no documented burst: the bucket holds one second's worth.
  * - ECR: GetAuthorizationToken, 200 tokens refilled at 20 per second, as
  *   https://docs.aws.amazon.com/AmazonECR/latest/userguide/common-errors.html describes it.
+ * - SSM Parameter Store: 40 TPS (default throughput) shared by GetParameter,
+ *   GetParameters and GetParametersByPath (https://docs.aws.amazon.com/general/latest/gr/ssm.html).
  *
  * The error: ECS, Logs and ECR (JSON protocol) answer HTTP 400
  * `ThrottlingException` "Rate exceeded", as the ECS page shows; ELBv2 (Query
@@ -73,6 +75,7 @@ const ELB_SOURCE =
   'https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-api-throttling.html';
 const LOGS_SOURCE = 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html';
 const ECR_SOURCE = 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/common-errors.html';
+const SSM_SOURCE = 'https://docs.aws.amazon.com/general/latest/gr/ssm.html';
 
 function ecs(id: string, title: string, capacity: number, refillPerSecond: number, operations: string[]) {
   return {
@@ -260,6 +263,17 @@ export const AWS_BUCKETS: readonly BucketDefinition[] = [
     capacity: 200,
     refillPerSecond: 20,
     source: ECR_SOURCE,
+  },
+  {
+    // Parameter Store's default throughput: 40 TPS shared by the three reads (PutParameter's own is not documented there).
+    id: 'ssm:parameter-read',
+    title:
+      'Max throughput (transactions per second), default throughput: GetParameter, GetParameters, GetParametersByPath',
+    service: 'ssm',
+    operations: ['GetParameter', 'GetParameters', 'GetParametersByPath'],
+    capacity: 40,
+    refillPerSecond: 40,
+    source: SSM_SOURCE,
   },
 ];
 

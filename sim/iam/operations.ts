@@ -40,6 +40,7 @@ export const SERVICE_PROTOCOL: Record<string, 'json' | 'query'> = {
   elbv2: 'query',
   cloudformation: 'query',
   sts: 'query',
+  ssm: 'json',
 };
 
 /** The IAM service prefix of each simulated service. */
@@ -50,6 +51,7 @@ export const IAM_PREFIX: Record<string, string> = {
   elbv2: 'elasticloadbalancing',
   cloudformation: 'cloudformation',
   sts: 'sts',
+  ssm: 'ssm',
 };
 
 /** STS operations a caller makes without credentials: the token is the identity. */
@@ -380,6 +382,35 @@ const STS: Record<string, Rule> = {
   GetCallerIdentity: () => [one('sts:GetCallerIdentity', '*')],
 };
 
+// ------------------------------------------------------------------ SSM Parameter Store
+
+/**
+ * A parameter's ARN: "parameter/" and the name without its leading slash
+ * (Service Authorization Reference, Systems Manager: parameter resource
+ * arn:${Partition}:ssm:${Region}:${Account}:parameter/${ParameterNameWithoutLeadingSlash}).
+ * A name may carry a ":version" selector, and reads may give the ARN itself.
+ */
+function parameterArn(s: OperationScope, ref: string): string {
+  if (ref.startsWith('arn:')) return ref.replace(/(:parameter\/[^:]*):[^:/]*$/, '$1');
+  const name = ref.replace(/:[^:/]*$/, '').replace(/^\//, '');
+  return `arn:aws:ssm:${s.region}:${s.accountId}:parameter/${name}`;
+}
+
+const onParameter =
+  (action: string): Rule =>
+  (p, s) => [one(`ssm:${action}`, parameterArn(s, str(p.Name) ?? ''))];
+
+const SSM: Record<string, Rule> = {
+  GetParameter: onParameter('GetParameter'),
+  PutParameter: onParameter('PutParameter'),
+  DeleteParameter: onParameter('DeleteParameter'),
+  // One authorization per parameter named.
+  GetParameters: (p, s) => list(p.Names).map((name) => one('ssm:GetParameters', parameterArn(s, name))),
+  GetParametersByPath: (p, s) => [
+    one('ssm:GetParametersByPath', parameterArn(s, (str(p.Path) ?? '').replace(/\/$/, ''))),
+  ],
+};
+
 /** service → operation → what AWS authorizes. */
 export const OPERATIONS: Record<string, Record<string, Rule>> = {
   ecs: ECS,
@@ -388,6 +419,7 @@ export const OPERATIONS: Record<string, Record<string, Rule>> = {
   elbv2: ELBV2,
   cloudformation: CLOUDFORMATION,
   sts: STS,
+  ssm: SSM,
 };
 
 /**

@@ -65,6 +65,11 @@ const SAMPLE: Record<string, Record<string, unknown>> = {
   GetTemplate: { StackName: 'Stack' },
   DescribeStacks: { StackName: 'Stack' },
   AssumeRole: { RoleArn: 'arn:aws:iam::123456789012:role/r', RoleSessionName: 's' },
+  GetParameter: { Name: '/app/gate' },
+  GetParameters: { Names: ['/app/gate', 'plain'] },
+  GetParametersByPath: { Path: '/app/' },
+  PutParameter: { Name: '/app/gate', Value: 'open', Type: 'String' },
+  DeleteParameter: { Name: '/app/gate' },
 };
 
 /**
