@@ -56,11 +56,9 @@ function repositoryOfInfra(): string {
 const REPOSITORY = repositoryOfInfra();
 
 async function serving(sim: Sim): Promise<Record<string, string>> {
-  const ecs = new ECSClient({
-    endpoint: sim.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-  });
+  // IAM is enforced: the report reads the services as the read-only CI role, with a session an administrator hands out.
+  const session = sim.session({ role: 'alva-staging-github-read', sessionName: 'demo-report' });
+  const ecs = new ECSClient({ endpoint: sim.url, region: 'us-east-1', credentials: session });
   const { services = [] } = await ecs.send(
     new DescribeServicesCommand({ cluster: CLUSTER, services: SERVICES }),
   );
@@ -112,11 +110,13 @@ async function main() {
   // Docker can build here when the registry takes our login and the engine has the samples' base image.
   const docker = (await registryUp()) && engineUp();
   if (docker) {
+    // Keep the repositories' settings infra/ synthesized (tag mutability, exclusion filters): only the registry changes.
     scenario.ecr = {
+      ...scenario.ecr,
       registry: REGISTRY,
       username: REGISTRY_USER,
       password: REGISTRY_PASSWORD,
-      repositories: SERVICES,
+      repositories: scenario.ecr?.repositories ?? SERVICES,
     };
   }
   const sim = await startSim({ scenario, speed: SPEED, port: 0 });
@@ -188,9 +188,18 @@ async function main() {
         ...SERVICES.map((s) => [s, before[s] ?? '', afterFirst[s] ?? '', afterSecond[s] ?? '']),
       ]),
     );
+    // IAM is enforced: every call the jobs made (API and registry) was authorized against their role's policies.
+    const sessionCalls = sim.calls().filter((c) => c.gate?.principal && c.gate.via !== 'admin').length;
+    const refused = sim.events().filter((e) => e.kind === 'iam.denied' || e.kind === 'sts.refused');
+    console.log(
+      `\nIAM enforced: ${sessionCalls} API calls made with the jobs' role sessions, ${refused.length} refused${refused
+        .map((e) => `\n  ${e.kind}: ${JSON.stringify(e.detail)}`)
+        .join('')}`,
+    );
     const rolledBack = SERVICES.every((s) => afterSecond[s] === afterFirst[s]);
     const rollbackJob = flat(second).find((j) => j.id === 'rollback');
     const ok =
+      refused.length === 0 &&
       first.conclusion === 'success' &&
       second.conclusion === 'failure' &&
       rollbackJob?.result === 'success' &&

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { resolve } from 'node:path';
-import { startSim, type Sim } from '../../sim/index.js';
+import { type Sim } from '../../sim/index.js';
 import type { FaultSpec } from '../../sim/scenario.js';
 import {
   OFFLINE_AWS_ENV,
@@ -21,6 +21,8 @@ import { repositoryRoot } from '../../runner/repo.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startTestSim } from '../sim/helpers.js';
+import { pipelineSessionEnv } from './run-action.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const cluster = 'alva-staging-cluster';
@@ -94,6 +96,8 @@ async function deployStep(options: StepOptions): Promise<NodeActionRun> {
       env: {
         ...standaloneEnv({ workspace: repositoryRoot, runnerTemp }),
         ...OFFLINE_AWS_ENV,
+        // As the pipeline runs it: a session of its role (IAM is enforced in the staging world).
+        ...(await pipelineSessionEnv(sim.url, 'deploy-services')),
         AWS_ENDPOINT_URL: sim.url,
         // The SDK's retries as most clients have them: an outage of seconds is longer than they last.
         AWS_MAX_ATTEMPTS: '3',
@@ -121,7 +125,7 @@ function once(when: RegExp, faults: FaultSpec[], then?: (kill: (signal: NodeJS.S
 }
 
 beforeAll(async () => {
-  sim = await startSim({ scenario: resolve(root, 'sim/scenarios/staging.json'), speed: 20, port: 0 });
+  sim = await startTestSim({ scenario: resolve(root, 'sim/scenarios/staging.json'), speed: 20, port: 0 });
 });
 afterAll(async () => {
   await sim?.close();

@@ -9,9 +9,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { resolve } from 'node:path';
-import { loadScenario, startSim, type Scenario, type Sim } from '../../sim/index.js';
+import { loadScenario, type Scenario, type Sim } from '../../sim/index.js';
 import type { DeployedService } from '../../lib/contracts/deployments.js';
 import { runAction } from './run-action.js';
+import { operatorCredentials, startTestSim } from '../sim/helpers.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const staging = resolve(root, 'sim/scenarios/staging.json');
@@ -71,11 +72,11 @@ function withoutCircuitBreaker(): Scenario {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  sim = await startSim({ scenario: staging, speed: 20, port: 0 });
+  sim = await startTestSim({ scenario: staging, speed: 20, port: 0 });
   ecs = new ECSClient({
     region: 'us-east-1',
     endpoint: sim.url,
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+    credentials: operatorCredentials(sim),
   });
 });
 afterAll(async () => {
@@ -198,11 +199,11 @@ describe('deploy-services: reruns, other deployments, late crashes (bundle again
       group.deregistrationDelaySeconds = 1;
     }
     for (const service of quick.services ?? []) service.healthCheckGracePeriodSeconds = 0;
-    const realTime = await startSim({ scenario: quick, speed: 1, port: 0 });
+    const realTime = await startTestSim({ scenario: quick, speed: 1, port: 0 });
     const client = new ECSClient({
       region: 'us-east-1',
       endpoint: realTime.url,
-      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      credentials: operatorCredentials(realTime),
     });
     try {
       const before = (await client.send(new DescribeServicesCommand({ cluster, services: ['alva-web'] })))

@@ -8,9 +8,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { startSim, type Scenario, type Sim } from '../../sim/index.js';
+import { type Scenario, type Sim } from '../../sim/index.js';
 import type { DeployedService } from '../../lib/contracts/deployments.js';
 import { runAction } from './run-action.js';
+import { OPERATOR_ROLE, operatorCredentials, startTestSim } from '../sim/helpers.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const cluster = 'alva-staging-cluster';
@@ -41,20 +42,22 @@ function lastSeq(): number {
   return sim.calls().at(-1)?.seq ?? 0;
 }
 
-function deploy(inputs: Record<string, string>, env: Record<string, string> = {}) {
+/** deploy-services as the deploy job runs it: with the deploy role's session (or `role`'s). */
+function deploy(inputs: Record<string, string>, env: Record<string, string> = {}, role?: string) {
   return runAction('deploy-services', {
     inputs: { cluster, services: services.join('\n'), ...inputs },
     env: { AWS_ENDPOINT_URL: sim.url, ...env },
     timeoutMs: 180_000,
+    ...(role ? { role } : {}),
   });
 }
 
 beforeAll(async () => {
-  sim = await startSim({ scenario: resolve(root, 'sim/scenarios/staging.json'), speed: 20, port: 0 });
+  sim = await startTestSim({ scenario: resolve(root, 'sim/scenarios/staging.json'), speed: 20, port: 0 });
   ecs = new ECSClient({
     region: 'us-east-1',
     endpoint: sim.url,
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+    credentials: operatorCredentials(sim),
   });
 });
 afterAll(async () => {
@@ -121,6 +124,10 @@ describe('deploy-services (bundle against the simulator)', () => {
     for (const service of services) expect(out[service]!.status).toBe('deployed');
   });
 
+  // The deploy role may describe only the four services: for another name AWS answers AccessDenied before
+  // ECS could say it is missing (the next test). ECS's "not found" is what a role allowed to describe
+  // every service of the cluster sees: the operator's here.
+  const roleOfCase: Record<string, string> = { 'an unknown service': OPERATOR_ROLE };
   const badInputs: [string, Record<string, string>, RegExp][] = [
     ['an unknown service', { services: 'alva-web\nalva-nope' }, /Input "services": "alva-nope" .*not found/],
     ['malformed images JSON', { images: '{"web": ' }, /Input "images": is not valid JSON/],
@@ -147,19 +154,38 @@ describe('deploy-services (bundle against the simulator)', () => {
   ];
   it.each(badInputs)(
     'rejects %s with exit 1, naming the input, and changes nothing',
-    async (_label, inputs, message) => {
+    async (label, inputs, message) => {
       const since = lastSeq();
-      const run = await deploy({
-        images: images('v5'),
-        ...inputs,
-        ...('rollback-to' in inputs ? { images: '' } : {}),
-      });
+      const run = await deploy(
+        {
+          images: images('v5'),
+          ...inputs,
+          ...('rollback-to' in inputs ? { images: '' } : {}),
+        },
+        {},
+        roleOfCase[label],
+      );
       expect(run.exitCode).toBe(1);
       expect(run.log).toMatch(message);
       expect(run.log).toMatch(/Fix: /);
       expect(sim.calls(since).filter((c) => c.mutating)).toEqual([]);
     },
   );
+
+  it("as the deploy role, a service the role is not for fails with AWS's AccessDenied naming the action, and changes nothing", async () => {
+    const since = lastSeq();
+    const run = await deploy({ images: images('v5'), services: 'alva-web\nalva-nope' });
+    expect(run.exitCode).toBe(1);
+    expect(run.log).toMatch(
+      /alva-staging-github-deploy\/e2e-deploy-services is not authorized to perform: ecs:DescribeServices on resource: arn:aws:ecs:us-east-1:123456789012:service\/alva-staging-cluster\/alva-nope/,
+    );
+    const refused = sim.calls(since).filter((c) => c.errorCode === 'AccessDeniedException');
+    expect(refused.map((c) => [c.operation, c.gate?.decision])).toContainEqual([
+      'DescribeServices',
+      'ImplicitlyDenied',
+    ]);
+    expect(sim.calls(since).filter((c) => c.mutating)).toEqual([]);
+  });
 
   it('rollback-to: previous returns all four to their previous revisions', async () => {
     const original = await taskDefinitions();

@@ -20,9 +20,10 @@ import {
 } from '@aws-sdk/client-ecs';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { startSim, type Scenario, type Sim, type SimEvent } from '../../sim/index.js';
+import { type Scenario, type Sim, type SimEvent } from '../../sim/index.js';
 import type { VerifyReport } from '../../lib/contracts/verify-report.js';
 import { runAction } from './run-action.js';
+import { operatorCredentials, startTestSim } from '../sim/helpers.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const cluster = 'alva-staging-cluster';
@@ -44,11 +45,11 @@ let sim: Sim;
 let ecs: ECSClient;
 
 async function startSimAt(speed: number): Promise<void> {
-  sim = await startSim({ scenario, speed, port: 0 });
+  sim = await startTestSim({ scenario, speed, port: 0 });
   ecs = new ECSClient({
     region: 'us-east-1',
     endpoint: sim.url,
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+    credentials: operatorCredentials(sim),
   });
 }
 

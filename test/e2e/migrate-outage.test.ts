@@ -16,8 +16,10 @@ import {
   type NodeActionRun,
 } from '../../runner/action-host.js';
 import { repositoryRoot } from '../../runner/repo.js';
-import { startSim, type Scenario, type Sim } from '../../sim/index.js';
+import { type Scenario, type Sim } from '../../sim/index.js';
 import type { FaultSpec, ImageBehaviour } from '../../sim/scenario.js';
+import { startTestSim } from '../sim/helpers.js';
+import { pipelineSessionEnv } from './run-action.js';
 
 const staging = JSON.parse(
   readFileSync(join(repositoryRoot, 'sim', 'scenarios', 'staging.json'), 'utf8'),
@@ -60,7 +62,7 @@ async function startStaging(change: (s: Scenario) => void = () => undefined): Pr
   const scenario = structuredClone(staging);
   scenario.images = { ...behaviours, ...scenario.images };
   change(scenario);
-  sim = await startSim({ scenario, speed: 20, port: 0 });
+  sim = await startTestSim({ scenario, speed: 20, port: 0 });
   return sim;
 }
 
@@ -97,6 +99,8 @@ async function migrate(s: Sim, options: MigrateRun): Promise<NodeActionRun> {
       env: {
         ...standaloneEnv({ workspace: repositoryRoot, runnerTemp }),
         ...OFFLINE_AWS_ENV,
+        // As the pipeline runs it: a session of its role (IAM is enforced in the staging world).
+        ...(await pipelineSessionEnv(s.url, 'migrate')),
         AWS_ENDPOINT_URL: s.url,
         ...options.env,
       },

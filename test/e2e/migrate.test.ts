@@ -6,9 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSim, type Scenario, type Sim, type SimCall } from '../../sim/index.js';
+import { type Scenario, type Sim, type SimCall } from '../../sim/index.js';
 import type { ImageBehaviour } from '../../sim/scenario.js';
 import { runAction, type ActionRun } from './run-action.js';
+import { startTestSim } from '../sim/helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const staging = JSON.parse(readFileSync(join(root, 'sim', 'scenarios', 'staging.json'), 'utf8')) as Scenario;
@@ -71,7 +72,7 @@ function scenario(overrides: Partial<Scenario> = {}, sidecar = true): Scenario {
 
 let sim: Sim;
 beforeAll(async () => {
-  sim = await startSim({ scenario: scenario(), speed: 20, port: 0 });
+  sim = await startTestSim({ scenario: scenario(), speed: 20, port: 0 });
 });
 afterAll(async () => {
   await sim?.close();
@@ -237,7 +238,7 @@ describe('migrate (end to end against the simulator)', () => {
   it('judges a task that stopped before the first poll', async () => {
     // No provisioning, pull or stop time, a fast clock, and the first DescribeTasks throttled
     // (the SDK retries it): by the first answer the action gets, the task has long stopped.
-    const quick = await startSim({
+    const quick = await startTestSim({
       // Without the sidecar the task's lines are printed unprefixed, as they are written.
       scenario: scenario(
         { timing: { ...staging.timing, provisionMs: 0, pullMs: 0, stopMs: 0, jitter: 0 } },

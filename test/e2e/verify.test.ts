@@ -17,9 +17,10 @@ import {
 } from '@aws-sdk/client-ecs';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { startSim, type Scenario, type Sim } from '../../sim/index.js';
+import { type Scenario, type Sim } from '../../sim/index.js';
 import type { VerifyReport } from '../../lib/contracts/verify-report.js';
 import { runAction } from './run-action.js';
+import { operatorCredentials, startTestSim } from '../sim/helpers.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const cluster = 'alva-staging-cluster';
@@ -112,11 +113,11 @@ const reportOf = (run: { outputs: Record<string, string> }) =>
   JSON.parse(run.outputs.report!) as VerifyReport;
 
 beforeAll(async () => {
-  sim = await startSim({ scenario, speed: 20, port: 0 });
+  sim = await startTestSim({ scenario, speed: 20, port: 0 });
   ecs = new ECSClient({
     region: 'us-east-1',
     endpoint: sim.url,
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+    credentials: operatorCredentials(sim),
   });
 });
 afterAll(async () => {

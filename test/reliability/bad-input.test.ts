@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction, type ActionRun } from '../e2e/run-action.js';
 import {
-  AWS_SECRET,
+  awsSecrets,
   CLUSTER,
   REGISTRY,
   SERVICES,
@@ -478,7 +478,7 @@ describe('bad input: exit 1 naming the input, before any mutating call', () => {
             acted.length ? `docker ran: ${acted.join(' | ')}` : 'docker never asked to log in, build or push',
           );
         }
-        const secrets = [String(inputs.password ?? ''), AWS_SECRET, ...(c.secrets ?? [])];
+        const secrets = [String(inputs.password ?? ''), ...awsSecrets(run), ...(c.secrets ?? [])];
         const leaked = secretsIn(
           [jobLog(run), run.summary, ...Object.values(run.outputs)].join('\n'),
           secrets,

@@ -9,7 +9,8 @@
  */
 import { join, resolve } from 'node:path';
 import { ECSClient, UpdateServiceCommand, DeleteServiceCommand } from '@aws-sdk/client-ecs';
-import { startSim, loadScenario, type Sim, type Scenario } from '../../sim/index.js';
+import { loadScenario, type Sim, type Scenario } from '../../sim/index.js';
+import { clientConfig, startTestSim } from '../sim/helpers.js';
 import { runAction, type ActionRun, type RunOptions } from '../e2e/run-action.js';
 import { recordRow, type ReliabilityRow } from '../../runner/reliability-results.js';
 import { OFFLINE_AWS_ENV } from '../../runner/action-host.js';
@@ -18,8 +19,13 @@ export const root = resolve(import.meta.dirname, '..', '..');
 export const STAGING = join(root, 'sim', 'scenarios', 'staging.json');
 export const CLUSTER = 'alva-staging-cluster';
 export const SERVICES = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
-/** The secret key every action run gets (runner/action-host.ts): it must never show in a log. */
+/** The secret key an action run gets where the simulator models no IAM (runner/action-host.ts): it must never show in a log. */
 export const AWS_SECRET = OFFLINE_AWS_ENV.AWS_SECRET_ACCESS_KEY;
+
+/** The AWS secrets `run` was given (the static key, or its role session's secret and token): none may show in a log. */
+export function awsSecrets(run: ActionRun): string[] {
+  return run.session ? [run.session.secretAccessKey, run.session.sessionToken] : [AWS_SECRET];
+}
 export const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 /** Simulated time runs this many times faster than real time in the matrix. */
 export const SPEED = 40;
@@ -92,8 +98,9 @@ export function staging(change?: (s: Scenario) => void): Scenario {
   return scenario;
 }
 
+/** The staging world (IAM enforced; actions run as their pipeline role, run-action.ts) with the test's operator role. */
 export function startStaging(change?: (s: Scenario) => void, speed = SPEED): Promise<Sim> {
-  return startSim({ scenario: staging(change), speed, port: 0 });
+  return startTestSim({ scenario: staging(change), speed, port: 0 });
 }
 
 /** The environment that points a bundle at the simulator. */
@@ -266,14 +273,9 @@ export async function until(predicate: () => boolean, timeoutMs = 60_000, everyM
   return predicate();
 }
 
-/** An SDK client of "someone else" working on the same account. */
+/** An SDK client of "someone else" working on the same account: the test's operator (test/sim/helpers.ts). */
 export function otherOperator(sim: Sim): ECSClient {
-  return new ECSClient({
-    endpoint: sim.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDOTHER', secretAccessKey: 'other-secret' },
-    maxAttempts: 3,
-  });
+  return new ECSClient({ ...clientConfig(sim), maxAttempts: 3 });
 }
 
 export { UpdateServiceCommand, DeleteServiceCommand };

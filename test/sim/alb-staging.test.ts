@@ -4,22 +4,15 @@ import {
   DescribeLoadBalancersCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { resolve } from 'node:path';
 import { startSim, type Sim } from '../../sim/index.js';
+import { clientConfig, withOperator } from './helpers.js';
 
 let sim: Sim;
 let elb: ElasticLoadBalancingV2Client;
 
 beforeAll(async () => {
-  sim = await startSim({
-    scenario: resolve(import.meta.dirname, '../../sim/scenarios/staging.json'),
-    speed: 20,
-  });
-  elb = new ElasticLoadBalancingV2Client({
-    region: 'us-east-1',
-    endpoint: sim.url,
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
-  });
+  sim = await startSim({ scenario: withOperator(), speed: 20 });
+  elb = new ElasticLoadBalancingV2Client(clientConfig(sim));
 });
 afterAll(async () => {
   elb?.destroy();

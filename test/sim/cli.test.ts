@@ -47,7 +47,18 @@ describe('npm run sim', () => {
       child!.once('exit', (code) => reject(new Error(`exited ${code}:\n${output}`)));
     });
 
-    const ecs = new ECSClient(clientConfig(`http://127.0.0.1:${port}`));
+    // IAM is enforced in the staging world: a session of its read-only role, as an administrator hands it out.
+    const session = (await (
+      await fetch(`http://127.0.0.1:${port}/_sim/sessions`, {
+        method: 'POST',
+        body: JSON.stringify({ roleName: 'alva-staging-github-read' }),
+      })
+    ).json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string };
+    const { accessKeyId, secretAccessKey, sessionToken } = session;
+    const ecs = new ECSClient({
+      ...clientConfig(`http://127.0.0.1:${port}`),
+      credentials: { accessKeyId, secretAccessKey, sessionToken },
+    });
     const { services, failures } = await ecs.send(
       new DescribeServicesCommand({ cluster: CLUSTER, services: SERVICES }),
     );

@@ -160,7 +160,7 @@ describe('faults', () => {
 
   it('ThrottlingException when retries are exhausted', async () => {
     c.sim.addFaults({ service: 'ecs', operation: 'DescribeServices', kind: 'throttle', count: 5 });
-    const once = new ECSClient(clientConfig(c.sim.url, 1));
+    const once = new ECSClient(clientConfig(c.sim, 1));
     const err = await once
       .send(new DescribeServicesCommand({ cluster: CLUSTER, services: ['alva-api'] }))
       .catch((e: unknown) => e);
@@ -199,7 +199,7 @@ describe('faults', () => {
       ]),
     });
     expect(res.status).toBe(200);
-    const elb = new ElasticLoadBalancingV2Client(clientConfig(c.sim.url, 5));
+    const elb = new ElasticLoadBalancingV2Client(clientConfig(c.sim, 5));
     const { TargetGroups } = await elb.send(new DescribeTargetGroupsCommand({}));
     elb.destroy();
     expect(TargetGroups).toHaveLength(4);
@@ -213,7 +213,7 @@ describe('faults', () => {
 
   it('an ELBv2 throttle surfaces as the Throttling service exception when retries run out', async () => {
     c.sim.addFaults({ service: 'elbv2', operation: '*', kind: 'throttle', count: 3 });
-    const elb = new ElasticLoadBalancingV2Client(clientConfig(c.sim.url, 1));
+    const elb = new ElasticLoadBalancingV2Client(clientConfig(c.sim, 1));
     const err = await elb.send(new DescribeTargetGroupsCommand({})).catch((e: unknown) => e);
     elb.destroy();
     expect(err).toBeInstanceOf(ElasticLoadBalancingV2ServiceException);
@@ -223,7 +223,7 @@ describe('faults', () => {
   it('a timed fault fails every matching call for forMs of simulated time from its first hit, then none', async () => {
     await loadWithoutFaults();
     c.sim.addFaults({ service: 'ecs', operation: 'DescribeServices', kind: 'http500', forMs: 20_000 });
-    const once = new ECSClient(clientConfig(c.sim.url, 1));
+    const once = new ECSClient(clientConfig(c.sim, 1));
     const describe = () =>
       once
         .send(new DescribeServicesCommand({ cluster: CLUSTER, services: ['alva-api'] }))
@@ -258,7 +258,7 @@ describe('faults', () => {
       untilMs: 8_000,
     });
     const addedAt = Date.parse(c.sim.state().now as string);
-    const once = new ECSClient(clientConfig(c.sim.url, 1));
+    const once = new ECSClient(clientConfig(c.sim, 1));
     for (let i = 0; i < 6; i++) {
       await once.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: ['nope'] })).catch(() => undefined);
       await new Promise((resolve) => setTimeout(resolve, c.sim.toReal(2_000)));
@@ -277,7 +277,7 @@ describe('faults', () => {
   it('the call log over HTTP records every call with its parameters and whether it mutates', async () => {
     await c.ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: ['alva-web'] }));
     await c.ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'alva-web', desiredCount: 1 }));
-    const logs = new CloudWatchLogsClient(clientConfig(c.sim.url));
+    const logs = new CloudWatchLogsClient(clientConfig(c.sim));
     await logs
       .send(new GetLogEventsCommand({ logGroupName: '/ecs/alva-staging/web', logStreamName: 'x' }))
       .catch(() => undefined);

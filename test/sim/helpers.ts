@@ -2,13 +2,80 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { startSim, type Sim } from '../../sim/index.js';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { loadScenario, startSim, type Sim, type StartSimOptions } from '../../sim/index.js';
 import type { Scenario } from '../../sim/scenario.js';
 import { createServer } from 'node:net';
 
 export const STAGING = 'sim/scenarios/staging.json';
 export const CLUSTER = 'alva-staging-cluster';
 export const SERVICES = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
+
+/**
+ * The test itself, as the account's administrator: it arranges the world and
+ * reads what happened, never the identity an action runs as (actions run as
+ * their pipeline role, test/e2e/run-action.ts). A role no template has, so a
+ * test adds it to its scenario with withOperator(); it trusts nobody (its
+ * sessions come only from the control API).
+ */
+export const OPERATOR_ROLE = 'sim-test-operator';
+
+/** `scenario` (or the staging world) with the OPERATOR_ROLE added to its IAM, when it models IAM. */
+export function withOperator(scenario: Scenario | string = STAGING): Scenario {
+  const loaded = loadScenario(scenario);
+  if (!loaded.iam || loaded.iam.roles.some((r) => r.name === OPERATOR_ROLE)) return loaded;
+  const account = loaded.accountId ?? '123456789012';
+  loaded.iam.roles.push({
+    name: OPERATOR_ROLE,
+    arn: `arn:aws:iam::${account}:role/${OPERATOR_ROLE}`,
+    trust: { Version: '2012-10-17', Statement: [] },
+    policies: [
+      {
+        name: 'administrator',
+        document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
+      },
+    ],
+  });
+  return loaded;
+}
+
+/**
+ * startSim with the OPERATOR_ROLE in every world it loads (the first, and each
+ * sim.load()), so operatorCredentials(sim) work whatever scenario a test loads.
+ */
+export async function startTestSim(options: StartSimOptions): Promise<Sim> {
+  const sim = await startSim(
+    options.scenario === undefined ? options : { ...options, scenario: withOperator(options.scenario) },
+  );
+  const load = sim.load.bind(sim);
+  return Object.assign(sim, { load: (scenario: Scenario | string) => load(withOperator(scenario)) });
+}
+
+/**
+ * Credentials of the OPERATOR_ROLE for an SDK client of the test's own (plain
+ * keys when the scenario models no IAM). sim.reset() and sim.load() forget
+ * every session, so the provider asks for a new one once the world changed;
+ * the expiration it reports is now, so the SDK asks the provider before each
+ * request instead of keeping a session the simulator no longer knows.
+ */
+export function operatorCredentials(sim: Sim): AwsCredentialIdentityProvider {
+  let world: Sim['world'] | undefined;
+  let identity: AwsCredentialIdentity | undefined;
+  return () => {
+    if (world !== sim.world || !identity) {
+      world = sim.world;
+      const iam = sim.world.scenario.iam;
+      if (iam && !iam.roles.some((r) => r.name === OPERATOR_ROLE))
+        throw new Error(
+          `the loaded world has no ${OPERATOR_ROLE}: start it with startTestSim or withOperator()`,
+        );
+      identity = iam
+        ? sim.session({ role: OPERATOR_ROLE, sessionName: 'test-operator' })
+        : { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'simulator' };
+    }
+    return Promise.resolve({ ...identity, expiration: new Date() });
+  };
+}
 
 export interface Clients {
   sim: Sim;
@@ -17,18 +84,23 @@ export interface Clients {
   logs: CloudWatchLogsClient;
 }
 
-export function clientConfig(url: string, maxAttempts = 3) {
+/** An SDK client's configuration for `sim`: the operator's credentials (a bare URL: plain keys, for a world without IAM). */
+export function clientConfig(sim: Sim | string, maxAttempts = 3) {
   return {
-    endpoint: url,
+    endpoint: typeof sim === 'string' ? sim : sim.url,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'simulator' },
+    credentials:
+      typeof sim === 'string'
+        ? { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'simulator' }
+        : operatorCredentials(sim),
     maxAttempts,
   };
 }
 
+/** The simulator on `scenario` (the staging world by default, IAM enforced) with the operator's clients. */
 export async function startWithClients(scenario: Scenario | string = STAGING, speed = 40): Promise<Clients> {
-  const sim = await startSim({ scenario, speed, port: 0 });
-  const config = clientConfig(sim.url);
+  const sim = await startSim({ scenario: withOperator(scenario), speed, port: 0 });
+  const config = clientConfig(sim);
   return {
     sim,
     ecs: new ECSClient(config),

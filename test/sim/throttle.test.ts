@@ -175,7 +175,7 @@ describe('throttling in the simulator, through the SDK', () => {
 
   it('is on by default: a burst of DescribeTargetHealth past 40 is throttled, as the ELB page says', async () => {
     c = await startWithClients(STAGING, 1);
-    const elb = new ElasticLoadBalancingV2Client(clientConfig(c.sim.url, 1));
+    const elb = new ElasticLoadBalancingV2Client(clientConfig(c.sim, 1));
     const { TargetGroups } = await elb.send(new DescribeTargetGroupsCommand({}));
     const results = await Promise.allSettled(
       Array.from({ length: 60 }, () =>
@@ -212,7 +212,7 @@ describe('throttling in the simulator, through the SDK', () => {
       }),
       1,
     );
-    const once = new ECSClient(clientConfig(c.sim.url, 1));
+    const once = new ECSClient(clientConfig(c.sim, 1));
     await once.send(new DescribeServicesCommand({ cluster: CLUSTER, services: SERVICES }));
     const [first, second] = await Promise.allSettled([
       once.send(new DescribeServicesCommand({ cluster: CLUSTER, services: SERVICES })),
@@ -234,7 +234,7 @@ describe('throttling in the simulator, through the SDK', () => {
 
     // With the SDK's own retries, each of several callers at once gets its answer.
     const since = c.sim.calls().at(-1)!.seq;
-    const retrying = new ECSClient(clientConfig(c.sim.url, 10));
+    const retrying = new ECSClient(clientConfig(c.sim, 10));
     const answers = await Promise.all(
       Array.from({ length: 3 }, () => retrying.send(new ListServicesCommand({ cluster: CLUSTER }))),
     );
@@ -247,7 +247,7 @@ describe('throttling in the simulator, through the SDK', () => {
 
   it('throttling: { enabled: false } serves every call of a burst', async () => {
     c = await startWithClients(staging({ enabled: false }), 1);
-    const ecs = new ECSClient(clientConfig(c.sim.url, 1));
+    const ecs = new ECSClient(clientConfig(c.sim, 1));
     const results = await Promise.allSettled(
       Array.from({ length: 60 }, () =>
         ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'alva-web', desiredCount: 1 })),

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DescribeServicesCommand, ECSClient, type Service } from '@aws-sdk/client-ecs';
 import { startSim, type Sim } from '../../sim/index.js';
+import { clientConfig, withOperator } from '../sim/helpers.js';
 import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
 import { runWorkflow, type JobRecord, type RunnerOptions, type WorkflowRecord } from '../../runner/run.js';
 
@@ -41,16 +42,9 @@ export interface StagingWorld {
 export function useStagingWorld(speed = 30): StagingWorld {
   const world = {} as StagingWorld;
   beforeAll(async () => {
-    world.sim = await startSim({
-      scenario: resolve(repositoryRoot, 'sim/scenarios/staging.json'),
-      speed,
-      port: 0,
-    });
-    world.ecs = new ECSClient({
-      endpoint: world.sim.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'AKIATEST', secretAccessKey: SECRET },
-    });
+    // IAM enforced: the jobs get keys only from their credentials step; the test reads as its operator.
+    world.sim = await startSim({ scenario: withOperator(), speed, port: 0 });
+    world.ecs = new ECSClient(clientConfig(world.sim));
   });
   afterAll(async () => {
     world.ecs.destroy();
@@ -79,7 +73,7 @@ export async function runStagingWorkflow(
   file: string,
   options: { inputs: Record<string, string>; vars?: Record<string, string> } & Pick<
     RunnerOptions,
-    'killStep'
+    'killStep' | 'ref'
   >,
 ): Promise<WorkflowRun> {
   const lines: string[] = [];
@@ -88,18 +82,14 @@ export async function runStagingWorkflow(
     repository: REPOSITORY,
     event: 'workflow_dispatch',
     inputs: options.inputs,
-    env: {
-      AWS_ENDPOINT_URL: world.sim.url,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'AKIATEST',
-      AWS_SECRET_ACCESS_KEY: SECRET,
-    },
+    env: { AWS_ENDPOINT_URL: world.sim.url, AWS_REGION: 'us-east-1' },
     vars: { ...ROLE_VARS, ...options.vars },
     environments: loadEnvironments(repositoryRoot),
     approve: true,
     sha: 'c0ffee0000000000000000000000000000000000',
     log: (line) => lines.push(line),
     ...(options.killStep ? { killStep: options.killStep } : {}),
+    ...(options.ref ? { ref: options.ref } : {}),
   });
   return { run, log: lines.join('\n') };
 }
