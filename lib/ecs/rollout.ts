@@ -34,6 +34,12 @@ import { describeTasks, listTaskArns } from './tasks.js';
 /** The default poll interval bounds: the end of a rollout is seen about 1 s after it happens. */
 export const DEFAULT_MIN_INTERVAL_MS = 1000;
 export const DEFAULT_MAX_INTERVAL_MS = 2000;
+/**
+ * Target health in question is read again after this many longest intervals even when
+ * ECS showed no change (10 s by default): longer than a new target's usual wait for its
+ * health checks, so a release that ECS reacts to reads it once, when the change comes.
+ */
+export const HEALTH_FALLBACK_INTERVALS = 5;
 
 export type WaitFor = 'healthy' | 'steady';
 
@@ -490,7 +496,7 @@ async function pollRollouts(
 ): Promise<Poll> {
   const { cluster, signal, waitFor } = options;
   const observations: Observation[] = [];
-  const healthFallbackMs = 3 * (options.maxIntervalMs ?? DEFAULT_MAX_INTERVAL_MS);
+  const healthFallbackMs = HEALTH_FALLBACK_INTERVALS * (options.maxIntervalMs ?? DEFAULT_MAX_INTERVAL_MS);
   let described: Awaited<ReturnType<typeof describeServices>>;
   try {
     described = await describeServices(

@@ -34,8 +34,8 @@ const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 /** The action's default poll bounds (1 s .. 2 s), scaled to the simulator's speed. */
 const MIN_INTERVAL_MS = 1000 / SPEED;
 const MAX_INTERVAL_MS = 2000 / SPEED;
-/** Target health is read again after this long even when nothing changed (3 × the longest interval). */
-const FALLBACK_MS = 3 * MAX_INTERVAL_MS;
+/** Target health is read again after this long even when nothing changed (5 × the longest interval). */
+const FALLBACK_MS = 5 * MAX_INTERVAL_MS;
 const DETAIL_BUDGET = 7;
 const THROTTLED = /Throttl/;
 
