@@ -6,6 +6,8 @@
  * assembly loads. A resource whose type the simulator does not model is
  * returned in `unmodelled` (and kept in Scenario.unmodelled), never dropped.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { digest, nameFromArn } from './physical-ids.js';
 import { IntrinsicError, StackResolver, type StackEnvironment } from './intrinsics.js';
 import { readAssembly, type AssemblyStack } from './manifest.js';
@@ -15,6 +17,7 @@ import type {
   AlarmSpec,
   ClusterSpec,
   EcrRepositorySpec,
+  LambdaFunctionSpec,
   ListenerSpec,
   LoadBalancerSpec,
   NetworkSpec,
@@ -24,6 +27,7 @@ import type {
   TargetGroupSpec,
   TaskDefinitionSpec,
   UnmodelledResource,
+  WeightedTargetGroupSpec,
 } from '../scenario.js';
 
 export { IntrinsicError } from './intrinsics.js';
@@ -69,6 +73,8 @@ const MODELLED = new Set([
   'AWS::CloudWatch::Alarm',
   'AWS::ServiceDiscovery::PrivateDnsNamespace',
   'AWS::ServiceDiscovery::Service',
+  'AWS::Lambda::Function',
+  'AWS::SSM::Parameter',
 ]);
 
 /** Loads the cloud assembly in `assembly` (a cdk.out directory) with `overlay` into a Scenario. */
@@ -224,6 +230,8 @@ class AssemblyWorld {
       secrets: this.secrets(),
       alarms: this.alarms(),
       serviceDiscovery: this.serviceDiscovery(),
+      ...(this.of('AWS::Lambda::Function').length ? { lambdaFunctions: this.lambdaFunctions() } : {}),
+      ...(this.of('AWS::SSM::Parameter').length ? { ssmParameters: this.ssmParameters() } : {}),
       unmodelled: this.unmodelled,
     };
     return { scenario, unmodelled: this.unmodelled };
@@ -330,6 +338,20 @@ class AssemblyWorld {
         ?.TargetGroupArn;
       return tgName(direct ?? weighted);
     };
+    // A forward to several target groups keeps its weights (ECS's blue/green rules forward to both groups).
+    const weightsOf = (action: Props): WeightedTargetGroupSpec[] | undefined => {
+      const groups = ((action.ForwardConfig as Props | undefined)?.TargetGroups ?? []) as Props[];
+      if (groups.length < 2) return undefined;
+      return groups.map((g) => {
+        const name = tgName(g.TargetGroupArn);
+        if (!name)
+          throw new Error(
+            `a weighted forward names target group ${String(g.TargetGroupArn)}, which is in no stack`,
+          );
+        // ELB's default weight is 1 when a group gives none.
+        return { targetGroup: name, weight: g.Weight === undefined ? 1 : Number(g.Weight) };
+      });
+    };
     return this.of('AWS::ElasticLoadBalancingV2::LoadBalancer').map((r) => {
       const arn = this.ref(r);
       const name = String(r.stack.getAtt(r.logicalId, 'LoadBalancerName'));
@@ -346,9 +368,14 @@ class AssemblyWorld {
             port: Number(l.props.Port),
             protocol: l.props.Protocol === 'HTTPS' ? 'HTTPS' : 'HTTP',
             rules: [],
+            // The template's ARNs, so a service's advancedConfiguration names rules the API serves.
+            arn: listenerArn,
           };
-          if (action.Type === 'forward') spec.defaultTargetGroup = forwardTo(action);
-          else spec.defaultFixedResponse = fixedResponse(action, () => this.note(l, redirectNote));
+          if (action.Type === 'forward') {
+            spec.defaultTargetGroup = forwardTo(action);
+            const weights = weightsOf(action);
+            if (weights) spec.defaultWeightedTargetGroups = weights;
+          } else spec.defaultFixedResponse = fixedResponse(action, () => this.note(l, redirectNote));
           for (const rule of this.of('AWS::ElasticLoadBalancingV2::ListenerRule')) {
             if (rule.props.ListenerArn !== listenerArn) continue;
             const ruleAction = ((rule.props.Actions ?? []) as Props[]).find((a) => a.Type === 'forward');
@@ -367,11 +394,14 @@ class AssemblyWorld {
               this.note(rule, `conditions not modelled: ${other.map((c) => String(c.Field)).join(', ')}`);
             const pathPatterns = values('path-pattern', 'PathPatternConfig');
             const hostHeaders = values('host-header', 'HostHeaderConfig');
+            const weights = weightsOf(ruleAction!);
             spec.rules!.push({
               priority: Number(rule.props.Priority),
               ...(pathPatterns.length ? { pathPatterns } : {}),
               ...(hostHeaders.length ? { hostHeaders } : {}),
               targetGroup,
+              ...(weights ? { weightedTargetGroups: weights } : {}),
+              arn: this.ref(rule),
             });
           }
           spec.rules!.sort((a, b) => a.priority - b.priority);
@@ -408,10 +438,31 @@ class AssemblyWorld {
             throw new Error(
               `service ${r.logicalId}: target group ${String(lb.TargetGroupArn)} is in no stack`,
             );
+          const advanced = lb.AdvancedConfiguration as Props | undefined;
+          const alternate =
+            advanced && targetGroups.find((tg) => tg.arn === advanced.AlternateTargetGroupArn)?.name;
+          if (advanced && !alternate)
+            throw new Error(
+              `service ${r.logicalId}: alternate target group ${String(advanced.AlternateTargetGroupArn)} is in no stack`,
+            );
           return {
             targetGroup: name,
             containerName: String(lb.ContainerName),
             containerPort: Number(lb.ContainerPort),
+            ...(advanced
+              ? {
+                  advancedConfiguration: {
+                    alternateTargetGroup: alternate!,
+                    ...(advanced.ProductionListenerRule !== undefined
+                      ? { productionListenerRule: String(advanced.ProductionListenerRule) }
+                      : {}),
+                    ...(advanced.TestListenerRule !== undefined
+                      ? { testListenerRule: String(advanced.TestListenerRule) }
+                      : {}),
+                    ...(advanced.RoleArn !== undefined ? { roleArn: String(advanced.RoleArn) } : {}),
+                  },
+                }
+              : {}),
           };
         }),
         deploymentConfiguration: {
@@ -429,6 +480,7 @@ class AssemblyWorld {
                 },
               }
             : {}),
+          ...strategyFields(deployment),
         },
         ...(awsvpc
           ? {
@@ -454,6 +506,100 @@ class AssemblyWorld {
         ...(p.ServiceRegistries
           ? { serviceRegistries: camel(p.ServiceRegistries) as ServiceSpec['serviceRegistries'] }
           : {}),
+      };
+    });
+  }
+
+  /**
+   * AWS::Lambda::Function (Node.js) as the simulator runs them: inline code (Code.ZipFile),
+   * or the asset directory CDK staged in the assembly (the resource's aws:asset:path
+   * metadata, else the asset manifest entry of its S3 key). Other runtimes and image
+   * functions are listed, not loaded.
+   */
+  private lambdaFunctions(): LambdaFunctionSpec[] {
+    const functions: LambdaFunctionSpec[] = [];
+    for (const r of this.of('AWS::Lambda::Function')) {
+      const p = r.props;
+      const runtime = p.Runtime === undefined ? undefined : String(p.Runtime);
+      if (!runtime?.startsWith('nodejs') || p.PackageType === 'Image') {
+        this.note(r, `only Node.js zip functions run (${runtime ?? String(p.PackageType ?? 'no runtime')})`);
+        continue;
+      }
+      const code = (p.Code ?? {}) as Props;
+      let spec: LambdaFunctionSpec['code'];
+      if (code.ZipFile !== undefined) spec = { zipFile: String(code.ZipFile) };
+      else {
+        const dir = this.assetDirectory(r, code);
+        if (!dir) {
+          this.note(r, 'its code is neither inline nor an asset directory of this assembly');
+          continue;
+        }
+        spec = { path: dir };
+      }
+      const variables = ((p.Environment as Props | undefined)?.Variables ?? {}) as Props;
+      functions.push({
+        name: this.ref(r),
+        arn: String(r.stack.getAtt(r.logicalId, 'Arn')),
+        runtime,
+        handler: String(p.Handler ?? 'index.handler'),
+        code: spec,
+        ...(p.Role !== undefined ? { role: String(p.Role) } : {}),
+        ...(Object.keys(variables).length
+          ? { environment: Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])) }
+          : {}),
+        ...(p.Timeout !== undefined ? { timeoutSeconds: Number(p.Timeout) } : {}),
+      });
+    }
+    return functions;
+  }
+
+  /** The directory of a function's asset in the assembly, when it is one (a zip or an image is not). */
+  private assetDirectory(r: Loaded, code: Props): string | undefined {
+    const stack = this.stacks.find((s) => s.stackName === r.stack.stackName);
+    if (!stack) return undefined;
+    const metadata = stack.template.Resources?.[r.logicalId]?.Metadata as Props | undefined;
+    const candidates: string[] = [];
+    if (typeof metadata?.['aws:asset:path'] === 'string') candidates.push(metadata['aws:asset:path']);
+    // Without asset metadata: the asset manifests' file assets whose object key is the function's S3Key.
+    if (typeof code.S3Key === 'string') {
+      for (const file of readdirSync(stack.directory).filter((f) => f.endsWith('.assets.json'))) {
+        const manifest = JSON.parse(readFileSync(join(stack.directory, file), 'utf8')) as {
+          files?: Record<
+            string,
+            { source?: { path?: string }; destinations?: Record<string, { objectKey?: string }> }
+          >;
+        };
+        for (const asset of Object.values(manifest.files ?? {})) {
+          const keys = Object.values(asset.destinations ?? {}).map((d) => d.objectKey);
+          if (asset.source?.path && keys.includes(code.S3Key)) candidates.push(asset.source.path);
+        }
+      }
+    }
+    for (const candidate of candidates) {
+      const dir = isAbsolute(candidate) ? candidate : resolve(stack.directory, candidate);
+      if (existsSync(dir) && !dir.endsWith('.zip') && !dir.endsWith('.jar')) return dir;
+    }
+    return undefined;
+  }
+
+  /** AWS::SSM::Parameter as Parameter Store holds them at load (sim/services/ssm.ts): version 1 of each. */
+  private ssmParameters(): {
+    name: string;
+    type?: 'String' | 'StringList';
+    value: string;
+    description?: string;
+    tier?: 'Standard' | 'Advanced';
+  }[] {
+    return this.of('AWS::SSM::Parameter').map((r) => {
+      const p = r.props;
+      // Intelligent-Tiering picks Standard for a value that fits it (every CloudFormation-made value does: 4 KB).
+      const tier = p.Tier === 'Advanced' ? 'Advanced' : p.Tier === undefined ? undefined : 'Standard';
+      return {
+        name: this.ref(r),
+        ...(p.Type === 'StringList' ? { type: 'StringList' as const } : { type: 'String' as const }),
+        value: String(p.Value),
+        ...(p.Description !== undefined ? { description: String(p.Description) } : {}),
+        ...(tier ? { tier } : {}),
       };
     });
   }
@@ -688,6 +834,55 @@ function fixedResponse(action: Props, redirected: () => void): ListenerSpec['def
   };
 }
 
+/** DeploymentConfiguration's ECS-native strategy fields (BLUE_GREEN, LINEAR, CANARY) as the API's. */
+function strategyFields(d: Props): Partial<NonNullable<ServiceSpec['deploymentConfiguration']>> {
+  const num = (v: unknown) => (v === undefined ? undefined : Number(v));
+  const linear = d.LinearConfiguration as Props | undefined;
+  const canary = d.CanaryConfiguration as Props | undefined;
+  const hooks = (d.LifecycleHooks ?? []) as Props[];
+  const out: Partial<NonNullable<ServiceSpec['deploymentConfiguration']>> = {
+    ...(d.Strategy !== undefined
+      ? { strategy: d.Strategy as 'ROLLING' | 'BLUE_GREEN' | 'LINEAR' | 'CANARY' }
+      : {}),
+    ...(d.BakeTimeInMinutes !== undefined ? { bakeTimeInMinutes: Number(d.BakeTimeInMinutes) } : {}),
+    ...(linear
+      ? {
+          linearConfiguration: {
+            stepPercent: num(linear.StepPercent),
+            stepBakeTimeInMinutes: num(linear.StepBakeTimeInMinutes),
+          },
+        }
+      : {}),
+    ...(canary
+      ? {
+          canaryConfiguration: {
+            canaryPercent: num(canary.CanaryPercent),
+            canaryBakeTimeInMinutes: num(canary.CanaryBakeTimeInMinutes),
+          },
+        }
+      : {}),
+    ...(hooks.length
+      ? {
+          lifecycleHooks: hooks.map((h) => ({
+            ...(h.HookTargetArn !== undefined ? { hookTargetArn: String(h.HookTargetArn) } : {}),
+            ...(h.RoleArn !== undefined ? { roleArn: String(h.RoleArn) } : {}),
+            lifecycleStages: (h.LifecycleStages ?? []) as string[],
+            // CloudFormation takes the details as an object or its JSON text; the API carries the object.
+            ...(h.HookDetails !== undefined
+              ? {
+                  hookDetails:
+                    typeof h.HookDetails === 'string'
+                      ? (JSON.parse(h.HookDetails) as unknown)
+                      : h.HookDetails,
+                }
+              : {}),
+          })),
+        }
+      : {}),
+  };
+  return JSON.parse(JSON.stringify(out)) as typeof out;
+}
+
 function capacityItem(item: Props): { capacityProvider: string; weight?: number; base?: number } {
   return {
     capacityProvider: String(item.CapacityProvider),
@@ -707,7 +902,8 @@ function notModelledReason(type: string): string {
   if (type === 'AWS::CDK::Metadata') return 'CDK metadata';
   if (type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource')
     return 'a custom resource (Lambda-backed helper): its effect is not simulated';
-  if (type.startsWith('AWS::Lambda::')) return 'Lambda is not simulated';
+  if (type.startsWith('AWS::Lambda::'))
+    return 'only Lambda functions are simulated (run as hooks), not their permissions, versions or URLs';
   return 'type not modelled: ids resolve, behaviour is not simulated';
 }
 

@@ -19,6 +19,8 @@ export interface AssemblyStack {
   readonly account?: string;
   readonly region?: string;
   readonly dependencies: readonly string[];
+  /** The assembly directory holding the template (a nested stage's own): asset paths are relative to it. */
+  readonly directory: string;
 }
 
 export interface CfnResource {
@@ -69,6 +71,7 @@ function collect(dir: string, out: AssemblyStack[]): void {
       account: account && !account.startsWith('unknown-') ? account : undefined,
       region: region && !region.startsWith('unknown-') ? region : undefined,
       dependencies: artifact.dependencies ?? [],
+      directory: dir,
     });
   }
 }

@@ -335,6 +335,11 @@ export const TYPE_RULES: Record<string, TypeRule> = {
     ref: named('AlarmName'),
     attrs: { Arn: (c) => arn(c, 'cloudwatch', `alarm:${named('AlarmName')(c)}`) },
   },
+  'AWS::SSM::Parameter': {
+    // Ref is the parameter's name (CloudFormation generates one when Name is absent).
+    ref: named('Name', 1011),
+    attrs: { Type: (c) => c.prop('Type') ?? 'String', Value: (c) => c.prop('Value') },
+  },
   'AWS::Lambda::Function': {
     ref: named('FunctionName', 64),
     attrs: { Arn: (c) => arn(c, 'lambda', `function:${named('FunctionName', 64)(c)}`) },

@@ -267,7 +267,8 @@ describe('physical ids and return values', () => {
       Secret: { Type: 'AWS::SecretsManager::Secret', Properties: { Name: 'shop/key' } },
       Role: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: { Statement: [] } } },
       Refs: {
-        Type: 'AWS::SSM::Parameter',
+        // A custom resource takes any property and is not modelled (an SSM parameter now is).
+        Type: 'Custom::Refs',
         Properties: {
           Value: {
             'Fn::Join': [
@@ -365,8 +366,8 @@ describe('physical ids and return values', () => {
       {
         stack: 'Shop',
         logicalId: 'Refs',
-        type: 'AWS::SSM::Parameter',
-        reason: 'type not modelled: ids resolve, behaviour is not simulated',
+        type: 'Custom::Refs',
+        reason: 'a custom resource (Lambda-backed helper): its effect is not simulated',
       },
     ]);
     expect(scenario.unmodelled).toEqual(unmodelled);
