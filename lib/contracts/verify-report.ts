@@ -25,12 +25,34 @@ export interface VerifiedService {
    * problem (unhealthy targets, failed tasks), newest first, at most 5.
    */
   events?: { createdAt: string; message: string }[];
+  /** With `traffic: test`: the green revision checked and the test listener that reaches it. */
+  testTraffic?: TestTrafficReport;
+}
+
+/** What `traffic: test` checked of one blue/green service. */
+export interface TestTrafficReport {
+  serviceDeploymentArn: string;
+  /** The deployment's target (green) service revision. */
+  serviceRevisionArn: string;
+  taskDefinition: string;
+  deploymentStatus?: string;
+  lifecycleStage?: string;
+  /** Green's target groups, from the green service revision's loadBalancers. */
+  targetGroupArns: string[];
+  testListenerRuleArn: string;
+  testListenerArn: string;
+  /** Percent of the test listener rule's traffic forwarded to green. */
+  testWeightPercent: number;
 }
 
 /** The `report` output. */
 export interface VerifyReport {
   status: 'passed' | 'failed';
   cluster: string;
+  /** Which traffic was checked: production (absent in reports before `traffic` existed) or test (green). */
+  traffic?: 'production' | 'test';
+  /** With `traffic: test`: the test listener the HTTP checks went through. */
+  testListener?: { listenerArn: string; port: number };
   baseUrl?: string;
   startedAt: string;
   durationMs: number;

@@ -19,6 +19,14 @@ import { describeServices } from '../ecs/services.js';
 import { sameRevision } from '../ecs/target-health.js';
 import { shortTaskDefinition } from '../ecs/taskdef.js';
 import { listServiceTasks, primaryDeployment, taskEniAddress } from '../ecs/tasks.js';
+import {
+  endedProblem,
+  findGreen,
+  readGreen,
+  testTrafficReport,
+  type GreenRevision,
+  type Traffic,
+} from './green.js';
 import { lateCrashProblems, type TaskWatch } from './late-crash.js';
 import { evaluateTargetGroup } from './targets.js';
 
@@ -33,8 +41,28 @@ export interface ObserveOptions {
   logs?: EcsClients['logs'];
   /** Follows the new revision's tasks across polls: one that stops for a failure is a late crash. */
   watch?: TaskWatch;
+  /** production (default): the service's target groups. test: each blue/green service's green revision (./green.ts). */
+  traffic?: Traffic;
+  /** With `traffic: test`: each service's green revision once found (or why there is none), kept across polls. */
+  greens?: Map<string, GreenRevision | string>;
   signal?: AbortSignal;
 }
+
+/** A load balancer binding: the target group and the container behind it. */
+interface Binding {
+  targetGroupArn: string;
+  containerName: string;
+  containerPort: number;
+}
+
+const bindingsOf = (service: Service): Binding[] =>
+  (service.loadBalancers ?? [])
+    .filter((lb) => lb.targetGroupArn)
+    .map((lb) => ({
+      targetGroupArn: lb.targetGroupArn!,
+      containerName: lb.containerName ?? '',
+      containerPort: lb.containerPort ?? 0,
+    }));
 
 export interface Observation {
   services: VerifiedService[];
@@ -61,20 +89,24 @@ export async function observe(options: ObserveOptions): Promise<Observation> {
       ['Check the `services` and `cluster` inputs: the names must be ACTIVE services of that cluster.'],
     );
   }
-  const elbv2 = [...services.values()].some((s) => (s.loadBalancers ?? []).some((lb) => lb.targetGroupArn))
-    ? await options.elbv2()
-    : undefined;
+  const elbv2 =
+    options.traffic === 'test' ||
+    [...services.values()].some((s) => (s.loadBalancers ?? []).some((lb) => lb.targetGroupArn))
+      ? await options.elbv2()
+      : undefined;
   const terminal: string[] = [];
   const reports = await Promise.all(
     options.services.map(async (name) => {
       const service = services.get(name)!;
+      if (options.traffic === 'test') return observeGreen(name, service, options, elbv2!, terminal);
       const expected = options.deployments?.get(name);
       const primary = primaryDeployment(service.deployments);
       const newTaskDefinition =
         expected?.newTaskDefinitionArn ?? primary?.taskDefinition ?? service.taskDefinition ?? '';
       const problem = revisionProblem(name, primary, newTaskDefinition, expected !== undefined);
       if (problem) terminal.push(problem);
-      const reading = await readService(name, service, options, elbv2);
+      const bindings = bindingsOf(service);
+      const reading = await readService(name, bindings, options, elbv2);
       if (options.watch) {
         terminal.push(
           ...(await lateCrashProblems({
@@ -88,7 +120,7 @@ export async function observe(options: ObserveOptions): Promise<Observation> {
           })),
         );
       }
-      const report = judgeService(name, service, newTaskDefinition, reading);
+      const report = judgeService(name, service, newTaskDefinition, bindings, reading);
       if (expected?.previousTaskDefinitionArn)
         report.previousTaskDefinition = expected.previousTaskDefinitionArn;
       if (primary?.taskDefinition) report.primaryTaskDefinition = primary.taskDefinition;
@@ -98,6 +130,66 @@ export async function observe(options: ObserveOptions): Promise<Observation> {
     }),
   );
   return { services: reports, terminal };
+}
+
+/**
+ * A blue/green service's green revision, as `traffic: test` verifies it: its
+ * target groups (the green service revision's), its tasks, whether the test
+ * listener rule sends all test traffic to it, and whether its deployment still
+ * leads anywhere (stopped or rolled back: terminal).
+ */
+async function observeGreen(
+  name: string,
+  service: Service,
+  options: ObserveOptions,
+  elbv2: ElasticLoadBalancingV2Client,
+  terminal: string[],
+): Promise<VerifiedService> {
+  const { ecs, cluster, signal } = options;
+  let green = options.greens?.get(name);
+  if (green === undefined) {
+    green = await findGreen(ecs, cluster, name, service, options.deployments?.get(name), signal);
+    options.greens?.set(name, green);
+  }
+  if (typeof green === 'string') {
+    terminal.push(green);
+    return {
+      service: name,
+      desiredCount: service.desiredCount ?? 0,
+      newTaskDefinition: options.deployments?.get(name)?.newTaskDefinitionArn ?? '',
+      runningTasks: { new: 0, old: 0 },
+      ok: false,
+      targetGroups: [],
+    };
+  }
+  const [deployment, reading] = await Promise.all([
+    readGreen(ecs, elbv2, green, signal),
+    readService(name, green.bindings, options, elbv2),
+  ]);
+  const ended = endedProblem(name, deployment);
+  if (ended) terminal.push(ended);
+  if (options.watch) {
+    terminal.push(
+      ...(await lateCrashProblems({
+        cluster,
+        service: name,
+        newTaskDefinition: green.taskDefinition,
+        running: reading.running,
+        watch: options.watch,
+        clients: clientsOf(options),
+        ...(signal ? { signal } : {}),
+      })),
+    );
+  }
+  const report = judgeService(name, service, green.taskDefinition, green.bindings, reading);
+  // Blue keeps serving production meanwhile: its tasks are expected, and only green's target groups are judged.
+  report.ok = report.ok && green.bindings.length > 0 && deployment.testWeightPercent === 100;
+  report.testTraffic = testTrafficReport(deployment);
+  const expected = options.deployments?.get(name);
+  if (expected?.previousTaskDefinitionArn) report.previousTaskDefinition = expected.previousTaskDefinitionArn;
+  const events = problemEvents(service, deployment.deployment.createdAt);
+  if (events.length > 0) report.events = events;
+  return report;
 }
 
 /** What waiting cannot fix: the PRIMARY deployment is another revision than deployed, or it FAILED. */
@@ -138,12 +230,11 @@ function clientsOf(options: ObserveOptions): EcsClients {
 /** The service's running tasks and its target groups' health, read in parallel. */
 async function readService(
   name: string,
-  service: Service,
+  bindings: Binding[],
   options: ObserveOptions,
   elbv2: ElasticLoadBalancingV2Client | undefined,
 ): Promise<ServiceReading> {
   const { ecs, cluster, signal } = options;
-  const bindings = (service.loadBalancers ?? []).filter((lb) => lb.targetGroupArn);
   const [running, health] = await Promise.all([
     listServiceTasks(ecs, { cluster, serviceName: name, desiredStatus: 'RUNNING', signal }),
     Promise.all(
@@ -173,15 +264,15 @@ function judgeService(
   name: string,
   service: Service,
   newTaskDefinition: string,
+  bindings: Binding[],
   { running, tasks, health }: ServiceReading,
 ): VerifiedService {
   const desiredCount = service.desiredCount ?? 0;
-  const bindings = (service.loadBalancers ?? []).filter((lb) => lb.targetGroupArn);
   const targetGroups = bindings.map((lb, i) =>
     evaluateTargetGroup({
-      targetGroupArn: lb.targetGroupArn!,
-      containerName: lb.containerName ?? '',
-      containerPort: lb.containerPort ?? 0,
+      targetGroupArn: lb.targetGroupArn,
+      containerName: lb.containerName,
+      containerPort: lb.containerPort,
       desiredCount,
       newTaskDefinitionArn: newTaskDefinition,
       descriptions: health[i]!,

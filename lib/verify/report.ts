@@ -49,6 +49,36 @@ export function targetTable(report: VerifyReport): Cell[][] {
   return rows;
 }
 
+/** `traffic: test`: per service, the green revision, its deployment and stage, and the test listener rule's share. */
+export function testTrafficTable(report: VerifyReport): Cell[][] {
+  const rows: Cell[][] = [
+    header(
+      'Service',
+      'Green revision',
+      'Service deployment',
+      'Stage',
+      'Test traffic to green',
+      'Test listener',
+    ),
+  ];
+  for (const s of report.services) {
+    const t = s.testTraffic;
+    if (!t) {
+      rows.push([s.service, '(none)', '-', '-', '-', '-']);
+      continue;
+    }
+    rows.push([
+      s.service,
+      shortTaskDefinition(t.taskDefinition),
+      `${t.serviceDeploymentArn.split('/').at(-1)} (${t.deploymentStatus ?? '?'})`,
+      t.lifecycleStage ?? '-',
+      `${t.testWeightPercent}%`,
+      t.testListenerArn.split('/').slice(-2).join('/'),
+    ]);
+  }
+  return rows;
+}
+
 export function checkTable(report: VerifyReport): Cell[][] {
   const rows: Cell[][] = [header('Check', 'Status', 'Latency (last / max)', 'Passes', 'OK')];
   for (const c of report.checks) {
@@ -65,7 +95,7 @@ export function checkTable(report: VerifyReport): Cell[][] {
 
 export function verdict(report: VerifyReport): string {
   const tgs = report.services.flatMap((s) => s.targetGroups);
-  const what = `${report.services.length} services, ${tgs.length} target groups, ${report.checks.length} HTTP checks`;
+  const what = `${report.services.length} services${report.traffic === 'test' ? ' (green, test traffic)' : ''}, ${tgs.length} target groups, ${report.checks.length} HTTP checks`;
   return report.status === 'passed'
     ? `Verified ${what} in ${formatDuration(report.durationMs)}`
     : `Verification failed (${what}) after ${formatDuration(report.durationMs)}`;

@@ -11,12 +11,13 @@
  */
 import { outageBackoffMs } from '../aws/retry.js';
 import type { VerifiedService, VerifyReport } from '../contracts/verify-report.js';
-import { OperationError, errorMessage } from '../errors.js';
+import { InputError, OperationError, errorMessage } from '../errors.js';
 import type { Log } from '../log.js';
 import { AdaptiveInterval, formatDuration, systemClock, type Clock } from '../time.js';
 import { shortTaskDefinition } from '../ecs/taskdef.js';
 import { discoverBaseUrl } from './base-url.js';
 import type { HttpCheck } from './checks.js';
+import { testListenerBaseUrl } from './green.js';
 import { attemptCheck, newProgress, recordAttempt, withoutCredentials, type CheckProgress } from './http.js';
 import { TaskWatch } from './late-crash.js';
 import { observe, type Observation, type ObserveOptions } from './observe.js';
@@ -56,10 +57,16 @@ interface Round {
 
 export async function verifyRelease(verifyOptions: VerifyOptions): Promise<VerifyReport> {
   // Every poll of this run follows the same tasks: a late crash is told from a replacement.
-  const options = { ...verifyOptions, watch: verifyOptions.watch ?? new TaskWatch() };
+  // Each service's green revision (`traffic: test`) is found once: every poll checks the same one.
+  const options = {
+    ...verifyOptions,
+    watch: verifyOptions.watch ?? new TaskWatch(),
+    greens: verifyOptions.greens ?? new Map(),
+  };
   const clock = options.clock ?? systemClock;
   const started = clock.now();
   const report = emptyReport(options.cluster, started);
+  report.traffic = options.traffic ?? 'production';
   const outage: Outage = { since: undefined, failures: 0, error: '' };
   const first = await observeThroughOutage(options, clock, started + options.timeoutMs, outage);
   if (first) await prepareChecks(report, first, options);
@@ -123,7 +130,21 @@ async function prepareChecks(
   options: VerifyOptions,
 ): Promise<void> {
   if (options.checks.length === 0) return;
-  const baseUrl = options.baseUrl ?? (await discoverBaseUrl(first.services, options));
+  let baseUrl = options.baseUrl;
+  if (options.traffic === 'test') {
+    // A service without a green revision on test traffic fails on its own (terminal): no listener to find.
+    const reports = first.services.map((s) => s.testTraffic);
+    if (reports.some((r) => r === undefined)) return;
+    const listener = await testListenerBaseUrl(
+      reports.map((r) => r!.testListenerArn),
+      await options.elbv2(),
+      options.signal,
+    );
+    report.testListener = { listenerArn: listener.listenerArn, port: listener.port };
+    options.log.info(`Test traffic: the test listener ${listener.listenerArn} (port ${listener.port})`);
+    baseUrl ??= listener.baseUrl;
+  }
+  baseUrl ??= await discoverBaseUrl(first.services, options);
   // Credentials in the URL are sent (attemptCheck), never shown.
   report.baseUrl = withoutCredentials(baseUrl);
   options.log.info(`HTTP checks go to ${report.baseUrl}`);
@@ -190,7 +211,13 @@ async function observeThroughOutage(
       }
       return observation;
     } catch (err) {
-      if (err instanceof OperationError || isClusterNotFound(err) || options.signal?.aborted) throw err;
+      if (
+        err instanceof OperationError ||
+        err instanceof InputError ||
+        isClusterNotFound(err) ||
+        options.signal?.aborted
+      )
+        throw err;
       outage.failures += 1;
       outage.since ??= clock.now();
       outage.error = errorMessage(err);
@@ -317,6 +344,12 @@ export function serviceProblems(services: VerifiedService[]): string[] {
             `${s.service}: ${s.runningTasks.new} of ${s.desiredCount} tasks run the new revision ${shortTaskDefinition(s.newTaskDefinition)}, ${s.runningTasks.old} run another`,
           ]
         : s.targetGroups.flatMap((tg) => targetGroupProblems(s.service, tg));
+    const test = s.testTraffic;
+    if (test && test.testWeightPercent < 100) {
+      problems.push(
+        `${s.service}: the test listener rule sends ${test.testWeightPercent}% of test traffic to green ${shortTaskDefinition(test.taskDefinition)} (deployment ${test.deploymentStatus ?? 'status unknown'}, stage ${test.lifecycleStage ?? 'unknown'}): test traffic moves to green at TEST_TRAFFIC_SHIFT`,
+      );
+    }
     return [
       ...problems,
       ...(s.events ?? []).map((e) => `${s.service}: ECS event ${e.createdAt}: ${e.message}`),

@@ -14,6 +14,7 @@ import {
   parseChecks,
   type HttpCheck,
 } from '../../../lib/verify/checks.js';
+import type { Traffic } from '../../../lib/verify/green.js';
 import { withoutCredentials } from '../../../lib/verify/http.js';
 import { integer, list, optional, required, stepRegion } from '../../_common/inputs.js';
 
@@ -25,6 +26,8 @@ export interface Inputs {
   checks: HttpCheck[];
   consecutiveSuccesses: number;
   timeoutSeconds: number;
+  /** production: the services' production traffic; test: each blue/green service's green revision through its test listener. */
+  traffic: Traffic;
 }
 
 export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
@@ -89,9 +92,19 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
     throw err;
   }
 
+  const traffic = optional('traffic') ?? 'production';
+  if (traffic !== 'production' && traffic !== 'test') {
+    throw new InputError(
+      'traffic',
+      `"${traffic}" is neither "production" nor "test"`,
+      'give `production` (the default) or `test` (the green revision of blue/green services, through their test listener)',
+    );
+  }
+
   return {
     cluster,
     services,
+    traffic,
     ...(deployments ? { deployments } : {}),
     ...(baseUrl ? { baseUrl } : {}),
     checks,

@@ -6,7 +6,7 @@ import * as core from '@actions/core';
 import { OperationError, errorMessage } from '../../../lib/errors.js';
 import { requireRegion } from '../../../lib/aws/config.js';
 import { createEcsClients, type EcsClients } from '../../../lib/ecs/clients.js';
-import { checkTable, targetTable, verdict, type Cell } from '../../../lib/verify/report.js';
+import { checkTable, targetTable, testTrafficTable, verdict, type Cell } from '../../../lib/verify/report.js';
 import { serializeVerifyReport, type VerifyReport } from '../../../lib/contracts/verify-report.js';
 import { interruptedReport, verifyRelease } from '../../../lib/verify/verify.js';
 import { coreLog } from '../../_common/core-log.js';
@@ -33,6 +33,7 @@ export async function main(signal: AbortSignal): Promise<void> {
     cluster: inputs.cluster,
     services: inputs.services,
     ...(inputs.deployments ? { deployments: inputs.deployments } : {}),
+    traffic: inputs.traffic,
     ecs: clients.ecs,
     elbv2: clients.elbv2,
     // Only a late crash reads logs: the clients made are closed at the end.
@@ -62,6 +63,7 @@ export async function main(signal: AbortSignal): Promise<void> {
   } finally {
     await closeClients(clients, logsClients);
   }
+  report.traffic = inputs.traffic;
   core.setOutput('report', serializeVerifyReport(report));
   await writeSummary(report);
   if (stopped !== undefined) throw stopped;
@@ -91,6 +93,12 @@ async function writeSummary(report: VerifyReport): Promise<void> {
   const summary = jobSummary()
     .heading(report.status === 'passed' ? 'Release verified' : 'Release NOT verified')
     .paragraph(`${verdict(report)}${report.baseUrl ? ` · checks against ${report.baseUrl}` : ''}`);
+  if (report.traffic === 'test') {
+    summary.paragraph(
+      `Test traffic: each service's green revision, through the test listener${report.testListener ? ` ${report.testListener.listenerArn} (port ${report.testListener.port})` : ''}; production traffic was not checked.`,
+    );
+    summary.table(...tableOf(testTrafficTable(report)));
+  }
   summary.table(...tableOf(targetTable(report)));
   if (report.checks.length > 0) summary.table(...tableOf(checkTable(report)));
   if (report.problems.length > 0) {

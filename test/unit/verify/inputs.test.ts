@@ -62,7 +62,17 @@ describe('getInputs', () => {
       checks: [],
       consecutiveSuccesses: 3,
       timeoutSeconds: 300,
+      traffic: 'production',
     });
+  });
+
+  it('traffic: test is taken; anything but production or test is an input error naming both', () => {
+    inputs = { ...inputs, traffic: 'green' };
+    expect(() => getInputs()).toThrow(
+      'Input "traffic": "green" is neither "production" nor "test". Fix: give `production` (the default) or `test`',
+    );
+    inputs = { ...inputs, traffic: 'test' };
+    expect(getInputs().traffic).toBe('test');
   });
 
   it.each([

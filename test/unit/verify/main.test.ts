@@ -93,7 +93,8 @@ describe('verify main', () => {
     expect(core.setFailed).not.toHaveBeenCalled();
     const [name, value] = core.setOutput.mock.calls[0]!;
     expect(name).toBe('report');
-    expect(JSON.parse(value as string)).toEqual(report());
+    // The report says which traffic was checked: production unless `traffic: test`.
+    expect(JSON.parse(value as string)).toEqual({ ...report(), traffic: 'production' });
     expect(core.summary.write).toHaveBeenCalled();
     expect(core.summary.stringify()).toContain('# Release verified');
     expect(core.summary.addTable).toHaveBeenCalled();
