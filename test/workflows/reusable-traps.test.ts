@@ -137,6 +137,28 @@ describe('ecs-deploy.yml without traps', () => {
     expect(check.outputs).toEqual({ 'suite-repository': REPOSITORY, 'suite-sha': SHA });
   });
 
+  it('a caller that grants no id-token: write fails at the check job, naming the permission, before any AWS call', async () => {
+    const since = world.sim.calls().length;
+    const lines: string[] = [];
+    const run = await runWorkflow(resolve(repositoryRoot, 'test/workflows/fixtures/no-id-token.yml'), {
+      repoRoot: repositoryRoot,
+      repository: REPOSITORY,
+      event: 'workflow_dispatch',
+      inputs: { images: JSON.stringify({ web: `${ECR}/alva-web:noid` }) },
+      env: { AWS_ENDPOINT_URL: world.sim.url, AWS_REGION: 'us-east-1' },
+      vars: { ...ROLE_VARS },
+      environments: loadEnvironments(repositoryRoot),
+      approve: true,
+      sha: SHA,
+      log: (line) => lines.push(line),
+    });
+    expect(jobResults(run)).toMatchObject({ check: 'failure', deploy: 'skipped' });
+    expect(lines.join('\n')).toContain(
+      'this job has no OIDC token. Fix: grant the calling job `permissions: id-token: write`',
+    );
+    expect(world.sim.calls(since)).toEqual([]);
+  });
+
   it('rolls a failed release back without waiting for a reviewer (its own environment, none required)', async () => {
     const environments = loadEnvironments(repositoryRoot);
     expect(environments.staging?.reviewers?.length).toBeGreaterThan(0);
