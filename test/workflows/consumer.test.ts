@@ -216,7 +216,9 @@ describe('a consumer repository runs the suite through the runner', () => {
     // The called workflow checked the suite out of the mapped clone at the commit v1 named when it was
     // called (its job token's job_workflow_sha: one pin), not the shop.
     expect(log).toMatch(
-      new RegExp(`checkout: acme/ecs-ship@${suiteV1} \\(${suiteV1.slice(0, 12)}, from [^)]+\\) → \\.ecs-ship`),
+      new RegExp(
+        `checkout: acme/ecs-ship@${suiteV1} \\(${suiteV1.slice(0, 12)}, from [^)]+\\) → \\.ecs-ship`,
+      ),
     );
 
     const web = await service('shop-web');
