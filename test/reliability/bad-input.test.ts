@@ -29,6 +29,7 @@ import {
   simEnv,
   startStaging,
 } from './harness.js';
+import { OPERATOR_ROLE } from '../sim/helpers.js';
 
 interface Case {
   action: 'deploy-services' | 'verify' | 'migrate' | 'build-push' | 'cdk-diff';
@@ -42,10 +43,19 @@ interface Case {
   secrets?: string[];
   /** What the message must say, beyond naming the input: the refusal is for this reason. */
   says?: RegExp;
+  /** The role the action runs as (default its pipeline role: test/e2e/run-action.ts). */
+  role?: string;
 }
 
 /** A case whose message must also match `says`. */
 const saying = (c: Case, says: RegExp): Case => ({ ...c, says });
+/**
+ * A case about a resource the account does not have, run as a role allowed to
+ * read any (the test's operator): the pipeline roles may read only their own
+ * resources, so for another name AWS answers AccessDenied before ECS could say
+ * it is missing (test/e2e/deploy-services.test.ts covers that answer).
+ */
+const asOperator = (c: Case): Case => ({ ...c, role: OPERATOR_ROLE });
 
 const scratch = mkdtempSync(join(tmpdir(), 'bad-input-'));
 /** A docker client that records every invocation and refuses to do anything. */
@@ -135,7 +145,7 @@ const CASES: Case[] = [
   deploy('cluster', 'missing', { cluster: undefined }),
   deploy('services', 'empty', { services: '' }),
   deploy('services', 'a service listed twice', { services: 'alva-web,alva-api,alva-web' }),
-  deploy('services', 'a service the cluster does not have', { services: 'alva-web,alva-nope' }),
+  asOperator(deploy('services', 'a service the cluster does not have', { services: 'alva-web,alva-nope' })),
   deploy('images', 'not JSON', { images: '{web: nginx}' }),
   deploy('images', 'a JSON array', { images: '["web"]' }),
   deploy('images', 'an empty object', { images: '{}' }),
@@ -216,7 +226,7 @@ const CASES: Case[] = [
   verify('cluster', 'missing', { cluster: undefined }),
   verify('services', 'missing', { services: undefined }),
   verify('services', 'a service listed twice', { services: 'alva-api\nalva-api' }),
-  verify('services', 'a service the cluster does not have', { services: 'alva-web\nalva-nope' }),
+  asOperator(verify('services', 'a service the cluster does not have', { services: 'alva-web\nalva-nope' })),
   saying(
     verify('services', 'one service by name and by ARN', {
       services: `alva-web\n${ecsArn(`service/${CLUSTER}/alva-web`)}`,
@@ -334,22 +344,26 @@ const CASES: Case[] = [
   ),
   migrate('command', 'a JSON array of non-strings', { command: '["pnpm", 1]' }),
   migrate('network-from-service', 'combined with subnets', { subnets: 'subnet-0a1b2c3d4e5f60001' }),
-  migrate('network-from-service', 'a service the cluster does not have', {
-    'network-from-service': 'alva-nope',
-  }),
+  asOperator(
+    migrate('network-from-service', 'a service the cluster does not have', {
+      'network-from-service': 'alva-nope',
+    }),
+  ),
   migrate('subnets', 'security-groups without subnets', {
     'network-from-service': undefined,
     'security-groups': 'sg-1',
   }),
   saying(
-    migrate(
-      'cluster',
-      'a cluster ECS does not have, with explicit subnets (nothing else reads the cluster)',
-      {
-        cluster: 'alva-nope-cluster',
-        'network-from-service': undefined,
-        subnets: 'subnet-0a1b2c3d4e5f60001',
-      },
+    asOperator(
+      migrate(
+        'cluster',
+        'a cluster ECS does not have, with explicit subnets (nothing else reads the cluster)',
+        {
+          cluster: 'alva-nope-cluster',
+          'network-from-service': undefined,
+          subnets: 'subnet-0a1b2c3d4e5f60001',
+        },
+      ),
     ),
     /Input "cluster": names no active cluster/,
   ),
@@ -443,6 +457,7 @@ describe('bad input: exit 1 naming the input, before any mutating call', () => {
       try {
         const inputs: Record<string, string | undefined> = { ...BASE[c.action], ...c.inputs };
         const run = await runAction(c.action, {
+          ...(c.role ? { role: c.role } : {}),
           inputs,
           env: { ...simEnv(sim), DOCKER_SHIM_LOG: shimLog },
           timeoutMs: 60_000,
