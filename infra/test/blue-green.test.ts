@@ -278,6 +278,37 @@ describe('linear and canary', () => {
     expect(resources(staging, 'alb', 'AWS::ElasticLoadBalancingV2::TargetGroup')).toHaveLength(6);
   });
 
+  it('takes the steps and bake times a context object gives, and refuses settings a strategy does not take', () => {
+    const staging = synthStaging({
+      deployments: {
+        api: { strategy: 'linear', stepPercent: 20, stepBakeTimeMinutes: 2, bakeTimeMinutes: 1 },
+        auth: { strategy: 'canary', canaryPercent: 10, canaryBakeTimeMinutes: 3 },
+      },
+    });
+    const byName = Object.fromEntries(
+      resources(staging, 'ecs', 'AWS::ECS::Service').map(([, s]) => [
+        s.Properties.ServiceName,
+        s.Properties.DeploymentConfiguration,
+      ]),
+    );
+    expect(byName['alva-api']).toMatchObject({
+      Strategy: 'LINEAR',
+      BakeTimeInMinutes: 1,
+      LinearConfiguration: { StepPercent: 20, StepBakeTimeInMinutes: 2 },
+    });
+    expect(byName['alva-auth']).toMatchObject({
+      Strategy: 'CANARY',
+      BakeTimeInMinutes: 5,
+      CanaryConfiguration: { CanaryPercent: 10, CanaryBakeTimeInMinutes: 3 },
+    });
+    expect(() => resolveDeployments({ api: { strategy: 'linear', canaryPercent: 5 } })).toThrow(
+      /linear of api takes no "canaryPercent"/,
+    );
+    expect(() => resolveDeployments({ api: { strategy: 'linear', stepPercent: 1 } })).toThrow(
+      /stepPercent of api must be a number from 3 to 100/,
+    );
+  });
+
   it('refuses a traffic-shifting service with a domain (ECS moves one production rule)', () => {
     expect(() => synthStaging({ deployments: 'api=blue-green', domain: 'alva.app' })).toThrow(
       /not offered with a domain yet/,

@@ -309,44 +309,74 @@ export const names = {
 /** The second target group of a traffic-shifting service: ECS starts green in whichever of the two production is not on (blue/green, linear, canary). */
 export const alternateTargetGroupName = (s: ServiceConfig): string => `${names.targetGroup(s)}-alt`;
 
+/** The settings each strategy takes, with their ranges (ECS's LinearConfiguration, CanaryConfiguration, bake time). */
+const deploymentSettings: Record<DeploymentStrategyName, Record<string, [min: number, max: number]>> = {
+  rolling: {},
+  'blue-green': { bakeTimeMinutes: [0, 1440] },
+  linear: { stepPercent: [3, 100], stepBakeTimeMinutes: [0, 1440], bakeTimeMinutes: [0, 1440] },
+  canary: { canaryPercent: [0.1, 100], canaryBakeTimeMinutes: [0, 1440], bakeTimeMinutes: [0, 1440] },
+};
+
+/** A deployment named by the context: a strategy name, or an object with `strategy` and its settings. */
+function deploymentFromContext(name: string, value: unknown): DeploymentConfig {
+  const given =
+    typeof value === 'string' ? { strategy: value } : value && typeof value === 'object' ? value : undefined;
+  const strategy = (given as { strategy?: unknown } | undefined)?.strategy;
+  if (!deploymentStrategyNames.includes(strategy as DeploymentStrategyName))
+    throw new Error(
+      `Context "deployments": ${JSON.stringify(strategy ?? value)} for ${name} is no strategy (${deploymentStrategyNames.join(', ')})`,
+    );
+  const allowed = deploymentSettings[strategy as DeploymentStrategyName];
+  for (const [key, setting] of Object.entries(given as Record<string, unknown>)) {
+    if (key === 'strategy') continue;
+    const range = allowed[key];
+    if (!range) throw new Error(`Context "deployments": ${strategy as string} of ${name} takes no "${key}"`);
+    if (typeof setting !== 'number' || setting < range[0] || setting > range[1])
+      throw new Error(
+        `Context "deployments": ${key} of ${name} must be a number from ${range[0]} to ${range[1]}`,
+      );
+  }
+  return given as DeploymentConfig;
+}
+
 /**
- * Each service's deployment: its config, overridden by the context value `deployments`
- * ("name=strategy,..." with `*` for every service, or an object name -> strategy).
- * An unknown service or strategy is an error, never ignored.
+ * Each service's deployment: its config, overridden by the context value `deployments`:
+ * "name=strategy,..." (`*` for every service), or an object name -> strategy or
+ * { strategy, ...settings } (cdk.json, or a test's context). An unknown service,
+ * strategy or setting is an error, never ignored.
  */
 export function resolveDeployments(context: unknown): Readonly<Record<string, DeploymentConfig>> {
-  const overrides: Record<string, string> = {};
+  const overrides: Record<string, DeploymentConfig> = {};
+  const entries: [string, unknown][] = [];
   if (typeof context === 'string' && context.trim() !== '') {
     for (const pair of context.split(',')) {
       const [name, strategy, ...rest] = pair.split('=').map((part) => part.trim());
       if (!name || !strategy || rest.length)
         throw new Error(`Context "deployments": "${pair}" is not service=strategy`);
-      overrides[name] = strategy;
+      entries.push([name, strategy]);
     }
   } else if (context && typeof context === 'object') {
-    for (const [name, strategy] of Object.entries(context as Record<string, unknown>))
-      overrides[name] = String(strategy);
+    entries.push(...Object.entries(context as Record<string, unknown>));
   } else if (context !== undefined && context !== null && context !== '') {
     throw new Error(
       `Context "deployments" must be "service=strategy,..." or an object, got ${JSON.stringify(context)}`,
     );
   }
-  for (const [name, strategy] of Object.entries(overrides)) {
+  for (const [name, value] of entries) {
     if (name !== '*' && !services.some((s) => s.name === name))
       throw new Error(`Context "deployments" names "${name}", which is no service in config/services.ts`);
-    if (!deploymentStrategyNames.includes(strategy as DeploymentStrategyName))
-      throw new Error(
-        `Context "deployments": "${strategy}" for ${name} is no strategy (${deploymentStrategyNames.join(', ')})`,
-      );
+    overrides[name] = deploymentFromContext(name, value);
   }
   return Object.fromEntries(
     services.map((s) => {
       const override = overrides[s.name] ?? overrides['*'];
       const configured = s.deployment ?? { strategy: 'rolling' };
-      const deployment: DeploymentConfig =
-        override === undefined || override === configured.strategy
+      // A bare strategy name keeps the configured settings when it names the configured strategy.
+      const deployment =
+        override === undefined ||
+        (override.strategy === configured.strategy && Object.keys(override).length === 1)
           ? configured
-          : ({ strategy: override } as DeploymentConfig);
+          : override;
       return [s.name, deployment] as const;
     }),
   );
