@@ -24,7 +24,8 @@ import {
   type AssemblyLoad,
 } from '../../sim/assembly/index.js';
 import { repositoryRoot } from '../../sim/assembly/synth.js';
-import { startSim, type Sim } from '../../sim/index.js';
+import type { Sim } from '../../sim/index.js';
+import { clientConfig, startTestSim } from './helpers.js';
 import type { Scenario } from '../../sim/scenario.js';
 
 const overlay = readOverlay(STAGING_OVERLAY);
@@ -36,12 +37,9 @@ beforeAll(() => {
   staging = loadAssembly({ assembly, overlay });
 }, 120_000);
 
+/** The test's clients, as its operator (the staging world enforces IAM: test/sim/helpers.ts). */
 function clients(sim: Sim) {
-  const config = {
-    endpoint: sim.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDWORLD', secretAccessKey: 'world' },
-  };
+  const config = clientConfig(sim);
   return { ecs: new ECSClient(config), elb: new ElasticLoadBalancingV2Client(config) };
 }
 
@@ -103,7 +101,7 @@ describe('sim/scenarios/staging.json', () => {
       expect(types).toContain(type);
     for (const type of ['AWS::ECS::Service', 'AWS::IAM::Role', 'AWS::ElasticLoadBalancingV2::TargetGroup'])
       expect(types).not.toContain(type);
-    const sim = await startSim({ scenario: staging.scenario, port: 0 });
+    const sim = await startTestSim({ scenario: staging.scenario, port: 0 });
     try {
       const state = (await (await fetch(`${sim.url}/_sim/state`)).json()) as { unmodelled: unknown[] };
       expect(state.unmodelled).toEqual(staging.unmodelled);
@@ -124,7 +122,7 @@ describe('sim/scenarios/staging.json', () => {
 
 describe('the loaded world has a past', () => {
   it('its deployments and service deployments were made a day before the load, not at the load instant', async () => {
-    const sim = await startSim({ scenario: staging.scenario, speed: 10, port: 0 });
+    const sim = await startTestSim({ scenario: staging.scenario, speed: 10, port: 0 });
     const { ecs, elb } = clients(sim);
     try {
       const loadedAt = sim.now();
@@ -172,12 +170,12 @@ describe('changing a health-check setting in infra/', () => {
   afterAll(() => rmSync(variantDir, { recursive: true, force: true }));
 
   it('DescribeTargetGroups reports the new matcher, and the targets that passed now fail their health checks', async () => {
-    const original = await startSim({
+    const original = await startTestSim({
       scenario: { ...staging.scenario, images: redirecting.images },
       speed: 40,
       port: 0,
     });
-    const changed = await startSim({ scenario: variant.scenario, speed: 40, port: 0 });
+    const changed = await startTestSim({ scenario: variant.scenario, speed: 40, port: 0 });
     const a = clients(original);
     const b = clients(changed);
     try {

@@ -26,8 +26,9 @@ const githubRoles = roles.filter((r) =>
   JSON.stringify(r.trust).includes('token.actions.githubusercontent.com:sub'),
 );
 /** The subject each GitHub role's trust admits (StringEquals on :sub). */
+/** The (first) subject a GitHub role's trust admits: a role may admit several (deploy: staging and staging-rollback). */
 const subjectOf = (trust: unknown) =>
-  /"token\.actions\.githubusercontent\.com:sub":"([^"]+)"/.exec(JSON.stringify(trust))?.[1];
+  /"token\.actions\.githubusercontent\.com:sub":\[?"([^"]+)"/.exec(JSON.stringify(trust))?.[1];
 
 let sim: Sim;
 let sts: STSClient;
@@ -92,7 +93,7 @@ describe('the synthesized IAM, enforced', () => {
     }
   });
 
-  it('has GitHub roles, each admitting one subject', () => {
+  it('has GitHub roles, each admitting its subjects', () => {
     expect(githubRoles.length).toBeGreaterThan(0);
     for (const role of githubRoles) expect(subjectOf(role.trust)).toMatch(/^repo:[^:]+\/[^:]+:/);
   });
