@@ -20,9 +20,20 @@ export const STAGING_OVERLAY = join(repositoryRoot, 'sim', 'scenarios', 'staging
 /** Generated from INFRA_DIR + STAGING_OVERLAY by `npm run world`. */
 export const STAGING_SCENARIO = join(repositoryRoot, 'sim', 'scenarios', 'staging.json');
 
-/** Synthesizes the CDK app in `appDir` with the overlay's context (cached) and loads it with the overlay. */
-export function scenarioFromApp(options: { appDir: string; overlay?: Overlay | string }): AssemblyLoad {
+/**
+ * Synthesizes the CDK app in `appDir` with the overlay's context (cached) and loads it with the overlay.
+ * `context` adds to or overrides the overlay's, e.g. infra/'s `{ deployments: '*=blue-green' }` for a
+ * world whose services deploy blue/green.
+ */
+export function scenarioFromApp(options: {
+  appDir: string;
+  overlay?: Overlay | string;
+  context?: Record<string, string>;
+}): AssemblyLoad {
   const overlay = readOverlay(options.overlay);
-  const assembly = synthesize({ appDir: options.appDir, context: overlay.context });
+  const assembly = synthesize({
+    appDir: options.appDir,
+    context: { ...overlay.context, ...options.context },
+  });
   return loadAssembly({ assembly, overlay });
 }

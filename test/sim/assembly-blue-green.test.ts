@@ -25,10 +25,9 @@ import {
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import {
   INFRA_DIR,
-  loadAssembly,
   readOverlay,
+  scenarioFromApp,
   STAGING_OVERLAY,
-  synthesize,
   type AssemblyLoad,
 } from '../../sim/assembly/index.js';
 import { startSim, type Sim } from '../../sim/index.js';
@@ -39,11 +38,7 @@ const overlay = readOverlay(STAGING_OVERLAY);
 let world: AssemblyLoad;
 
 beforeAll(() => {
-  const assembly = synthesize({
-    appDir: INFRA_DIR,
-    context: { ...overlay.context, deployments: 'api=blue-green' },
-  });
-  world = loadAssembly({ assembly, overlay });
+  world = scenarioFromApp({ appDir: INFRA_DIR, overlay, context: { deployments: 'api=blue-green' } });
 }, 180_000);
 
 const serviceSpec = (name: string) => world.scenario.services!.find((s) => s.name === name)!;
