@@ -1,0 +1,271 @@
+/**
+ * verify `traffic: test`, the bundle against the simulator: a blue/green
+ * service held at POST_TEST_TRAFFIC_SHIFT by a PAUSE hook (production still
+ * on blue) is verified on its GREEN revision through the TEST listener. A good
+ * green passes; a green that answers 500 fails naming the check; the ALB data
+ * plane's own request log shows every request verify made reached green
+ * through the test listener and none reached the production listener. A
+ * rolling service asked for test traffic is an input error naming it.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  DescribeServiceDeploymentsCommand,
+  ECSClient,
+  ListServiceDeploymentsCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import { startSim, type Scenario, type Sim } from '../../sim/index.js';
+import type { AlbRequestRecord } from '../../sim/elb-engine.js';
+import type { VerifyReport } from '../../lib/contracts/verify-report.js';
+import { freePort } from '../sim/helpers.js';
+import { runAction } from './run-action.js';
+
+const CLUSTER = 'bg';
+const ROLE = 'arn:aws:iam::123456789012:role/ecs-infrastructure';
+const keys = { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'simulator' };
+
+/**
+ * One ALB: production listener on 80, test listener on `testPort`. The test
+ * listener's declared port is the port its data-plane server listens on, so
+ * the address DescribeListeners and DescribeLoadBalancers give (the DNS name's
+ * host, the listener's port) reaches it, as on AWS.
+ */
+function scenario(testPort: number): Scenario {
+  const healthCheck = { intervalSeconds: 2, healthyThresholdCount: 2 };
+  return {
+    name: 'verify-test-traffic',
+    seed: 11,
+    timing: {
+      provisionMs: 1000,
+      pullMs: 1000,
+      stopMs: 500,
+      jitter: 0,
+      schedulerTickMs: 1000,
+      registrationMs: 500,
+    },
+    throttling: { enabled: false },
+    clusters: [{ name: CLUSTER }],
+    taskDefinitions: [
+      ...['web:v1', 'web:v2', 'web:broken'].map((image) => ({
+        family: 'web',
+        networkMode: 'awsvpc',
+        requiresCompatibilities: ['FARGATE'],
+        cpu: '256',
+        memory: '512',
+        containerDefinitions: [
+          { name: 'web', image, essential: true, portMappings: [{ containerPort: 3000 }] },
+        ],
+      })),
+      {
+        family: 'worker',
+        networkMode: 'awsvpc',
+        requiresCompatibilities: ['FARGATE'],
+        cpu: '256',
+        memory: '512',
+        containerDefinitions: [{ name: 'worker', image: 'worker:v1', essential: true }],
+      },
+    ],
+    // Healthy for the ALB's health checks, but every request gets an error page.
+    images: { 'web:broken': { http: { status: 500, body: 'Internal Server Error' } } },
+    targetGroups: [
+      { name: 'web-blue', port: 3000, healthCheck, deregistrationDelaySeconds: 2 },
+      { name: 'web-green', port: 3000, healthCheck, deregistrationDelaySeconds: 2 },
+    ],
+    loadBalancers: [
+      {
+        name: 'alb',
+        httpPort: 0,
+        listeners: [
+          { port: 80, defaultTargetGroup: 'web-blue' },
+          { port: testPort, httpPort: testPort, defaultTargetGroup: 'web-blue' },
+        ],
+      },
+    ],
+    services: [
+      {
+        cluster: CLUSTER,
+        name: 'web',
+        taskDefinition: 'web:1',
+        desiredCount: 2,
+        loadBalancers: [
+          {
+            targetGroup: 'web-blue',
+            containerName: 'web',
+            containerPort: 3000,
+            advancedConfiguration: {
+              alternateTargetGroup: 'web-green',
+              productionListenerRule: { loadBalancer: 'alb', port: 80 },
+              testListenerRule: { loadBalancer: 'alb', port: testPort },
+              roleArn: ROLE,
+            },
+          },
+        ],
+        networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-1'] } },
+        deploymentConfiguration: {
+          strategy: 'BLUE_GREEN',
+          bakeTimeInMinutes: 0,
+          // The release's gate: the deployment waits here, green on test traffic, production on blue.
+          lifecycleHooks: [{ targetType: 'PAUSE', lifecycleStages: ['POST_TEST_TRAFFIC_SHIFT'] }],
+        },
+      },
+      {
+        cluster: CLUSTER,
+        name: 'worker',
+        taskDefinition: 'worker:1',
+        desiredCount: 1,
+        networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-1'] } },
+      },
+    ],
+  };
+}
+
+let sim: Sim;
+let ecs: ECSClient;
+let testPort: number;
+
+beforeAll(async () => {
+  testPort = await freePort();
+  sim = await startSim({ scenario: scenario(testPort), speed: 20, port: 0 });
+  ecs = new ECSClient({ region: 'us-east-1', endpoint: sim.url, credentials: keys });
+});
+afterAll(async () => {
+  ecs?.destroy();
+  await sim?.close();
+});
+beforeEach(async () => {
+  await sim.reset();
+});
+
+/** UpdateService to `revision` (a blue/green deployment starts); its service deployment ARN. */
+async function deploy(revision: string): Promise<string> {
+  await ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'web', taskDefinition: revision }));
+  const { serviceDeployments = [] } = await ecs.send(
+    new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: 'web' }),
+  );
+  return serviceDeployments[0]!.serviceDeploymentArn!;
+}
+
+async function stageOf(arn: string): Promise<{ status?: string; lifecycleStage?: string }> {
+  const { serviceDeployments = [] } = await ecs.send(
+    new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] }),
+  );
+  return serviceDeployments[0]!;
+}
+
+function verify(inputs: Record<string, string>) {
+  return runAction('verify', {
+    inputs: { cluster: CLUSTER, services: 'web', traffic: 'test', 'consecutive-successes': '3', ...inputs },
+    env: { AWS_ENDPOINT_URL: sim.url },
+    timeoutMs: 120_000,
+  });
+}
+
+const reportOf = (run: { outputs: Record<string, string> }) =>
+  JSON.parse(run.outputs.report!) as VerifyReport;
+
+/** The ALB data plane's request log after `since`, and the production listener's ARN. */
+async function albLog(
+  since: number,
+): Promise<{ requests: AlbRequestRecord[]; production: string; test: string }> {
+  const response = await fetch(`${sim.url}/_sim/alb-requests?since=${since}`);
+  const { listeners, requests } = (await response.json()) as {
+    listeners: { listenerArn: string; port: number }[];
+    requests: AlbRequestRecord[];
+  };
+  const production = listeners.find((l) => l.port === 80)!.listenerArn;
+  const test = listeners.find((l) => l.port === testPort)!.listenerArn;
+  return { requests, production, test };
+}
+
+const lastSeq = async () => (await albLog(0)).requests.at(-1)?.seq ?? 0;
+
+describe('verify traffic: test (bundle against the simulator)', () => {
+  it('a rolling service asked for test traffic is an input error naming it and the fix; nothing is checked', async () => {
+    const since = await lastSeq();
+    const run = await verify({ services: 'web\nworker', checks: 'GET / 200', 'timeout-seconds': '30' });
+    expect(run.exitCode).toBe(1);
+    expect(run.log).toContain(
+      'Input "traffic": is "test", but service "worker" deploys with the ROLLING strategy: it has no green revision and no test listener',
+    );
+    expect(run.log).toContain('set `traffic: production` (the default) for rolling services');
+    expect((await albLog(since)).requests).toEqual([]);
+  });
+
+  it('fails naming the check when green answers 500; every request went to green through the test listener, none to production', async () => {
+    const arn = await deploy('web:3');
+    const since = await lastSeq();
+    const run = await verify({ checks: 'GET / 200', 'timeout-seconds': '25' });
+    expect(run.exitCode).toBe(1);
+    const report = reportOf(run);
+    expect(report.status).toBe('failed');
+    expect(report.traffic).toBe('test');
+    // The targets passed: green is healthy for the ALB; the check is what fails.
+    expect(report.services[0]!.ok).toBe(true);
+    expect(report.problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^HTTP GET \/ 200 \(http:\/\/127\.0\.0\.1:\d+\/\): .*500/),
+      ]),
+    );
+    expect(run.log).toMatch(/HTTP GET \/ 200 .*500/);
+    const { requests, production, test } = await albLog(since);
+    const verifyRequests = requests.filter((r) => r.path === '/');
+    expect(verifyRequests.length).toBeGreaterThan(0);
+    expect(verifyRequests.filter((r) => r.listenerArn === production)).toEqual([]);
+    for (const r of verifyRequests) {
+      expect(r).toMatchObject({ listenerArn: test, targetGroup: 'web-green', status: 500 });
+      expect(r.taskDefinitionArn).toMatch(/:task-definition\/web:3$/);
+    }
+    // verify changed nothing: the deployment still waits at the gate.
+    expect(await stageOf(arn)).toMatchObject({
+      status: 'IN_PROGRESS',
+      lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT',
+    });
+  });
+
+  it('passes on a good green held at POST_TEST_TRAFFIC_SHIFT, and says which revision and listener it checked', async () => {
+    const arn = await deploy('web:2');
+    const since = await lastSeq();
+    // Started before test traffic moves: verify waits for the test listener rule to send all of it to green.
+    const run = await verify({ checks: 'GET / 200 "revision":2', 'timeout-seconds': '60' });
+    expect(run.log).not.toMatch(/::error::/);
+    expect(run.exitCode).toBe(0);
+    const report = reportOf(run);
+    expect(report).toMatchObject({
+      status: 'passed',
+      traffic: 'test',
+      baseUrl: `http://127.0.0.1:${testPort}`,
+    });
+    const { requests, production, test } = await albLog(since);
+    expect(report.testListener).toEqual({ listenerArn: test, port: testPort });
+    const [web] = report.services;
+    expect(web!.testTraffic).toMatchObject({
+      serviceDeploymentArn: arn,
+      taskDefinition: expect.stringMatching(/:task-definition\/web:2$/),
+      deploymentStatus: 'IN_PROGRESS',
+      lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT',
+      testListenerArn: test,
+      testWeightPercent: 100,
+    });
+    // Green's target group is judged: two healthy targets, both green tasks.
+    expect(web!.targetGroups).toHaveLength(1);
+    expect(web!.targetGroups[0]).toMatchObject({
+      targetGroupName: 'web-green',
+      healthy: 2,
+      desired: 2,
+      ok: true,
+    });
+    expect(web!.targetGroups[0]!.targets.every((t) => t.revisionRole === 'new')).toBe(true);
+    expect(report.checks[0]).toMatchObject({ ok: true, passes: 3, status: 200 });
+    const verifyRequests = requests.filter((r) => r.path === '/');
+    expect(verifyRequests.length).toBeGreaterThanOrEqual(3);
+    expect(verifyRequests.filter((r) => r.listenerArn === production)).toEqual([]);
+    for (const r of verifyRequests) expect(r).toMatchObject({ listenerArn: test, targetGroup: 'web-green' });
+    expect(run.summary).toContain('Test traffic');
+    expect(run.summary).toContain('POST_TEST_TRAFFIC_SHIFT');
+    // verify changed nothing: the deployment still waits at the gate, production on blue.
+    expect(await stageOf(arn)).toMatchObject({
+      status: 'IN_PROGRESS',
+      lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT',
+    });
+  });
+});
