@@ -13,8 +13,10 @@ import { join } from 'node:path';
 import {
   DescribeServiceDeploymentsCommand,
   DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
   ECSClient,
   ListServiceDeploymentsCommand,
+  RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
   type ServiceDeployment,
 } from '@aws-sdk/client-ecs';
@@ -244,4 +246,185 @@ describe('the release gate from the assembly, run by the simulator', () => {
       ssm.send(new PutParameterCommand({ Name: '/alva-staging/other', Type: 'String', Value: 'x' })),
     ).rejects.toMatchObject({ name: 'AccessDeniedException' });
   });
+});
+
+/**
+ * The gate across services: infra/ with all four services blue/green. A release
+ * updates all four; each green is checked through the test listener while the
+ * gate holds every deployment at POST_TEST_TRAFFIC_SHIFT; one failing check
+ * closes the gate and all four roll back (the ALB's own request log shows no
+ * production request reached a green target group); a release whose checks all
+ * pass opens the gate once, for all four revisions, and all four shift.
+ */
+describe('one release gate across four blue/green services', () => {
+  const SERVICES = [
+    { name: 'alva-web', path: '/' },
+    { name: 'alva-api', path: '/api/health' },
+    { name: 'alva-auth', path: '/auth/health' },
+    { name: 'alva-admin', path: '/admin/health' },
+  ];
+  let sim: Sim;
+  let ecs: ECSClient;
+  let ssm: SSMClient;
+
+  beforeAll(async () => {
+    const all = scenarioFromApp({ appDir: INFRA_DIR, overlay, context: { deployments: '*=blue-green' } });
+    sim = await startSim({
+      scenario: {
+        ...all.scenario,
+        // A green that starts and passes its health checks but answers 500: only a check of its traffic finds it.
+        images: { '*:verify-fails-*': { http: { status: 500, body: 'broken' } }, ...all.scenario.images },
+        // Permissive: the pipeline's calls are the deploy role's session; the test's own requests are no session's.
+        iam: { ...all.scenario.iam!, mode: 'permissive' },
+      },
+      speed: 60,
+      port: 0,
+    });
+    const config = {
+      endpoint: sim.url,
+      region: 'us-east-1',
+      credentials: sim.session('alva-staging-github-deploy'),
+    };
+    ecs = new ECSClient(config);
+    ssm = new SSMClient(config);
+  }, 180_000);
+
+  afterAll(async () => {
+    ecs?.destroy();
+    ssm?.destroy();
+    await sim?.close();
+  });
+
+  const albLog = async (since = 0) =>
+    (await (await fetch(`${sim.url}/_sim/alb-requests?since=${since}`)).json()) as {
+      listeners: { port: number; address?: string }[];
+      requests: {
+        seq: number;
+        listenerPort: number;
+        targetGroup?: string;
+        service?: string;
+        status: number;
+      }[];
+    };
+  const address = async (port: number) => (await albLog()).listeners.find((l) => l.port === port)!.address!;
+  const setGate = (gate: object) =>
+    ssm.send(
+      new PutParameterCommand({ Name: GATE, Type: 'String', Overwrite: true, Value: JSON.stringify(gate) }),
+    );
+  const deploymentOf = async (service: string): Promise<ServiceDeployment | undefined> => {
+    const listed = await ecs.send(new ListServiceDeploymentsCommand({ cluster: CLUSTER, service }));
+    const arn = listed.serviceDeployments?.[0]?.serviceDeploymentArn;
+    if (!arn) return undefined;
+    return (await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] })))
+      .serviceDeployments?.[0];
+  };
+  const allOf = async (
+    what: string,
+    test: (d: ServiceDeployment) => boolean,
+  ): Promise<ServiceDeployment[]> => {
+    for (let i = 0; i < 900; i++) {
+      const deployments = await Promise.all(SERVICES.map((s) => deploymentOf(s.name)));
+      if (deployments.every((d) => d && test(d))) return deployments as ServiceDeployment[];
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  };
+  /** Registers a revision of each service's task definition with `tag` (auth: `authTag`) and updates the services. */
+  const release = async (tag: string, authTag = tag) => {
+    for (const service of SERVICES) {
+      const current = (
+        await ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: [service.name] }))
+      ).services![0]!.taskDefinition!;
+      const described = await ecs.send(
+        new DescribeTaskDefinitionCommand({ taskDefinition: current, include: ['TAGS'] }),
+      );
+      const td = described.taskDefinition!;
+      const image = service.name === 'alva-auth' ? authTag : tag;
+      const registered = await ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: td.family,
+          taskRoleArn: td.taskRoleArn,
+          executionRoleArn: td.executionRoleArn,
+          networkMode: td.networkMode,
+          requiresCompatibilities: td.requiresCompatibilities,
+          cpu: td.cpu,
+          memory: td.memory,
+          runtimePlatform: td.runtimePlatform,
+          containerDefinitions: td.containerDefinitions!.map((c) => ({
+            ...c,
+            image: c.image!.replace(/:[^:/]+$/, `:${image}`),
+          })),
+          tags: described.tags,
+        }),
+      );
+      await ecs.send(
+        new UpdateServiceCommand({
+          cluster: CLUSTER,
+          service: service.name,
+          taskDefinition: registered.taskDefinition!.taskDefinitionArn,
+        }),
+      );
+    }
+  };
+  /** The pipeline's verify on test traffic: each service's path through the test listener. */
+  const verifyOnTestTraffic = async () => {
+    const test = await address(9000);
+    const failures: string[] = [];
+    for (const service of SERVICES) {
+      const res = await fetch(`http://${test}${service.path}`);
+      await res.text();
+      if (res.status !== 200) failures.push(`${service.name} ${service.path} answered ${res.status}`);
+    }
+    return failures;
+  };
+  const productionTraffic = async () => {
+    const production = await address(80);
+    for (const service of SERVICES)
+      for (let i = 0; i < 5; i++) await (await fetch(`http://${production}${service.path}`)).text();
+  };
+
+  it('a failing check closes the gate: all four roll back and no production request reached a green group', async () => {
+    const since = (await albLog()).requests.at(-1)?.seq ?? 0;
+    await setGate({ release: 'run-bad', state: 'pending' });
+    await release('release-bad', 'verify-fails-bad');
+    await allOf('all four held at the gate', (d) => d.lifecycleStage === 'POST_TEST_TRAFFIC_SHIFT');
+    await productionTraffic();
+    const failures = await verifyOnTestTraffic();
+    expect(failures).toEqual(['alva-auth /auth/health answered 500']);
+    await setGate({ release: 'run-bad', state: 'closed', reason: failures.join('; ') });
+    await allOf('all four rolled back', (d) => d.status === 'ROLLBACK_SUCCESSFUL');
+    await productionTraffic();
+
+    const requests = (await albLog(since)).requests;
+    const production = requests.filter((r) => r.listenerPort === 80);
+    const test = requests.filter((r) => r.listenerPort === 9000);
+    expect(production.length).toBe(40);
+    expect(production.filter((r) => r.targetGroup?.endsWith('-alt'))).toEqual([]);
+    expect(test.map((r) => r.targetGroup).sort()).toEqual(
+      ['admin', 'api', 'auth', 'web'].map((s) => `alva-staging-${s}-alt`),
+    );
+  }, 150_000);
+
+  it('all checks passing open the gate once for all four revisions, and all four shift production', async () => {
+    await setGate({ release: 'run-good', state: 'pending' });
+    await release('release-good');
+    const held = await allOf(
+      'all four held at the gate',
+      (d) => d.lifecycleStage === 'POST_TEST_TRAFFIC_SHIFT',
+    );
+    expect(await verifyOnTestTraffic()).toEqual([]);
+    await setGate({
+      release: 'run-good',
+      state: 'open',
+      revisions: held.map((d) => d.targetServiceRevision!.arn),
+    });
+    await allOf('all four deployments to succeed', (d) => d.status === 'SUCCESSFUL');
+    const since = (await albLog()).requests.at(-1)?.seq ?? 0;
+    await productionTraffic();
+    const production = (await albLog(since)).requests.filter((r) => r.listenerPort === 80);
+    expect(new Set(production.map((r) => r.targetGroup))).toEqual(
+      new Set(['admin', 'api', 'auth', 'web'].map((s) => `alva-staging-${s}-alt`)),
+    );
+    expect(production.every((r) => r.status === 200)).toBe(true);
+  }, 150_000);
 });
