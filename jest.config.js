@@ -20,6 +20,7 @@ const needsDocker = [
   'test/reliability/build-push.faults.test.ts',
   'test/workflows/registry-password.test.ts',
   'test/workflows/consumer-build.test.ts',
+  'test/workflows/consumer-monorepo.test.ts',
 ];
 
 /** Tests outside infra/test that synthesize infra/ too, which takes a while. */
