@@ -9,115 +9,18 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import {
+  ContinueServiceDeploymentCommand,
   DescribeServiceDeploymentsCommand,
   ECSClient,
   ListServiceDeploymentsCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
-import { startSim, type Scenario, type Sim } from '../../sim/index.js';
+import { startSim, type Sim } from '../../sim/index.js';
 import type { AlbRequestRecord } from '../../sim/elb-engine.js';
 import type { VerifyReport } from '../../lib/contracts/verify-report.js';
 import { freePort } from '../sim/helpers.js';
+import { CLUSTER, blueGreenWorld, keys } from './verify-blue-green.js';
 import { runAction } from './run-action.js';
-
-const CLUSTER = 'bg';
-const ROLE = 'arn:aws:iam::123456789012:role/ecs-infrastructure';
-const keys = { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'simulator' };
-
-/**
- * One ALB: production listener on 80, test listener on `testPort`. The test
- * listener's declared port is the port its data-plane server listens on, so
- * the address DescribeListeners and DescribeLoadBalancers give (the DNS name's
- * host, the listener's port) reaches it, as on AWS.
- */
-function scenario(testPort: number): Scenario {
-  const healthCheck = { intervalSeconds: 2, healthyThresholdCount: 2 };
-  return {
-    name: 'verify-test-traffic',
-    seed: 11,
-    timing: {
-      provisionMs: 1000,
-      pullMs: 1000,
-      stopMs: 500,
-      jitter: 0,
-      schedulerTickMs: 1000,
-      registrationMs: 500,
-    },
-    throttling: { enabled: false },
-    clusters: [{ name: CLUSTER }],
-    taskDefinitions: [
-      ...['web:v1', 'web:v2', 'web:broken'].map((image) => ({
-        family: 'web',
-        networkMode: 'awsvpc',
-        requiresCompatibilities: ['FARGATE'],
-        cpu: '256',
-        memory: '512',
-        containerDefinitions: [
-          { name: 'web', image, essential: true, portMappings: [{ containerPort: 3000 }] },
-        ],
-      })),
-      {
-        family: 'worker',
-        networkMode: 'awsvpc',
-        requiresCompatibilities: ['FARGATE'],
-        cpu: '256',
-        memory: '512',
-        containerDefinitions: [{ name: 'worker', image: 'worker:v1', essential: true }],
-      },
-    ],
-    // Healthy for the ALB's health checks, but every request gets an error page.
-    images: { 'web:broken': { http: { status: 500, body: 'Internal Server Error' } } },
-    targetGroups: [
-      { name: 'web-blue', port: 3000, healthCheck, deregistrationDelaySeconds: 2 },
-      { name: 'web-green', port: 3000, healthCheck, deregistrationDelaySeconds: 2 },
-    ],
-    loadBalancers: [
-      {
-        name: 'alb',
-        httpPort: 0,
-        listeners: [
-          { port: 80, defaultTargetGroup: 'web-blue' },
-          { port: testPort, httpPort: testPort, defaultTargetGroup: 'web-blue' },
-        ],
-      },
-    ],
-    services: [
-      {
-        cluster: CLUSTER,
-        name: 'web',
-        taskDefinition: 'web:1',
-        desiredCount: 2,
-        loadBalancers: [
-          {
-            targetGroup: 'web-blue',
-            containerName: 'web',
-            containerPort: 3000,
-            advancedConfiguration: {
-              alternateTargetGroup: 'web-green',
-              productionListenerRule: { loadBalancer: 'alb', port: 80 },
-              testListenerRule: { loadBalancer: 'alb', port: testPort },
-              roleArn: ROLE,
-            },
-          },
-        ],
-        networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-1'] } },
-        deploymentConfiguration: {
-          strategy: 'BLUE_GREEN',
-          bakeTimeInMinutes: 0,
-          // The release's gate: the deployment waits here, green on test traffic, production on blue.
-          lifecycleHooks: [{ targetType: 'PAUSE', lifecycleStages: ['POST_TEST_TRAFFIC_SHIFT'] }],
-        },
-      },
-      {
-        cluster: CLUSTER,
-        name: 'worker',
-        taskDefinition: 'worker:1',
-        desiredCount: 1,
-        networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-1'] } },
-      },
-    ],
-  };
-}
 
 let sim: Sim;
 let ecs: ECSClient;
@@ -125,7 +28,7 @@ let testPort: number;
 
 beforeAll(async () => {
   testPort = await freePort();
-  sim = await startSim({ scenario: scenario(testPort), speed: 20, port: 0 });
+  sim = await startSim({ scenario: blueGreenWorld(testPort), speed: 20, port: 0 });
   ecs = new ECSClient({ region: 'us-east-1', endpoint: sim.url, credentials: keys });
 });
 afterAll(async () => {
@@ -145,7 +48,9 @@ async function deploy(revision: string): Promise<string> {
   return serviceDeployments[0]!.serviceDeploymentArn!;
 }
 
-async function stageOf(arn: string): Promise<{ status?: string; lifecycleStage?: string }> {
+async function stageOf(
+  arn: string,
+): Promise<{ status?: string; lifecycleStage?: string; lifecycleHookDetails?: { hookId?: string }[] }> {
   const { serviceDeployments = [] } = await ecs.send(
     new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] }),
   );
@@ -267,5 +172,33 @@ describe('verify traffic: test (bundle against the simulator)', () => {
       status: 'IN_PROGRESS',
       lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT',
     });
+  });
+
+  it('the gate closes while verify checks (the pause hook answered ROLLBACK): verify fails at once naming the rollback', async () => {
+    const arn = await deploy('web:3');
+    const since = await lastSeq();
+    const running = verify({ checks: 'GET / 200', 'timeout-seconds': '90' });
+    // Once verify's checks reach green through the test listener, the release's gate closes.
+    for (;;) {
+      const { requests, test } = await albLog(since);
+      if (requests.some((r) => r.listenerArn === test)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const held = await stageOf(arn);
+    await ecs.send(
+      new ContinueServiceDeploymentCommand({
+        serviceDeploymentArn: arn,
+        hookId: held.lifecycleHookDetails![0]!.hookId!,
+        action: 'ROLLBACK',
+      }),
+    );
+    const run = await running;
+    expect(run.exitCode).toBe(1);
+    const report = reportOf(run);
+    expect(report.problems[0]).toMatch(
+      /^web: the deployment of green web:3 \(.+\) is ROLLBACK_\w+ \(A user requested the rollback\.\): it was stopped or rolled back before verify passed on test traffic$/,
+    );
+    // A terminal verdict, not the timeout: verify stopped long before its 90 s.
+    expect(report.problems.join('\n')).not.toContain('not verified within');
   });
 });

@@ -7,12 +7,17 @@
  */
 import { describe, test } from '@jest/globals';
 import {
+  DescribeServiceDeploymentsCommand,
   DescribeTaskDefinitionCommand,
+  ECSClient,
+  ListServiceDeploymentsCommand,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
   type RegisterTaskDefinitionRequest,
 } from '@aws-sdk/client-ecs';
-import type { Sim } from '../../sim/index.js';
+import { startSim, type Sim } from '../../sim/index.js';
+import { CLUSTER as BG_CLUSTER, blueGreenWorld } from '../e2e/verify-blue-green.js';
+import { freePort } from '../sim/helpers.js';
 import type { FaultSpec, Scenario } from '../../sim/scenario.js';
 import { runAction, type ActionRun, type RunOptions } from '../e2e/run-action.js';
 import {
@@ -291,3 +296,79 @@ describe('fault matrix: verify', () => {
     }
   });
 });
+
+describe('fault matrix: verify traffic: test', () => {
+  test.concurrent(
+    'throttling, HTTP 500 and a dropped connection on every read of the green revision and the test listener: verifies green, read-only, production untouched',
+    async () => {
+      const testPort = await freePort();
+      const sim = await startSim({ scenario: blueGreenWorld(testPort), speed: SPEED_BG, port: 0 });
+      const ecs = new ECSClient({
+        region: 'us-east-1',
+        endpoint: sim.url,
+        credentials: { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'simulator' },
+      });
+      try {
+        await ecs.send(
+          new UpdateServiceCommand({ cluster: BG_CLUSTER, service: 'web', taskDefinition: 'web:2' }),
+        );
+        const { serviceDeployments = [] } = await ecs.send(
+          new ListServiceDeploymentsCommand({ cluster: BG_CLUSTER, service: 'web' }),
+        );
+        const arn = serviceDeployments[0]!.serviceDeploymentArn!;
+        sim.addFaults([
+          { service: 'ecs', operation: 'ListServiceDeployments', kind: 'throttle', count: 2 },
+          { service: 'ecs', operation: 'DescribeServiceRevisions', kind: 'reset', count: 1 },
+          { service: 'ecs', operation: 'DescribeServiceDeployments', kind: 'http500', after: 1, count: 3 },
+          { service: 'elbv2', operation: 'DescribeRules', kind: 'throttle', after: 2, count: 3 },
+          { service: 'elbv2', operation: 'DescribeListeners', kind: 'http500', count: 2 },
+        ]);
+        const since = sim.calls().at(-1)?.seq ?? 0;
+        const albSince = sim.world.elb.requests().at(-1)?.seq ?? 0;
+        const run = await runAction(ACTION, {
+          inputs: {
+            cluster: BG_CLUSTER,
+            services: 'web',
+            traffic: 'test',
+            checks: 'GET / 200',
+            'consecutive-successes': '2',
+            'timeout-seconds': '60',
+          },
+          env: simEnv(sim),
+          timeoutMs: 90_000,
+        });
+        const v = new Verdict(
+          ACTION,
+          'traffic: test under faults on ListServiceDeployments, DescribeServiceRevisions, DescribeServiceDeployments, DescribeRules, DescribeListeners',
+          'exit 0: green healthy and checked through the test listener; no request on the production listener; no mutating call; the deployment still held',
+        );
+        v.check(run.exitCode === 0, `${exitDescribe(run)}${run.exitCode ? `: ${errorText(run)}` : ''}`);
+        const hit = sim.calls(since).filter((c) => c.fault).length;
+        v.check(hit > 0, `${hit} faulted calls`);
+        const requests = sim.world.elb.requests(albSince).filter((r) => r.path === '/');
+        const production = requests.filter((r) => r.listenerPort === 80);
+        v.check(
+          requests.length > 0 &&
+            production.length === 0 &&
+            requests.every((r) => r.targetGroup === 'web-green'),
+          `${requests.length} check requests, ${production.length} on the production listener, target groups ${[...new Set(requests.map((r) => r.targetGroup))].join(', ')}`,
+        );
+        const { serviceDeployments: now = [] } = await ecs.send(
+          new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] }),
+        );
+        v.check(
+          now[0]?.status === 'IN_PROGRESS' && now[0]?.lifecycleStage === 'POST_TEST_TRAFFIC_SHIFT',
+          `deployment ${now[0]?.status} at ${now[0]?.lifecycleStage}`,
+        );
+        readOnly(v, sim, since, run);
+        v.finish(run);
+      } finally {
+        ecs.destroy();
+        await sim.close();
+      }
+    },
+  );
+});
+
+/** The blue/green world's speed: as the e2e test runs it. */
+const SPEED_BG = 20;
