@@ -88,7 +88,7 @@ export function testListenerRuleOf(name: string, service: Service): string {
     throw new InputError(
       'traffic',
       `is "test", but service "${name}" (${strategy}) has no testListenerRule in its load balancers' advancedConfiguration: no traffic reaches green before production`,
-      `give the service a test listener rule, or ${TRAFFIC_FIX.replace(/^set/, 'set')}`,
+      'give the service a test listener rule (advancedConfiguration.testListenerRule), or verify it with `traffic: production`',
     );
   }
   return rule;
