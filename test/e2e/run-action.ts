@@ -26,7 +26,9 @@ import { repositoryRoot } from '../../runner/repo.js';
  * The role each action runs as in the pipeline (deploy-staging.yml and
  * rollback.yml, infra/lib/stacks/ci-identity-stack.ts): deploy-services
  * (deploy and rollback jobs) the deploy role, migrate the migrate role,
- * verify and cdk-diff the read role, build-push the build role.
+ * verify the read role, build-push the build role. cdk-diff.yml runs cdk-diff
+ * with no AWS credentials (it diffs two syntheses); with `deployed: true` it
+ * reads CloudFormation, which only the read role could be given.
  */
 export const PIPELINE_ROLES: Record<string, string> = {
   'deploy-services': 'alva-staging-github-deploy',
