@@ -106,6 +106,7 @@ export function buildStaging(app: App, settings: StagingSettings = readSettings(
     ...props,
     loadBalancer: alb.loadBalancer,
     targetGroups: alb.targetGroups,
+    alternateTargetGroups: alb.alternateTargetGroups,
     services: ecs.services,
     database: database.instance,
     alarmEmail: settings.alarmEmail,

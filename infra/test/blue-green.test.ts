@@ -252,6 +252,30 @@ describe('every service blue/green (context deployments=*=blue-green)', () => {
     ]);
   });
 
+  it("watches both target groups in each service's target alarms, so a swap raises none", () => {
+    const alarms = Object.fromEntries(
+      resources(staging, 'monitoring', 'AWS::CloudWatch::Alarm').map(([, a]) => [
+        a.Properties.AlarmName,
+        a.Properties,
+      ]),
+    );
+    for (const service of services) {
+      const healthy = alarms[`${environment.prefix}-${service.name}-no-healthy-target`]!;
+      const unhealthy = alarms[`${environment.prefix}-${service.name}-unhealthy-hosts`]!;
+      expect(healthy.Metrics[0]).toMatchObject({ Expression: 'FILL(a, 0) + FILL(b, 0)' });
+      expect(unhealthy.Metrics[0]).toMatchObject({ Expression: 'MAX([FILL(a, 0), FILL(b, 0)])' });
+      for (const alarm of [healthy, unhealthy]) {
+        const groups = alarm.Metrics.slice(1).map(
+          (m: { MetricStat: { Metric: { Dimensions: { Name: string; Value: unknown }[] } } }) =>
+            JSON.stringify(m.MetricStat.Metric.Dimensions.find((d) => d.Name === 'TargetGroup')!.Value),
+        );
+        expect(groups).toHaveLength(2);
+        expect(groups[0]).toMatch(new RegExp(`${service.name}TargetGroup`));
+        expect(groups[1]).toMatch(new RegExp(`${service.name}AlternateTargetGroup`));
+      }
+    }
+  });
+
   it('passes cdk-nag AwsSolutions', () => {
     const app = new App({ context: { ...committedContext(), deployments: '*=blue-green' } });
     buildStaging(app);

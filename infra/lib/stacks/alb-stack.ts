@@ -76,6 +76,8 @@ export class AlbStack extends Stack {
   readonly deployments: Readonly<Record<string, DeploymentConfig>>;
   /** Service short name -> what ECS shifts, for blue/green, linear and canary services only. */
   readonly trafficShiftTargets: Readonly<Record<string, TrafficShiftTargets>>;
+  /** Service short name -> its alternate target group (traffic-shifting services only). */
+  readonly alternateTargetGroups: Readonly<Record<string, elbv2.ApplicationTargetGroup>>;
   /** The test listener, when any service shifts traffic. */
   readonly testListener?: elbv2.ApplicationListener;
 
@@ -128,6 +130,7 @@ export class AlbStack extends Stack {
         ),
       ]),
     );
+    this.alternateTargetGroups = alternates;
     const defaultService = services.find((s) => !s.pathPatterns);
     if (!defaultService)
       throw new Error('One service in config/services.ts must have no pathPatterns (the default)');

@@ -13,6 +13,11 @@ export interface MonitoringStackProps extends StackProps {
   /** Concrete constructs: the alarms need their full names (CloudWatch dimensions). */
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly targetGroups: Readonly<Record<string, elbv2.ApplicationTargetGroup>>;
+  /**
+   * The second target group of each blue/green, linear or canary service: production is on
+   * either group, so its target alarms watch both. @default none (all rolling)
+   */
+  readonly alternateTargetGroups?: Readonly<Record<string, elbv2.ApplicationTargetGroup>>;
   readonly services: Readonly<Record<string, ecs.FargateService>>;
   readonly database: rds.DatabaseInstance;
   /** Subscribed to the topic by e-mail when given. */
@@ -60,7 +65,7 @@ export class MonitoringStack extends Stack {
     const notify = new actions.SnsAction(this.topic);
     const alarm = (
       id: string,
-      metric: cloudwatch.Metric,
+      metric: cloudwatch.Metric | cloudwatch.MathExpression,
       options: Omit<cloudwatch.CreateAlarmOptions, 'metric'>,
     ) => {
       const created = metric.createAlarm(this, id, {
@@ -122,11 +127,30 @@ export class MonitoringStack extends Stack {
         statistic,
       });
 
+    // A traffic-shifting service serves from either of its two groups (the other is empty
+    // between releases): its alarms add the groups' healthy counts and take the larger
+    // unhealthy count, so a swap raises nothing and a failure in either group still does.
+    const serviceTargetMetric = (
+      name: string,
+      metricName: 'UnHealthyHostCount' | 'HealthyHostCount',
+      statistic: string,
+    ): cloudwatch.Metric | cloudwatch.MathExpression => {
+      const metric = targetGroupMetric(props.targetGroups[name]!, metricName, statistic);
+      const alternate = props.alternateTargetGroups?.[name];
+      if (!alternate) return metric;
+      return new cloudwatch.MathExpression({
+        expression:
+          metricName === 'HealthyHostCount' ? 'FILL(a, 0) + FILL(b, 0)' : 'MAX([FILL(a, 0), FILL(b, 0)])',
+        usingMetrics: { a: metric, b: targetGroupMetric(alternate, metricName, statistic) },
+        label: `${metricName} of both target groups`,
+        period: Duration.minutes(1),
+      });
+    };
+
     for (const service of services) {
-      const targetGroup = props.targetGroups[service.name]!;
       alarm(
         `${service.name}-unhealthy-hosts`,
-        targetGroupMetric(targetGroup, 'UnHealthyHostCount', 'Maximum'),
+        serviceTargetMetric(service.name, 'UnHealthyHostCount', 'Maximum'),
         {
           alarmDescription: `Targets of ${service.name} failed ALB health checks for ${alarmThresholds.unhealthyMinutes} minutes.`,
           threshold: 1,
@@ -136,7 +160,7 @@ export class MonitoringStack extends Stack {
       );
       alarm(
         `${service.name}-no-healthy-target`,
-        targetGroupMetric(targetGroup, 'HealthyHostCount', 'Minimum'),
+        serviceTargetMetric(service.name, 'HealthyHostCount', 'Minimum'),
         {
           alarmDescription: `${service.name} had no healthy target behind the ALB for ${alarmThresholds.noHealthyTargetMinutes} minutes: its requests fail.`,
           threshold: 1,
