@@ -74,6 +74,7 @@ describe('the seed (all rolling)', () => {
       expect(service.Properties.LoadBalancers[0].AdvancedConfiguration).toBeUndefined();
     }
     expect(deployStatements(staging).map((s) => s.Sid)).not.toContain('ReleaseGate');
+    expect(Object.keys(staging.templates.alb.findOutputs('TestListenerPort'))).toEqual([]);
   });
 });
 
@@ -274,6 +275,13 @@ describe('every service blue/green (context deployments=*=blue-green)', () => {
         expect(groups[1]).toMatch(new RegExp(`${service.name}AlternateTargetGroup`));
       }
     }
+  });
+
+  it('tells the pipeline the test listener port and the gate parameter (stack outputs)', () => {
+    staging.templates.alb.hasOutput('TestListenerPort', {
+      Value: String(environment.releaseGate.testListenerPort),
+    });
+    staging.templates.ecs.hasOutput('ReleaseGateParameterName', { Value: Match.anyValue() });
   });
 
   it('passes cdk-nag AwsSolutions', () => {

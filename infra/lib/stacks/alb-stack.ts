@@ -166,6 +166,10 @@ export class AlbStack extends Stack {
       this.publicOrigins = [`http://${this.loadBalancer.loadBalancerDnsName}`];
       if (shifting.length) {
         this.testListener = this.addTestListener(props);
+        new CfnOutput(this, 'TestListenerPort', {
+          description: 'Port of the test listener (green of blue/green, linear and canary services)',
+          value: String(environment.releaseGate.testListenerPort),
+        });
         const testRules = this.addRules(this.testListener, undefined, alternates, true);
         shiftTargets = Object.fromEntries(
           shifting.map((s) => [

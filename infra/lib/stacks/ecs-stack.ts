@@ -118,6 +118,10 @@ export class EcsStack extends Stack {
         callBackDelay: Duration.seconds(environment.releaseGate.callBackDelaySeconds),
         logRetentionDays: environment.logRetentionDays,
       });
+      new CfnOutput(this, 'ReleaseGateParameterName', {
+        description: 'SSM parameter of the release gate the pipeline opens and closes',
+        value: this.releaseGate.parameter.parameterName,
+      });
       // ECS's infrastructure role for load balancers: it moves the listener rules' weights and
       // registers green's targets. AWS's managed policy is the one the ECS developer guide names.
       infrastructureRole = new iam.Role(this, 'LoadBalancerInfrastructureRole', {
