@@ -7,6 +7,7 @@
  */
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import type { DeployedService } from '../../contracts/deployments.js';
+import { ecsStartPacer, type EcsStartAction } from '../../aws/pacing.js';
 import { outageBackoffMs } from '../../aws/retry.js';
 import { errorMessage } from '../../errors.js';
 import type { DeployPlan, ServicePlan } from '../deploy.js';
@@ -59,11 +60,11 @@ async function startRollout(run: DeployRun, p: ServicePlan, options: StartOption
     let target = p.target ?? p.current;
     if (p.clone && changed) {
       const clone = p.clone;
-      target = await whileThrottled(run, () => registerClone(clients.ecs, clone));
+      target = await whileThrottled(run, 'RegisterTaskDefinition', () => registerClone(clients.ecs, clone));
       report.registered = true;
     }
     report.taskDefinition = target;
-    const reply = await whileThrottled(run, () =>
+    const reply = await whileThrottled(run, 'UpdateService', () =>
       clients.ecs.send(
         new UpdateServiceCommand({
           cluster,
@@ -105,8 +106,11 @@ async function startRollout(run: DeployRun, p: ServicePlan, options: StartOption
  * and UpdateService's small buckets with every other deploy in the account):
  * throttling delays a start, it never fails one. A throttled call changed
  * nothing, so trying it again is safe. Any other error, or a cancellation, ends it.
+ * Each try waits for its token of the action's bucket first (aws/pacing.ts): the
+ * release stays within ECS's rate instead of provoking throttling.
  */
-async function whileThrottled<T>(run: DeployRun, call: () => Promise<T>): Promise<T> {
+async function whileThrottled<T>(run: DeployRun, action: EcsStartAction, call: () => Promise<T>): Promise<T> {
+  const pacer = ecsStartPacer(run.clients.ecs, action, run.clock);
   // Paced like the follow loop (its bounds scale with it), up to the timeout it would wait for the rollout.
   const pace = {
     minMs: run.follow.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS,
@@ -114,9 +118,11 @@ async function whileThrottled<T>(run: DeployRun, call: () => Promise<T>): Promis
   };
   const deadline = run.clock.now() + run.follow.timeoutMs;
   for (let failures = 1; ; failures++) {
+    await pacer.take(run.signal);
     try {
       return await call();
     } catch (err) {
+      if (isThrottling(err)) pacer.throttled();
       const pause = outageBackoffMs(failures, pace);
       if (!isThrottling(err) || run.signal?.aborted || run.clock.now() + pause >= deadline) throw err;
       run.log.debug(`throttled, trying again in ${pause} ms: ${errorMessage(err)}`);

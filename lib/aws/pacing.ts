@@ -1,0 +1,104 @@
+/**
+ * Client-side pacing of calls an AWS account's token buckets limit: a release
+ * of many services sends one RegisterTaskDefinition and one UpdateService per
+ * service, far past those actions' small buckets. Sent all at once, most are
+ * refused and retried after the SDK's back-off (real time, jittered: the last
+ * one lands seconds after its token came, and every refused try is a call the
+ * account's other deploys see as load). Paced here to the documented rate, on
+ * the caller's clock (lib/time.ts, so it scales with every other wait of the
+ * action), each call goes when a token should be there.
+ *
+ * The pacer cannot see what else in the account spends the same tokens: it
+ * starts with a full bucket, as a quiet account has, and when AWS throttles a
+ * call anyway (another deploy, another tool) the caller says so
+ * (`throttled()`): the local bucket is emptied, so the next calls wait for the
+ * refill instead of probing.
+ */
+import type { Clock } from '../time.js';
+
+export interface TokenRate {
+  /** The bucket's maximum capacity: the burst, in calls. */
+  capacity: number;
+  /** Tokens added per second: the sustained rate. */
+  refillPerSecond: number;
+}
+
+/**
+ * The default buckets of the ECS actions a release sends per service
+ * (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html,
+ * "Task definition modify actions" and "Service modify actions"; sim/throttle.ts holds the same).
+ */
+export const ECS_START_RATES = {
+  RegisterTaskDefinition: { capacity: 20, refillPerSecond: 1 },
+  UpdateService: { capacity: 50, refillPerSecond: 5 },
+} as const satisfies Record<string, TokenRate>;
+
+export type EcsStartAction = keyof typeof ECS_START_RATES;
+
+/**
+ * A token bucket on the caller's clock. `take` resolves when a token is there
+ * (taking it), first come first served: waiters queue, so each sleeps only for
+ * its own token and the clock (a test's manual clock too) advances in order.
+ */
+export class TokenPacer {
+  private tokens: number;
+  private updatedAt: number;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly rate: TokenRate,
+    private readonly clock: Clock,
+  ) {
+    this.tokens = rate.capacity;
+    this.updatedAt = clock.now();
+  }
+
+  /** Waits for a token and takes it; rejects (CancelledError) if `signal` aborts while waiting. */
+  take(signal?: AbortSignal): Promise<void> {
+    const turn = this.queue.then(() => this.takeNow(signal));
+    // A cancelled waiter does not hold up the ones behind it.
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** AWS throttled a call of this bucket: others spend its tokens too; wait for the refill. */
+  throttled(): void {
+    this.refill();
+    this.tokens = Math.min(this.tokens, 0);
+  }
+
+  /** Tokens there now (fractional while refilling). */
+  get available(): number {
+    this.refill();
+    return this.tokens;
+  }
+
+  private async takeNow(signal?: AbortSignal): Promise<void> {
+    this.refill();
+    while (this.tokens < 1) {
+      const waitMs = Math.ceil(((1 - this.tokens) / this.rate.refillPerSecond) * 1000);
+      await this.clock.sleep(waitMs, signal);
+      this.refill();
+    }
+    this.tokens -= 1;
+  }
+
+  private refill(): void {
+    const now = this.clock.now();
+    const elapsed = Math.max(0, now - this.updatedAt);
+    this.tokens = Math.min(this.rate.capacity, this.tokens + (elapsed / 1000) * this.rate.refillPerSecond);
+    this.updatedAt = now;
+  }
+}
+
+/** One pacer per client (one account and Region) and action, shared by every release the process runs with it. */
+const pacers = new WeakMap<object, Map<string, TokenPacer>>();
+
+/** The pacer of `action` for calls sent with `client`, on `clock`. */
+export function ecsStartPacer(client: object, action: EcsStartAction, clock: Clock): TokenPacer {
+  let byAction = pacers.get(client);
+  if (!byAction) pacers.set(client, (byAction = new Map()));
+  let pacer = byAction.get(action);
+  if (!pacer) byAction.set(action, (pacer = new TokenPacer(ECS_START_RATES[action], clock)));
+  return pacer;
+}
