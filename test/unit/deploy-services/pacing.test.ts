@@ -1,0 +1,151 @@
+/**
+ * Pacing of the start's mutating calls (lib/aws/pacing.ts): a release of many
+ * services stays within RegisterTaskDefinition's and UpdateService's buckets,
+ * on the action's clock, instead of being refused and retried.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ECSClient, RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { ECS_START_RATES, TokenPacer } from '../../../lib/aws/pacing.js';
+import type { EcsClients } from '../../../lib/ecs/clients.js';
+import type { DeployPlan } from '../../../lib/ecs/deploy.js';
+import type { DeployRun } from '../../../lib/ecs/deploy/run.js';
+import { startRollouts } from '../../../lib/ecs/deploy/start.js';
+import { memoryLog } from '../../../lib/log.js';
+import { manualClock, type Clock } from '../../../lib/time.js';
+
+const arn = (family: string, revision: number) =>
+  `arn:aws:ecs:us-east-1:123456789012:task-definition/${family}:${revision}`;
+
+function throttlingError(): Error {
+  return Object.assign(new Error('Rate exceeded'), {
+    name: 'ThrottlingException',
+    $metadata: { httpStatusCode: 400 },
+  });
+}
+
+/** An account's bucket as ECS keeps it (sim/throttle.ts), on the test's clock. */
+function accountBucket(capacity: number, refillPerSecond: number, clock: Clock) {
+  let tokens = capacity;
+  let at = clock.now();
+  return () => {
+    tokens = Math.min(capacity, tokens + ((clock.now() - at) / 1000) * refillPerSecond);
+    at = clock.now();
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
+}
+
+describe('TokenPacer', () => {
+  it('lets the burst through at once, then one call per refill, in order', async () => {
+    const clock = manualClock();
+    const begun = clock.now();
+    const pacer = new TokenPacer({ capacity: 3, refillPerSecond: 2 }, clock);
+    const at: number[] = [];
+    await Promise.all(Array.from({ length: 6 }, () => pacer.take().then(() => at.push(clock.now() - begun))));
+    expect(at).toEqual([0, 0, 0, 500, 1000, 1500]);
+  });
+
+  it('after a throttled answer waits for the refill before the next call', async () => {
+    const clock = manualClock();
+    const pacer = new TokenPacer({ capacity: 20, refillPerSecond: 1 }, clock);
+    await pacer.take();
+    pacer.throttled();
+    const before = clock.now();
+    await pacer.take();
+    expect(clock.now() - before).toBe(1000);
+  });
+
+  it('a waiter cancelled while queued does not hold up the next one', async () => {
+    const clock = manualClock();
+    const pacer = new TokenPacer({ capacity: 1, refillPerSecond: 1 }, clock);
+    await pacer.take();
+    const cancel = new AbortController();
+    cancel.abort('stop');
+    await expect(pacer.take(cancel.signal)).rejects.toThrow(/stop/);
+    await expect(pacer.take()).resolves.toBeUndefined();
+  });
+});
+
+describe('startRollouts under ECS rate limits', () => {
+  const SERVICES = 45;
+
+  function world() {
+    const clock = manualClock();
+    const ecs = mockClient(ECSClient);
+    const registerToken = accountBucket(
+      ECS_START_RATES.RegisterTaskDefinition.capacity,
+      ECS_START_RATES.RegisterTaskDefinition.refillPerSecond,
+      clock,
+    );
+    const updateToken = accountBucket(
+      ECS_START_RATES.UpdateService.capacity,
+      ECS_START_RATES.UpdateService.refillPerSecond,
+      clock,
+    );
+    const refused = { RegisterTaskDefinition: 0, UpdateService: 0 };
+    const updatedAt = new Map<string, number>();
+    ecs.on(RegisterTaskDefinitionCommand).callsFake((input: { family: string }) => {
+      if (!registerToken()) {
+        refused.RegisterTaskDefinition++;
+        throw throttlingError();
+      }
+      return { taskDefinition: { taskDefinitionArn: arn(input.family, 2) } };
+    });
+    ecs.on(UpdateServiceCommand).callsFake((input: { service: string }) => {
+      if (!updateToken()) {
+        refused.UpdateService++;
+        throw throttlingError();
+      }
+      updatedAt.set(input.service, clock.now());
+      return { service: { serviceName: input.service, deployments: [] } };
+    });
+    const clients: EcsClients = {
+      ecs: new ECSClient({ region: 'us-east-1' }),
+      elbv2: () => Promise.reject(new Error('not used')),
+      logs: () => Promise.reject(new Error('not used')),
+    };
+    const log = memoryLog();
+    const run: DeployRun = {
+      clients,
+      cluster: 'alva',
+      log,
+      clock,
+      cancelledAt: () => undefined,
+      cancelGraceMs: 5_000,
+      follow: { cluster: 'alva', waitFor: 'healthy', timeoutMs: 600_000, log, clock },
+    };
+    const names = Array.from({ length: SERVICES }, (_, i) => `svc-${String(i + 1).padStart(3, '0')}`);
+    const plan: DeployPlan = {
+      cluster: 'alva',
+      services: names.map((service) => ({
+        service,
+        current: arn(service, 1),
+        clone: {
+          source: { taskDefinitionArn: arn(service, 1), family: service } as never,
+          input: { family: service, containerDefinitions: [{ name: 'app', image: `repo/${service}:2` }] },
+          changes: [{ container: 'app', from: `repo/${service}:1`, to: `repo/${service}:2` }],
+        },
+      })),
+    };
+    return { ecs, clock, run, plan, refused, updatedAt };
+  }
+
+  it(`registers and updates ${SERVICES} services without a refused call, at ECS's rate`, async () => {
+    const { ecs, clock, run, plan, refused, updatedAt } = world();
+    const begun = clock.now();
+    const started = await startRollouts(run, plan, { forceNewDeployment: false });
+    ecs.restore();
+
+    expect(started.every((s) => s.touched && s.target?.taskDefinition === arn(s.report.service, 2))).toBe(
+      true,
+    );
+    expect(refused).toEqual({ RegisterTaskDefinition: 0, UpdateService: 0 });
+    // The bucket's 20 at once, then one a second: the last of 45 is updated 25 s in, not later.
+    const last = Math.max(...updatedAt.values()) - begun;
+    expect(last).toBe((SERVICES - 20) * 1000);
+    // Each service is updated as soon as its own revision is registered, not after all of them.
+    expect(updatedAt.get('svc-001')! - begun).toBe(0);
+  });
+});
