@@ -102,3 +102,38 @@ function imageOf(name: string, value: unknown, input: string): string {
     throw new InputError(input, `the image of container "${name}" ${problem} ("${given}")`, REFERENCE_FIX);
   return reference;
 }
+
+/** `reference` split into its repository (`[registry/]repository`), tag and digest. */
+export function imageReferenceParts(reference: string): {
+  repository: string;
+  tag?: string;
+  digest?: string;
+} {
+  const at = reference.indexOf('@');
+  const named = at >= 0 ? reference.slice(0, at) : reference;
+  const digest = at >= 0 ? reference.slice(at + 1) : undefined;
+  // A tag is the ":" part of the last path segment; a ":" before a "/" is the registry's port.
+  const colon = named.lastIndexOf(':');
+  const tagged = colon > named.lastIndexOf('/');
+  return {
+    repository: tagged ? named.slice(0, colon) : named,
+    ...(tagged ? { tag: named.slice(colon + 1) } : {}),
+    ...(digest ? { digest } : {}),
+  };
+}
+
+/**
+ * Whether two references name the same image for certain. Both pinned to a
+ * digest: the same repository and digest, whatever tag either carries (a tag
+ * next to a digest is ignored by the registry). Otherwise only the same
+ * reference: a tag may point elsewhere now than where it did when the running
+ * tasks pulled it, so `repo:v1@sha256:A` and `repo:v1@sha256:B`, or `repo:v1`
+ * and `repo:v1@sha256:A`, are different images.
+ */
+export function sameImage(a: string, b: string | undefined): boolean {
+  if (b === undefined) return false;
+  if (a === b) return true;
+  const left = imageReferenceParts(a);
+  const right = imageReferenceParts(b);
+  return left.digest !== undefined && left.digest === right.digest && left.repository === right.repository;
+}

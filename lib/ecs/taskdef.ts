@@ -10,6 +10,7 @@ import {
   type Tag,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
+import { sameImage } from '../contracts/images.js';
 
 /**
  * Every field RegisterTaskDefinition accepts. `tags` comes from the
@@ -104,8 +105,10 @@ export function containerNames(td: Pick<TaskDefinition, 'containerDefinitions'>)
 
 /**
  * Replaces the image of every container named in `images` (container name →
- * image URI). Containers not named keep theirs. Returns the new request and
- * what changed; no change means registering would only duplicate the revision.
+ * image URI). Containers not named keep theirs, and so does a container whose
+ * image is the same one (sameImage: the same digest of the same repository,
+ * however tagged). Returns the new request and what changed; no change means
+ * registering would only duplicate the revision.
  */
 export function withImages(
   input: RegisterTaskDefinitionRequest,
@@ -114,7 +117,7 @@ export function withImages(
   const changes: ImageChange[] = [];
   const containerDefinitions = (input.containerDefinitions ?? []).map((container) => {
     const image = container.name !== undefined ? images[container.name] : undefined;
-    if (image === undefined || image === container.image) return container;
+    if (image === undefined || sameImage(image, container.image)) return container;
     changes.push({ container: container.name!, from: container.image, to: image });
     return { ...container, image };
   });

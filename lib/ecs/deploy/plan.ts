@@ -78,7 +78,7 @@ export async function planImages(
     const found = await checkServices(ecs, cluster, services);
     const plan = await prepareImageClones(ecs, cluster, services, found, images);
     const foreign = await adoptOrFindForeign(ecs, plan, found, images, options.forceNewDeployment ?? false);
-    if (!foreign.length) return plan;
+    if (!foreign.length) return shareFamilyRevisions(plan);
     const messages = foreign.map(foreignDeploymentMessage);
     if (options.ifInProgress !== 'wait') {
       throw new OperationError(
@@ -132,6 +132,39 @@ async function adoptOrFindForeign(
     }),
   );
   return foreign.sort((a, b) => a.service.localeCompare(b.service));
+}
+
+/**
+ * Services on one task-definition family that need a new revision get one: the
+ * same clone, registered once (deploy/start.ts) and used by every UpdateService.
+ * With one `images` map applied to one revision, their clones are equal; so
+ * they must run the same revision now, else they are refused before any change
+ * (one new revision cannot stand for two different ones). Services left
+ * unchanged or adopted register nothing and are not grouped.
+ */
+export function shareFamilyRevisions(plan: DeployPlan): DeployPlan {
+  const byFamily = new Map<string, ServicePlan[]>();
+  for (const p of plan.services) {
+    if (!p.clone || p.clone.changes.length === 0 || p.adopt) continue;
+    const { family } = parseTaskDefinitionRef(p.current);
+    const key = `${taskDefinitionScope(p.current) ?? ''} ${family}`;
+    byFamily.set(key, [...(byFamily.get(key) ?? []), p]);
+  }
+  for (const sharing of byFamily.values()) {
+    if (sharing.length < 2) continue;
+    const { family } = parseTaskDefinitionRef(sharing[0]!.current);
+    const names = sharing.map((p) => p.service);
+    const listed = `${names.slice(0, -1).join(', ')} and ${names.at(-1)!}`;
+    if (new Set(sharing.map((p) => p.current)).size > 1) {
+      throw new InputError(
+        'services',
+        `${listed} share the task-definition family ${family} but run different revisions (${sharing.map((p) => `${p.service} runs ${shortTaskDefinition(p.current)}`).join(', ')}): one new revision of ${family} cannot replace both`,
+        `deploy them in separate steps (each gets a revision of its own), or first put them on one revision with rollback-to (e.g. rollback-to: {"${names[1]!}": "${shortTaskDefinition(sharing[0]!.current)}"} puts ${names[1]!} on ${names[0]!}'s)`,
+      );
+    }
+    for (const p of sharing.slice(1)) p.clone = sharing[0]!.clone;
+  }
+  return plan;
 }
 
 /** prepare, images mode: each service's task definition cloned with `images` applied (not registered). */

@@ -13,7 +13,7 @@ import { errorMessage } from '../../errors.js';
 import type { DeployPlan, ServicePlan } from '../deploy.js';
 import { isThrottling } from '../follow/poll-budget.js';
 import { DEFAULT_MAX_INTERVAL_MS, DEFAULT_MIN_INTERVAL_MS } from '../rollout.js';
-import { registerClone, shortTaskDefinition } from '../taskdef.js';
+import { registerClone, shortTaskDefinition, type TaskDefinitionClone } from '../taskdef.js';
 import { primaryDeployment } from '../tasks.js';
 import type { DeployRun, StartedService } from './run.js';
 
@@ -28,12 +28,32 @@ export function startRollouts(
   plan: DeployPlan,
   options: StartOptions,
 ): Promise<StartedService[]> {
+  // Services on one family share one clone (deploy/plan.ts): it is registered once, for all of them.
+  const registrations = new Map<TaskDefinitionClone, Promise<string>>();
+  const register: Register = (clone) => {
+    let registration = registrations.get(clone);
+    if (!registration) {
+      registration = whileThrottled(run, 'RegisterTaskDefinition', () =>
+        registerClone(run.clients.ecs, clone),
+      );
+      registrations.set(clone, registration);
+    }
+    return registration;
+  };
   return run.log.group('Start the rollouts', () =>
-    Promise.all(plan.services.map((p) => startRollout(run, p, options))),
+    Promise.all(plan.services.map((p) => startRollout(run, p, options, register))),
   );
 }
 
-async function startRollout(run: DeployRun, p: ServicePlan, options: StartOptions): Promise<StartedService> {
+/** Registers a clone (once however many services use it); its new revision's ARN. */
+type Register = (clone: TaskDefinitionClone) => Promise<string>;
+
+async function startRollout(
+  run: DeployRun,
+  p: ServicePlan,
+  options: StartOptions,
+  register: Register,
+): Promise<StartedService> {
   const { clients, cluster, log, clock } = run;
   const report: DeployedService = {
     service: p.service,
@@ -60,7 +80,7 @@ async function startRollout(run: DeployRun, p: ServicePlan, options: StartOption
     let target = p.target ?? p.current;
     if (p.clone && changed) {
       const clone = p.clone;
-      target = await whileThrottled(run, 'RegisterTaskDefinition', () => registerClone(clients.ecs, clone));
+      target = await register(clone);
       report.registered = true;
     }
     report.taskDefinition = target;
