@@ -126,12 +126,32 @@ export class CiIdentityStack extends Stack {
       ),
       statement('ServiceLogs', ['logs:GetLogEvents'], logStreams(services.map((s) => s.name))),
     ];
-    // verify finds the ALB's address from the target groups.
+    // verify finds the ALB's address from the target groups, and with `traffic: test`
+    // the test listener from the service's test listener rule.
     const albReads = statement(
       'FindLoadBalancer',
-      ['elasticloadbalancing:DescribeLoadBalancers', 'elasticloadbalancing:DescribeListeners'],
+      [
+        'elasticloadbalancing:DescribeLoadBalancers',
+        'elasticloadbalancing:DescribeListeners',
+        'elasticloadbalancing:DescribeRules',
+      ],
       ['*'],
     );
+    // The ServiceDeployment API: deploy-services names a failure with it, verify (`traffic: test`)
+    // finds the green revision. Describe* authorize on the service as well as on the
+    // deployment or revision.
+    const deploymentReads = [
+      statement('ListServiceDeployments', ['ecs:ListServiceDeployments'], serviceArns),
+      statement(
+        'ServiceDeployments',
+        ['ecs:DescribeServiceDeployments', 'ecs:DescribeServiceRevisions'],
+        [
+          ...serviceArns,
+          ...serviceNames.map((name) => arn('ecs', 'service-deployment', `${cluster}/${name}/*`)),
+          ...serviceNames.map((name) => arn('ecs', 'service-revision', `${cluster}/${name}/*`)),
+        ],
+      ),
+    ];
 
     // RegisterTaskDefinition carries the source revision's tags, so AWS also
     // authorizes ecs:TagResource on the new revision (tag-on-create).
@@ -174,7 +194,7 @@ export class CiIdentityStack extends Stack {
           services.map((service) => arn('ecr', 'repository', names.repository(service.name))),
         ),
       ],
-      read: [...serviceReads, albReads],
+      read: [...serviceReads, albReads, ...deploymentReads],
       migrate: [
         statement('DescribeCluster', ['ecs:DescribeClusters'], [clusterArn]),
         // network-from-service: the task copies a service's network configuration.
@@ -193,18 +213,8 @@ export class CiIdentityStack extends Stack {
       deploy: [
         ...serviceReads,
         albReads,
-        statement('UpdateServices', ['ecs:UpdateService', 'ecs:ListServiceDeployments'], serviceArns),
-        // DescribeServiceDeployments and DescribeServiceRevisions authorize on
-        // the service as well as on the deployment or revision.
-        statement(
-          'ServiceDeployments',
-          ['ecs:DescribeServiceDeployments', 'ecs:DescribeServiceRevisions'],
-          [
-            ...serviceArns,
-            ...serviceNames.map((name) => arn('ecs', 'service-deployment', `${cluster}/${name}/*`)),
-            ...serviceNames.map((name) => arn('ecs', 'service-revision', `${cluster}/${name}/*`)),
-          ],
-        ),
+        ...deploymentReads,
+        statement('UpdateServices', ['ecs:UpdateService'], serviceArns),
         // AWS requires "*": ListTaskDefinitions has no resource-level permissions
         // (deploy-services' fallback when a service has no deployment history).
         statement('ListTaskDefinitions', ['ecs:ListTaskDefinitions'], ['*']),
