@@ -36,6 +36,13 @@ export const ECS_START_RATES = {
 export type EcsStartAction = keyof typeof ECS_START_RATES;
 
 /**
+ * How far past a token's due time a waiting call goes, in tokens: AWS's bucket
+ * started refilling when the first call of a burst reached it, a little after
+ * this pacer counted it, so a call sent on the dot would arrive just short.
+ */
+const TOKEN_MARGIN = 0.1;
+
+/**
  * A token bucket on the caller's clock. `take` resolves when a token is there
  * (taking it), first come first served: waiters queue, so each sleeps only for
  * its own token and the clock (a test's manual clock too) advances in order.
@@ -76,7 +83,7 @@ export class TokenPacer {
   private async takeNow(signal?: AbortSignal): Promise<void> {
     this.refill();
     while (this.tokens < 1) {
-      const waitMs = Math.ceil(((1 - this.tokens) / this.rate.refillPerSecond) * 1000);
+      const waitMs = Math.ceil(((1 + TOKEN_MARGIN - this.tokens) / this.rate.refillPerSecond) * 1000);
       await this.clock.sleep(waitMs, signal);
       this.refill();
     }
