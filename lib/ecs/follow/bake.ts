@@ -33,14 +33,28 @@ export function failedTasksOf(target: RolloutTarget, service: Service): number {
   return ours?.failedTasks ?? 0;
 }
 
-/** Still healthy: ours is the PRIMARY, no task failed since the baseline, every new task runs and serves. */
-export function judgeBake(target: RolloutTarget, baseline: BakeBaseline, read: BakeRead): BakeVerdict {
-  const { service, tasks } = read;
+/**
+ * What DescribeServices alone tells: ours is still the PRIMARY (not replaced,
+ * FAILED or rolled back by ECS) and no task of it failed since the baseline.
+ */
+export function judgeBakeService(
+  target: RolloutTarget,
+  baseline: BakeBaseline,
+  service: Service,
+): BakeVerdict {
   // Replaced, FAILED or rolled back by ECS: the follow judge's own verdicts.
   const verdict = judgeRollout(target, service, undefined, 'steady');
   if (verdict.outcome && !verdict.outcome.ok) return { ok: false, reason: verdict.outcome.reason };
   const failed = failedTasksOf(target, service) - baseline.failedTasks;
   if (failed > 0) return { ok: false, reason: `${failed} task(s) of the new revision failed` };
+  return { ok: true, state: verdict.state };
+}
+
+/** Still healthy: ours is the PRIMARY, no task failed since the baseline, every new task runs and serves. */
+export function judgeBake(target: RolloutTarget, baseline: BakeBaseline, read: BakeRead): BakeVerdict {
+  const { service, tasks } = read;
+  const fromService = judgeBakeService(target, baseline, service);
+  if (!fromService.ok) return fromService;
   const desired = service.desiredCount ?? 0;
   const fresh = tasks.filter((t) => isRunningTaskOf(t, target.taskDefinition));
   if (fresh.length < desired) {
