@@ -29,7 +29,14 @@ import { bakeDeployRollouts } from './deploy/bake.js';
 import { explainFailures, reportCancelled } from './deploy/explain-failures.js';
 import { followDeployRollouts } from './deploy/follow.js';
 import type { AdoptedDeployment } from './deploy/in-progress.js';
-import { checkServices, planImages, prepareRollbackTargets, type ImagePlanOptions } from './deploy/plan.js';
+import {
+  checkServices,
+  imagesOfOneService,
+  planImages,
+  prepareRollbackTargets,
+  type ImagePlanOptions,
+  type OneImage,
+} from './deploy/plan.js';
 import { changedServices, rollBack, warnNoRollback } from './deploy/rollback.js';
 import type { DeployRun } from './deploy/run.js';
 import { PREVIOUS_TAG, RELEASE_TAG, prepareReleaseRollback } from './deploy/recover.js';
@@ -54,6 +61,8 @@ export interface DeployPlan {
   cluster: string;
   services: ServicePlan[];
 }
+
+export type { OneImage };
 
 /** A revision given by the user: an ARN, "family:revision", or a bare revision number of the service's family. */
 export type RollbackTo = 'previous' | Record<string, string | number>;
@@ -105,6 +114,20 @@ export async function planImageDeploy(
   options: ImagePlanOptions = {},
 ): Promise<DeployPlan> {
   return planImages(clients.ecs, cluster, services, images, options);
+}
+
+/**
+ * The `images` map `image` (and `container`) stand for: the one service's
+ * container named, or its task definition's only container. InputError when
+ * the container is not there or must be named; changes nothing.
+ */
+export function oneServiceImages(
+  clients: EcsClients,
+  cluster: string,
+  service: string,
+  image: OneImage,
+): Promise<Record<string, string>> {
+  return imagesOfOneService(clients.ecs, cluster, service, image);
 }
 
 /** check → prepare, rollback-to mode: resolves each service's target revision; changes nothing. */

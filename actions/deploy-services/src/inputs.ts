@@ -1,9 +1,9 @@
 /** Every input of the action, read and checked in one place. */
-import { parseImages, type ImageMap } from '../../../lib/contracts/images.js';
+import { parseImageReference, parseImages, type ImageMap } from '../../../lib/contracts/images.js';
 import { checkRegionAndAccount, checkServiceList } from '../../../lib/contracts/ecs-refs.js';
 import { bareMap, parseJsonObject } from '../../../lib/contracts/json.js';
 import { InputError } from '../../../lib/errors.js';
-import type { RollbackTo } from '../../../lib/ecs/deploy.js';
+import type { OneImage, RollbackTo } from '../../../lib/ecs/deploy.js';
 import { parseRevisionRef } from '../../../lib/ecs/taskdef.js';
 import type { IfInProgress } from '../../../lib/ecs/deploy/in-progress.js';
 import type { WaitFor } from '../../../lib/ecs/rollout.js';
@@ -12,8 +12,10 @@ import { bool, integer, list, optional, required, stepRegion } from '../../_comm
 export interface Inputs {
   cluster: string;
   services: string[];
-  /** Container name → image URI; undefined in rollback-to mode. */
+  /** Container name → image URI; undefined in rollback-to mode and with `image`. */
   images?: ImageMap;
+  /** The one-service shorthand: one image for one container of the one service (resolved against its task definition). */
+  image?: OneImage;
   waitFor: WaitFor;
   timeoutSeconds: number;
   rollbackOnFailure: boolean;
@@ -85,6 +87,39 @@ function parseRollbackTo(raw: string, services: string[]): RollbackTo {
   return result;
 }
 
+/**
+ * `image` and `container`: the one-service case, as `images: {"<container>": "<image>"}`
+ * would say it; `container` may be left out when the task definition has one.
+ */
+function oneImage(services: string[]): OneImage | undefined {
+  const raw = optional('image');
+  const container = optional('container');
+  if (raw === undefined) {
+    if (container !== undefined)
+      throw new InputError(
+        'container',
+        'needs `image` (the image that container gets)',
+        'give `image` with it, or name containers in `images` instead',
+      );
+    return undefined;
+  }
+  if (optional('images') !== undefined) {
+    throw new InputError(
+      'image',
+      'cannot be combined with `images`',
+      "give one service's image with `image` (and `container`), or every container's image with `images`, not both",
+    );
+  }
+  if (services.length !== 1) {
+    throw new InputError(
+      'image',
+      `gives one image for one service, but \`services\` lists ${services.length} (${services.join(', ')})`,
+      "give the images of several services as JSON with `images`, container name → image (build-push's `images` output), or list one service",
+    );
+  }
+  return { reference: parseImageReference(raw, 'image'), ...(container !== undefined ? { container } : {}) };
+}
+
 export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
   const cluster = required('cluster', 'set `cluster:` to the ECS cluster name or ARN');
   const services = list('services');
@@ -116,14 +151,18 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
     );
   }
   const bakeSeconds = integer('bake-seconds', 0, 0, 24 * 3600);
-  const rawImages = optional('images');
+  const rawImagesMap = optional('images');
+  const image = oneImage(services);
+  // What names the new images in the messages below: `images`, or the shorthand `image`.
+  const rawImages = rawImagesMap ?? image?.reference;
+  const imagesInput = image ? 'image' : 'images';
   const rawRollbackTo = optional('rollback-to');
   const rollbackRelease = optional('rollback-release');
   if (rollbackRelease !== undefined) {
     if (rawImages || rawRollbackTo) {
       throw new InputError(
         'rollback-release',
-        `cannot be combined with \`${rawImages ? 'images' : 'rollback-to'}\``,
+        `cannot be combined with \`${rawImages ? imagesInput : 'rollback-to'}\``,
         'undo a release with rollback-release alone, in a step of its own',
       );
     }
@@ -138,15 +177,15 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
   if (rawImages && rawRollbackTo) {
     throw new InputError(
       'rollback-to',
-      'cannot be combined with `images`',
-      'deploy new images with `images`, or return to an existing revision with `rollback-to`, in separate steps',
+      `cannot be combined with \`${imagesInput}\``,
+      'deploy new images with `images` (or `image`), or return to an existing revision with `rollback-to`, in separate steps',
     );
   }
   if (!rawImages && !rawRollbackTo && !rollbackRelease && !forceNewDeployment) {
     throw new InputError(
       'images',
       'is required (nothing to deploy)',
-      'give `images` (JSON container → image), `rollback-to`, `rollback-release`, or `force-new-deployment: true`',
+      "give `images` (JSON container → image), `image` (one service's image), `rollback-to`, `rollback-release`, or `force-new-deployment: true`",
     );
   }
   const rollbackTo = rawRollbackTo ? parseRollbackTo(rawRollbackTo, services) : undefined;
@@ -164,7 +203,8 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
   return {
     cluster,
     services,
-    ...(rawImages ? { images: parseImages(rawImages) } : {}),
+    ...(rawImagesMap ? { images: parseImages(rawImagesMap) } : {}),
+    ...(image ? { image } : {}),
     ...(rollbackTo ? { rollbackTo } : {}),
     ...(rollbackRelease ? { rollbackRelease } : {}),
     waitFor,

@@ -20,6 +20,7 @@ import {
 import { createEcsClients } from '../../../lib/ecs/clients.js';
 import {
   executeDeploy,
+  oneServiceImages,
   planImageDeploy,
   planReleaseRollback,
   planRollbackTo,
@@ -54,13 +55,15 @@ export async function main(signal: AbortSignal): Promise<void> {
       ? planReleaseRollback(clients, inputs.cluster, inputs.services, inputs.rollbackRelease, coreLog)
       : inputs.rollbackTo
         ? planRollbackTo(clients, inputs.cluster, inputs.services, inputs.rollbackTo)
-        : planImageDeploy(clients, inputs.cluster, inputs.services, inputs.images ?? {}, {
-            ifInProgress: inputs.ifInProgress,
-            timeoutMs: inputs.timeoutSeconds * 1000,
-            forceNewDeployment: inputs.forceNewDeployment,
-            log: coreLog,
-            signal,
-          }),
+        : imagesToDeploy(clients, inputs).then((images) =>
+            planImageDeploy(clients, inputs.cluster, inputs.services, images, {
+              ifInProgress: inputs.ifInProgress,
+              timeoutMs: inputs.timeoutSeconds * 1000,
+              forceNewDeployment: inputs.forceNewDeployment,
+              log: coreLog,
+              signal,
+            }),
+          ),
   );
   if (signal.aborted) throw new CancelledError(`${String(signal.reason)} before any change`);
   // What was last written as the output: rewritten at the end of every exit path.
@@ -99,6 +102,16 @@ export async function main(signal: AbortSignal): Promise<void> {
   core.info(
     `Done in ${formatDuration(report.durationMs)}: ${report.services.map((s) => `${s.service} ${shortTaskDefinition(s.taskDefinition)} (${s.status})`).join(', ')}`,
   );
+}
+
+/** `images`, or the map `image` (and `container`) stand for. */
+function imagesToDeploy(
+  clients: ReturnType<typeof createEcsClients>,
+  inputs: Inputs,
+): Promise<Record<string, string>> {
+  return inputs.image
+    ? oneServiceImages(clients, inputs.cluster, inputs.services[0]!, inputs.image)
+    : Promise.resolve(inputs.images ?? {});
 }
 
 /** Reads where each service stands (within the grace, after a cancellation), then writes the output and the summary. */

@@ -4,6 +4,7 @@
  * InputError naming the input to fix, and change nothing.
  */
 import type { ECSClient, Service } from '@aws-sdk/client-ecs';
+import { bareMap } from '../../contracts/json.js';
 import { InputError, OperationError, errorMessage } from '../../errors.js';
 import type { Log } from '../../log.js';
 import { formatDuration, systemClock, type Clock } from '../../time.js';
@@ -165,6 +166,40 @@ export function shareFamilyRevisions(plan: DeployPlan): DeployPlan {
     for (const p of sharing.slice(1)) p.clone = sharing[0]!.clone;
   }
   return plan;
+}
+
+/** The one-service shorthand: one image, for `container` or the task definition's only container. */
+export interface OneImage {
+  reference: string;
+  container?: string;
+}
+
+/** `image` (and `container`) as the `images` map they stand for, read from the service's task definition. */
+export async function imagesOfOneService(
+  ecs: ECSClient,
+  cluster: string,
+  service: string,
+  image: OneImage,
+): Promise<Record<string, string>> {
+  const current = (await checkServices(ecs, cluster, [service])).get(service)!.taskDefinition!;
+  const names = containerNames((await describeTaskDefinition(ecs, current)).taskDefinition);
+  const runs = `${shortTaskDefinition(current)}, whose containers are ${names.join(', ')}`;
+  const container = image.container ?? (names.length === 1 ? names[0]! : undefined);
+  if (container === undefined) {
+    throw new InputError(
+      'container',
+      `is required: service "${service}" runs ${runs}`,
+      `name the container that gets \`image\`, e.g. container: ${names[0] ?? '<name>'}`,
+    );
+  }
+  if (!names.includes(container)) {
+    throw new InputError(
+      'container',
+      `"${container}" is not a container of service "${service}": it runs ${runs}`,
+      'name one of those containers',
+    );
+  }
+  return bareMap([[container, image.reference]]);
 }
 
 /** prepare, images mode: each service's task definition cloned with `images` applied (not registered). */

@@ -9,7 +9,12 @@ import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { readFileSync } from 'node:fs';
 import type { Scenario } from '../../../sim/scenario.js';
 import type { EcsClients } from '../../../lib/ecs/clients.js';
-import { executeDeploy, planImageDeploy, type DeployOutcome } from '../../../lib/ecs/deploy.js';
+import {
+  executeDeploy,
+  oneServiceImages,
+  planImageDeploy,
+  type DeployOutcome,
+} from '../../../lib/ecs/deploy.js';
 import { InputError } from '../../../lib/errors.js';
 import { memoryLog } from '../../../lib/log.js';
 import { CLUSTER, STAGING, startWithClients, stopClients, type Clients } from '../../sim/helpers.js';
@@ -24,6 +29,12 @@ function withWorker(): Scenario {
   const web = scenario.services!.find((s) => s.name === 'alva-web')!;
   const { loadBalancers: _lb, serviceRegistries: _sr, healthCheckGracePeriodSeconds: _grace, ...rest } = web;
   scenario.services!.push({ ...rest, name: WORKER });
+  // alva-admin's task definition with a sidecar: `image` must name its container.
+  const admin = scenario.taskDefinitions!.find((t) => t.family === 'alva-admin')!;
+  admin.containerDefinitions = [
+    ...admin.containerDefinitions!,
+    { name: 'log-router', image: 'public.ecr.aws/aws-observability/aws-for-fluent-bit:2', essential: false },
+  ];
   return scenario;
 }
 
@@ -134,6 +145,35 @@ describe('services that share a task-definition family', () => {
     expect((error as Error).message).toMatch(
       /alva-web and alva-web-worker share the task-definition family alva-web but run different revisions \(alva-web runs alva-web:1, alva-web-worker runs alva-web:2\)/,
     );
+    expect(mutations(since)).toEqual([]);
+  });
+});
+
+describe('image + container: one image for one service', () => {
+  it("without container, the task definition's only container gets the image: one new revision, one UpdateService", async () => {
+    const image = `${registry}/alva-web@${digest('9')}`;
+    const since = lastSeq();
+    const images = await oneServiceImages(clients, CLUSTER, 'alva-web', { reference: image });
+    expect({ ...images }).toEqual({ web: image });
+    const report = await deploy(['alva-web'], images);
+    expect(report.ok).toBe(true);
+    const calls = c.sim.calls(since).filter((call) => call.mutating);
+    expect(calls.map((call) => call.operation)).toEqual(['RegisterTaskDefinition', 'UpdateService']);
+    const registered = calls[0]!.params as { containerDefinitions: { name: string; image: string }[] };
+    expect(registered.containerDefinitions.map((d) => [d.name, d.image])).toEqual([['web', image]]);
+  });
+
+  it('a task definition of several containers needs container; a container it lacks is refused, listing them', async () => {
+    const since = lastSeq();
+    const image = { reference: `${registry}/alva-admin@${digest('8')}` };
+    await expect(oneServiceImages(clients, CLUSTER, 'alva-admin', image)).rejects.toThrow(
+      /Input "container": is required: service "alva-admin" runs alva-admin:1, whose containers are admin, log-router\. Fix: name the container that gets `image`/,
+    );
+    await expect(
+      oneServiceImages(clients, CLUSTER, 'alva-admin', { ...image, container: 'web' }),
+    ).rejects.toThrow(/Input "container": "web" is not a container of service "alva-admin"/);
+    const named = await oneServiceImages(clients, CLUSTER, 'alva-admin', { ...image, container: 'admin' });
+    expect({ ...named }).toEqual({ admin: image.reference });
     expect(mutations(since)).toEqual([]);
   });
 });
