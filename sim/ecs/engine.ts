@@ -28,7 +28,7 @@
 import type { SimClock, SimRandom } from '../clock.js';
 import type { ElbEngine } from '../elb-engine.js';
 import type { LogsStore } from '../logs-store.js';
-import type { ImageBehaviour, Scenario, ServiceSpec, Timing } from '../scenario.js';
+import type { ClusterSpec, ImageBehaviour, Scenario, ServiceSpec, Timing } from '../scenario.js';
 import { AwsError } from '../service.js';
 import { BlueGreenDeployments, isBlueGreen } from './blue-green.js';
 import { CircuitBreaker } from './circuit-breaker.js';
@@ -248,6 +248,12 @@ export class EcsEngine {
   }
 
   // ---------------------------------------------------------------- records
+
+  /** A cluster created after the load (a CloudFormation change set, sim/cfn). */
+  addCluster(spec: ClusterSpec): ClusterRecord {
+    this.store.addCluster(spec);
+    return this.store.cluster(spec.name);
+  }
 
   cluster(ref?: string): ClusterRecord {
     return this.store.cluster(ref);

@@ -52,17 +52,34 @@ export class IamAccount {
   private readonly sessions = new Map<string, Session>();
   private readonly roleIds = new Map<string, string>();
   private readonly policiesByRole = new Map<string, NamedPolicy[]>();
-  /** role ARN + request → decision: policies do not change within a world, so a decision never does. */
+  /** role ARN + request → decision; dropped when a CloudFormation update changes IAM (replaceSpec). */
   private readonly decisions = new Map<string, Decision>();
   /** Who makes the call being served; STS GetCallerIdentity answers it. */
   caller: Caller = {};
 
   constructor(
-    readonly spec: IamSpec | undefined,
+    /** Replaced only by replaceSpec (a CloudFormation update, sim/cfn). */
+    public spec: IamSpec | undefined,
     readonly accountId: string,
     private readonly now: () => number,
     private readonly event: (kind: string, detail: Record<string, unknown>) => void = () => {},
   ) {}
+
+  /**
+   * The account's IAM after a CloudFormation update changed roles or policies (sim/cfn):
+   * sessions keep their role by ARN and read its new policies (a role that is gone grants
+   * nothing), and every cached policy set and decision is dropped. Enforcement keeps its mode.
+   */
+  replaceSpec(next: IamSpec): void {
+    if (!this.spec) return;
+    this.spec = { ...next, mode: this.spec.mode };
+    for (const session of this.sessions.values()) {
+      const role = next.roles.find((r) => r.arn === session.role.arn);
+      session.role = role ?? { ...session.role, policies: [], managedPolicyArns: [] };
+    }
+    this.policiesByRole.clear();
+    this.decisions.clear();
+  }
 
   /** Whether the scenario models IAM at all (no `iam`: every call is served, as before). */
   get modelled(): boolean {
