@@ -320,4 +320,45 @@ describe('deploy-services (bundle against the simulator)', () => {
       await sim.load(staging);
     }
   });
+
+  it('a monorepo push: of four services given their digests, only the one whose digest changed is registered and updated', async () => {
+    const digest = (c: string) => `sha256:${c.repeat(64)}`;
+    const pinned = (webDigest: string) =>
+      JSON.stringify({
+        web: `${registry}/alva-web@${webDigest}`,
+        api: `${registry}/alva-api@${digest('b')}`,
+        auth: `${registry}/alva-auth@${digest('c')}`,
+        admin: `${registry}/alva-admin@${digest('d')}`,
+      });
+    // Steady: every deployment settled, so the next run compares against COMPLETED deployments.
+    expect((await deploy({ images: pinned(digest('a')), 'wait-for': 'steady' })).exitCode).toBe(0);
+    const since = lastSeq();
+    const run = await deploy({ images: pinned(digest('e')) });
+    expect(run.exitCode).toBe(0);
+    const out = JSON.parse(run.outputs.deployments!) as Deployments;
+    expect(out['alva-web']).toMatchObject({ status: 'deployed', registered: true });
+    for (const service of ['alva-api', 'alva-auth', 'alva-admin'])
+      expect(out[service]).toMatchObject({ status: 'unchanged', registered: false, images: [] });
+    const mutating = sim.calls(since).filter((c) => c.mutating);
+    expect(
+      mutating.map(
+        (c) =>
+          `${c.operation} ${(c.params as { family?: string; service?: string }).family ?? (c.params as { service?: string }).service}`,
+      ),
+    ).toEqual(['RegisterTaskDefinition alva-web', 'UpdateService alva-web']);
+  });
+
+  it('image alone, for one service: its only container gets it (one new revision, one UpdateService)', async () => {
+    const image = `${registry}/alva-api@sha256:${'f'.repeat(64)}`;
+    const since = lastSeq();
+    const run = await deploy({ services: 'alva-api', image });
+    expect(run.exitCode).toBe(0);
+    const out = JSON.parse(run.outputs.deployments!) as Deployments;
+    expect(Object.keys(out)).toEqual(['alva-api']);
+    expect(out['alva-api']).toMatchObject({ status: 'deployed', images: [{ container: 'api', to: image }] });
+    const mutating = sim.calls(since).filter((c) => c.mutating);
+    expect(mutating.map((c) => c.operation)).toEqual(['RegisterTaskDefinition', 'UpdateService']);
+    const registered = mutating[0]!.params as { containerDefinitions: { name: string; image: string }[] };
+    expect(registered.containerDefinitions.map((d) => [d.name, d.image])).toEqual([['api', image]]);
+  });
 });

@@ -222,6 +222,32 @@ const CASES: Case[] = [
     images: undefined,
     'rollback-to': 'previous',
   }),
+  saying(
+    deploy('image', 'combined with images', { services: 'alva-web', image: `${REGISTRY}/alva-web:v2` }),
+    /Input "image": cannot be combined with `images`/,
+  ),
+  saying(
+    deploy('image', 'one image for several services', {
+      images: undefined,
+      image: `${REGISTRY}/alva-web:v2`,
+    }),
+    /Input "image": gives one image for one service, but `services` lists 4 .*Fix: .*`images`/,
+  ),
+  deploy('image', 'not an image reference', {
+    services: 'alva-web',
+    images: undefined,
+    image: 'not an image!',
+  }),
+  deploy('container', 'without image', { container: 'web' }),
+  saying(
+    deploy('container', 'a container the task definition does not have', {
+      services: 'alva-web',
+      images: undefined,
+      image: `${REGISTRY}/alva-web:v2`,
+      container: 'worker',
+    }),
+    /Input "container": "worker" is not a container of service "alva-web": it runs alva-web:\d+, whose containers are web/,
+  ),
   // verify
   verify('cluster', 'missing', { cluster: undefined }),
   verify('services', 'missing', { services: undefined }),
