@@ -1,0 +1,132 @@
+/**
+ * "Deploy this assembly to an empty account": the staging world's own stacks
+ * (sim/scenarios/staging.json, generated from infra/), deployed one by one in
+ * dependency order with CREATE change sets through the real CloudFormation
+ * client, give the world the assembly loader gives directly: the same target
+ * groups and health checks, load balancers, listeners and rules, task
+ * definitions, services running their desired count, and IAM roles.
+ */
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import {
+  CloudFormationClient,
+  CreateChangeSetCommand,
+  DescribeStacksCommand,
+  ExecuteChangeSetCommand,
+  waitUntilChangeSetCreateComplete,
+  waitUntilStackCreateComplete,
+} from '@aws-sdk/client-cloudformation';
+import { loadScenario, startSim, type Sim } from '../../sim/index.js';
+import { IamAuthorizer } from '../../sim/iam/authorizer.js';
+import type { Scenario } from '../../sim/scenario.js';
+import { clientConfig, STAGING, withOperator } from './helpers.js';
+
+const SPEED = 100;
+let loaded: Sim;
+let empty: Sim;
+let cfn: CloudFormationClient;
+const staging = loadScenario(STAGING);
+
+beforeAll(async () => {
+  loaded = await startSim({ scenario: withOperator(staging), speed: SPEED, port: 0 });
+  // The same account before anything is deployed: what the overlay says (images, timing, registry), no resources.
+  const account: Scenario = {
+    name: 'staging-empty',
+    region: staging.region,
+    accountId: staging.accountId,
+    seed: staging.seed,
+    timing: staging.timing,
+    images: staging.images,
+    ecr: { ...staging.ecr!, repositories: [] },
+    clusters: [],
+    taskDefinitions: [],
+    iam: { roles: [], mode: 'enforce' },
+    stacks: [],
+  };
+  empty = await startSim({ scenario: withOperator(account), speed: SPEED, port: 0 });
+  cfn = new CloudFormationClient(clientConfig(empty));
+});
+
+afterAll(async () => {
+  cfn?.destroy();
+  await empty?.close();
+  await loaded?.close();
+});
+
+function shape(s: Sim): Record<string, unknown> {
+  const w = s.world;
+  const iam = w.gates.find((g): g is IamAuthorizer => g instanceof IamAuthorizer)?.account.spec;
+  const byArn = <T extends { arn: string }>(xs: T[]) => xs.sort((a, b) => a.arn.localeCompare(b.arn));
+  return {
+    targetGroups: byArn(
+      [...w.elb.targetGroups.values()].map((tg) => ({
+        arn: tg.arn,
+        port: tg.port,
+        healthCheck: tg.healthCheck,
+        delay: tg.deregistrationDelaySeconds,
+        loadBalancers: tg.loadBalancerArns,
+      })),
+    ),
+    loadBalancers: byArn(
+      [...w.elb.loadBalancers.values()].map((lb) => ({
+        arn: lb.arn,
+        listeners: lb.listeners.map((l) => ({
+          arn: l.arn,
+          port: l.port,
+          defaultRuleArn: l.defaultRuleArn,
+          defaultAction: l.defaultAction,
+          rules: l.rules,
+        })),
+      })),
+    ),
+    // capacityUnavailableSubnets is the overlay's (a fact of the machine, not of a template): not deployed.
+    clusters: [...w.ecs.clusters.values()].map((c) => ({
+      name: c.name,
+      spec: { ...c.spec, capacityUnavailableSubnets: undefined },
+    })),
+    taskDefinitions: [...w.ecs.taskDefinitions.values()]
+      .flat()
+      .map((td) => ({ arn: td.arn, status: td.status, body: { ...td.body, registeredAt: undefined } })),
+    services: [...w.ecs.clusters.values()].flatMap((c) =>
+      [...c.services.values()].map((svc) => ({
+        arn: svc.arn,
+        status: svc.status,
+        taskDefinition: svc.taskDefinitionArn,
+        desiredCount: svc.desiredCount,
+        loadBalancers: svc.loadBalancers,
+        networkConfiguration: svc.networkConfiguration,
+        deploymentConfiguration: svc.deploymentConfiguration,
+        running: [...c.tasks.values()].filter((t) => t.service === svc && t.lastStatus === 'RUNNING').length,
+      })),
+    ),
+    roles: byArn((iam?.roles ?? []).filter((r) => r.name !== 'sim-test-operator')),
+    managedPolicies: byArn([...(iam?.managedPolicies ?? [])]),
+    oidcProviders: byArn([...(iam?.oidcProviders ?? [])]),
+  };
+}
+
+it('CREATE change sets of every staging stack, in order, give the loaded staging world', async () => {
+  const waiter = { client: cfn, maxWaitTime: 300, minDelay: 1, maxDelay: 1 };
+  for (const stack of staging.stacks!) {
+    await cfn.send(
+      new CreateChangeSetCommand({
+        StackName: stack.name,
+        ChangeSetName: 'initial',
+        ChangeSetType: 'CREATE',
+        TemplateBody: JSON.stringify(stack.template),
+        Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+      }),
+    );
+    await waitUntilChangeSetCreateComplete(waiter, { StackName: stack.name, ChangeSetName: 'initial' });
+    await cfn.send(new ExecuteChangeSetCommand({ StackName: stack.name, ChangeSetName: 'initial' }));
+    await waitUntilStackCreateComplete(waiter, { StackName: stack.name });
+  }
+  const stacks = (await cfn.send(new DescribeStacksCommand({}))).Stacks ?? [];
+  expect(stacks.map((s) => s.StackStatus)).toEqual(staging.stacks!.map(() => 'CREATE_COMPLETE'));
+  const deployed = shape(empty);
+  expect(
+    (deployed.services as { running: number; desiredCount: number }[]).every(
+      (s) => s.running === s.desiredCount,
+    ),
+  ).toBe(true);
+  expect(deployed).toEqual(shape(loaded));
+}, 300_000);
