@@ -341,7 +341,11 @@ export class CloudFormationControlPlane {
     } else if (!stack || stack.status === 'REVIEW_IN_PROGRESS') {
       throw new AwsError('ValidationError', `Stack [${request.stackName}] does not exist`);
     }
-    if (stack && stack.steps.length)
+    // In progress, or in a state only DeleteStack leaves (a failed creation, a failed deletion).
+    if (
+      stack &&
+      (stack.steps.length || ['ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'DELETE_FAILED'].includes(stack.status))
+    )
       throw new AwsError(
         'ValidationError',
         `Stack:${stack.id} is in ${stack.status} state and can not be updated.`,

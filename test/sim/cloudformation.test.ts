@@ -430,20 +430,6 @@ describe('updates that fail change nothing', () => {
       HealthCheckTimeoutSeconds: 5,
     });
   }, 60_000);
-
-  it('deleting a stack whose export is imported fails with the reason and deletes nothing', async () => {
-    await cfn.send(new DeleteStackCommand({ StackName: 'Base' }));
-    const status = await until(async () => {
-      const s = await stackStatus('Base');
-      return s === 'DELETE_FAILED' ? s : undefined;
-    });
-    expect(status).toBe('DELETE_FAILED');
-    const out = await cfn.send(new DescribeStacksCommand({ StackName: 'Base' }));
-    expect(out.Stacks?.[0]?.StackStatusReason).toMatch(
-      /^Export demo-(cluster|listener|target-group) cannot be deleted as it is in use by App$/,
-    );
-    expect(await targetGroup()).toBeDefined();
-  }, 60_000);
 });
 
 describe('updates change the world', () => {
@@ -576,7 +562,26 @@ describe('updates change the world', () => {
     }
   }, 120_000);
 
-  it('deleting the importing stack removes its service and roles; then the exporter can go', async () => {
+  it('a stack whose export is imported cannot be deleted (DELETE_FAILED, nothing deleted, no more updates); once its importer is gone it can', async () => {
+    await cfn.send(new DeleteStackCommand({ StackName: 'Base' }));
+    const status = await until(async () => {
+      const s = await stackStatus('Base');
+      return s === 'DELETE_FAILED' ? s : undefined;
+    });
+    expect(status).toBe('DELETE_FAILED');
+    const out = await cfn.send(new DescribeStacksCommand({ StackName: 'Base' }));
+    expect(out.Stacks?.[0]?.StackStatusReason).toMatch(
+      /^Export demo-(cluster|listener|target-group) cannot be deleted as it is in use by App$/,
+    );
+    expect(await targetGroup()).toBeDefined();
+    const update = await createChangeSet('Base', baseTemplate({ interval: 20 }), 'UPDATE').catch(
+      (e: Error) => e,
+    );
+    expect(update).toMatchObject({
+      name: 'ValidationError',
+      message: expect.stringMatching(/is in DELETE_FAILED state and can not be updated\.$/),
+    });
+
     await cfn.send(new DeleteStackCommand({ StackName: 'App' }));
     await waitUntilStackDeleteComplete(waitOptions(), { StackName: 'App' });
     const service = (await ecs.send(new DescribeServicesCommand({ cluster: 'demo', services: ['demo-web'] })))
@@ -584,10 +589,19 @@ describe('updates change the world', () => {
     expect(['DRAINING', 'INACTIVE']).toContain(service.status);
     const err = await cfn.send(new DescribeStacksCommand({ StackName: 'App' })).catch((e: Error) => e);
     expect(err).toMatchObject({ name: 'ValidationError', message: 'Stack with id App does not exist' });
+    expect((await cfn.send(new ListExportsCommand({}))).Exports?.length).toBe(3);
+    const imports = await cfn
+      .send(new ListImportsCommand({ ExportName: 'demo-target-group' }))
+      .catch((e: Error) => e);
+    expect(imports).toMatchObject({ message: "Export 'demo-target-group' is not imported by any stack." });
+
+    await cfn.send(new DeleteStackCommand({ StackName: 'Base' }));
+    await waitUntilStackDeleteComplete(waitOptions(), { StackName: 'Base' });
+    expect((await cfn.send(new ListExportsCommand({}))).Exports ?? []).toEqual([]);
     const listed =
       (await cfn.send(new ListStacksCommand({ StackStatusFilter: ['DELETE_COMPLETE'] }))).StackSummaries ??
       [];
-    expect(listed.map((s) => s.StackName)).toEqual(['App']);
+    expect(listed.map((s) => s.StackName).sort()).toEqual(['App', 'Base']);
   }, 120_000);
 });
 
