@@ -97,10 +97,13 @@ const survivable: { name: string; faults: FaultSpec[] }[] = [
     ],
   },
   {
-    name: 'throttling on ListServiceDeployments and DescribeServiceDeployments',
+    // The reads a good release makes (it reads the ServiceDeployment API only to name a failure:
+    // that is the circuit-breaker row below), throttled together while polling.
+    name: 'throttling on DescribeServices, DescribeTargetHealth and DescribeTasks together',
     faults: [
-      { service: 'ecs', operation: 'ListServiceDeployments', kind: 'throttle', count: 3 },
-      { service: 'ecs', operation: 'DescribeServiceDeployments', kind: 'http500', count: 2 },
+      { service: 'ecs', operation: 'DescribeServices', kind: 'throttle', after: 2, count: 3 },
+      { service: 'elbv2', operation: 'DescribeTargetHealth', kind: 'throttle', count: 3 },
+      { service: 'ecs', operation: 'DescribeTasks', kind: 'throttle', count: 2 },
     ],
   },
 ];
@@ -255,6 +258,40 @@ describe('fault matrix: deploy-services', () => {
         v.check(outcome.holds, outcome.observed);
         const hit = sim.calls().filter((c) => c.fault).length;
         v.check(hit > 0, `${hit} faulted calls`);
+        commonChecks(v, sim, run);
+        v.finish(run);
+      } finally {
+        await sim.close();
+      }
+    },
+  );
+
+  test.concurrent(
+    'circuit breaker while ListServiceDeployments is throttled and DescribeServiceDeployments 500s',
+    async () => {
+      // A failing release reads the ServiceDeployment API to name the failure: its faults delay
+      // the verdict, they do not change it.
+      const { sim, run, before } = await deploy({
+        images: images('v2', { api: 'broken-v2' }),
+        faults: [
+          { service: 'ecs', operation: 'ListServiceDeployments', kind: 'throttle', count: 3 },
+          { service: 'ecs', operation: 'DescribeServiceDeployments', kind: 'http500', count: 2 },
+        ],
+      });
+      try {
+        const v = new Verdict(
+          ACTION,
+          'circuit breaker on alva-api; ListServiceDeployments throttled, DescribeServiceDeployments 500s',
+          'exit 1 naming alva-api; all four on the previous revision; the faulted API was called',
+        );
+        v.check(run.exitCode === 1, exitDescribe(run));
+        v.check(/alva-api/.test(errorText(run, 400)), `message: ${errorText(run, 80)}`);
+        const outcome = consistentOutcome(sim, before, 'previous');
+        v.check(outcome.holds, outcome.observed);
+        const hit = sim
+          .calls()
+          .filter((c) => c.fault && /ServiceDeployments$/.test(c.operation)).length;
+        v.check(hit > 0, `${hit} faulted ServiceDeployment calls`);
         commonChecks(v, sim, run);
         v.finish(run);
       } finally {
