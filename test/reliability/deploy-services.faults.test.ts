@@ -288,9 +288,7 @@ describe('fault matrix: deploy-services', () => {
         v.check(/alva-api/.test(errorText(run, 400)), `message: ${errorText(run, 80)}`);
         const outcome = consistentOutcome(sim, before, 'previous');
         v.check(outcome.holds, outcome.observed);
-        const hit = sim
-          .calls()
-          .filter((c) => c.fault && /ServiceDeployments$/.test(c.operation)).length;
+        const hit = sim.calls().filter((c) => c.fault && /ServiceDeployments$/.test(c.operation)).length;
         v.check(hit > 0, `${hit} faulted ServiceDeployment calls`);
         commonChecks(v, sim, run);
         v.finish(run);
