@@ -79,7 +79,7 @@ export async function planImages(
     const found = await checkServices(ecs, cluster, services);
     const plan = await prepareImageClones(ecs, cluster, services, found, images);
     const foreign = await adoptOrFindForeign(ecs, plan, found, images, options.forceNewDeployment ?? false);
-    if (!foreign.length) return shareFamilyRevisions(plan);
+    if (!foreign.length) return shareFamilyRevisions(plan, options.log);
     const messages = foreign.map(foreignDeploymentMessage);
     if (options.ifInProgress !== 'wait') {
       throw new OperationError(
@@ -143,7 +143,7 @@ async function adoptOrFindForeign(
  * (one new revision cannot stand for two different ones). Services left
  * unchanged or adopted register nothing and are not grouped.
  */
-export function shareFamilyRevisions(plan: DeployPlan): DeployPlan {
+export function shareFamilyRevisions(plan: DeployPlan, log?: Log): DeployPlan {
   const byFamily = new Map<string, ServicePlan[]>();
   for (const p of plan.services) {
     if (!p.clone || p.clone.changes.length === 0 || p.adopt) continue;
@@ -164,6 +164,7 @@ export function shareFamilyRevisions(plan: DeployPlan): DeployPlan {
       );
     }
     for (const p of sharing.slice(1)) p.clone = sharing[0]!.clone;
+    log?.info(`${listed} share the task-definition family ${family}: one new revision for them all`);
   }
   return plan;
 }
