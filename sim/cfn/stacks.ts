@@ -512,6 +512,13 @@ export class CloudFormationControlPlane {
     const applier = this.applier!;
     const failure = applier.validate(next, stack.name, ordered);
     let obsolete: string[] = [];
+    const deployedBefore = {
+      template: stack.template,
+      parameters: stack.parameters,
+      capabilities: stack.capabilities,
+      description: stack.description,
+      taskDefinitionArns: new Map(applier.taskDefinitionArns),
+    };
     let engineFailure: { logicalId: string; reason: string } | undefined = failure;
     if (!failure) {
       try {
@@ -543,6 +550,10 @@ export class CloudFormationControlPlane {
     const unmodelled = new Map(
       next.unmodelled.filter((u) => u.stack === stack.name).map((u) => [u.logicalId, u.reason]),
     );
+    const newRevisions = () => {
+      const kept = new Set(deployedBefore.taskDefinitionArns.values());
+      return [...applier.taskDefinitionArns.values()].filter((arn) => !kept.has(arn));
+    };
     const physical = (id: string) =>
       applier.taskDefinitionArns.get(`${stack.name}/${id}`) ??
       next.stacks.get(stack.name)?.resources.get(id)?.physicalId ??
@@ -570,8 +581,24 @@ export class CloudFormationControlPlane {
       stack.steps.push({
         delayMs: STEP_MS,
         run: (at) => {
-          if (change.ResourceType === 'AWS::ECS::Service' && !this.serviceSteady(next, stack.name, id))
-            return false;
+          if (change.ResourceType === 'AWS::ECS::Service') {
+            const state = this.serviceState(next, stack.name, id, now);
+            if (state === 'failed') {
+              // CloudFormation's ECS handler fails the resource when the deployment circuit breaker trips.
+              const reason = `Resource handler returned message: "Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'." (RequestToken: ${randomUUID()}, HandlerErrorCode: GeneralServiceException)`;
+              const index = ordered.indexOf(change);
+              const fresh = newRevisions();
+              // The step being run is shifted off once it returns: a placeholder takes its place.
+              stack.steps.splice(0, stack.steps.length, { delayMs: 0, run: () => true });
+              this.undo(cs, creating, prev, next, deployedBefore);
+              this.failStack(cs, creating, ordered.slice(0, index), change, reason, token, {
+                reported: true,
+                cleanUp: () => applier.cleanUp(fresh),
+              });
+              return true;
+            }
+            if (state === 'waiting') return false;
+          }
           const note = notApplied(change, unmodelled.get(id));
           this.event(stack, at, id, change.ResourceType, `${action}_COMPLETE`, physical(id), note, token);
           stack.resources.set(id, {
@@ -641,16 +668,60 @@ export class CloudFormationControlPlane {
     });
   }
 
-  /** An ECS service is CREATE/UPDATE_COMPLETE once ECS reports it steady (CloudFormation waits for stabilization). */
-  private serviceSteady(next: Remapped, stackName: string, logicalId: string): boolean {
+  /**
+   * An ECS service is CREATE/UPDATE_COMPLETE once ECS reports it steady (CloudFormation waits for
+   * stabilization), failed once a deployment started since `since` failed (the circuit breaker).
+   */
+  private serviceState(
+    next: Remapped,
+    stackName: string,
+    logicalId: string,
+    since: number,
+  ): 'steady' | 'waiting' | 'failed' {
     const resource = next.stacks.get(stackName)?.resources.get(logicalId);
     const props = resource?.properties;
     const spec = next.scenario.services?.find(
       (s) => resource && (resource.physicalId.endsWith(`/${s.name}`) || props?.ServiceName === s.name),
     );
-    if (!spec) return true;
+    if (!spec) return 'steady';
     const service = this.engines.ecs.clusters.get(spec.cluster)?.services.get(spec.name);
-    return !service || service.steady || service.status !== 'ACTIVE';
+    if (!service || service.status !== 'ACTIVE') return 'steady';
+    const failed =
+      service.deployments.some((d) => d.createdAt >= since && d.rolloutState === 'FAILED') ||
+      service.serviceDeployments.some((sd) => sd.createdAt >= since && sd.status.startsWith('ROLLBACK_'));
+    if (failed) return 'failed';
+    return service.steady ? 'steady' : 'waiting';
+  }
+
+  /** Puts the world and the stack back as they were before `cs` was executed (a rollback). */
+  private undo(
+    cs: ChangeSetRecord,
+    creating: boolean,
+    prev: Remapped,
+    next: Remapped,
+    before: {
+      template?: CfnTemplate;
+      parameters: Record<string, string>;
+      capabilities: string[];
+      description?: string;
+      taskDefinitionArns: Map<string, string>;
+    },
+  ): void {
+    const applier = this.applier!;
+    const removed = new Set(before.taskDefinitionArns.keys());
+    for (const key of [...applier.taskDefinitionArns.keys()])
+      if (!removed.has(key)) applier.taskDefinitionArns.delete(key);
+    for (const [key, arn] of before.taskDefinitionArns) applier.taskDefinitionArns.set(key, arn);
+    // The difference the other way: services back on their revisions, groups, rules and IAM as they were.
+    applier.apply(next, prev, cs.stack.name, []);
+    this.mapped = prev;
+    const stack = cs.stack;
+    stack.template = creating ? undefined : before.template;
+    stack.parameters = before.parameters;
+    stack.capabilities = before.capabilities;
+    stack.description = before.description;
+    if (creating) stack.resources.clear();
+    else this.refreshFromMapping();
   }
 
   /** The export the stack's new outputs would change or drop while another stack imports it. */
@@ -683,11 +754,12 @@ export class CloudFormationControlPlane {
     failed: ResourceChange | undefined,
     reason: string,
     token?: string,
+    /** The resources' progress was reported already (a failure found while the operation ran). */
+    opts: { reported?: boolean; cleanUp?: () => void } = {},
   ): void {
     const stack = cs.stack;
-    const verb = creating ? 'CREATE' : 'UPDATE';
     const physical = (c: ResourceChange) => c.PhysicalResourceId ?? '';
-    for (const change of done) {
+    for (const change of opts.reported ? [] : done) {
       const action = change.Action === 'Add' ? 'CREATE' : 'UPDATE';
       stack.steps.push({
         delayMs: STEP_MS,
@@ -725,18 +797,19 @@ export class CloudFormationControlPlane {
     if (failed) {
       const action = failed.Action === 'Add' ? 'CREATE' : 'UPDATE';
       stack.steps.push({
-        delayMs: STEP_MS,
+        delayMs: opts.reported ? 0 : STEP_MS,
         run: (at) => (
-          this.event(
-            stack,
-            at,
-            failed.LogicalResourceId,
-            failed.ResourceType,
-            `${action}_IN_PROGRESS`,
-            physical(failed),
-            undefined,
-            token,
-          ),
+          opts.reported ||
+            this.event(
+              stack,
+              at,
+              failed.LogicalResourceId,
+              failed.ResourceType,
+              `${action}_IN_PROGRESS`,
+              physical(failed),
+              undefined,
+              token,
+            ),
           true
         ),
       });
@@ -829,12 +902,12 @@ export class CloudFormationControlPlane {
     stack.steps.push({
       delayMs: STEP_MS,
       run: (at) => {
+        opts.cleanUp?.();
         this.stackEvent(stack, at, `${rollback}_COMPLETE`, undefined, token);
         cs.executionStatus = 'EXECUTE_FAILED';
         return true;
       },
     });
-    void verb;
   }
 
   // ------------------------------------------------------------------ deletion

@@ -116,6 +116,7 @@ interface AppOptions {
   desiredCount?: number;
   callerActions?: string[];
   rulePath?: string;
+  image?: string;
 }
 
 function appTemplate(o: AppOptions = {}): Template {
@@ -132,7 +133,7 @@ function appTemplate(o: AppOptions = {}): Template {
           ContainerDefinitions: [
             {
               Name: 'web',
-              Image: 'demo/web:v1',
+              Image: o.image ?? 'demo/web:v1',
               Essential: true,
               PortMappings: [{ ContainerPort: 8080 }],
               Environment: [{ Name: 'GREETING', Value: o.greeting ?? 'hello' }],
@@ -148,7 +149,11 @@ function appTemplate(o: AppOptions = {}): Template {
           TaskDefinition: { Ref: 'TaskDefinition' },
           DesiredCount: o.desiredCount ?? 2,
           LaunchType: 'FARGATE',
-          DeploymentConfiguration: { MinimumHealthyPercent: 100, MaximumPercent: 200 },
+          DeploymentConfiguration: {
+            MinimumHealthyPercent: 100,
+            MaximumPercent: 200,
+            DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+          },
           NetworkConfiguration: { AwsvpcConfiguration: { Subnets: ['subnet-0a1b2c3d4e5f60718'] } },
           LoadBalancers: [
             {
@@ -208,7 +213,7 @@ function emptyAccount(): Scenario {
     clusters: [],
     taskDefinitions: [],
     timing: TIMING,
-    images: {},
+    images: { '*:broken-*': { start: 'crash', exitCode: 1, reason: 'Essential container in task exited' } },
     iam: { roles: [], mode: 'enforce' },
     stacks: [],
   });
@@ -534,6 +539,39 @@ describe('updates change the world', () => {
     expect(rule.Rules?.find((r) => r.Priority === '10')?.Conditions?.[0]?.PathPatternConfig?.Values).toEqual([
       '/v2/*',
     ]);
+    const resources =
+      (await cfn.send(new DescribeStackResourcesCommand({ StackName: 'App' }))).StackResources ?? [];
+    expect(resources.find((r) => r.LogicalResourceId === 'TaskDefinition')?.PhysicalResourceId).toMatch(
+      /demo-web:2$/,
+    );
+  }, 120_000);
+
+  it('tasks that crash trip the circuit breaker: the service resource fails with CloudFormation reason, the stack rolls back, the service stays on its revision', async () => {
+    await deploy(
+      'App',
+      appTemplate({ greeting: 'bonjour', rulePath: '/v2/*', image: 'demo/web:broken-1' }),
+      'UPDATE',
+    );
+    expect(await stackStatus('App')).toBe('UPDATE_ROLLBACK_COMPLETE');
+    const stackEvents = await events('App');
+    const failed = stackEvents.find((e) => e.ResourceStatus === 'UPDATE_FAILED');
+    expect(failed).toMatchObject({
+      LogicalResourceId: 'Service',
+      ResourceStatusReason: expect.stringMatching(
+        /^Resource handler returned message: "Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'\."/,
+      ),
+    });
+    expect(
+      stackEvents.find((e) => e.ResourceStatus === 'UPDATE_ROLLBACK_IN_PROGRESS')?.ResourceStatusReason,
+    ).toBe('The following resource(s) failed to update: [Service].');
+    const service = (await ecs.send(new DescribeServicesCommand({ cluster: 'demo', services: ['demo-web'] })))
+      .services![0];
+    expect(service.taskDefinition).toMatch(/task-definition\/demo-web:2$/);
+    const broken = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'demo-web:3' }));
+    expect(broken.taskDefinition?.containerDefinitions?.[0]?.image).toBe('demo/web:broken-1');
+    expect(broken.taskDefinition?.status).toBe('INACTIVE');
+    const template = JSON.parse((await cfn.send(new GetTemplateCommand({ StackName: 'App' }))).TemplateBody!);
+    expect(template.Resources.TaskDefinition.Properties.ContainerDefinitions[0].Image).toBe('demo/web:v1');
     const resources =
       (await cfn.send(new DescribeStackResourcesCommand({ StackName: 'App' }))).StackResources ?? [];
     expect(resources.find((r) => r.LogicalResourceId === 'TaskDefinition')?.PhysicalResourceId).toMatch(
