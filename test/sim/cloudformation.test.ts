@@ -378,6 +378,84 @@ describe('deploying to an empty account', () => {
   }, 120_000);
 });
 
+describe('parameters', () => {
+  const logsTemplate = {
+    Parameters: { Retention: { Type: 'Number' } },
+    Resources: {
+      Logs: {
+        Type: 'AWS::Logs::LogGroup',
+        Properties: { LogGroupName: '/demo/params', RetentionInDays: { Ref: 'Retention' } },
+      },
+    },
+  };
+  const create = (
+    parameters: { ParameterKey: string; ParameterValue?: string; UsePreviousValue?: boolean }[],
+    type: 'CREATE' | 'UPDATE',
+    name: string,
+  ) =>
+    cfn.send(
+      new CreateChangeSetCommand({
+        StackName: 'Params',
+        ChangeSetName: name,
+        ChangeSetType: type,
+        TemplateBody: JSON.stringify(logsTemplate),
+        Parameters: parameters,
+      }),
+    );
+
+  it('a parameter without a value or default is refused; a changed value modifies what refers to it, said as not modelled when the world does not apply it', async () => {
+    const missing = await create([], 'CREATE', 'p0').catch((e: Error) => e);
+    expect(missing).toMatchObject({
+      name: 'ValidationError',
+      message: 'Parameters: [Retention] must have values',
+    });
+
+    await create([{ ParameterKey: 'Retention', ParameterValue: '7' }], 'CREATE', 'p1');
+    await waitUntilChangeSetCreateComplete(waitOptions(), { StackName: 'Params', ChangeSetName: 'p1' });
+    await cfn.send(new ExecuteChangeSetCommand({ StackName: 'Params', ChangeSetName: 'p1' }));
+    await waitUntilStackCreateComplete(waitOptions(), { StackName: 'Params' });
+    const stack = (await cfn.send(new DescribeStacksCommand({ StackName: 'Params' }))).Stacks![0];
+    expect(stack.Parameters).toEqual([{ ParameterKey: 'Retention', ParameterValue: '7' }]);
+    expect(sim.world.logs.groups.has('/demo/params')).toBe(true);
+
+    await create([{ ParameterKey: 'Retention', UsePreviousValue: true }], 'UPDATE', 'p2');
+    const same = await waitUntilChangeSetCreateComplete(waitOptions(), {
+      StackName: 'Params',
+      ChangeSetName: 'p2',
+    }).catch((e: Error) => e);
+    expect(same).toBeInstanceOf(Error);
+
+    await create([{ ParameterKey: 'Retention', ParameterValue: '14' }], 'UPDATE', 'p3');
+    await waitUntilChangeSetCreateComplete(waitOptions(), { StackName: 'Params', ChangeSetName: 'p3' });
+    const described = await cfn.send(
+      new DescribeChangeSetCommand({ StackName: 'Params', ChangeSetName: 'p3' }),
+    );
+    expect(described.Changes?.[0]?.ResourceChange).toMatchObject({
+      Action: 'Modify',
+      LogicalResourceId: 'Logs',
+      Replacement: 'False',
+      Details: [
+        {
+          Target: { Attribute: 'Properties', Name: 'RetentionInDays', RequiresRecreation: 'Never' },
+          Evaluation: 'Dynamic',
+          ChangeSource: 'ParameterReference',
+          CausingEntity: 'Retention',
+        },
+      ],
+    });
+    await cfn.send(new ExecuteChangeSetCommand({ StackName: 'Params', ChangeSetName: 'p3' }));
+    await waitUntilStackUpdateComplete(waitOptions(), { StackName: 'Params' });
+    const updated = (await events('Params')).find(
+      (e) => e.LogicalResourceId === 'Logs' && e.ResourceStatus === 'UPDATE_COMPLETE',
+    );
+    expect(updated?.ResourceStatusReason).toMatch(/^Not modelled by the simulator: log group settings/);
+
+    await cfn.send(new DeleteStackCommand({ StackName: 'Params' }));
+    await waitUntilStackDeleteComplete(waitOptions(), { StackName: 'Params' });
+    expect(sim.world.logs.groups.has('/demo/params')).toBe(false);
+  }, 60_000);
+});
+
 describe('updates that fail change nothing', () => {
   it('a change set without changes is FAILED with CloudFormation reason, and cannot be executed', async () => {
     const cs = await createChangeSet('Base', baseTemplate(), 'UPDATE');
@@ -639,7 +717,7 @@ describe('updates change the world', () => {
     const listed =
       (await cfn.send(new ListStacksCommand({ StackStatusFilter: ['DELETE_COMPLETE'] }))).StackSummaries ??
       [];
-    expect(listed.map((s) => s.StackName).sort()).toEqual(['App', 'Base']);
+    expect(listed.map((s) => s.StackName).sort()).toEqual(['App', 'Base', 'Params']);
   }, 120_000);
 });
 
