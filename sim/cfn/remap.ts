@@ -168,7 +168,8 @@ function resolveStacks(
       const description = input.template.Outputs?.[o.name] as { Description?: unknown } | undefined;
       return {
         key: o.name,
-        value: typeof o.value === 'string' ? o.value : JSON.stringify(o.value),
+        // A list output reads as its items joined by commas, as DescribeStacks gives it.
+        value: Array.isArray(o.value) ? o.value.map(String).join(',') : String(o.value),
         ...(typeof description?.Description === 'string' ? { description: description.Description } : {}),
         ...(o.exportName !== undefined ? { exportName: o.exportName } : {}),
       };

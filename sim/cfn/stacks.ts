@@ -484,9 +484,10 @@ export class CloudFormationControlPlane {
         'InvalidChangeSetStatus',
         `ChangeSet [${cs.id}] cannot be executed in its current status of [${stack.status}]`,
       );
+    // "CloudFormation deletes all other change sets associated with the stack because they aren't
+    // valid for the updated stack" (ExecuteChangeSet in the API reference).
     for (const other of this.changeSets)
-      if (other.stack === stack && other !== cs && other.status !== 'DELETE_COMPLETE')
-        other.executionStatus = 'OBSOLETE';
+      if (other.stack === stack && other !== cs) other.status = 'DELETE_COMPLETE';
     cs.executionStatus = 'EXECUTE_IN_PROGRESS';
     const creating = cs.type === 'CREATE';
     const verb = creating ? 'CREATE' : 'UPDATE';

@@ -445,6 +445,18 @@ describe('parameters', () => {
     });
     await cfn.send(new ExecuteChangeSetCommand({ StackName: 'Params', ChangeSetName: 'p3' }));
     await waitUntilStackUpdateComplete(waitOptions(), { StackName: 'Params' });
+    // Executing a change set deletes the stack's others; the executed one is still described.
+    const other = await cfn
+      .send(new DescribeChangeSetCommand({ StackName: 'Params', ChangeSetName: 'p2' }))
+      .catch((e: Error) => e);
+    expect(other).toMatchObject({
+      name: 'ChangeSetNotFoundException',
+      message: 'ChangeSet [p2] does not exist',
+    });
+    const executed = await cfn.send(
+      new DescribeChangeSetCommand({ StackName: 'Params', ChangeSetName: 'p3' }),
+    );
+    expect(executed.ExecutionStatus).toBe('EXECUTE_COMPLETE');
     const updated = (await events('Params')).find(
       (e) => e.LogicalResourceId === 'Logs' && e.ResourceStatus === 'UPDATE_COMPLETE',
     );
