@@ -80,8 +80,9 @@ async function startRollout(
     let target = p.target ?? p.current;
     if (p.clone && changed) {
       const clone = p.clone;
-      target = await register(clone);
-      report.registered = true;
+      // A revision another listed service of the family runs may already be this clone (deploy/plan.ts).
+      target = p.existing ?? (await register(clone));
+      report.registered = !p.existing;
     }
     report.taskDefinition = target;
     const reply = await whileThrottled(run, 'UpdateService', () =>
