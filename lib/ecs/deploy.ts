@@ -51,11 +51,6 @@ export interface ServicePlan {
   current: string;
   /** images mode: the clone to register (its `changes` empty = no-op). */
   clone?: TaskDefinitionClone;
-  /**
-   * images mode: a revision another listed service of the family runs, equal to
-   * `clone` but for its tags: the service moves to it, nothing is registered.
-   */
-  existing?: string;
   /** rollback-to mode: the existing revision to go to. */
   target?: string;
   /** images mode: an unsettled deployment of these images found under way, followed as this run's. */
@@ -211,7 +206,7 @@ export async function executeDeploy(
 /** Each registered revision says which release registered it and what the service ran before. */
 function tagRevisions(plan: DeployPlan, release: string): void {
   for (const p of plan.services) {
-    if (!p.clone || p.clone.changes.length === 0 || p.existing) continue;
+    if (!p.clone || p.clone.changes.length === 0) continue;
     const kept = (p.clone.input.tags ?? []).filter((t) => t.key !== RELEASE_TAG && t.key !== PREVIOUS_TAG);
     const tags: Tag[] = [...kept, { key: RELEASE_TAG, value: release }];
     // A tag value holds at most 256 characters; a longer ARN is left out (rollback-to: previous still finds it).

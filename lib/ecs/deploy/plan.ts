@@ -3,8 +3,7 @@
  * (the task-definition clones, or the revisions to return to). They throw
  * InputError naming the input to fix, and change nothing.
  */
-import type { ECSClient, RegisterTaskDefinitionRequest, Service } from '@aws-sdk/client-ecs';
-import { isDeepStrictEqual } from 'node:util';
+import type { ECSClient, Service } from '@aws-sdk/client-ecs';
 import { bareMap } from '../../contracts/json.js';
 import { InputError, OperationError, errorMessage } from '../../errors.js';
 import type { Log } from '../../log.js';
@@ -141,28 +140,22 @@ async function adoptOrFindForeign(
  * same clone, registered once (deploy/start.ts) and used by every UpdateService.
  * With one `images` map applied to one revision, their clones are equal; so
  * they must run the same revision now, else they are refused before any change
- * (one new revision cannot stand for two different ones). When another listed
- * service of the family already runs a revision equal to that clone (tags
- * aside: a release's tags do not change a task), they move to that revision
- * instead and nothing is registered. Services left unchanged or adopted
- * register nothing and are not grouped.
+ * (one new revision cannot stand for two different ones). Services left
+ * unchanged or adopted register nothing and are not grouped.
  */
 export function shareFamilyRevisions(plan: DeployPlan, log?: Log): DeployPlan {
-  const familyOf = (arn: string) => `${taskDefinitionScope(arn) ?? ''} ${parseTaskDefinitionRef(arn).family}`;
   const byFamily = new Map<string, ServicePlan[]>();
   for (const p of plan.services) {
     if (!p.clone || p.clone.changes.length === 0 || p.adopt) continue;
-    const key = familyOf(p.current);
+    const { family } = parseTaskDefinitionRef(p.current);
+    const key = `${taskDefinitionScope(p.current) ?? ''} ${family}`;
     byFamily.set(key, [...(byFamily.get(key) ?? []), p]);
   }
-  // Listed services that already run the requested images, on the revision their clone was read from.
-  const running = plan.services.filter(
-    (p) => p.clone && p.clone.changes.length === 0 && (!p.adopt || p.adopt.taskDefinition === p.current),
-  );
-  for (const [key, sharing] of byFamily) {
+  for (const sharing of byFamily.values()) {
+    if (sharing.length < 2) continue;
     const { family } = parseTaskDefinitionRef(sharing[0]!.current);
     const names = sharing.map((p) => p.service);
-    const listed = names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} and ${names.at(-1)!}`;
+    const listed = `${names.slice(0, -1).join(', ')} and ${names.at(-1)!}`;
     if (new Set(sharing.map((p) => p.current)).size > 1) {
       throw new InputError(
         'services',
@@ -170,32 +163,10 @@ export function shareFamilyRevisions(plan: DeployPlan, log?: Log): DeployPlan {
         `deploy them in separate steps (each gets a revision of its own), or first put them on one revision with rollback-to (e.g. rollback-to: {"${names[1]!}": "${shortTaskDefinition(sharing[0]!.current)}"} puts ${names[1]!} on ${names[0]!}'s)`,
       );
     }
-    const clone = sharing[0]!.clone!;
-    const existing = running.find(
-      (r) => familyOf(r.current) === key && sameDefinition(r.clone!.input, clone.input),
-    );
-    if (existing) {
-      for (const p of sharing) p.existing = existing.current;
-      log?.info(
-        `${listed}: ${shortTaskDefinition(existing.current)}, which ${existing.service} runs, already is the revision these images make: no new revision`,
-      );
-      continue;
-    }
-    if (sharing.length < 2) continue;
-    for (const p of sharing.slice(1)) p.clone = clone;
+    for (const p of sharing.slice(1)) p.clone = sharing[0]!.clone;
     log?.info(`${listed} share the task-definition family ${family}: one new revision for them all`);
   }
   return plan;
-}
-
-/**
- * Two RegisterTaskDefinition requests that make the same tasks: equal but for
- * their tags, as JSON (a field the SDK left undefined is no field; order of keys aside).
- */
-function sameDefinition(a: RegisterTaskDefinitionRequest, b: RegisterTaskDefinitionRequest): boolean {
-  const { tags: _a, ...left } = a;
-  const { tags: _b, ...right } = b;
-  return isDeepStrictEqual(JSON.parse(JSON.stringify(left)), JSON.parse(JSON.stringify(right)));
 }
 
 /** The one-service shorthand: one image, for `container` or the task definition's only container. */

@@ -80,9 +80,8 @@ async function startRollout(
     let target = p.target ?? p.current;
     if (p.clone && changed) {
       const clone = p.clone;
-      // A revision another listed service of the family runs may already be this clone (deploy/plan.ts).
-      target = p.existing ?? (await register(clone));
-      report.registered = !p.existing;
+      target = await register(clone);
+      report.registered = true;
     }
     report.taskDefinition = target;
     const reply = await whileThrottled(run, 'UpdateService', () =>

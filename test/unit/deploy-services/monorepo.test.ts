@@ -135,20 +135,6 @@ describe('services that share a task-definition family', () => {
     expect(await runs(WORKER)).toBe(await runs('alva-web'));
   });
 
-  it('one already runs the revision the other needs: the other moves to it, nothing registered', async () => {
-    const image = `${registry}/alva-web@${digest('7')}`;
-    expect((await deploy(['alva-web'], { web: image })).ok).toBe(true);
-    const webRevision = await runs('alva-web');
-    const since = lastSeq();
-    const report = await deploy(['alva-web', WORKER], { web: image });
-    expect(report.ok).toBe(true);
-    const [web, worker] = report.services;
-    expect(web).toMatchObject({ status: 'unchanged', registered: false });
-    expect(worker).toMatchObject({ status: 'deployed', registered: false, taskDefinition: webRevision });
-    expect(worker!.images).toEqual([expect.objectContaining({ container: 'web', to: image })]);
-    expect(mutations(since)).toEqual([`UpdateService ${WORKER} ${webRevision}`]);
-  });
-
   it('running different revisions of the family, they are refused before any change, naming both and the family', async () => {
     expect((await deploy([WORKER], { web: `${registry}/alva-web@${digest('1')}` })).ok).toBe(true);
     const since = lastSeq();
