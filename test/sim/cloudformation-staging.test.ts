@@ -14,7 +14,13 @@ import {
   ExecuteChangeSetCommand,
   waitUntilChangeSetCreateComplete,
   waitUntilStackCreateComplete,
+  waitUntilStackUpdateComplete,
 } from '@aws-sdk/client-cloudformation';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
+import {
+  DescribeTargetGroupsCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { loadScenario, startSim, type Sim } from '../../sim/index.js';
 import { IamAuthorizer } from '../../sim/iam/authorizer.js';
 import type { Scenario } from '../../sim/scenario.js';
@@ -129,4 +135,71 @@ it('CREATE change sets of every staging stack, in order, give the loaded staging
     ),
   ).toBe(true);
   expect(deployed).toEqual(shape(loaded));
+}, 300_000);
+
+it('an update of the loaded staging world: a health check reaches the live target group, an environment variable deploys the service on a new revision', async () => {
+  const client = new CloudFormationClient(clientConfig(loaded));
+  const elb = new ElasticLoadBalancingV2Client(clientConfig(loaded));
+  const ecs = new ECSClient(clientConfig(loaded));
+  const waiter = { client, maxWaitTime: 300, minDelay: 1, maxDelay: 1 };
+  try {
+    const templateOf = (name: string) =>
+      structuredClone(staging.stacks!.find((s) => s.name === name)!.template) as {
+        Resources: Record<string, { Properties: Record<string, unknown> }>;
+      };
+    const alb = templateOf('AlvaStagingAlb');
+    alb.Resources.webTargetGroupEBBAA673.Properties.HealthCheckIntervalSeconds = 15;
+    const update = async (stack: string, template: unknown, name: string) => {
+      await client.send(
+        new CreateChangeSetCommand({
+          StackName: stack,
+          ChangeSetName: name,
+          ChangeSetType: 'UPDATE',
+          TemplateBody: JSON.stringify(template),
+          Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+        }),
+      );
+      await waitUntilChangeSetCreateComplete(waiter, { StackName: stack, ChangeSetName: name });
+      await client.send(new ExecuteChangeSetCommand({ StackName: stack, ChangeSetName: name }));
+      await waitUntilStackUpdateComplete(waiter, { StackName: stack });
+    };
+    await update('AlvaStagingAlb', alb, 'health-check');
+    const groups = (
+      await elb.send(new DescribeTargetGroupsCommand({ Names: ['alva-staging-web', 'alva-staging-api'] }))
+    ).TargetGroups!;
+    expect(groups.find((g) => g.TargetGroupName === 'alva-staging-web')?.HealthCheckIntervalSeconds).toBe(15);
+    expect(groups.find((g) => g.TargetGroupName === 'alva-staging-api')?.HealthCheckIntervalSeconds).toBe(5);
+
+    const before = (
+      await ecs.send(new DescribeServicesCommand({ cluster: 'alva-staging-cluster', services: ['alva-api'] }))
+    ).services![0];
+    const ecsTemplate = templateOf('AlvaStagingEcs');
+    const containers = ecsTemplate.Resources.apiTaskDefinition7C6D485D.Properties.ContainerDefinitions as {
+      Environment?: { Name: string; Value: string }[];
+    }[];
+    containers[0].Environment = [...(containers[0].Environment ?? []), { Name: 'FEATURE_FLAG', Value: 'on' }];
+    await update('AlvaStagingEcs', ecsTemplate, 'env');
+    const after = (
+      await ecs.send(new DescribeServicesCommand({ cluster: 'alva-staging-cluster', services: ['alva-api'] }))
+    ).services![0];
+    expect(after.taskDefinition).not.toBe(before.taskDefinition);
+    expect(after.deployments).toEqual([
+      expect.objectContaining({ rolloutState: 'COMPLETED', taskDefinition: after.taskDefinition }),
+    ]);
+    const td = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: after.taskDefinition }));
+    expect(td.taskDefinition?.containerDefinitions?.[0]?.environment).toContainEqual({
+      name: 'FEATURE_FLAG',
+      value: 'on',
+    });
+    // The other services did not move.
+    const web = (
+      await ecs.send(new DescribeServicesCommand({ cluster: 'alva-staging-cluster', services: ['alva-web'] }))
+    ).services![0];
+    expect(web.deployments).toHaveLength(1);
+    expect(web.taskDefinition).toMatch(/alva-web:1$/);
+  } finally {
+    client.destroy();
+    elb.destroy();
+    ecs.destroy();
+  }
 }, 300_000);
