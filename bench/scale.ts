@@ -228,12 +228,18 @@ function procStatusMB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   return line ? Math.round((Number(line.split(/\s+/)[1]) * 1024) / 1e6) : NaN;
 }
 
+/** The simulators and releases running now: an interrupted benchmark stops them (they would outlive it). */
+const children = new Set<ChildProcess>();
+
 function tsxNode(args: string[], env: NodeJS.ProcessEnv, nodeFlags: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeFlags, '--import', 'tsx', ...args], {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
 }
 
 async function startSimProcess(
@@ -537,6 +543,11 @@ if (args.worker) {
   process.stdout.write(`\n${JSON.stringify(result)}\n`, () => process.exit(0));
 }
 
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    for (const child of children) child.kill('SIGTERM');
+    process.exit(130);
+  });
 const speed = Number(args.speed);
 const sizes = args.sizes.split(',').map(Number);
 const concurrent = Number(args.concurrent);
