@@ -126,7 +126,7 @@ function architectureRules() {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '**/cdk.out/', 'examples/**/node_modules/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.tmp/', '**/cdk.out/', 'examples/**/node_modules/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

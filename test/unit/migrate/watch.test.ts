@@ -158,7 +158,8 @@ describe('the migration watch', () => {
     // The outage lasts 3 minutes; the first failed read and the first good one
     // fall within a (jittered) pause of its edges, so the span reported is near 3m.
     const recovered = log.lines.find((l) => l.startsWith('Task 0123456789abcdef readable again after '));
-    const [, minutes, seconds, failures] = /after (\d+)m(\d\d)s \((\d+) failed reads\)/.exec(recovered ?? '') ?? [];
+    const [, minutes, seconds, failures] =
+      /after (\d+)m(\d\d)s \((\d+) failed reads\)/.exec(recovered ?? '') ?? [];
     const reportedMs = (Number(minutes) * 60 + Number(seconds)) * 1000;
     expect(reportedMs).toBeGreaterThanOrEqual(outage.until - outage.from - 30_000);
     expect(reportedMs).toBeLessThanOrEqual(outage.until - outage.from + 30_000);

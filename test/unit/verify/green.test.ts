@@ -192,11 +192,9 @@ describe('testListenerBaseUrl', () => {
 
   it("the rule's listener, on its own port of the load balancer's DNS name", async () => {
     expect(listenerArnOfRule(TEST_RULE)).toBe(LISTENER);
-    elbMock
-      .on(DescribeListenersCommand, { ListenerArns: [LISTENER] })
-      .resolves({
-        Listeners: [{ ListenerArn: LISTENER, LoadBalancerArn: LB, Port: 8080, Protocol: 'HTTP' }],
-      });
+    elbMock.on(DescribeListenersCommand, { ListenerArns: [LISTENER] }).resolves({
+      Listeners: [{ ListenerArn: LISTENER, LoadBalancerArn: LB, Port: 8080, Protocol: 'HTTP' }],
+    });
     elbMock
       .on(DescribeLoadBalancersCommand, { LoadBalancerArns: [LB] })
       .resolves({ LoadBalancers: [{ DNSName: 'alb-123.us-east-1.elb.amazonaws.com' }] });
