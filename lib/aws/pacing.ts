@@ -101,10 +101,52 @@ export class TokenPacer {
 /** One pacer per client (one account and Region) and action, shared by every release the process runs with it. */
 const pacers = new WeakMap<object, Map<string, TokenPacer>>();
 
+/** What of an SDK client pacing needs: its middleware stack (absent on a test double). */
+export interface PacedClient {
+  middlewareStack?: { add(middleware: never, options: never): void };
+}
+
+type Next = (args: { request?: { headers?: Record<string, string> } }) => Promise<unknown>;
+
+/**
+ * Paces the SDK's own retries of a paced action too (the caller paces the first
+ * attempt): each attempt after a refused one waits for its token, and a refused
+ * attempt empties the local bucket. Without it, calls refused together are all
+ * tried again by the SDK within its short back-off, most of them refused again
+ * (two releases of 25 at once: 217 refused attempts for one of them).
+ */
+function pacedRetries(client: PacedClient, byAction: Map<string, TokenPacer>): void {
+  const middleware =
+    (next: Next, context: { commandName?: string }): Next =>
+    async (args) => {
+      const pacer = byAction.get((context.commandName ?? '').replace(/Command$/, ''));
+      if (!pacer) return next(args);
+      // The SDK's retry middleware numbers each attempt in this header ("attempt=2; max=8").
+      const attempt = Number(
+        /attempt=(\d+)/.exec(args.request?.headers?.['amz-sdk-request'] ?? '')?.[1] ?? 1,
+      );
+      if (attempt > 1) await pacer.take();
+      try {
+        return await next(args);
+      } catch (err) {
+        if (/Throttl/.test((err as { name?: string } | undefined)?.name ?? '')) pacer.throttled();
+        throw err;
+      }
+    };
+  // Inside the retry loop (deserialize runs once per attempt), around the reply's parsing.
+  client.middlewareStack?.add(
+    middleware as never,
+    { step: 'deserialize', priority: 'high', name: 'pacedRetries' } as never,
+  );
+}
+
 /** The pacer of `action` for calls sent with `client`, on `clock`. */
-export function ecsStartPacer(client: object, action: EcsStartAction, clock: Clock): TokenPacer {
+export function ecsStartPacer(client: PacedClient, action: EcsStartAction, clock: Clock): TokenPacer {
   let byAction = pacers.get(client);
-  if (!byAction) pacers.set(client, (byAction = new Map()));
+  if (!byAction) {
+    pacers.set(client, (byAction = new Map()));
+    pacedRetries(client, byAction);
+  }
   let pacer = byAction.get(action);
   if (!pacer) byAction.set(action, (pacer = new TokenPacer(ECS_START_RATES[action], clock)));
   return pacer;

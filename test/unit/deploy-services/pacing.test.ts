@@ -6,7 +6,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ECSClient, RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { ECS_START_RATES, TokenPacer } from '../../../lib/aws/pacing.js';
+import { cappedRetryStrategy } from '../../../lib/aws/config.js';
+import { ECS_START_RATES, TokenPacer, ecsStartPacer } from '../../../lib/aws/pacing.js';
 import type { EcsClients } from '../../../lib/ecs/clients.js';
 import type { DeployPlan } from '../../../lib/ecs/deploy.js';
 import type { DeployRun } from '../../../lib/ecs/deploy/run.js';
@@ -147,5 +148,54 @@ describe('startRollouts under ECS rate limits', () => {
     expect(last).toBe((SERVICES - 20) * 1000 + 100);
     // Each service is updated as soon as its own revision is registered, not after all of them.
     expect(updatedAt.get('svc-001')! - begun).toBe(0);
+  });
+});
+
+describe("the SDK's own retries of a paced call", () => {
+  it('wait for a token after a refused attempt, instead of being refused again within the back-off', async () => {
+    const clock = manualClock();
+    // The account's bucket, already spent by another deploy: one token a second from now on.
+    const account = accountBucket(1, 1, clock);
+    account();
+    const attempts: { at: number; refused: boolean }[] = [];
+    const requestHandler = {
+      handle: async () => {
+        const refused = !account();
+        attempts.push({ at: clock.now(), refused });
+        const body = refused
+          ? { __type: 'ThrottlingException', message: 'Rate exceeded' }
+          : { taskDefinition: { taskDefinitionArn: arn('svc', 2) } };
+        const { Readable } = await import('node:stream');
+        return {
+          response: {
+            statusCode: refused ? 400 : 200,
+            headers: { 'content-type': 'application/x-amz-json-1.1' },
+            body: Readable.from([Buffer.from(JSON.stringify(body))]),
+          },
+        };
+      },
+    };
+    const ecs = new ECSClient({
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:9',
+      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
+      requestHandler: requestHandler as never,
+      // No back-off of its own: only the pacer can space the attempts.
+      retryStrategy: cappedRetryStrategy(8, () => 0),
+    });
+    const pacer = ecsStartPacer(ecs, 'RegisterTaskDefinition', clock);
+    const registered = await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        await pacer.take();
+        const reply = await ecs.send(
+          new RegisterTaskDefinitionCommand({ family: 'svc', containerDefinitions: [{ name: 'app' }] }),
+        );
+        return reply.taskDefinition?.taskDefinitionArn;
+      }),
+    );
+    expect(registered).toEqual([arn('svc', 2), arn('svc', 2), arn('svc', 2)]);
+    // The burst the pacer assumed was refused once each; every retry then waited for its token.
+    expect(attempts.filter((a) => a.refused).length).toBeLessThanOrEqual(3);
+    expect(attempts.filter((a) => !a.refused)).toHaveLength(3);
   });
 });
