@@ -15,6 +15,7 @@ import { EcrService } from './services/ecr.js';
 import { EcsService } from './services/ecs.js';
 import { Elbv2Service } from './services/elbv2.js';
 import { LogsService } from './services/logs.js';
+import { S3Service } from './services/s3.js';
 import { SsmService } from './services/ssm.js';
 import { StsService } from './services/sts.js';
 import { ThrottleGate } from './throttle.js';
@@ -38,6 +39,7 @@ export const SERVICES: readonly ServiceFactory[] = [
   (parts) => new CloudFormationService(parts),
   (parts) => new StsService(parts),
   (parts) => new SsmService(parts),
+  (parts) => new S3Service(parts),
 ];
 
 /** Makes a gate for one loaded scenario. */

@@ -74,6 +74,8 @@ export interface Scenario {
    * Name, Type, Value, Description, Tier.
    */
   ssmParameters?: SsmParameterSpec[];
+  /** S3 buckets that exist when the world loads, empty (sim/services/s3.ts; e.g. the CDK staging bucket, sim/cfn/bootstrap.ts). */
+  s3Buckets?: { name: string }[];
 }
 
 export interface SsmParameterSpec {

@@ -4,6 +4,9 @@
  *   `{"__type": code, "message": …}` with the `x-amzn-errortype` header.
  * - Query services are form-encoded POSTs routed by Version and Action;
  *   replies are XML, errors `<ErrorResponse><Error><Type/><Code/><Message/>…`.
+ * - S3 (REST-XML) is routed by the signature's service (`…/s3/aws4_request`)
+ *   or, unsigned, by being no POST: bucket and key from the path (path style)
+ *   or the host (`BUCKET.localhost`, `BUCKET.s3.…`); errors `<Error><Code/>…`.
  * Every call is recorded (GET /_sim/calls), and faults from the scenario or
  * POST /_sim/faults are applied before a call reaches its service (or, for a
  * `lost` fault, after it, in place of the reply).
@@ -25,6 +28,7 @@ import { adminSession, type AdminSessionRequest } from './iam/admin.js';
 import { parseQuery, queryError, queryResponse, toJsonBody } from './protocol.js';
 import type { FaultSpec, Scenario } from './scenario.js';
 import { AwsError, type SimService } from './service.js';
+import { decodeAwsChunked, s3ErrorBody, s3Operation, type S3Reply } from './services/s3.js';
 import { ThrottleGate, type ThrottlingSummary } from './throttle.js';
 import { LOG_LIMIT, World } from './world.js';
 
@@ -153,9 +157,11 @@ export class SimServer {
   // ------------------------------------------------------------ routing
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
+    const raw = await readBody(req);
+    const body = raw.toString('utf8');
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname.startsWith('/_sim/')) return this.control(req.method ?? 'GET', url, body, res);
+    if (isS3Request(req)) return this.routeS3(req, url, raw, res);
     const target = req.headers['x-amz-target'];
     if (typeof target === 'string') {
       const [prefix, operation] = target.split('.');
@@ -186,6 +192,45 @@ export class SimServer {
     delete params.Action;
     delete params.Version;
     return this.invoke(service, action, params, req, res, 'query');
+  }
+
+  /** S3's REST requests: the operation from method, path and query (sim/services/s3.ts). */
+  private routeS3(req: IncomingMessage, url: URL, raw: Buffer, res: ServerResponse): Promise<void> | void {
+    const service = this.world.services.find((s) => s.name === 's3');
+    const method = req.method ?? 'GET';
+    const path = decodeURIComponent(url.pathname.slice(1));
+    const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
+    const virtual = /^(.+)\.(localhost|s3[.-].*)$/.exec(host)?.[1];
+    const [bucket, key] = virtual
+      ? [virtual, path]
+      : [path.split('/')[0], path.includes('/') ? path.slice(path.indexOf('/') + 1) : ''];
+    const operation = s3Operation(method, bucket || undefined, key || undefined, url.searchParams);
+    if (!service || !operation) {
+      res.writeHead(501, { 'content-type': 'application/xml', 'x-amz-request-id': randomUUID() });
+      res.end(
+        method === 'HEAD'
+          ? undefined
+          : s3ErrorBody(
+              'NotImplemented',
+              `${method} ${url.pathname}${url.search} is not served by the simulator's S3`,
+              randomUUID(),
+            ),
+      );
+      return;
+    }
+    const params: Record<string, unknown> = {
+      ...Object.fromEntries(url.searchParams),
+      ...(bucket ? { Bucket: bucket } : {}),
+      ...(key ? { Key: key } : {}),
+      ...(typeof req.headers['content-type'] === 'string' && operation === 'PutObject'
+        ? { ContentType: req.headers['content-type'] }
+        : {}),
+    };
+    const chunked =
+      String(req.headers['content-encoding'] ?? '').includes('aws-chunked') ||
+      String(req.headers['x-amz-content-sha256'] ?? '').startsWith('STREAMING-');
+    const payload = operation === 'PutObject' ? (chunked ? decodeAwsChunked(raw) : raw) : undefined;
+    return this.invoke(service, operation, params, req, res, 'rest-xml', payload);
   }
 
   private fault(service: SimService, operation: string): FaultSpec | undefined {
@@ -236,8 +281,11 @@ export class SimServer {
     params: Record<string, unknown>,
     req: IncomingMessage,
     res: ServerResponse,
-    protocol: 'json' | 'query',
+    protocol: 'json' | 'query' | 'rest-xml',
+    /** S3: the request body, handed to the service as `Body` (not written to the call log). */
+    payload?: Buffer,
   ): Promise<void> {
+    const handle = () => service.handle(operation, payload ? { ...params, Body: payload } : params);
     const mutating = service.mutating.has(operation);
     const base = { service: service.name, operation, params, mutating };
     const fault = this.fault(service, operation);
@@ -248,7 +296,7 @@ export class SimServer {
         const outcome =
           fault.kind === 'lost'
             ? await Promise.resolve()
-                .then(() => service.handle(operation, params))
+                .then(handle)
                 .then(
                   () => ({}),
                   (err: unknown) => ({ errorCode: err instanceof AwsError ? err.code : 'InternalFailure' }),
@@ -260,14 +308,16 @@ export class SimServer {
       }
       const [status, code, message] =
         fault.kind === 'throttle'
-          ? [400, protocol === 'query' ? 'Throttling' : 'ThrottlingException', 'Rate exceeded']
+          ? protocol === 'rest-xml'
+            ? [503, 'SlowDown', 'Please reduce your request rate.']
+            : [400, protocol === 'query' ? 'Throttling' : 'ThrottlingException', 'Rate exceeded']
           : [
               500,
               'InternalFailure',
               'The request processing has failed because of an unknown error, exception or failure.',
             ];
       this.record({ ...base, status, errorCode: code, fault: fault.kind });
-      return this.sendError(res, protocol, service, status, code, message);
+      return this.sendError(res, protocol, service, status, code, message, {}, req.method === 'HEAD');
     }
     let gate: Record<string, unknown> | undefined;
     try {
@@ -275,9 +325,16 @@ export class SimServer {
         const said = check.check({ service: service.name, operation, params, headers: req.headers });
         if (said) gate = { ...gate, ...said };
       }
-      const result = await service.handle(operation, params);
-      this.record({ ...base, ...(gate && { gate }), status: 200 });
+      const result = await handle();
       const requestId = randomUUID();
+      if (protocol === 'rest-xml') {
+        const reply = (result ?? {}) as S3Reply;
+        this.record({ ...base, ...(gate && { gate }), status: reply.status ?? 200 });
+        res.writeHead(reply.status ?? 200, { 'x-amz-request-id': requestId, ...reply.headers });
+        res.end(req.method === 'HEAD' ? undefined : reply.body);
+        return;
+      }
+      this.record({ ...base, ...(gate && { gate }), status: 200 });
       if (protocol === 'json') {
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId });
         res.end(toJsonBody(result ?? {}));
@@ -295,21 +352,28 @@ export class SimServer {
       const code = aws?.code ?? 'InternalFailure';
       const message = aws?.message ?? String(err);
       this.record({ ...base, ...(gate && { gate }), status, errorCode: code });
-      this.sendError(res, protocol, service, status, code, message, aws?.fields);
+      this.sendError(res, protocol, service, status, code, message, aws?.fields, req.method === 'HEAD');
     }
   }
 
   private sendError(
     res: ServerResponse,
-    protocol: 'json' | 'query',
+    protocol: 'json' | 'query' | 'rest-xml',
     service: SimService,
     status: number,
     code: string,
     message: string,
     fields: Record<string, unknown> = {},
+    head = false,
   ) {
     if (protocol === 'json') return this.sendJsonError(res, status, code, message, fields);
     const requestId = randomUUID();
+    if (protocol === 'rest-xml') {
+      // A HEAD error has no body: the SDK reads the status (404 NotFound, 403 Forbidden).
+      res.writeHead(status, { 'content-type': 'application/xml', 'x-amz-request-id': requestId });
+      res.end(head ? undefined : s3ErrorBody(code, message, requestId));
+      return;
+    }
     res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
     res.end(queryError(service.xmlNamespace ?? '', code, message, requestId, status));
   }
@@ -384,11 +448,25 @@ export class SimServer {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/**
+ * An S3 request: signed for the s3 service (SigV4 credential scope in the
+ * Authorization header or a presigned URL), or unsigned and no POST (every
+ * Query and JSON request is a POST).
+ */
+function isS3Request(req: IncomingMessage): boolean {
+  if (typeof req.headers['x-amz-target'] === 'string') return false;
+  const scope = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(
+    decodeURIComponent(String(req.headers.authorization ?? req.url ?? '')),
+  );
+  if (scope) return scope[1] === 's3';
+  return req.method !== 'POST' && !/[?&]Action=/.test(req.url ?? '');
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

@@ -41,6 +41,8 @@ export const SERVICE_PROTOCOL: Record<string, 'json' | 'query'> = {
   cloudformation: 'query',
   sts: 'query',
   ssm: 'json',
+  // S3 (REST-XML) refuses as Query services do: 403 AccessDenied.
+  s3: 'query',
 };
 
 /** The IAM service prefix of each simulated service. */
@@ -52,6 +54,7 @@ export const IAM_PREFIX: Record<string, string> = {
   cloudformation: 'cloudformation',
   sts: 'sts',
   ssm: 'ssm',
+  s3: 's3',
 };
 
 /** STS operations a caller makes without credentials: the token is the identity. */
@@ -411,6 +414,30 @@ const SSM: Record<string, Rule> = {
   ],
 };
 
+// ------------------------------------------------------------------ S3
+
+/** Buckets are arn:aws:s3:::BUCKET, objects arn:aws:s3:::BUCKET/KEY (no region or account). */
+const bucketArn = (p: Params) => `arn:aws:s3:::${str(p.Bucket) ?? ''}`;
+const objectArn = (p: Params) => `${bucketArn(p)}/${str(p.Key) ?? ''}`;
+
+const S3: Record<string, Rule> = {
+  ListBuckets: () => [one('s3:ListAllMyBuckets', '*')],
+  CreateBucket: (p) => [one('s3:CreateBucket', bucketArn(p))],
+  // HeadBucket needs s3:ListBucket (API reference, HeadBucket "Permissions").
+  HeadBucket: (p) => [one('s3:ListBucket', bucketArn(p))],
+  GetBucketLocation: (p) => [one('s3:GetBucketLocation', bucketArn(p))],
+  GetBucketEncryption: (p) => [one('s3:GetEncryptionConfiguration', bucketArn(p))],
+  GetBucketVersioning: (p) => [one('s3:GetBucketVersioning', bucketArn(p))],
+  ListObjectsV2: (p) => [
+    one('s3:ListBucket', bucketArn(p), typeof p.prefix === 'string' ? { 's3:prefix': p.prefix } : {}),
+  ],
+  PutObject: (p) => [one('s3:PutObject', objectArn(p))],
+  // HeadObject is authorized as s3:GetObject (API reference, HeadObject "Permissions").
+  GetObject: (p) => [one('s3:GetObject', objectArn(p))],
+  HeadObject: (p) => [one('s3:GetObject', objectArn(p))],
+  DeleteObject: (p) => [one('s3:DeleteObject', objectArn(p))],
+};
+
 /** service → operation → what AWS authorizes. */
 export const OPERATIONS: Record<string, Record<string, Rule>> = {
   ecs: ECS,
@@ -420,6 +447,7 @@ export const OPERATIONS: Record<string, Record<string, Rule>> = {
   cloudformation: CLOUDFORMATION,
   sts: STS,
   ssm: SSM,
+  s3: S3,
 };
 
 /**

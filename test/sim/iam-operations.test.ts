@@ -92,7 +92,10 @@ const cases = Object.entries(OPERATIONS).flatMap(([service, operations]) =>
   Object.entries(operations).map(([operation, rule]) => ({
     service,
     operation,
-    needs: rule({ repositoryName: 'repo', ...(SAMPLE[operation] ?? {}) }, scope),
+    needs: rule(
+      { repositoryName: 'repo', Bucket: 'bucket', Key: 'key', ...(SAMPLE[operation] ?? {}) },
+      scope,
+    ),
   })),
 );
 
