@@ -51,6 +51,12 @@ export class TokenPacer {
   private tokens: number;
   private updatedAt: number;
   private queue: Promise<void> = Promise.resolve();
+  /**
+   * The cancellation of the last caller that gave one: a retry the SDK makes of
+   * that caller's call (pacedRetries) waits for its token under it, so a
+   * cancelled release is not held in the queue.
+   */
+  lastSignal?: AbortSignal;
 
   constructor(
     readonly rate: TokenRate,
@@ -62,6 +68,7 @@ export class TokenPacer {
 
   /** Waits for a token and takes it; rejects (CancelledError) if `signal` aborts while waiting. */
   take(signal?: AbortSignal): Promise<void> {
+    if (signal) this.lastSignal = signal;
     const turn = this.queue.then(() => this.takeNow(signal));
     // A cancelled waiter does not hold up the ones behind it.
     this.queue = turn.catch(() => undefined);
@@ -125,7 +132,7 @@ function pacedRetries(client: PacedClient, byAction: Map<string, TokenPacer>): v
       const attempt = Number(
         /attempt=(\d+)/.exec(args.request?.headers?.['amz-sdk-request'] ?? '')?.[1] ?? 1,
       );
-      if (attempt > 1) await pacer.take();
+      if (attempt > 1) await pacer.take(pacer.lastSignal);
       try {
         return await next(args);
       } catch (err) {
