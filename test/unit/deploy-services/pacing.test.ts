@@ -198,4 +198,42 @@ describe("the SDK's own retries of a paced call", () => {
     expect(attempts.filter((a) => a.refused).length).toBeLessThanOrEqual(3);
     expect(attempts.filter((a) => !a.refused)).toHaveLength(3);
   });
+
+  it('a retry waiting for its token ends when the release is cancelled', async () => {
+    // A clock on which no token ever comes: only the cancellation ends a wait.
+    const stuck: Clock = {
+      now: () => 0,
+      sleep: (_ms, signal) =>
+        new Promise((_resolve, reject) => {
+          const cancel = () => reject(new Error('cancelled'));
+          if (signal?.aborted) cancel();
+          signal?.addEventListener('abort', cancel, { once: true });
+        }),
+    };
+    const { Readable } = await import('node:stream');
+    const ecs = new ECSClient({
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:9',
+      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
+      requestHandler: {
+        handle: () =>
+          Promise.resolve({
+            response: {
+              statusCode: 400,
+              headers: { 'content-type': 'application/x-amz-json-1.1' },
+              body: Readable.from([
+                Buffer.from(JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' })),
+              ]),
+            },
+          }),
+      } as never,
+      retryStrategy: cappedRetryStrategy(8, () => 0),
+    });
+    const pacer = ecsStartPacer(ecs, 'UpdateService', stuck);
+    const release = new AbortController();
+    await pacer.take(release.signal);
+    const sent = ecs.send(new UpdateServiceCommand({ cluster: 'alva', service: 'svc' }));
+    release.abort('cancelled');
+    await expect(sent).rejects.toThrow();
+  });
 });
