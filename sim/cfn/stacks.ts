@@ -760,76 +760,23 @@ export class CloudFormationControlPlane {
   ): void {
     const stack = cs.stack;
     const physical = (c: ResourceChange) => c.PhysicalResourceId ?? '';
+    // One step of the stack's event log: a resource reaching a status.
+    const resourceStep = (c: ResourceChange, status: string, why?: string): Step => ({
+      delayMs: STEP_MS,
+      run: (at) => (
+        this.event(stack, at, c.LogicalResourceId, c.ResourceType, status, physical(c), why, token),
+        true
+      ),
+    });
     for (const change of opts.reported ? [] : done) {
       const action = change.Action === 'Add' ? 'CREATE' : 'UPDATE';
-      stack.steps.push({
-        delayMs: STEP_MS,
-        run: (at) => (
-          this.event(
-            stack,
-            at,
-            change.LogicalResourceId,
-            change.ResourceType,
-            `${action}_IN_PROGRESS`,
-            physical(change),
-            undefined,
-            token,
-          ),
-          true
-        ),
-      });
-      stack.steps.push({
-        delayMs: STEP_MS,
-        run: (at) => (
-          this.event(
-            stack,
-            at,
-            change.LogicalResourceId,
-            change.ResourceType,
-            `${action}_COMPLETE`,
-            physical(change),
-            undefined,
-            token,
-          ),
-          true
-        ),
-      });
+      stack.steps.push(resourceStep(change, `${action}_IN_PROGRESS`));
+      stack.steps.push(resourceStep(change, `${action}_COMPLETE`));
     }
     if (failed) {
       const action = failed.Action === 'Add' ? 'CREATE' : 'UPDATE';
-      stack.steps.push({
-        delayMs: opts.reported ? 0 : STEP_MS,
-        run: (at) => (
-          opts.reported ||
-            this.event(
-              stack,
-              at,
-              failed.LogicalResourceId,
-              failed.ResourceType,
-              `${action}_IN_PROGRESS`,
-              physical(failed),
-              undefined,
-              token,
-            ),
-          true
-        ),
-      });
-      stack.steps.push({
-        delayMs: STEP_MS,
-        run: (at) => (
-          this.event(
-            stack,
-            at,
-            failed.LogicalResourceId,
-            failed.ResourceType,
-            `${action}_FAILED`,
-            physical(failed),
-            reason,
-            token,
-          ),
-          true
-        ),
-      });
+      if (!opts.reported) stack.steps.push(resourceStep(failed, `${action}_IN_PROGRESS`));
+      stack.steps.push(resourceStep(failed, `${action}_FAILED`, reason));
     }
     const stackReason = failed
       ? `The following resource(s) failed to ${creating ? 'create' : 'update'}: [${failed.LogicalResourceId}]. ${creating ? 'Rollback requested by user.' : ''}`.trim()
@@ -841,56 +788,11 @@ export class CloudFormationControlPlane {
     });
     for (const change of [...done].reverse()) {
       const back = creating || change.Action === 'Add' ? 'DELETE' : 'UPDATE';
-      stack.steps.push({
-        delayMs: STEP_MS,
-        run: (at) => (
-          this.event(
-            stack,
-            at,
-            change.LogicalResourceId,
-            change.ResourceType,
-            `${back}_IN_PROGRESS`,
-            physical(change),
-            undefined,
-            token,
-          ),
-          true
-        ),
-      });
-      stack.steps.push({
-        delayMs: STEP_MS,
-        run: (at) => (
-          this.event(
-            stack,
-            at,
-            change.LogicalResourceId,
-            change.ResourceType,
-            `${back}_COMPLETE`,
-            physical(change),
-            undefined,
-            token,
-          ),
-          true
-        ),
-      });
+      stack.steps.push(resourceStep(change, `${back}_IN_PROGRESS`));
+      stack.steps.push(resourceStep(change, `${back}_COMPLETE`));
     }
     if (failed && creating) {
-      stack.steps.push({
-        delayMs: STEP_MS,
-        run: (at) => (
-          this.event(
-            stack,
-            at,
-            failed.LogicalResourceId,
-            failed.ResourceType,
-            'DELETE_COMPLETE',
-            physical(failed),
-            undefined,
-            token,
-          ),
-          true
-        ),
-      });
+      stack.steps.push(resourceStep(failed, 'DELETE_COMPLETE'));
     }
     if (!creating)
       stack.steps.push({
