@@ -9,8 +9,7 @@
  * model (every call served, any role assumed).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
@@ -24,6 +23,7 @@ import {
 } from '../../runner/docker.js';
 import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
 import { runWorkflow, type JobRecord, type WorkflowRecord } from '../../runner/run.js';
+import { consumerRepository, git, suiteClone } from './consumer-repos.js';
 
 const FIXTURE = resolve(repositoryRoot, 'test/fixtures/consumer');
 
@@ -36,26 +36,16 @@ let ecs: ECSClient;
 /** Repositories of this run in the shared registry: a prefix of their own, so runs never meet. */
 let prefix: string;
 
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync(
-    'git',
-    ['-c', 'user.name=Shop CI', '-c', 'user.email=ci@shop.example', '-c', 'init.defaultBranch=main', ...args],
-    { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  ).trim();
-
 beforeAll(async () => {
   await ensureDocker();
   tmp = mkdtempSync(join(tmpdir(), 'consumer-build-'));
   prefix = `shop-${tmp.slice(-6).toLowerCase()}`;
-  shop = join(tmp, 'shop');
-  cpSync(join(FIXTURE, 'repo'), shop, { recursive: true });
-  git(shop, 'init', '--quiet');
-  git(shop, 'add', '-A');
-  git(shop, 'commit', '--quiet', '-m', 'shop: two services and their release workflows');
-  shopSha = git(shop, 'rev-parse', 'HEAD');
-  suite = join(tmp, 'ecs-ship');
-  git(tmp, 'clone', '--quiet', repositoryRoot, suite);
-  git(suite, 'tag', 'v1');
+  ({ path: shop, sha: shopSha } = consumerRepository(
+    join(FIXTURE, 'repo'),
+    join(tmp, 'shop'),
+    'shop: two services and their release workflows',
+  ));
+  suite = suiteClone(tmp).path;
   const world = loadScenario(join(FIXTURE, 'world.json'));
   world.ecr = {
     registry: REGISTRY,
@@ -86,7 +76,10 @@ describe('the consumer’s push release through the suite’s reusable workflow'
   it('builds both services, pushes them, deploys the pushed digests and verifies', async () => {
     // The shop's release.yml names its ECR repositories shop-web and shop-worker; this run's are prefixed.
     const release = join(shop, '.github/workflows/release.yml');
-    execFileSync('sed', ['-i', `s|repository: shop-|repository: ${prefix}/shop-|g`, release]);
+    writeFileSync(
+      release,
+      readFileSync(release, 'utf8').replaceAll('repository: shop-', `repository: ${prefix}/shop-`),
+    );
     git(shop, 'commit', '--quiet', '-am', 'this run’s repositories');
     shopSha = git(shop, 'rev-parse', 'HEAD');
     const since = sim.calls().length;

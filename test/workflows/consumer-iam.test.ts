@@ -8,14 +8,14 @@
  * unsigned test keys, which "permissive" mode serves.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadScenario, startSim, type Sim } from '../../sim/index.js';
 import { decodeJwtPayload } from '../../runner/oidc.js';
 import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
 import { runWorkflow, type JobRecord, type WorkflowRecord } from '../../runner/run.js';
+import { consumerRepository, suiteClone } from './consumer-repos.js';
 
 const FIXTURE = resolve(repositoryRoot, 'test/fixtures/consumer');
 const ACCOUNT = '210987654321';
@@ -29,24 +29,10 @@ let shopSha: string;
 let suite: string;
 let sim: Sim;
 
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync(
-    'git',
-    ['-c', 'user.name=Shop CI', '-c', 'user.email=ci@shop.example', '-c', 'init.defaultBranch=main', ...args],
-    { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  ).trim();
-
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'consumer-iam-'));
-  shop = join(tmp, 'shop');
-  cpSync(join(FIXTURE, 'repo'), shop, { recursive: true });
-  git(shop, 'init', '--quiet');
-  git(shop, 'add', '-A');
-  git(shop, 'commit', '--quiet', '-m', 'shop');
-  shopSha = git(shop, 'rev-parse', 'HEAD');
-  suite = join(tmp, 'ecs-ship');
-  git(tmp, 'clone', '--quiet', repositoryRoot, suite);
-  git(suite, 'tag', 'v1');
+  ({ path: shop, sha: shopSha } = consumerRepository(join(FIXTURE, 'repo'), join(tmp, 'shop'), 'shop'));
+  suite = suiteClone(tmp).path;
   const world = loadScenario(join(FIXTURE, 'world.json'));
   world.iam = {
     mode: 'permissive',

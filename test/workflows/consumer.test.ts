@@ -8,8 +8,7 @@
  * runner's resolution and the release, from the simulator's state and call log.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -22,6 +21,7 @@ import { startSim, type Sim } from '../../sim/index.js';
 import { decodeJwtPayload } from '../../runner/oidc.js';
 import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
 import { runWorkflow, type JobRecord, type RunnerOptions, type WorkflowRecord } from '../../runner/run.js';
+import { consumerRepository, git, suiteClone } from './consumer-repos.js';
 
 const FIXTURE = resolve(repositoryRoot, 'test/fixtures/consumer');
 const ECR = '210987654321.dkr.ecr.us-east-1.amazonaws.com';
@@ -38,25 +38,14 @@ let untagged: string;
 let sim: Sim;
 let ecs: ECSClient;
 
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync(
-    'git',
-    ['-c', 'user.name=Shop CI', '-c', 'user.email=ci@shop.example', '-c', 'init.defaultBranch=main', ...args],
-    { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  ).trim();
-
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'consumer-'));
-  shop = join(tmp, 'shop');
-  cpSync(join(FIXTURE, 'repo'), shop, { recursive: true });
-  git(shop, 'init', '--quiet');
-  git(shop, 'add', '-A');
-  git(shop, 'commit', '--quiet', '-m', 'shop: two services and their release workflows');
-  shopSha = git(shop, 'rev-parse', 'HEAD');
-  suite = join(tmp, 'ecs-ship');
-  git(tmp, 'clone', '--quiet', repositoryRoot, suite);
-  git(suite, 'tag', 'v1');
-  suiteV1 = git(suite, 'rev-parse', 'v1^{commit}');
+  ({ path: shop, sha: shopSha } = consumerRepository(
+    join(FIXTURE, 'repo'),
+    join(tmp, 'shop'),
+    'shop: two services and their release workflows',
+  ));
+  ({ path: suite, v1: suiteV1 } = suiteClone(tmp));
   untagged = join(tmp, 'ecs-ship-untagged');
   git(tmp, 'clone', '--quiet', '--no-tags', repositoryRoot, untagged);
   sim = await startSim({ scenario: join(FIXTURE, 'world.json'), speed: 30, port: 0 });

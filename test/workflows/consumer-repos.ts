@@ -1,0 +1,38 @@
+/**
+ * The repositories of the consumer tests: a consumer's repository made from a
+ * fixture, and this suite as `acme/ecs-ship@v1` resolves it — a clone of this
+ * repository's committed HEAD with `v1` tagged in the clone (never here).
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { repositoryRoot } from '../../runner/repo.js';
+
+/** git with a fixed identity and default branch, so commits need no global configuration. */
+export const git = (cwd: string, ...args: string[]): string =>
+  execFileSync(
+    'git',
+    ['-c', 'user.name=Shop CI', '-c', 'user.email=ci@shop.example', '-c', 'init.defaultBranch=main', ...args],
+    { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  ).trim();
+
+/** The fixture directory copied to `path` and committed as one commit of a new repository. */
+export function consumerRepository(
+  fixture: string,
+  path: string,
+  message: string,
+): { path: string; sha: string } {
+  cpSync(fixture, path, { recursive: true });
+  git(path, 'init', '--quiet');
+  git(path, 'add', '-A');
+  git(path, 'commit', '--quiet', '-m', message);
+  return { path, sha: git(path, 'rev-parse', 'HEAD') };
+}
+
+/** A clone of this repository in `dir`, with `v1` tagged at its HEAD: what `acme/ecs-ship@v1` resolves to. */
+export function suiteClone(dir: string, name = 'ecs-ship'): { path: string; v1: string } {
+  const path = join(dir, name);
+  git(dir, 'clone', '--quiet', repositoryRoot, path);
+  git(path, 'tag', 'v1');
+  return { path, v1: git(path, 'rev-parse', 'v1^{commit}') };
+}
