@@ -1,4 +1,5 @@
 import { type App, Tags } from 'aws-cdk-lib';
+import { type Profile, profileFromContext } from './config/profiles.js';
 import { environment, names } from './config/services.js';
 import { AlbStack } from './stacks/alb-stack.js';
 import { CacheStack } from './stacks/cache-stack.js';
@@ -24,6 +25,8 @@ export interface StagingSettings {
   readonly imageTag: string;
   /** Context `github-oidc-provider-arn`: reuse the account's GitHub OIDC provider. */
   readonly existingOidcProviderArn?: string;
+  /** Context `profile`: `standard` (default, the seed's environment) or `lean` (infra/README.md). */
+  readonly profile: Profile;
 }
 
 export function readSettings(app: App): StagingSettings {
@@ -59,6 +62,7 @@ export function readSettings(app: App): StagingSettings {
     alarmEmail: text('alarm-email'),
     imageTag: text('image-tag') ?? 'initial',
     existingOidcProviderArn: text('github-oidc-provider-arn'),
+    profile: profileFromContext(app.node.tryGetContext('profile')),
   };
 }
 
@@ -67,18 +71,21 @@ export function buildStaging(app: App, settings: StagingSettings = readSettings(
   const env = { account: settings.account, region: environment.region };
   const props = { env, terminationProtection: false };
 
-  const network = new NetworkStack(app, names.stack('Network'), props);
+  const profile = settings.profile;
+  const network = new NetworkStack(app, names.stack('Network'), { ...props, profile });
   const secrets = new SecretsStack(app, names.stack('Secrets'), props);
   const registry = new RegistryStack(app, names.stack('Registry'), props);
   const database = new DatabaseStack(app, names.stack('Database'), {
     ...props,
     vpc: network.vpc,
     securityGroup: network.databaseSecurityGroup,
+    profile,
   });
   const cache = new CacheStack(app, names.stack('Cache'), {
     ...props,
     vpc: network.vpc,
     securityGroup: network.cacheSecurityGroup,
+    profile,
   });
   const alb = new AlbStack(app, names.stack('Alb'), {
     ...props,
@@ -100,6 +107,7 @@ export function buildStaging(app: App, settings: StagingSettings = readSettings(
     imageTag: settings.imageTag,
     deployments: alb.deployments,
     trafficShiftTargets: alb.trafficShiftTargets,
+    profile,
   });
 
   const monitoring = new MonitoringStack(app, names.stack('Monitoring'), {

@@ -95,6 +95,12 @@ export interface RollingFargateServiceProps {
    * @default 10 seconds
    */
   readonly stopTimeout?: Duration;
+  /** @default X86_64 (the images must be built for this architecture) */
+  readonly cpuArchitecture?: ecs.CpuArchitecture;
+  /** Public subnets without NAT need a public IP to reach ECR, Logs and Secrets Manager. @default false */
+  readonly assignPublicIp?: boolean;
+  /** Capacity provider strategy (e.g. FARGATE_SPOT) instead of the FARGATE launch type. @default launch type FARGATE */
+  readonly capacityProviderStrategies?: ecs.CapacityProviderStrategy[];
   /** ECS-native blue/green, linear or canary instead of the rolling update. @default rolling */
   readonly trafficShift?: TrafficShiftProps;
 }
@@ -118,7 +124,7 @@ export class RollingFargateService extends Construct {
       cpu: props.cpu ?? 512,
       memoryLimitMiB: props.memoryLimitMiB ?? 1024,
       runtimePlatform: {
-        cpuArchitecture: ecs.CpuArchitecture.X86_64,
+        cpuArchitecture: props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64,
         operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
       },
     });
@@ -190,7 +196,8 @@ export class RollingFargateService extends Construct {
         props.healthCheckGracePeriod ?? (props.targetGroup ? Duration.seconds(30) : undefined),
       securityGroups: props.securityGroups,
       vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      assignPublicIp: false,
+      assignPublicIp: props.assignPublicIp ?? false,
+      capacityProviderStrategies: props.capacityProviderStrategies,
       propagateTags: ecs.PropagatedTagSource.SERVICE,
       enableECSManagedTags: true,
       cloudMapOptions: props.cloudMapName

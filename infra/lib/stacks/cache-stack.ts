@@ -2,11 +2,15 @@ import { Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import type { Construct } from 'constructs';
+import { type Profile, profiles } from '../config/profiles.js';
 import { environment } from '../config/services.js';
+import { dataSubnets } from './network-stack.js';
 
 export interface CacheStackProps extends StackProps {
   readonly vpc: ec2.IVpc;
   readonly securityGroup: ec2.ISecurityGroup;
+  /** @default profiles.standard */
+  readonly profile?: Profile;
 }
 
 /**
@@ -21,16 +25,17 @@ export class CacheStack extends Stack {
 
   constructor(scope: Construct, id: string, props: CacheStackProps) {
     super(scope, id, props);
+    const profile = props.profile ?? profiles.standard;
     const subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
       cacheSubnetGroupName: `${environment.prefix}-redis`,
       description: 'Private subnets of the staging VPC',
-      subnetIds: props.vpc.privateSubnets.map((subnet) => subnet.subnetId),
+      subnetIds: props.vpc.selectSubnets(dataSubnets(profile)).subnetIds,
     });
     this.replicationGroup = new elasticache.CfnReplicationGroup(this, 'Redis', {
       replicationGroupId: `${environment.prefix}-redis`,
       replicationGroupDescription: 'Staging Redis: one node, private',
       engine: 'redis',
-      cacheNodeType: environment.cache.nodeType,
+      cacheNodeType: profile.cacheNodeType,
       numCacheClusters: 1,
       automaticFailoverEnabled: false,
       multiAzEnabled: false,

@@ -4,12 +4,15 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { type Profile, profiles } from '../config/profiles.js';
 import { databaseSecretName, environment } from '../config/services.js';
-import { immutable } from './network-stack.js';
+import { dataSubnets, immutable } from './network-stack.js';
 
 export interface DatabaseStackProps extends StackProps {
   readonly vpc: ec2.IVpc;
   readonly securityGroup: ec2.ISecurityGroup;
+  /** @default profiles.standard */
+  readonly profile?: Profile;
 }
 
 /**
@@ -27,14 +30,15 @@ export class DatabaseStack extends Stack {
   constructor(scope: Construct, id: string, props: DatabaseStackProps) {
     super(scope, id, props);
     const db = environment.database;
+    const profile = props.profile ?? profiles.standard;
     const instanceIdentifier = `${environment.prefix}-postgres`;
 
     this.instance = new rds.DatabaseInstance(this, 'Postgres', {
       instanceIdentifier,
       engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16 }),
-      instanceType: new ec2.InstanceType(`${db.instanceClass}.${db.instanceSize}`),
+      instanceType: new ec2.InstanceType(`${profile.databaseInstanceClass}.${profile.databaseInstanceSize}`),
       vpc: props.vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets: dataSubnets(profile),
       securityGroups: [immutable(this, 'DatabaseSecurityGroup', props.securityGroup)],
       port: db.port,
       databaseName: db.databaseName,
@@ -59,7 +63,7 @@ export class DatabaseStack extends Stack {
     // construct's own retention option would deploy a Lambda to set it.
     const postgresLogs = new logs.LogGroup(this, 'PostgresLogs', {
       logGroupName: `/aws/rds/instance/${instanceIdentifier}/postgresql`,
-      retention: environment.logRetentionDays,
+      retention: profile.logRetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.instance.node.addDependency(postgresLogs);

@@ -9,6 +9,7 @@ import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import type { Construct } from 'constructs';
+import { type Profile, profiles } from '../config/profiles.js';
 import {
   type AppSecret,
   type DeploymentConfig,
@@ -21,7 +22,7 @@ import {
 import { RollingFargateService, type TrafficShiftProps } from '../constructs/ecs-service.js';
 import { ReleaseGate } from '../constructs/release-gate.js';
 import { targetGroupTiming, type TrafficShiftTargets } from './alb-stack.js';
-import { immutable } from './network-stack.js';
+import { immutable, taskSubnets } from './network-stack.js';
 
 export interface EcsStackProps extends StackProps {
   readonly vpc: ec2.IVpc;
@@ -39,6 +40,8 @@ export interface EcsStackProps extends StackProps {
   readonly deployments?: Readonly<Record<string, DeploymentConfig>>;
   /** What ECS shifts for each blue/green, linear or canary service (AlbStack.trafficShiftTargets). */
   readonly trafficShiftTargets?: Readonly<Record<string, TrafficShiftTargets>>;
+  /** @default profiles.standard */
+  readonly profile?: Profile;
 }
 
 /**
@@ -63,11 +66,17 @@ export class EcsStack extends Stack {
 
   constructor(scope: Construct, id: string, props: EcsStackProps) {
     super(scope, id, props);
+    const profile = props.profile ?? profiles.standard;
+    const cpuArchitecture =
+      profile.cpuArchitecture === 'ARM64' ? ecs.CpuArchitecture.ARM64 : ecs.CpuArchitecture.X86_64;
+    const publicTasks = profile.taskSubnets === 'public';
 
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       clusterName: environment.clusterName,
       vpc: props.vpc,
-      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      containerInsightsV2: profile.containerInsights
+        ? ecs.ContainerInsights.ENABLED
+        : ecs.ContainerInsights.DISABLED,
       enableFargateCapacityProviders: true,
       defaultCloudMapNamespace: {
         name: environment.cloudMapNamespace,
@@ -77,14 +86,23 @@ export class EcsStack extends Stack {
     });
     // RunTask without a launch type or strategy (the migrate action's default)
     // uses the cluster's default strategy; with none, ECS picks the EC2 launch
-    // type, and this cluster has no instances.
+    // type, and this cluster has no instances. On-demand in every profile: a
+    // migration interrupted by a Spot reclaim halfway through costs more than
+    // the cents the few minutes of a migration would save on Spot.
     this.cluster.addDefaultCapacityProviderStrategy([{ capacityProvider: 'FARGATE', weight: 1 }]);
+    if (!profile.containerInsights) {
+      Validations.of(this.cluster).acknowledge({
+        id: 'AwsSolutions-ECS4',
+        reason:
+          'Lean profile: Container Insights off (~$3/month of custom metrics for four tasks); the ALB, RDS and service alarms still watch staging.',
+      });
+    }
     const securityGroups = [immutable(this, 'EcsSecurityGroup', props.securityGroup)];
 
     const logGroup = (name: string): logs.LogGroup =>
       new logs.LogGroup(this, `${name}Logs`, {
         logGroupName: names.logGroup(name),
-        retention: environment.logRetentionDays,
+        retention: profile.logRetentionDays,
         removalPolicy: RemovalPolicy.DESTROY,
       });
     const logGroups: Record<string, logs.LogGroup> = {};
@@ -212,6 +230,9 @@ export class EcsStack extends Stack {
         // Callers' DNS caches forget a stopping task before it stops serving.
         dnsTtl: Duration.seconds(targetGroupTiming.deregistrationDelaySeconds),
         trafficShift: trafficShift(service.name),
+        cpuArchitecture,
+        ...(publicTasks ? { vpcSubnets: taskSubnets(profile), assignPublicIp: true } : {}),
+        capacityProviderStrategies: profile.serviceCapacityProviders?.map((share) => ({ ...share })),
       });
       created[service.name] = rolling.service;
       this.servicePassedRoles.push(
@@ -234,6 +255,16 @@ export class EcsStack extends Stack {
       family: migrations.family,
       cpu: migrations.cpu,
       memoryLimitMiB: migrations.memoryMiB,
+      // The migrations run the api image: the same architecture as the services'
+      // (the seed's template names none, which Fargate reads as X86_64).
+      ...(profile.cpuArchitecture === 'X86_64'
+        ? {}
+        : {
+            runtimePlatform: {
+              cpuArchitecture,
+              operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+            },
+          }),
     });
     this.migrationTaskDefinition.addContainer(migrations.containerName, {
       containerName: migrations.containerName,
@@ -264,8 +295,12 @@ export class EcsStack extends Stack {
     });
     // RunTask needs the network the services use: the migrate action reads these.
     new CfnOutput(this, 'TaskSubnetIds', {
-      description: 'Private subnets for RunTask (comma-separated)',
-      value: props.vpc.privateSubnets.map((subnet) => subnet.subnetId).join(','),
+      description: publicTasks
+        ? 'Public subnets for RunTask (comma-separated; the task needs assignPublicIp ENABLED)'
+        : 'Private subnets for RunTask (comma-separated)',
+      value: publicTasks
+        ? props.vpc.selectSubnets(taskSubnets(profile)).subnetIds.join(',')
+        : props.vpc.privateSubnets.map((subnet) => subnet.subnetId).join(','),
     });
     new CfnOutput(this, 'TaskSecurityGroupId', {
       description: 'Security group for RunTask',

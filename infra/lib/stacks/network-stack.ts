@@ -2,6 +2,7 @@ import { Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { type Profile, profiles } from '../config/profiles.js';
 import { environment, services } from '../config/services.js';
 
 /**
@@ -10,6 +11,11 @@ import { environment, services } from '../config/services.js';
  * groups as immutable references and cannot widen them by accident
  * (e.g. through `connections.allowFrom` inside an L2 construct).
  */
+export interface NetworkStackProps extends StackProps {
+  /** @default profiles.standard */
+  readonly profile?: Profile;
+}
+
 export class NetworkStack extends Stack {
   readonly vpc: ec2.Vpc;
   readonly albSecurityGroup: ec2.SecurityGroup;
@@ -17,17 +23,22 @@ export class NetworkStack extends Stack {
   readonly databaseSecurityGroup: ec2.SecurityGroup;
   readonly cacheSecurityGroup: ec2.SecurityGroup;
 
-  constructor(scope: Construct, id: string, props: StackProps) {
+  constructor(scope: Construct, id: string, props: NetworkStackProps) {
     super(scope, id, props);
+    const profile = props.profile ?? profiles.standard;
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       vpcName: `${environment.prefix}-vpc`,
       maxAzs: environment.maxAzs,
       // One NAT gateway (~$32/month): staging accepts losing egress if its AZ fails.
-      natGateways: environment.natGateways,
+      // Lean: none; the tasks run in the public subnets and the database and cache,
+      // which need no egress, in isolated ones.
+      natGateways: profile.natGateways,
       subnetConfiguration: [
         { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
-        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 24 },
+        profile.natGateways > 0
+          ? { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 24 }
+          : { name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
       ],
       // Nothing is attached to the default security group; restricting it needs a
       // custom-resource Lambda, which is more attack surface than it removes.
@@ -39,7 +50,7 @@ export class NetworkStack extends Stack {
       destination: ec2.FlowLogDestination.toCloudWatchLogs(
         new logs.LogGroup(this, 'FlowLogGroup', {
           logGroupName: `/vpc/${environment.prefix}/rejected`,
-          retention: environment.logRetentionDays,
+          retention: profile.logRetentionDays,
         }),
       ),
     });
@@ -96,6 +107,21 @@ export class NetworkStack extends Stack {
       'Redis from the ECS tasks',
     );
   }
+}
+
+/** The subnets of the database and the cache: private, with NAT egress or isolated (lean). */
+export function dataSubnets(profile: Profile): ec2.SubnetSelection {
+  return {
+    subnetType:
+      profile.natGateways > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
+  };
+}
+
+/** The subnets of the Fargate tasks (services and RunTask). */
+export function taskSubnets(profile: Profile): ec2.SubnetSelection {
+  return {
+    subnetType: profile.taskSubnets === 'public' ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS,
+  };
 }
 
 /** A security group the consuming stack can attach but never add rules to. */
