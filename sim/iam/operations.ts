@@ -420,22 +420,39 @@ const SSM: Record<string, Rule> = {
 const bucketArn = (p: Params) => `arn:aws:s3:::${str(p.Bucket) ?? ''}`;
 const objectArn = (p: Params) => `${bucketArn(p)}/${str(p.Key) ?? ''}`;
 
+/**
+ * Every bucket is the account's own: S3 supplies the owning account as
+ * aws:ResourceAccount and s3:ResourceAccount (the CDK bootstrap roles' policies
+ * condition on them).
+ */
+const s3 = (
+  action: string,
+  resource: string,
+  s: OperationScope,
+  context: Record<string, ContextValue> = {},
+) =>
+  one(action, resource, {
+    'aws:ResourceAccount': s.accountId,
+    's3:ResourceAccount': s.accountId,
+    ...context,
+  });
+
 const S3: Record<string, Rule> = {
   ListBuckets: () => [one('s3:ListAllMyBuckets', '*')],
-  CreateBucket: (p) => [one('s3:CreateBucket', bucketArn(p))],
+  CreateBucket: (p, s) => [s3('s3:CreateBucket', bucketArn(p), s)],
   // HeadBucket needs s3:ListBucket (API reference, HeadBucket "Permissions").
-  HeadBucket: (p) => [one('s3:ListBucket', bucketArn(p))],
-  GetBucketLocation: (p) => [one('s3:GetBucketLocation', bucketArn(p))],
-  GetBucketEncryption: (p) => [one('s3:GetEncryptionConfiguration', bucketArn(p))],
-  GetBucketVersioning: (p) => [one('s3:GetBucketVersioning', bucketArn(p))],
-  ListObjectsV2: (p) => [
-    one('s3:ListBucket', bucketArn(p), typeof p.prefix === 'string' ? { 's3:prefix': p.prefix } : {}),
+  HeadBucket: (p, s) => [s3('s3:ListBucket', bucketArn(p), s)],
+  GetBucketLocation: (p, s) => [s3('s3:GetBucketLocation', bucketArn(p), s)],
+  GetBucketEncryption: (p, s) => [s3('s3:GetEncryptionConfiguration', bucketArn(p), s)],
+  GetBucketVersioning: (p, s) => [s3('s3:GetBucketVersioning', bucketArn(p), s)],
+  ListObjectsV2: (p, s) => [
+    s3('s3:ListBucket', bucketArn(p), s, typeof p.prefix === 'string' ? { 's3:prefix': p.prefix } : {}),
   ],
-  PutObject: (p) => [one('s3:PutObject', objectArn(p))],
+  PutObject: (p, s) => [s3('s3:PutObject', objectArn(p), s)],
   // HeadObject is authorized as s3:GetObject (API reference, HeadObject "Permissions").
-  GetObject: (p) => [one('s3:GetObject', objectArn(p))],
-  HeadObject: (p) => [one('s3:GetObject', objectArn(p))],
-  DeleteObject: (p) => [one('s3:DeleteObject', objectArn(p))],
+  GetObject: (p, s) => [s3('s3:GetObject', objectArn(p), s)],
+  HeadObject: (p, s) => [s3('s3:GetObject', objectArn(p), s)],
+  DeleteObject: (p, s) => [s3('s3:DeleteObject', objectArn(p), s)],
 };
 
 /** service → operation → what AWS authorizes. */

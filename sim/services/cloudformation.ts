@@ -5,14 +5,15 @@
  * errors follow the API reference
  * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/): an
  * unknown stack is a 400 ValidationError "Stack with id NAME does not exist",
- * an unknown change set 404 ChangeSetNotFound. TemplateURL needs S3, which the
- * simulator does not serve: a change set takes TemplateBody (or
- * UsePreviousTemplate).
+ * an unknown change set 404 ChangeSetNotFound. A change set takes
+ * TemplateBody, UsePreviousTemplate, or TemplateURL: an object in the
+ * simulator's S3 (sim/s3-store.ts), as `cdk deploy` uploads its templates.
  */
 import type { CfnTemplate } from '../assembly/manifest.js';
 import { CloudFormationControlPlane, type ChangeSetRecord, type StackRecord } from '../cfn/stacks.js';
 import { iamAccountOf } from '../iam/account.js';
 import type { ServiceParts } from '../registry.js';
+import { parseS3Url, s3StoreOf, type S3Store } from '../s3-store.js';
 import { AwsError, type SimService } from '../service.js';
 
 type Params = Record<string, unknown>;
@@ -54,13 +55,30 @@ export class CloudFormationService implements SimService {
   readonly xmlNamespace = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
   readonly mutating = new Set(['CreateChangeSet', 'ExecuteChangeSet', 'DeleteChangeSet', 'DeleteStack']);
   private readonly plane: CloudFormationControlPlane;
+  private readonly s3: S3Store;
 
   constructor(parts: ServiceParts) {
+    this.s3 = s3StoreOf(parts);
     this.plane = new CloudFormationControlPlane(
       { region: parts.region, accountId: parts.accountId, now: () => parts.now() },
       { ecs: parts.ecs, elb: parts.elb, logs: parts.logs, iam: iamAccountOf(parts) },
       parts.scenario.stacks ?? [],
     );
+  }
+
+  /** The template a TemplateURL names, read from the simulator's S3 (CloudFormation's errors when it cannot be). */
+  private templateAt(url: string): string {
+    const where = parseS3Url(url);
+    if (!where) throw new AwsError('ValidationError', 'TemplateURL must be a supported URL.');
+    const object = this.s3.object(where.bucket, where.key);
+    if (!object)
+      throw new AwsError(
+        'ValidationError',
+        this.s3.buckets.has(where.bucket)
+          ? 'S3 error: The specified key does not exist.'
+          : 'S3 error: The specified bucket does not exist',
+      );
+    return object.body.toString('utf8');
   }
 
   handle(operation: string, params: Params): unknown {
@@ -140,6 +158,8 @@ export class CloudFormationService implements SimService {
     if (params.StackName === undefined)
       throw new AwsError('ValidationError', 'Either StackName or ChangeSetName must be specified');
     const stack = this.plane.stack(params.StackName);
+    // A stack created by a change set not yet executed has no template: no TemplateBody (what `cdk deploy` reads as {}).
+    if (!stack.template && stack.status === 'REVIEW_IN_PROGRESS') return { StagesAvailable: ['Original', 'Processed'] };
     if (!stack.template)
       throw new AwsError('ValidationError', `Stack with id ${String(params.StackName)} does not exist`);
     // A template without transforms: the original and processed stages are the same document.
@@ -295,23 +315,22 @@ export class CloudFormationService implements SimService {
         'ValidationError',
         `1 validation error detected: Value '${type}' at 'changeSetType' failed to satisfy constraint: Member must satisfy enum value set: [IMPORT, UPDATE, CREATE]`,
       );
-    if (params.TemplateURL !== undefined)
-      throw new AwsError(
-        'ValidationError',
-        'TemplateURL: the simulator serves no S3, so a template must come as TemplateBody',
-      );
-    const sources = [params.TemplateBody !== undefined, bool(params.UsePreviousTemplate)].filter(
-      Boolean,
-    ).length;
+    const sources = [
+      params.TemplateBody !== undefined,
+      params.TemplateURL !== undefined,
+      bool(params.UsePreviousTemplate),
+    ].filter(Boolean).length;
     if (sources !== 1)
       throw new AwsError(
         'ValidationError',
         'Specify exactly one of TemplateBody, TemplateURL or UsePreviousTemplate',
       );
     let template: CfnTemplate | undefined;
-    if (params.TemplateBody !== undefined) {
+    const body =
+      params.TemplateURL !== undefined ? this.templateAt(String(params.TemplateURL)) : params.TemplateBody;
+    if (body !== undefined) {
       try {
-        template = JSON.parse(String(params.TemplateBody)) as CfnTemplate;
+        template = JSON.parse(String(body)) as CfnTemplate;
       } catch {
         // A YAML body is valid for CloudFormation; the simulator reads JSON templates (what CDK synthesizes).
         throw new AwsError(
