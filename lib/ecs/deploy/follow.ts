@@ -4,6 +4,7 @@
  */
 import type { DeploymentStatus } from '../../contracts/deployments.js';
 import { followRollouts, type RolloutResult } from '../rollout.js';
+import { followTrafficShifts, readStrategies, trafficShiftOf } from '../strategies/traffic-shift.js';
 import type { DeployRun, StartedService } from './run.js';
 
 /**
@@ -15,13 +16,26 @@ export async function followDeployRollouts(
   started: readonly StartedService[],
   stopOnFirstFailure: boolean,
 ): Promise<void> {
-  const targets = started.filter((s) => s.target).map((s) => s.target!);
   const startFailed = started.some((s) => s.report.status === 'failed');
   let results: RolloutResult[] = [];
-  if (targets.length && !startFailed) {
+  if (started.some((s) => s.target) && !startFailed) {
+    // Strategy branch: BLUE_GREEN, LINEAR and CANARY services are followed by their service deployment
+    // (strategies/traffic-shift.ts); ROLLING ones by the follow loop, as always.
+    await readStrategies(run, started);
+    const shifting = started.filter((s) => s.target && trafficShiftOf(s));
+    const targets = started.filter((s) => s.target && !trafficShiftOf(s)).map((s) => s.target!);
+    const names = [...targets.map((t) => t.service), ...shifting.map((s) => s.report.service)];
     results = await run.log.group(
-      `Wait until ${targets.map((t) => t.service).join(', ')} ${run.follow.waitFor === 'steady' ? 'are steady' : 'run healthy'}`,
-      () => followRollouts(run.clients, targets, { ...run.follow, label: 'deploy', stopOnFirstFailure }),
+      `Wait until ${names.join(', ')} ${run.follow.waitFor === 'steady' ? 'are steady' : 'run healthy'}${shifting.length ? ` (${shifting.map((s) => s.report.service).join(', ')}: their service deployment SUCCESSFUL)` : ''}`,
+      async () =>
+        (
+          await Promise.all([
+            targets.length
+              ? followRollouts(run.clients, targets, { ...run.follow, label: 'deploy', stopOnFirstFailure })
+              : [],
+            shifting.length ? followTrafficShifts(run, shifting, stopOnFirstFailure) : [],
+          ])
+        ).flat(),
     );
   }
   recordRolloutResults(started, results);

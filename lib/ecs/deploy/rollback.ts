@@ -10,6 +10,7 @@ import { errorMessage } from '../../errors.js';
 import { formatDuration } from '../../time.js';
 import { ECS_OUTAGE_BACKOFF, callUntil } from '../../aws/retry.js';
 import { followRollouts, type RolloutTarget } from '../rollout.js';
+import { rollBackTrafficShifts, trafficShiftOf } from '../strategies/traffic-shift.js';
 import { shortTaskDefinition } from '../taskdef.js';
 import { primaryDeployment } from '../tasks.js';
 import type { DeployRun, StartedService } from './run.js';
@@ -38,27 +39,53 @@ export async function rollBack(
   return log.group(
     `Roll back ${touched.map((s) => `${s.report.service} to ${shortTaskDefinition(s.report.previousTaskDefinition)}`).join(', ')}`,
     async () => {
-      const begun = clock.now();
-      const targets = await startRollbacks(run, touched, deadline, cancelled);
-      if (cancelled) {
-        log.warning(
-          `Rollback requested for ${targets.map((t) => t.service).join(', ') || 'no service'}; not waiting for it because the run was cancelled.`,
-        );
-        return false;
+      // Strategy branch: BLUE_GREEN, LINEAR and CANARY services go back by a traffic shift
+      // (StopServiceDeployment ROLLBACK, strategies/traffic-shift.ts), never by a new UpdateService.
+      const shifting = touched.filter((s) => trafficShiftOf(s));
+      if (shifting.length) {
+        const rolling = touched.filter((s) => !trafficShiftOf(s));
+        const [shifted, rolled] = await Promise.all([
+          rollBackTrafficShifts(run, shifting, deadline, cancelled),
+          rolling.length ? rollBackRolling(run, rolling, deadline, cancelled) : true,
+        ]);
+        // Past CLEAN_UP blue is gone: those go back by a new deployment of the previous revision.
+        const redeployed = shifted.redeploy.length
+          ? await rollBackRolling(run, shifted.redeploy, deadline, cancelled)
+          : true;
+        return shifted.ok && rolled && redeployed;
       }
-      const all =
-        (await followRollbacks(run, touched, targets, begun, deadline)) && targets.length === touched.length;
-      log.info(
-        all
-          ? `Rolled back: every service this run changed is on its previous revision again (${formatDuration(clock.now() - begun)}).`
-          : `The rollback did not finish for ${touched
-              .filter((s) => s.report.rollback?.status !== 'succeeded')
-              .map((s) => s.report.service)
-              .join(', ')}: check the service(s) now.`,
-      );
-      return all;
+      return rollBackRolling(run, touched, deadline, cancelled);
     },
   );
+}
+
+/** Rolling services: UpdateService back to the previous revision, then followed. */
+async function rollBackRolling(
+  run: DeployRun,
+  touched: StartedService[],
+  deadline: number,
+  cancelled: boolean,
+): Promise<boolean> {
+  const { log, clock } = run;
+  const begun = clock.now();
+  const targets = await startRollbacks(run, touched, deadline, cancelled);
+  if (cancelled) {
+    log.warning(
+      `Rollback requested for ${targets.map((t) => t.service).join(', ') || 'no service'}; not waiting for it because the run was cancelled.`,
+    );
+    return false;
+  }
+  const all =
+    (await followRollbacks(run, touched, targets, begun, deadline)) && targets.length === touched.length;
+  log.info(
+    all
+      ? `Rolled back: every service this run changed is on its previous revision again (${formatDuration(clock.now() - begun)}).`
+      : `The rollback did not finish for ${touched
+          .filter((s) => s.report.rollback?.status !== 'succeeded')
+          .map((s) => s.report.service)
+          .join(', ')}: check the service(s) now.`,
+  );
+  return all;
 }
 
 /** UpdateService back to the previous revision, for every touched service at once. */
