@@ -215,6 +215,16 @@ export class CiIdentityStack extends Stack {
         albReads,
         ...deploymentReads,
         statement('UpdateServices', ['ecs:UpdateService'], serviceArns),
+        // Rolling back a blue/green, linear or canary service is a traffic shift: StopServiceDeployment
+        // ROLLBACK on its service deployment (authorized on the deployment and its service).
+        statement(
+          'RollBackServiceDeployments',
+          ['ecs:StopServiceDeployment'],
+          [
+            ...serviceArns,
+            ...serviceNames.map((name) => arn('ecs', 'service-deployment', `${cluster}/${name}/*`)),
+          ],
+        ),
         // AWS requires "*": ListTaskDefinitions has no resource-level permissions
         // (deploy-services' fallback when a service has no deployment history).
         statement('ListTaskDefinitions', ['ecs:ListTaskDefinitions'], ['*']),
