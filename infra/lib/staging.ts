@@ -1,5 +1,5 @@
 import { type App, Tags } from 'aws-cdk-lib';
-import { type Profile, profileFromContext } from './config/profiles.js';
+import { type ProfileName, profileNameFromContext, profiles } from './config/profiles.js';
 import { environment, names } from './config/services.js';
 import { AlbStack } from './stacks/alb-stack.js';
 import { CacheStack } from './stacks/cache-stack.js';
@@ -25,8 +25,8 @@ export interface StagingSettings {
   readonly imageTag: string;
   /** Context `github-oidc-provider-arn`: reuse the account's GitHub OIDC provider. */
   readonly existingOidcProviderArn?: string;
-  /** Context `profile`: `standard` (default, the seed's environment) or `lean` (infra/README.md). */
-  readonly profile: Profile;
+  /** Context `profile`: `standard` (the default: the seed's environment) or `lean` (infra/README.md). */
+  readonly profile?: ProfileName;
 }
 
 export function readSettings(app: App): StagingSettings {
@@ -62,7 +62,7 @@ export function readSettings(app: App): StagingSettings {
     alarmEmail: text('alarm-email'),
     imageTag: text('image-tag') ?? 'initial',
     existingOidcProviderArn: text('github-oidc-provider-arn'),
-    profile: profileFromContext(app.node.tryGetContext('profile')),
+    profile: profileNameFromContext(app.node.tryGetContext('profile')),
   };
 }
 
@@ -71,7 +71,7 @@ export function buildStaging(app: App, settings: StagingSettings = readSettings(
   const env = { account: settings.account, region: environment.region };
   const props = { env, terminationProtection: false };
 
-  const profile = settings.profile;
+  const profile = profiles[settings.profile ?? 'standard'];
   const network = new NetworkStack(app, names.stack('Network'), { ...props, profile });
   const secrets = new SecretsStack(app, names.stack('Secrets'), props);
   const registry = new RegistryStack(app, names.stack('Registry'), props);

@@ -74,11 +74,14 @@ export const profiles: Readonly<Record<ProfileName, Profile>> = {
   },
 };
 
-/** The profile named by context `profile`; absent means `standard`. */
-export function profileFromContext(value: unknown): Profile {
-  if (value === undefined || value === null || value === '') return profiles.standard;
+/**
+ * The profile named by context `profile`: undefined when absent (which means
+ * `standard`); anything but a known name fails synthesis.
+ */
+export function profileNameFromContext(value: unknown): ProfileName | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
   if (typeof value === 'string' && (profileNames as readonly string[]).includes(value)) {
-    return profiles[value as ProfileName];
+    return value as ProfileName;
   }
   throw new Error(
     `Context "profile" must be one of ${profileNames.map((name) => `"${name}"`).join(', ')}, got ${JSON.stringify(value)}`,

@@ -64,7 +64,10 @@ export class NetworkStack extends Stack {
     this.ecsSecurityGroup = new ec2.SecurityGroup(this, 'EcsSecurityGroup', {
       vpc: this.vpc,
       securityGroupName: `${environment.prefix}-ecs-tasks`,
-      description: 'ECS tasks: from the ALB and from each other; out to AWS APIs and third parties via NAT',
+      description:
+        profile.taskSubnets === 'public'
+          ? 'ECS tasks: from the ALB and from each other; out to AWS APIs and third parties via their public IPs'
+          : 'ECS tasks: from the ALB and from each other; out to AWS APIs and third parties via NAT',
       allowAllOutbound: true,
     });
     this.databaseSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseSecurityGroup', {
