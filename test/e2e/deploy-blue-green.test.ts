@@ -29,7 +29,7 @@ const BLUE_GREEN = ['api', 'auth'];
 const ROLLING = ['web', 'admin'];
 const SERVICES = ['web', 'api', 'auth', 'admin'];
 
-/** Fails the green revision when one of its images is tagged :bad (read through ECS, as the hook's role). */
+/** Fails the green revision when one of its images is tagged :bad, holds it when :held (read through ECS). */
 const IMAGE_CHECK_HOOK = `
 import { DescribeServiceRevisionsCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
 const ecs = new ECSClient({});
@@ -40,8 +40,9 @@ export const handler = async (event) => {
   const { taskDefinition } = await ecs.send(
     new DescribeTaskDefinitionCommand({ taskDefinition: serviceRevisions[0].taskDefinition }),
   );
-  const bad = taskDefinition.containerDefinitions.some((c) => c.image.endsWith(':bad'));
-  return { hookStatus: bad ? 'FAILED' : 'SUCCEEDED' };
+  const images = taskDefinition.containerDefinitions.map((c) => c.image);
+  if (images.some((image) => image.endsWith(':held'))) return { hookStatus: 'IN_PROGRESS', callBackDelay: 10 };
+  return { hookStatus: images.some((image) => image.endsWith(':bad')) ? 'FAILED' : 'SUCCEEDED' };
 };
 `;
 
@@ -69,6 +70,7 @@ function scenario(): Scenario {
       strategy: 'BLUE_GREEN',
       // Simulated minutes: long enough that auth is still baking when api's hook fails.
       bakeTimeInMinutes: 3,
+      deploymentCircuitBreaker: { enable: true, rollback: true },
       lifecycleHooks: [
         { hookTargetArn: HOOK_ARN, roleArn: ROLE, lifecycleStages: ['POST_TEST_TRAFFIC_SHIFT'] },
       ],
@@ -100,6 +102,8 @@ function scenario(): Scenario {
     },
     throttling: { enabled: false },
     clusters: [{ name: CLUSTER }],
+    // api:unhealthy answers 500: its tasks fail the target group's health checks.
+    images: { 'api:unhealthy': { health: 'unhealthy', healthStatus: 500, http: { status: 500 } } },
     taskDefinitions: SERVICES.map((name) => ({
       family: name,
       networkMode: 'awsvpc',
@@ -147,7 +151,11 @@ interface Release {
 }
 
 /** Runs a release of `images` through deploy-services' library while production traffic flows to both ALBs. */
-async function release(world: Clients, images: Record<string, string>): Promise<Release> {
+async function release(
+  world: Clients,
+  images: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<Release> {
   const clients: EcsClients = {
     ecs: world.ecs,
     elbv2: () => Promise.resolve(world.elb),
@@ -177,6 +185,7 @@ async function release(world: Clients, images: Record<string, string>): Promise<
       minIntervalMs: 1000 / SPEED,
       maxIntervalMs: 2000 / SPEED,
       heartbeatMs: 30_000 / SPEED,
+      ...(signal ? { signal } : {}),
     });
     return {
       outcome,
@@ -209,6 +218,27 @@ async function lastServiceDeploymentStatus(world: Clients, service: string): Pro
     new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] }),
   );
   return described.serviceDeployments?.[0]?.status;
+}
+
+async function lastStage(world: Clients, service: string): Promise<string | undefined> {
+  const { serviceDeployments = [] } = await world.ecs.send(
+    new ListServiceDeploymentsCommand({ cluster: CLUSTER, service }),
+  );
+  const arn = serviceDeployments[0]?.serviceDeploymentArn;
+  if (!arn) return undefined;
+  const described = await world.ecs.send(
+    new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] }),
+  );
+  const d = described.serviceDeployments?.[0];
+  return d?.status === 'IN_PROGRESS' ? d.lifecycleStage : undefined;
+}
+
+async function waitUntil(probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 describe('deploy-services on a release mixing blue/green and rolling services', () => {
@@ -273,5 +303,55 @@ describe('deploy-services on a release mixing blue/green and rolling services', 
       expect(text).toMatch(new RegExp(`api \\(BLUE_GREEN\\): IN_PROGRESS at ${stage}`));
     expect(text).toMatch(/auth \(BLUE_GREEN\): SUCCESSFUL/);
     expect(c.sim.calls().filter((x) => x.operation === 'StopServiceDeployment')).toEqual([]);
+  }, 120_000);
+  it('a bad green failing its health checks (api answers 500): ECS rolls api back itself, the step fails naming api and the circuit breaker, the others go back', async () => {
+    c = await startWithClients(scenario(), SPEED);
+    const from = c.sim.calls().at(-1)?.seq ?? 0;
+    const r = await release(c, images({ api: 'unhealthy' }));
+
+    expect(r.outcome.ok).toBe(false);
+    const api = r.outcome.services.find((s) => s.service === 'api')!;
+    expect(api.status).toBe('failed');
+    expect(api.reason).toMatch(/BLUE_GREEN deployment ROLLBACK_\w+ at SCALE_UP.*Circuit Breaker/);
+    expect(await running(c)).toEqual({ web: 'web:1', api: 'api:1', auth: 'auth:1', admin: 'admin:1' });
+    const updates = c.sim
+      .calls(from)
+      .filter((x) => x.operation === 'UpdateService')
+      .map((x) => x.params.service);
+    expect(updates.filter((name) => name === 'api' || name === 'auth')).toEqual(['api', 'auth']);
+    expect(await lastServiceDeploymentStatus(c, 'api')).toBe('ROLLBACK_SUCCESSFUL');
+    expect(await lastServiceDeploymentStatus(c, 'auth')).toBe('ROLLBACK_SUCCESSFUL');
+    const apiProduction = r.production.filter((q) => q.loadBalancer === 'api-alb');
+    expect(apiProduction.filter((q) => q.taskDefinitionArn?.endsWith('/api:2'))).toEqual([]);
+  }, 120_000);
+
+  it('cancelled while a hook holds api and auth: StopServiceDeployment ROLLBACK for both (no UpdateService back), UpdateService back for the rolling ones', async () => {
+    c = await startWithClients(scenario(), SPEED);
+    const from = c.sim.calls().at(-1)?.seq ?? 0;
+    const cancel = new AbortController();
+    const world = c;
+    // Cancel once both blue/green deployments are held at POST_TEST_TRAFFIC_SHIFT.
+    const held = (async () => {
+      for (;;) {
+        const stages = await Promise.all(BLUE_GREEN.map((name) => lastStage(world, name)));
+        if (stages.every((stage) => stage === 'POST_TEST_TRAFFIC_SHIFT')) return cancel.abort('cancelled');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const r = await release(c, images({ api: 'held', auth: 'held' }), cancel.signal);
+    await held;
+
+    expect(r.outcome.ok).toBe(false);
+    expect(r.outcome.cancelled).toBe(true);
+    const calls = c.sim.calls(from);
+    const stops = calls.filter((x) => x.operation === 'StopServiceDeployment');
+    expect(stops.map((x) => x.params.stopType)).toEqual(['ROLLBACK', 'ROLLBACK']);
+    const updates = calls.filter((x) => x.operation === 'UpdateService').map((x) => x.params.service);
+    expect(updates.filter((name) => name === 'api' || name === 'auth').sort()).toEqual(['api', 'auth']);
+    for (const name of ROLLING) expect(updates.filter((u) => u === name)).toHaveLength(2);
+    // Not awaited by the cancelled step; ECS finishes the shift back on its own.
+    for (const name of BLUE_GREEN)
+      await waitUntil(async () => (await lastServiceDeploymentStatus(world, name)) === 'ROLLBACK_SUCCESSFUL');
+    expect(r.production.filter((q) => /\/(api|auth):2$/.test(q.taskDefinitionArn ?? ''))).toEqual([]);
   }, 120_000);
 });
