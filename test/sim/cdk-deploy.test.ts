@@ -1,0 +1,202 @@
+/**
+ * The project's own CDK CLI (`cdk deploy --all` from infra/) against the
+ * simulator from a fresh account: refused with the CLI's own "bootstrap"
+ * message when the account is not bootstrapped; bootstrapped
+ * (sim/cfn/bootstrap.ts), it assumes the bootstrap roles, publishes the
+ * templates to the staging bucket, deploys every stack through change sets
+ * with TemplateURL, and the world serves the app; a second run changes nothing.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { startSim, type Sim } from '../../sim/index.js';
+import { withCdkBootstrap } from '../../sim/cfn/bootstrap.js';
+import type { Scenario } from '../../sim/scenario.js';
+
+const ACCOUNT = '123456789012';
+const INFRA = join(process.cwd(), 'infra');
+const CDK = join(process.cwd(), 'node_modules', '.bin', 'cdk');
+const ROLE_PREFIX = `arn:aws:sts::${ACCOUNT}:assumed-role/cdk-hnb659fds-`;
+/** The simulated clock runs this much faster than real time (the CLI polls in real time). */
+const SPEED = 10;
+
+/** An empty account with one administrator role, as someone runs `cdk deploy` with. */
+const fresh: Scenario = {
+  name: 'fresh-account',
+  clusters: [],
+  taskDefinitions: [],
+  iam: {
+    roles: [
+      {
+        name: 'admin',
+        arn: `arn:aws:iam::${ACCOUNT}:role/admin`,
+        trust: {
+          Statement: [
+            { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' },
+          ],
+        },
+        policies: [
+          { name: 'all', document: { Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } },
+        ],
+      },
+    ],
+  },
+};
+
+interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+}
+
+interface Call {
+  seq: number;
+  service: string;
+  operation: string;
+  status: number;
+  params: Record<string, unknown>;
+  gate?: { principal?: string };
+}
+
+async function adminCredentials(sim: Sim): Promise<Credentials> {
+  const res = await fetch(`${sim.url}/_sim/sessions`, {
+    method: 'POST',
+    body: JSON.stringify({ roleName: 'admin' }),
+  });
+  const { accessKeyId, secretAccessKey, sessionToken } = (await res.json()) as Credentials;
+  return { accessKeyId, secretAccessKey, sessionToken };
+}
+
+async function calls(sim: Sim, since = 0): Promise<Call[]> {
+  return (await (await fetch(`${sim.url}/_sim/calls?since=${since}`)).json()) as Call[];
+}
+
+const scratch: string[] = [];
+
+/** `cdk deploy --all --require-approval never` from infra/, with the simulator as every service's endpoint. */
+function cdkDeploy(sim: Sim, credentials: Credentials): Promise<{ code: number; output: string }> {
+  const out = mkdtempSync(join(tmpdir(), 'cdk-deploy-sim-'));
+  scratch.push(out);
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    AWS_ENDPOINT_URL: sim.url,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_SESSION_TOKEN: credentials.sessionToken,
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+  };
+  const args = ['deploy', '--all', '--require-approval', 'never', '--no-notices', '--output', out];
+  return new Promise((resolve) => {
+    execFile(CDK, args, { cwd: INFRA, env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` });
+    });
+  });
+}
+
+const STACKS = [
+  'AlvaStagingNetwork',
+  'AlvaStagingSecrets',
+  'AlvaStagingRegistry',
+  'AlvaStagingDatabase',
+  'AlvaStagingCache',
+  'AlvaStagingAlb',
+  'AlvaStagingEcs',
+  'AlvaStagingMonitoring',
+  'AlvaStagingCiIdentity',
+];
+
+describe('cdk deploy --all against the simulator', () => {
+  const sims: Sim[] = [];
+  afterAll(async () => {
+    await Promise.all(sims.map((s) => s.close()));
+    for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses an account that is not bootstrapped with the CLI's own message, deploying nothing", async () => {
+    const sim = await startSim({ scenario: fresh, port: 0, speed: SPEED });
+    sims.push(sim);
+    const run = await cdkDeploy(sim, await adminCredentials(sim));
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain(
+      "SSM parameter /cdk-bootstrap/hnb659fds/version not found in aws://123456789012/us-east-1. Has the environment been bootstrapped? Please run 'cdk bootstrap'",
+    );
+    const log = await calls(sim);
+    expect(log.filter((c) => c.service === 'cloudformation' && c.operation === 'CreateChangeSet')).toEqual(
+      [],
+    );
+  }, 180_000);
+
+  it('deploys every stack of a fresh bootstrapped account through the bootstrap roles; a second run is a no-op', async () => {
+    const sim = await startSim({ scenario: withCdkBootstrap(fresh), port: 0, speed: SPEED });
+    sims.push(sim);
+    const credentials = await adminCredentials(sim);
+    const first = await cdkDeploy(sim, credentials);
+    expect({ code: first.code, tail: first.code === 0 ? '' : first.output.slice(-3000) }).toEqual({
+      code: 0,
+      tail: '',
+    });
+
+    const log = await calls(sim);
+    // Templates went to the staging bucket as the file-publishing role, change sets came from the deploy role.
+    const puts = log.filter((c) => c.service === 's3' && c.operation === 'PutObject' && c.status === 200);
+    expect(puts.length).toBeGreaterThanOrEqual(STACKS.length);
+    for (const put of puts) {
+      expect(put.params.Bucket).toBe(`cdk-hnb659fds-assets-${ACCOUNT}-us-east-1`);
+      expect(put.gate?.principal).toMatch(new RegExp(`^${ROLE_PREFIX}file-publishing-role-`));
+    }
+    const created = log.filter((c) => c.operation === 'CreateChangeSet' && c.status === 200);
+    expect(created.map((c) => c.params.StackName).sort()).toEqual([...STACKS].sort());
+    for (const cs of created) {
+      expect(cs.gate?.principal).toMatch(new RegExp(`^${ROLE_PREFIX}deploy-role-`));
+      expect(String(cs.params.TemplateURL)).toContain(`/cdk-hnb659fds-assets-${ACCOUNT}-us-east-1/`);
+    }
+
+    const clientConfig = { endpoint: sim.url, region: 'us-east-1', credentials };
+    const cfn = new CloudFormationClient(clientConfig);
+    const ecs = new ECSClient(clientConfig);
+    try {
+      const stacks = (await cfn.send(new DescribeStacksCommand({}))).Stacks ?? [];
+      const status = Object.fromEntries(stacks.map((s) => [s.StackName, s.StackStatus]));
+      for (const name of STACKS) expect(`${name} ${status[name]}`).toBe(`${name} CREATE_COMPLETE`);
+      // The world serves the app: the ECS stack's services exist and run their first revisions.
+      const services = await ecs.send(
+        new DescribeServicesCommand({
+          cluster: 'alva-staging-cluster',
+          services: ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'],
+        }),
+      );
+      expect(services.failures).toEqual([]);
+      expect(
+        services.services?.map((s) => [s.serviceName, s.status, s.taskDefinition?.split('/')[1]]),
+      ).toEqual([
+        ['alva-web', 'ACTIVE', 'alva-web:1'],
+        ['alva-api', 'ACTIVE', 'alva-api:1'],
+        ['alva-auth', 'ACTIVE', 'alva-auth:1'],
+        ['alva-admin', 'ACTIVE', 'alva-admin:1'],
+      ]);
+    } finally {
+      cfn.destroy();
+      ecs.destroy();
+    }
+
+    const before = log[log.length - 1]!.seq;
+    const second = await cdkDeploy(sim, credentials);
+    expect({ code: second.code, tail: second.code === 0 ? '' : second.output.slice(-3000) }).toEqual({
+      code: 0,
+      tail: '',
+    });
+    for (const name of STACKS) expect(second.output).toContain(`${name} (no changes)`);
+    const changed = (await calls(sim, before)).filter(
+      (c) => c.service === 'cloudformation' && ['CreateChangeSet', 'ExecuteChangeSet'].includes(c.operation),
+    );
+    expect(changed).toEqual([]);
+  }, 900_000);
+});
