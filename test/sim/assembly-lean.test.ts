@@ -13,6 +13,7 @@ import {
   ECSClient,
   ListTasksCommand,
   DescribeTasksCommand,
+  RunTaskCommand,
 } from '@aws-sdk/client-ecs';
 import {
   DescribeLoadBalancersCommand,
@@ -94,6 +95,24 @@ describe('the lean profile in the simulator', () => {
       const subnet = task.attachments?.[0]?.details?.find((d) => d.name === 'subnetId')?.value;
       expect(publicSubnets.has(subnet ?? 'none')).toBe(true);
     }
+  });
+
+  it('RunTask of the migrations with the api service network runs on on-demand FARGATE with a public IP', async () => {
+    const { services = [] } = await ecs.send(
+      new DescribeServicesCommand({ cluster: CLUSTER, services: ['alva-api'] }),
+    );
+    const network = services[0]!.networkConfiguration!;
+    // No launch type, no strategy: the cluster's default strategy applies, as for the migrate action.
+    const { tasks = [], failures } = await ecs.send(
+      new RunTaskCommand({
+        cluster: CLUSTER,
+        taskDefinition: 'alva-migrations',
+        networkConfiguration: network,
+      }),
+    );
+    expect(failures).toEqual([]);
+    expect(tasks[0]).toMatchObject({ capacityProviderName: 'FARGATE', launchType: 'FARGATE' });
+    expect(network.awsvpcConfiguration!.assignPublicIp).toBe('ENABLED');
   });
 
   it('serves: the ALB reaches each of the four services', async () => {
