@@ -159,7 +159,8 @@ export class CloudFormationService implements SimService {
       throw new AwsError('ValidationError', 'Either StackName or ChangeSetName must be specified');
     const stack = this.plane.stack(params.StackName);
     // A stack created by a change set not yet executed has no template: no TemplateBody (what `cdk deploy` reads as {}).
-    if (!stack.template && stack.status === 'REVIEW_IN_PROGRESS') return { StagesAvailable: ['Original', 'Processed'] };
+    if (!stack.template && stack.status === 'REVIEW_IN_PROGRESS')
+      return { StagesAvailable: ['Original', 'Processed'] };
     if (!stack.template)
       throw new AwsError('ValidationError', `Stack with id ${String(params.StackName)} does not exist`);
     // A template without transforms: the original and processed stages are the same document.
