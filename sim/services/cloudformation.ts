@@ -108,9 +108,24 @@ export class CloudFormationService implements SimService {
           params.ClientRequestToken as string | undefined,
         );
         return {};
-      case 'DeleteChangeSet':
-        this.plane.deleteChangeSet(this.changeSetOf(params));
+      case 'DeleteChangeSet': {
+        let cs: ChangeSetRecord;
+        try {
+          cs = this.changeSetOf(params);
+        } catch (err) {
+          // On an existing stack, deleting a change set that is not there succeeds with no output, as on AWS
+          // (`cdk deploy` deletes "cdk-deploy-change-set" if it exists before every deploy of a deployed stack).
+          if (
+            err instanceof AwsError &&
+            err.code === 'ChangeSetNotFound' &&
+            this.plane.findStack(params.StackName)
+          )
+            return {};
+          throw err;
+        }
+        this.plane.deleteChangeSet(cs);
         return {};
+      }
       case 'DeleteStack': {
         // Deleting a stack that does not exist succeeds (DeleteStack is idempotent).
         const stack = this.plane.findStack(params.StackName);
