@@ -19,7 +19,6 @@
  * (scripts/docker-up.sh).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,6 +35,7 @@ import {
 import { ecrHost } from '../e2e/build-push-support.js';
 import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
 import { runWorkflow, type JobRecord, type WorkflowRecord } from '../../runner/run.js';
+import { git, suiteClone } from './consumer-repos.js';
 
 const FIXTURE = resolve(repositoryRoot, 'test/fixtures/consumer-monorepo');
 const NAMES = Array.from({ length: 10 }, (_, i) => scaleServiceName(i + 1, 10));
@@ -48,13 +48,6 @@ let sim: Sim;
 let ecs: ECSClient;
 /** Repositories of this run in the shared registry: a prefix of their own, so runs never meet. */
 let prefix: string;
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync(
-    'git',
-    ['-c', 'user.name=Shop CI', '-c', 'user.email=ci@shop.example', '-c', 'init.defaultBranch=main', ...args],
-    { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  ).trim();
 
 beforeAll(async () => {
   await ensureDocker();
@@ -79,9 +72,7 @@ beforeAll(async () => {
   git(shop, 'init', '--quiet');
   git(shop, 'add', '-A');
   git(shop, 'commit', '--quiet', '-m', 'ten services sharing packages/common');
-  suite = join(tmp, 'ecs-ship');
-  git(tmp, 'clone', '--quiet', repositoryRoot, suite);
-  git(suite, 'tag', 'v1');
+  suite = suiteClone(tmp).path;
 
   const world = scaleScenario(loadScenario(resolve(repositoryRoot, 'test/fixtures/consumer/world.json')), 10);
   world.ecr = {
@@ -237,6 +228,9 @@ describe('a ten-service monorepo released through the suite’s reusable workflo
       ),
     );
     expect(list(second.build['changed-services'])).toEqual(['svc-003']);
+    // The caller sees it too: the reusable workflow's own output.
+    const release = second.run.jobs.find((j) => j.id === 'release')!;
+    expect(list(release.outputs['changed-services'])).toEqual(['svc-003']);
     expect(list(second.build['reused-services'])).toEqual(OTHERS);
 
     // The registry: this commit's tag names the very manifest the first push built, for the nine.

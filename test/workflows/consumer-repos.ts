@@ -33,6 +33,7 @@ export function consumerRepository(
 export function suiteClone(dir: string, name = 'ecs-ship'): { path: string; v1: string } {
   const path = join(dir, name);
   git(dir, 'clone', '--quiet', repositoryRoot, path);
-  git(path, 'tag', 'v1');
+  // Forced: the clone carries this repository's own tags, v1 among them once released.
+  git(path, 'tag', '--force', 'v1');
   return { path, v1: git(path, 'rev-parse', 'v1^{commit}') };
 }
