@@ -24,6 +24,9 @@ export const DEPLOYMENT_STATUSES = [
 ] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
 
+/** The service's deploymentConfiguration.strategy as deploy-services read it (ROLLING when unset). */
+export type DeploymentStrategy = 'ROLLING' | 'BLUE_GREEN' | 'LINEAR' | 'CANARY';
+
 /** One service in the `deployments` output. */
 export interface DeployedService {
   service: string;
@@ -54,7 +57,18 @@ export interface DeployedService {
     reason?: string;
     finishedAt?: string;
     durationMs?: number;
+    /**
+     * Traffic-shift services: ms from the StopServiceDeployment ROLLBACK call to green's
+     * production weight 0 (production back on blue); only when that moment was seen.
+     */
+    trafficShiftBackMs?: number;
   };
+  /** Absent when this run did not follow the service or could not read its strategy. */
+  strategy?: DeploymentStrategy;
+  /** BLUE_GREEN, LINEAR, CANARY: the service deployment's lifecycle stage at the last read. */
+  lifecycleStage?: string;
+  /** BLUE_GREEN, LINEAR, CANARY: % of production traffic on the new (green) revision at the last read. */
+  productionTrafficWeight?: number;
   /** The revision the service's PRIMARY deployment runs at the end. */
   finalTaskDefinition: string;
   consoleUrl?: string;
@@ -94,6 +108,8 @@ const STRING_FIELDS = [
   'previousTaskDefinition',
   'finalTaskDefinition',
   'reason',
+  'strategy',
+  'lifecycleStage',
 ] as const;
 
 /** The `deployments` output of one run. */
@@ -147,5 +163,7 @@ function checkedEntry(service: string, entry: unknown, input: string): Deploymen
   if (entry.registered !== undefined && typeof entry.registered !== 'boolean')
     throw wrong('registered', 'true or false');
   if (entry.images !== undefined && !Array.isArray(entry.images)) throw wrong('images', 'an array');
+  if (entry.productionTrafficWeight !== undefined && typeof entry.productionTrafficWeight !== 'number')
+    throw wrong('productionTrafficWeight', 'a number');
   return { ...entry } as DeploymentEntry;
 }

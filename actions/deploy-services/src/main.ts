@@ -187,10 +187,11 @@ async function writeSummary(report: SummaryInput, inputs: Inputs, stoppedBy?: st
   const summary = jobSummary()
     .heading(`Deploy to ${inputs.cluster}: ${verdict}`)
     .table(
-      ['Service', 'Revision', 'Status', 'Now (read from AWS)', 'Time'],
+      ['Service', 'Revision', 'Strategy', 'Status', 'Now (read from AWS)', 'Time'],
       report.services.map((s) => [
         s.consoleUrl ? link(s.service, s.consoleUrl) : s.service,
         `${shortTaskDefinition(s.previousTaskDefinition)} → ${shortTaskDefinition(s.taskDefinition)}`,
+        strategyText(s),
         s.status + (s.rollback ? ` · ${rollbackText(s.rollback)}` : ''),
         standing.read ? (standing.services.get(s.service)?.summary ?? 'not read') : 'unknown',
         s.durationMs !== undefined ? formatDuration(s.durationMs) : '-',
@@ -212,8 +213,21 @@ async function writeSummary(report: SummaryInput, inputs: Inputs, stoppedBy?: st
   await summary.write();
 }
 
+/** The strategy cell: `ROLLING`, or e.g. `BLUE_GREEN · BAKE_TIME · 100%` (last stage, green's production weight). */
+export function strategyText(
+  s: Pick<DeployedService, 'strategy' | 'lifecycleStage' | 'productionTrafficWeight'>,
+): string {
+  if (!s.strategy) return '-';
+  const weight = s.productionTrafficWeight !== undefined ? `${s.productionTrafficWeight}%` : undefined;
+  return [s.strategy, s.lifecycleStage, weight].filter(Boolean).join(' · ');
+}
+
 function rollbackText(rollback: NonNullable<DeployedService['rollback']>): string {
   const to = shortTaskDefinition(rollback.taskDefinition);
   if (rollback.status === 'started') return `rollback to ${to} requested, not confirmed`;
-  return `rollback ${rollback.status} (${to})`;
+  const shiftBack =
+    rollback.trafficShiftBackMs !== undefined
+      ? `, traffic back in ${formatDuration(rollback.trafficShiftBackMs)}`
+      : '';
+  return `rollback ${rollback.status} (${to}${shiftBack})`;
 }

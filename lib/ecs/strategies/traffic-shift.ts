@@ -20,6 +20,7 @@ import {
   type ServiceDeployment,
 } from '@aws-sdk/client-ecs';
 import { withDeadline } from '../../aws/retry.js';
+import type { DeployedService, DeploymentStrategy } from '../../contracts/deployments.js';
 import { errorMessage } from '../../errors.js';
 import { formatDuration } from '../../time.js';
 import type { DeployRun, StartedService } from '../deploy/run.js';
@@ -83,9 +84,18 @@ export async function readStrategies(run: DeployRun, started: readonly StartedSe
         (d) => d.serviceName === s.report.service || d.serviceArn === s.report.service,
       );
       const strategy = service?.deploymentConfiguration?.strategy ?? 'ROLLING';
+      // The deployments output and the summary say which strategy the service was followed by.
+      s.report.strategy = strategy as DeploymentStrategy;
       if (TRAFFIC_SHIFT_STRATEGIES.has(strategy)) shifts.set(s, { strategy });
     }
   }
+}
+
+/** The last lifecycle stage and green's production weight seen, into the service's `deployments` entry. */
+function recordObservation(report: DeployedService, d: ServiceDeployment): void {
+  if (d.lifecycleStage) report.lifecycleStage = d.lifecycleStage;
+  const weight = d.targetServiceRevision?.requestedProductionTrafficWeight;
+  if (weight !== undefined) report.productionTrafficWeight = weight;
 }
 
 /** One line of what a service deployment is at: status, stage and production/test weights of green. */
@@ -200,6 +210,7 @@ export async function followTrafficShifts(
         if (!d) continue;
         f.shift.status = d.status;
         f.shift.stage = d.lifecycleStage;
+        recordObservation(f.s.report, d);
         const now = describeShift(d);
         if (now !== f.seen) log.info(`${f.s.report.service} (${f.shift.strategy}): ${now}`);
         f.seen = now;
@@ -304,6 +315,7 @@ async function shiftBack(
       (m) => m.get(arn),
       () => undefined,
     );
+    if (d) recordObservation(s.report, d);
     if (!d?.status?.startsWith('ROLLBACK')) {
       log.info(
         `${service} (${shift.strategy}): ${d ? describeShift(d) : errorMessage(err)}: blue is gone, so it goes back by a new deployment of ${shortTaskDefinition(previous)}`,
@@ -319,6 +331,7 @@ async function shiftBack(
     try {
       const d = (await describeDeployments(clients.ecs, [arn], signal)).get(arn);
       if (d) {
+        recordObservation(s.report, d);
         if (
           shiftedBackAt === undefined &&
           (d.targetServiceRevision?.requestedProductionTrafficWeight ?? 0) === 0
@@ -331,6 +344,7 @@ async function shiftBack(
             status: 'succeeded',
             finishedAt: new Date(clock.now()).toISOString(),
             durationMs: clock.now() - begun,
+            ...(shiftedBackAt !== undefined ? { trafficShiftBackMs: shiftedBackAt - begun } : {}),
           };
           s.report.finalTaskDefinition = previous;
           log.info(

@@ -28,6 +28,9 @@ const report: DeployReport = {
       registered: true,
       images: [{ container: 'web', from: 'repo/web:1', to: 'repo/web:2' }],
       status: 'aborted',
+      strategy: 'BLUE_GREEN',
+      lifecycleStage: 'BAKE_TIME',
+      productionTrafficWeight: 0,
       startedAt: '2026-11-26T21:40:02.114Z',
       finishedAt: '2026-11-26T21:41:31.870Z',
       durationMs: 89_756,
@@ -36,6 +39,7 @@ const report: DeployReport = {
         status: 'succeeded',
         finishedAt: '2026-11-26T21:42:00.000Z',
         durationMs: 28_130,
+        trafficShiftBackMs: 4_020,
       },
       finalTaskDefinition: TD('alva-web', 4),
       consoleUrl:
@@ -49,6 +53,7 @@ const report: DeployReport = {
       registered: true,
       images: [{ container: 'api', from: 'repo/api:1', to: 'repo/api:2' }],
       status: 'failed',
+      strategy: 'ROLLING',
       reason: 'the deployment circuit breaker rolled it back',
       details: ['stopped task 0f3…: Essential container in task exited (exit code 1)'],
       rollback: { taskDefinition: TD('alva-api', 2), status: 'failed', reason: 'timed out' },
@@ -100,6 +105,16 @@ describe('deployments: what it refuses, naming the input and the fix', () => {
       /"registered" is not true or false/,
     ],
     [
+      'a strategy that is not a string',
+      '{"alva-web": {"taskDefinition": "w:5", "strategy": 1}}',
+      /"strategy" is not a string/,
+    ],
+    [
+      'a productionTrafficWeight that is not a number',
+      '{"alva-web": {"taskDefinition": "w:5", "productionTrafficWeight": "100%"}}',
+      /"productionTrafficWeight" is not a number/,
+    ],
+    [
       'images that is not an array',
       '{"alva-web": {"taskDefinition": "w:5", "images": {}}}',
       /"images" is not an array/,
@@ -131,6 +146,27 @@ describe('deployments: round trip', () => {
       'alva-api',
       'alva-auth',
     ]);
+  });
+
+  it('reads an entry written before strategy, lifecycleStage and productionTrafficWeight existed', () => {
+    const old = {
+      'alva-web': {
+        service: 'alva-web',
+        previousTaskDefinition: TD('alva-web', 4),
+        taskDefinition: TD('alva-web', 5),
+        status: 'deployed',
+        rollback: { taskDefinition: TD('alva-web', 4), status: 'succeeded', durationMs: 28_130 },
+        finalTaskDefinition: TD('alva-web', 5),
+      },
+    };
+    const parsed = parseDeployments(JSON.stringify(old));
+    expect(parsed).toEqual(old);
+    expect(parsed['alva-web']!.strategy).toBeUndefined();
+    expect(parsed['alva-web']!.productionTrafficWeight).toBeUndefined();
+    expect(expectedRevisions(parsed).get('alva-web')).toEqual({
+      newTaskDefinitionArn: TD('alva-web', 5),
+      previousTaskDefinitionArn: TD('alva-web', 4),
+    });
   });
 
   it('keeps any service name as an ordinary key', () => {

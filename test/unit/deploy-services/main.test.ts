@@ -10,7 +10,7 @@ import {
 import * as core from '../../../actions/__fixtures__/core.js';
 
 jest.unstable_mockModule('@actions/core', () => core);
-const { run } = await import('../../../actions/deploy-services/src/main.js');
+const { run, strategyText } = await import('../../../actions/deploy-services/src/main.js');
 
 const arn = 'arn:aws:ecs:us-east-1:123456789012:task-definition/alva-web:3';
 let inputs: Record<string, string> = {};
@@ -119,5 +119,34 @@ describe('run', () => {
         expect.arrayContaining([expect.objectContaining({ data: 'Now (read from AWS)' })]),
       ]),
     );
+    // Not followed (its UpdateService failed), so its strategy was not read: the column says so.
+    expect(core.summary.addTable).toHaveBeenCalledWith(
+      expect.arrayContaining([
+        expect.arrayContaining([expect.objectContaining({ data: 'Strategy' })]),
+        expect.arrayContaining(['-']),
+      ]),
+    );
+  });
+});
+
+describe("the summary's Strategy column", () => {
+  it("a traffic-shift service: strategy, last lifecycle stage and green's production weight", () => {
+    expect(
+      strategyText({ strategy: 'BLUE_GREEN', lifecycleStage: 'BAKE_TIME', productionTrafficWeight: 100 }),
+    ).toBe('BLUE_GREEN · BAKE_TIME · 100%');
+    expect(
+      strategyText({
+        strategy: 'CANARY',
+        lifecycleStage: 'PRODUCTION_TRAFFIC_SHIFT',
+        productionTrafficWeight: 0,
+      }),
+    ).toBe('CANARY · PRODUCTION_TRAFFIC_SHIFT · 0%');
+    // Its service deployment was never read: the strategy alone.
+    expect(strategyText({ strategy: 'LINEAR' })).toBe('LINEAR');
+  });
+
+  it('a rolling service says ROLLING; a service whose strategy was not read says -', () => {
+    expect(strategyText({ strategy: 'ROLLING' })).toBe('ROLLING');
+    expect(strategyText({})).toBe('-');
   });
 });

@@ -152,6 +152,12 @@ describe('followTrafficShifts', () => {
     expect(trafficShiftOf(started)?.strategy).toBe('BLUE_GREEN');
     const [result] = await followTrafficShifts(run, [started], true);
     expect(result).toMatchObject({ service: 'api', ok: true });
+    // The deployments output carries the strategy and the last stage and production weight seen.
+    expect(started.report).toMatchObject({
+      strategy: 'BLUE_GREEN',
+      lifecycleStage: 'CLEAN_UP',
+      productionTrafficWeight: 100,
+    });
     expect(log.lines.filter((l) => l.startsWith('api (BLUE_GREEN)'))).toEqual([
       'api (BLUE_GREEN): PENDING at RECONCILE_SERVICE',
       'api (BLUE_GREEN): IN_PROGRESS at SCALE_UP, production 0% / test 0% on green',
@@ -177,6 +183,8 @@ describe('followTrafficShifts', () => {
     const { run, started } = setUp(ecs);
     await readStrategies(run, [started]);
     expect(trafficShiftOf(started)).toBeUndefined();
+    expect(started.report.strategy).toBe('ROLLING');
+    expect(started.report.lifecycleStage).toBeUndefined();
   });
 });
 
@@ -199,6 +207,11 @@ describe('rollBackTrafficShifts', () => {
     ]);
     expect(calls.some((c) => c.name === 'UpdateService')).toBe(false);
     expect(started.report.rollback?.status).toBe('succeeded');
+    // Production was back on blue (weight 0) at the third read, before ROLLBACK_SUCCESSFUL: both measured.
+    const rollback = started.report.rollback!;
+    expect(rollback.trafficShiftBackMs).toBeDefined();
+    expect(rollback.trafficShiftBackMs!).toBeLessThan(rollback.durationMs!);
+    expect(started.report).toMatchObject({ productionTrafficWeight: 0 });
     expect(log.lines.join('\n')).toMatch(
       /api \(BLUE_GREEN\): ROLLBACK_SUCCESSFUL; production traffic back on api:1 within/,
     );
