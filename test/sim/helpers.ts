@@ -143,3 +143,16 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** The error `promise` is refused with (name, message, HTTP status); throws if the call was served. */
+export async function refusal(
+  promise: Promise<unknown>,
+): Promise<{ name: string; message: string; status?: number }> {
+  try {
+    await promise;
+  } catch (err) {
+    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
+  }
+  throw new Error('the call was served');
+}

@@ -14,7 +14,11 @@ import {
   UpdateServiceCommand,
   type RegisterTaskDefinitionCommandInput,
 } from '@aws-sdk/client-ecs';
-import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import {
+  AssumeRoleWithWebIdentityCommand,
+  STSClient,
+  type AssumeRoleWithWebIdentityCommandOutput,
+} from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
 import { startSim, type Sim } from '../../sim/index.js';
 import type { Scenario } from '../../sim/scenario.js';
@@ -61,21 +65,25 @@ const assume = (roleArn: string, sub: string) =>
     }),
   );
 
+/** An ECS client signed with the session `assume` returned. */
+const ecsAs = (out: AssumeRoleWithWebIdentityCommandOutput) =>
+  new ECSClient({
+    endpoint: sim.url,
+    region: 'us-east-1',
+    maxAttempts: 1,
+    credentials: {
+      accessKeyId: out.Credentials!.AccessKeyId!,
+      secretAccessKey: out.Credentials!.SecretAccessKey!,
+      sessionToken: out.Credentials!.SessionToken!,
+    },
+  });
+
 describe('the synthesized IAM, enforced', () => {
   it('a role made for another job may not update a service', async () => {
     const other = githubRoles.find((r) => !r.name.endsWith('-deploy'));
     expect(other).toBeDefined();
     const out = await assume(other!.arn, subjectOf(other!.trust)!);
-    const ecs = new ECSClient({
-      endpoint: sim.url,
-      region: 'us-east-1',
-      maxAttempts: 1,
-      credentials: {
-        accessKeyId: out.Credentials!.AccessKeyId!,
-        secretAccessKey: out.Credentials!.SecretAccessKey!,
-        sessionToken: out.Credentials!.SessionToken!,
-      },
-    });
+    const ecs = ecsAs(out);
     try {
       const service = scenario.services![0];
       await expect(
@@ -116,16 +124,7 @@ describe('the synthesized IAM, enforced', () => {
     const migrate = githubRoles.find((r) => r.name.endsWith('-migrate'));
     expect(migrate).toBeDefined();
     const out = await assume(migrate!.arn, subjectOf(migrate!.trust)!);
-    const ecs = new ECSClient({
-      endpoint: sim.url,
-      region: 'us-east-1',
-      maxAttempts: 1,
-      credentials: {
-        accessKeyId: out.Credentials!.AccessKeyId!,
-        secretAccessKey: out.Credentials!.SecretAccessKey!,
-        sessionToken: out.Credentials!.SessionToken!,
-      },
-    });
+    const ecs = ecsAs(out);
     try {
       const service = scenario.services![0];
       const run = await ecs.send(
@@ -157,16 +156,7 @@ describe('the synthesized IAM, enforced', () => {
     const out = await assume(deploy!.arn, subjectOf(deploy!.trust)!);
     const sinceEvent = sim.events().at(-1)?.seq ?? 0;
     const sinceCall = sim.calls().at(-1)?.seq ?? 0;
-    const ecs = new ECSClient({
-      endpoint: sim.url,
-      region: 'us-east-1',
-      maxAttempts: 1,
-      credentials: {
-        accessKeyId: out.Credentials!.AccessKeyId!,
-        secretAccessKey: out.Credentials!.SecretAccessKey!,
-        sessionToken: out.Credentials!.SessionToken!,
-      },
-    });
+    const ecs = ecsAs(out);
     try {
       for (const service of scenario.services ?? []) {
         const described = await ecs.send(

@@ -33,6 +33,7 @@ import {
   scenarioWith,
   TASK_ROLE,
 } from './iam-fixture.js';
+import { refusal } from './helpers.js';
 
 type Creds = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
@@ -76,18 +77,6 @@ async function deploySession(): Promise<Creds> {
 
 const PRINCIPAL = `arn:aws:sts::123456789012:assumed-role/${ROLE}/deploy`;
 const without = (sid: string) => deployStatements().filter((s) => s.Sid !== sid);
-
-async function refusal(
-  promise: Promise<unknown>,
-): Promise<{ name: string; message: string; status?: number }> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('the call was served');
-}
 
 const migrationsDefinition = {
   family: 'alva-migrations',

@@ -22,6 +22,7 @@ import {
   scenarioWith,
   STAGING_SUBJECT,
 } from './iam-fixture.js';
+import { refusal } from './helpers.js';
 
 let sim: Sim;
 let sts: STSClient;
@@ -56,18 +57,6 @@ const assume = (input: Partial<AssumeRoleWithWebIdentityCommandInput> = {}) =>
       ...input,
     }),
   );
-
-async function refusal(
-  promise: Promise<unknown>,
-): Promise<{ name: string; message: string; status?: number }> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('the call was served');
-}
 
 describe('STS AssumeRoleWithWebIdentity', () => {
   it('refuses a subject the trust does not admit (a job outside the staging environment)', async () => {
