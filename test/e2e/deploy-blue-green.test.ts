@@ -13,13 +13,21 @@ import {
   DescribeServiceDeploymentsCommand,
   DescribeServicesCommand,
   ListServiceDeploymentsCommand,
+  type ServiceDeployment,
 } from '@aws-sdk/client-ecs';
 import type { EcsClients } from '../../lib/ecs/clients.js';
 import { executeDeploy, planImageDeploy, type DeployOutcome } from '../../lib/ecs/deploy.js';
 import { memoryLog } from '../../lib/log.js';
 import type { AlbRequestRecord } from '../../sim/elb-engine.js';
 import type { Scenario, ServiceSpec } from '../../sim/scenario.js';
-import { startWithClients, stopClients, type Clients } from '../sim/helpers.js';
+import {
+  blueGreenLoadBalancer,
+  imageCheckHook,
+  SMALL_WORLD_TIMING,
+  startWithClients,
+  stopClients,
+  type Clients,
+} from '../sim/helpers.js';
 
 const CLUSTER = 'mixed';
 const ROLE = 'arn:aws:iam::123456789012:role/ecs-infrastructure';
@@ -30,21 +38,10 @@ const ROLLING = ['web', 'admin'];
 const SERVICES = ['web', 'api', 'auth', 'admin'];
 
 /** Fails the green revision when one of its images is tagged :bad, holds it when :held (read through ECS). */
-const IMAGE_CHECK_HOOK = `
-import { DescribeServiceRevisionsCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
-const ecs = new ECSClient({});
-export const handler = async (event) => {
-  const { serviceRevisions } = await ecs.send(
-    new DescribeServiceRevisionsCommand({ serviceRevisionArns: [event.executionDetails.targetServiceRevisionArn] }),
-  );
-  const { taskDefinition } = await ecs.send(
-    new DescribeTaskDefinitionCommand({ taskDefinition: serviceRevisions[0].taskDefinition }),
-  );
-  const images = taskDefinition.containerDefinitions.map((c) => c.image);
-  if (images.some((image) => image.endsWith(':held'))) return { hookStatus: 'IN_PROGRESS', callBackDelay: 10 };
-  return { hookStatus: images.some((image) => image.endsWith(':bad')) ? 'FAILED' : 'SUCCEEDED' };
-};
-`;
+const IMAGE_CHECK_HOOK = imageCheckHook(
+  "if (images.some((image) => image.endsWith(':held'))) return { hookStatus: 'IN_PROGRESS', callBackDelay: 10 };",
+  "return { hookStatus: images.some((image) => image.endsWith(':bad')) ? 'FAILED' : 'SUCCEEDED' };",
+);
 
 function scenario(): Scenario {
   const blueGreen = (name: string): ServiceSpec => ({
@@ -52,19 +49,7 @@ function scenario(): Scenario {
     name,
     taskDefinition: `${name}:1`,
     desiredCount: 2,
-    loadBalancers: [
-      {
-        targetGroup: `${name}-blue`,
-        containerName: name,
-        containerPort: 3000,
-        advancedConfiguration: {
-          alternateTargetGroup: `${name}-green`,
-          productionListenerRule: { loadBalancer: `${name}-alb`, port: 80 },
-          testListenerRule: { loadBalancer: `${name}-alb`, port: 8080 },
-          roleArn: ROLE,
-        },
-      },
-    ],
+    loadBalancers: [blueGreenLoadBalancer(name, `${name}-alb`)],
     networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-1'] } },
     deploymentConfiguration: {
       strategy: 'BLUE_GREEN',
@@ -92,14 +77,7 @@ function scenario(): Scenario {
   return {
     name: 'mixed-strategies',
     seed: 11,
-    timing: {
-      provisionMs: 1000,
-      pullMs: 1000,
-      stopMs: 500,
-      jitter: 0,
-      schedulerTickMs: 1000,
-      registrationMs: 500,
-    },
+    timing: SMALL_WORLD_TIMING,
     throttling: { enabled: false },
     clusters: [{ name: CLUSTER }],
     // api:unhealthy answers 500: its tasks fail the target group's health checks.
@@ -208,7 +186,11 @@ async function running(world: Clients): Promise<Record<string, string>> {
   return Object.fromEntries(services.map((s) => [s.serviceName!, s.taskDefinition!.split('/').pop()!]));
 }
 
-async function lastServiceDeploymentStatus(world: Clients, service: string): Promise<string | undefined> {
+/** The service's latest service deployment, as DescribeServiceDeployments gives it. */
+async function lastServiceDeployment(
+  world: Clients,
+  service: string,
+): Promise<ServiceDeployment | undefined> {
   const { serviceDeployments = [] } = await world.ecs.send(
     new ListServiceDeploymentsCommand({ cluster: CLUSTER, service }),
   );
@@ -217,19 +199,15 @@ async function lastServiceDeploymentStatus(world: Clients, service: string): Pro
   const described = await world.ecs.send(
     new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] }),
   );
-  return described.serviceDeployments?.[0]?.status;
+  return described.serviceDeployments?.[0];
+}
+
+async function lastServiceDeploymentStatus(world: Clients, service: string): Promise<string | undefined> {
+  return (await lastServiceDeployment(world, service))?.status;
 }
 
 async function lastStage(world: Clients, service: string): Promise<string | undefined> {
-  const { serviceDeployments = [] } = await world.ecs.send(
-    new ListServiceDeploymentsCommand({ cluster: CLUSTER, service }),
-  );
-  const arn = serviceDeployments[0]?.serviceDeploymentArn;
-  if (!arn) return undefined;
-  const described = await world.ecs.send(
-    new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] }),
-  );
-  const d = described.serviceDeployments?.[0];
+  const d = await lastServiceDeployment(world, service);
   return d?.status === 'IN_PROGRESS' ? d.lifecycleStage : undefined;
 }
 

@@ -7,9 +7,9 @@
  * passing its health checks; "worker" rolls.
  */
 import type { Scenario } from '../../sim/index.js';
+import { blueGreenLoadBalancer, SMALL_WORLD_TIMING } from '../sim/helpers.js';
 
 export const CLUSTER = 'bg';
-const ROLE = 'arn:aws:iam::123456789012:role/ecs-infrastructure';
 export const keys = { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'simulator' };
 
 /**
@@ -23,14 +23,7 @@ export function blueGreenWorld(testPort: number): Scenario {
   return {
     name: 'verify-test-traffic',
     seed: 11,
-    timing: {
-      provisionMs: 1000,
-      pullMs: 1000,
-      stopMs: 500,
-      jitter: 0,
-      schedulerTickMs: 1000,
-      registrationMs: 500,
-    },
+    timing: SMALL_WORLD_TIMING,
     throttling: { enabled: false },
     clusters: [{ name: CLUSTER }],
     taskDefinitions: [
@@ -75,19 +68,7 @@ export function blueGreenWorld(testPort: number): Scenario {
         name: 'web',
         taskDefinition: 'web:1',
         desiredCount: 2,
-        loadBalancers: [
-          {
-            targetGroup: 'web-blue',
-            containerName: 'web',
-            containerPort: 3000,
-            advancedConfiguration: {
-              alternateTargetGroup: 'web-green',
-              productionListenerRule: { loadBalancer: 'alb', port: 80 },
-              testListenerRule: { loadBalancer: 'alb', port: testPort },
-              roleArn: ROLE,
-            },
-          },
-        ],
+        loadBalancers: [blueGreenLoadBalancer('web', 'alb', testPort)],
         networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-1'] } },
         deploymentConfiguration: {
           strategy: 'BLUE_GREEN',

@@ -25,7 +25,15 @@ import { join } from 'node:path';
 import type { AlbRequestRecord } from '../../sim/elb-engine.js';
 import type { Scenario, ServiceSpec } from '../../sim/scenario.js';
 import type { SimEvent } from '../../sim/world.js';
-import { startWithClients, stopClients, waitFor, type Clients } from './helpers.js';
+import {
+  blueGreenLoadBalancer,
+  imageCheckHook,
+  SMALL_WORLD_TIMING,
+  startWithClients,
+  stopClients,
+  waitFor,
+  type Clients,
+} from './helpers.js';
 
 const CLUSTER = 'bg';
 const ROLE = 'arn:aws:iam::123456789012:role/ecs-infrastructure';
@@ -60,20 +68,9 @@ export const handler = async (event) => {
  * A hook that asks the simulator, through the AWS SDK as Lambda's runtime provides
  * it, which images the green revision runs, and fails a crashing one before it scales up.
  */
-const SDK_HOOK = `
-import { DescribeServiceRevisionsCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
-const ecs = new ECSClient({});
-export const handler = async (event) => {
-  const { serviceRevisions } = await ecs.send(
-    new DescribeServiceRevisionsCommand({ serviceRevisionArns: [event.executionDetails.targetServiceRevisionArn] }),
-  );
-  const { taskDefinition } = await ecs.send(
-    new DescribeTaskDefinitionCommand({ taskDefinition: serviceRevisions[0].taskDefinition }),
-  );
-  const images = taskDefinition.containerDefinitions.map((c) => c.image);
-  return { hookStatus: images.some((image) => image.endsWith(':crash')) ? 'FAILED' : 'SUCCEEDED' };
-};
-`;
+const SDK_HOOK = imageCheckHook(
+  "return { hookStatus: images.some((image) => image.endsWith(':crash')) ? 'FAILED' : 'SUCCEEDED' };",
+);
 
 interface World {
   c: Clients;
@@ -97,14 +94,7 @@ function scenario(
   return {
     name: 'blue-green',
     seed: 7,
-    timing: {
-      provisionMs: 1000,
-      pullMs: 1000,
-      stopMs: 500,
-      jitter: 0,
-      schedulerTickMs: 1000,
-      registrationMs: 500,
-    },
+    timing: SMALL_WORLD_TIMING,
     throttling: { enabled: false },
     clusters: [{ name: CLUSTER }],
     taskDefinitions: [1, 2, 3].map((n) => ({
@@ -153,19 +143,7 @@ function scenario(
         name: 'web',
         taskDefinition: 'web:1',
         desiredCount: 2,
-        loadBalancers: [
-          {
-            targetGroup: 'web-blue',
-            containerName: 'web',
-            containerPort: 3000,
-            advancedConfiguration: {
-              alternateTargetGroup: 'web-green',
-              productionListenerRule: { loadBalancer: 'alb', port: 80 },
-              testListenerRule: { loadBalancer: 'alb', port: 8080 },
-              roleArn: ROLE,
-            },
-          },
-        ],
+        loadBalancers: [blueGreenLoadBalancer('web', 'alb')],
         networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-1'] } },
         deploymentConfiguration,
       },

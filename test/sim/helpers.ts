@@ -4,7 +4,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { loadScenario, startSim, type Sim, type StartSimOptions } from '../../sim/index.js';
-import type { Scenario } from '../../sim/scenario.js';
+import type { Scenario, ServiceSpec, Timing } from '../../sim/scenario.js';
 import { createServer } from 'node:net';
 
 export const STAGING = 'sim/scenarios/staging.json';
@@ -156,3 +156,58 @@ export async function refusal(
   }
   throw new Error('the call was served');
 }
+
+/** The blue/green tests' small worlds: fixed timing (no jitter), a few simulated seconds a step. */
+export const SMALL_WORLD_TIMING: Partial<Timing> = {
+  provisionMs: 1000,
+  pullMs: 1000,
+  stopMs: 500,
+  jitter: 0,
+  schedulerTickMs: 1000,
+  registrationMs: 500,
+};
+
+/** The role ECS assumes to shift a blue/green service's traffic (advancedConfiguration.roleArn). */
+export const ECS_INFRASTRUCTURE_ROLE = 'arn:aws:iam::123456789012:role/ecs-infrastructure';
+
+/**
+ * A blue/green service's load balancer: container `name`:3000 behind `${name}-blue`, `${name}-green`
+ * the alternate, production on `alb`:80 and test traffic on `alb`:`testPort`.
+ */
+export function blueGreenLoadBalancer(
+  name: string,
+  alb: string,
+  testPort = 8080,
+): NonNullable<ServiceSpec['loadBalancers']>[number] {
+  return {
+    targetGroup: `${name}-blue`,
+    containerName: name,
+    containerPort: 3000,
+    advancedConfiguration: {
+      alternateTargetGroup: `${name}-green`,
+      productionListenerRule: { loadBalancer: alb, port: 80 },
+      testListenerRule: { loadBalancer: alb, port: testPort },
+      roleArn: ECS_INFRASTRUCTURE_ROLE,
+    },
+  };
+}
+
+/**
+ * The source of a lifecycle-hook Lambda that asks ECS (through the SDK, as Lambda's runtime
+ * provides it) which images the green revision runs; `verdict` is the handler's last statements,
+ * over `images`, one a line.
+ */
+export const imageCheckHook = (...verdict: string[]) => `
+import { DescribeServiceRevisionsCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
+const ecs = new ECSClient({});
+export const handler = async (event) => {
+  const { serviceRevisions } = await ecs.send(
+    new DescribeServiceRevisionsCommand({ serviceRevisionArns: [event.executionDetails.targetServiceRevisionArn] }),
+  );
+  const { taskDefinition } = await ecs.send(
+    new DescribeTaskDefinitionCommand({ taskDefinition: serviceRevisions[0].taskDefinition }),
+  );
+  const images = taskDefinition.containerDefinitions.map((c) => c.image);
+  ${verdict.join('\n  ')}
+};
+`;
