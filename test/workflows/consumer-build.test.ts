@@ -21,9 +21,9 @@ import {
   ensureDocker,
   registryDigest,
 } from '../../runner/docker.js';
-import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
-import { runWorkflow, type JobRecord, type WorkflowRecord } from '../../runner/run.js';
+import { repositoryRoot } from '../../runner/repo.js';
 import { consumerRepository, git, suiteClone } from './consumer-repos.js';
+import { flatJobs as flat, pushShopRelease, testKeysEcsClient } from './consumer-runs.js';
 
 const FIXTURE = resolve(repositoryRoot, 'test/fixtures/consumer');
 
@@ -55,11 +55,7 @@ beforeAll(async () => {
     repositories: ['shop-web', 'shop-worker'].map((name) => `${prefix}/${name}`),
   };
   sim = await startSim({ scenario: world, speed: 30, port: 0 });
-  ecs = new ECSClient({
-    endpoint: sim.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIATEST', secretAccessKey: 'test' },
-  });
+  ecs = testKeysEcsClient(sim);
 }, 300_000);
 
 afterAll(async () => {
@@ -67,10 +63,6 @@ afterAll(async () => {
   await sim?.close();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
-
-function flat(run: WorkflowRecord): JobRecord[] {
-  return run.jobs.flatMap((j) => (j.called ? flat(j.called) : [j]));
-}
 
 describe('the consumer’s push release through the suite’s reusable workflow', () => {
   it('builds both services, pushes them, deploys the pushed digests and verifies', async () => {
@@ -83,27 +75,16 @@ describe('the consumer’s push release through the suite’s reusable workflow'
     git(shop, 'commit', '--quiet', '-am', 'this run’s repositories');
     shopSha = git(shop, 'rev-parse', 'HEAD');
     const since = sim.calls().length;
-    const lines: string[] = [];
-    const run = await runWorkflow(release, {
-      repoRoot: shop,
-      repository: 'acme/shop',
-      event: 'push',
-      ref: 'refs/heads/main',
-      sha: shopSha,
-      eventPayload: { before: '0'.repeat(40), after: shopSha },
-      env: { AWS_ENDPOINT_URL: sim.url, AWS_REGION: 'us-east-1' },
-      vars: {
-        AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::210987654321:role/shop-staging-github-deploy',
-        // This machine: the base image made locally, and an engine without a bridge network.
-        BASE_IMAGE: 'ecs-ship/node:24',
-        BUILD_NETWORK: 'host',
+    const { run, log } = await pushShopRelease(
+      {
+        shop,
+        sha: shopSha,
+        suite,
+        sim,
+        deployRole: 'arn:aws:iam::210987654321:role/shop-staging-github-deploy',
       },
-      environments: loadEnvironments(shop),
-      approve: true,
-      uses: { 'acme/ecs-ship': suite },
-      log: (line) => lines.push(line),
-    });
-    const log = lines.join('\n');
+      '0'.repeat(40),
+    );
     const results = Object.fromEntries(flat(run).map((j) => [j.id, j.result]));
     expect({ results, log }).toEqual(
       expect.objectContaining({

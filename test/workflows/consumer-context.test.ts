@@ -5,11 +5,11 @@
  * and refusals that name what is missing instead of evaluating to empty.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runWorkflow, type RunnerOptions } from '../../runner/run.js';
+import { commitAll, gitAs } from './consumer-repos.js';
 
 let tmp: string;
 let app: string;
@@ -17,15 +17,7 @@ let lib: string;
 let appHead: string;
 let libV2: string;
 
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync(
-    'git',
-    ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args],
-    {
-      cwd,
-      encoding: 'utf8',
-    },
-  ).trim();
+const git = gitAs('t', 't@t');
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'consumer-context-'));
@@ -33,8 +25,7 @@ beforeAll(() => {
   mkdirSync(join(app, '.github/workflows'), { recursive: true });
   git(app, 'init', '--quiet');
   writeFileSync(join(app, 'version'), 'one\n');
-  git(app, 'add', '-A');
-  git(app, 'commit', '--quiet', '-m', 'one');
+  commitAll(app, 'one', git);
   git(app, 'tag', 'old');
   writeFileSync(join(app, 'version'), 'two\n');
   mkdirSync(join(app, 'actions/hello'), { recursive: true });
@@ -52,9 +43,7 @@ runs:
       run: echo "said=$(cat "$GITHUB_ACTION_PATH/../../version")" >> "$GITHUB_OUTPUT"
 `,
   );
-  git(app, 'add', '-A');
-  git(app, 'commit', '--quiet', '-m', 'two');
-  appHead = git(app, 'rev-parse', 'HEAD');
+  appHead = commitAll(app, 'two', git);
   // The working tree under test differs from every commit.
   writeFileSync(join(app, 'version'), 'working tree\n');
 
@@ -62,8 +51,7 @@ runs:
   mkdirSync(lib);
   git(lib, 'init', '--quiet');
   writeFileSync(join(lib, 'lib.txt'), 'lib v1\n');
-  git(lib, 'add', '-A');
-  git(lib, 'commit', '--quiet', '-m', 'v1');
+  commitAll(lib, 'v1', git);
   git(lib, 'tag', 'v1');
   writeFileSync(join(lib, 'lib.txt'), 'lib v2\n');
   // v2 adds a root action and one in a folder, both composite.
@@ -143,14 +131,17 @@ jobs:
       - run: true
 `,
   );
-  git(lib, 'add', '-A');
-  git(lib, 'commit', '--quiet', '-m', 'v2');
+  libV2 = commitAll(lib, 'v2', git);
   git(lib, 'tag', 'v2');
-  libV2 = git(lib, 'rev-parse', 'HEAD');
   writeFileSync(join(lib, 'lib.txt'), 'lib dirty\n');
 });
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A workflow on push with one job, `job`, on ubuntu-latest, whose steps are `steps` (indented as a job's). */
+function onPush(job: string, steps: string): string {
+  return `on: push\npermissions: {}\njobs:\n  ${job}:\n    runs-on: ubuntu-latest\n    steps:${steps}`;
+}
 
 async function run(name: string, yaml: string, extra: Partial<RunnerOptions> = {}) {
   const file = join(app, '.github/workflows', `${name}.yml`);
@@ -281,16 +272,13 @@ jobs:
   it('refuses a github member GitHub documents but the runner does not give, failing the step and naming the expression', async () => {
     const { record, log } = await run(
       'refused',
-      `
-on: push
-permissions: {}
-jobs:
-  refused:
-    runs-on: ubuntu-latest
-    steps:
+      onPush(
+        'refused',
+        `
       - name: Needs the repository id
         run: echo "id=\${{ github.repository_id }}"
 `,
+      ),
     );
     expect(record.conclusion).toBe('failure');
     expect(log).toContain(
@@ -318,16 +306,13 @@ jobs:
     // Given as an option, it is there.
     const given = await run(
       'given',
-      `
-on: push
-permissions: {}
-jobs:
-  given:
-    runs-on: ubuntu-latest
-    steps:
+      onPush(
+        'given',
+        `
       - id: id
         run: echo "id=\${{ github.repository_id }}" >> "$GITHUB_OUTPUT"
 `,
+      ),
       { ids: { repository: '4242' } },
     );
     expect(given.record.jobs[0]!.steps[0]!.outputs.id).toBe('4242');
@@ -338,13 +323,9 @@ describe('composite actions of a mapped repository', () => {
   it('runs the root action.yml and its steps with their inputs, outputs, action path and GITHUB_ENV', async () => {
     const { record, log } = await run(
       'composite',
-      `
-on: push
-permissions: {}
-jobs:
-  composite:
-    runs-on: ubuntu-latest
-    steps:
+      onPush(
+        'composite',
+        `
       - id: root
         uses: acme/lib@v2
         with:
@@ -352,6 +333,7 @@ jobs:
       - id: after
         run: echo "greeted=$GREETED" >> "$GITHUB_OUTPUT"
 `,
+      ),
     );
     expect({ conclusion: record.conclusion, log }).toEqual(
       expect.objectContaining({ conclusion: 'success' }),
@@ -365,13 +347,9 @@ jobs:
   it('fails a composite action whose step fails, and refuses a run: step without its shell', async () => {
     const { record, log } = await run(
       'composite-refused',
-      `
-on: push
-permissions: {}
-jobs:
-  composite:
-    runs-on: ubuntu-latest
-    steps:
+      onPush(
+        'composite',
+        `
       - uses: acme/lib@v2
         continue-on-error: true
         with:
@@ -379,6 +357,7 @@ jobs:
       - name: No shell
         uses: acme/lib/actions/no-shell@v2
 `,
+      ),
     );
     expect(record.conclusion).toBe('failure');
     expect(record.jobs[0]!.steps.map((s) => s.outcome)).toEqual(['failure', 'failure']);
@@ -392,16 +371,13 @@ describe('a uses: of the run’s own repository at a ref', () => {
   it('needs no mapping: it reads that ref from the repository’s history, not its working tree', async () => {
     const { record, log } = await run(
       'self',
-      `
-on: push
-permissions: {}
-jobs:
-  self:
-    runs-on: ubuntu-latest
-    steps:
+      onPush(
+        'self',
+        `
       - id: hello
         uses: acme/app/actions/hello@main
 `,
+      ),
       { uses: {} },
     );
     expect({ conclusion: record.conclusion, log }).toEqual(
@@ -465,13 +441,9 @@ describe('actions/checkout in a consumer’s job', () => {
   it('checks out the working tree for the run’s commit, another ref of the repository from git, and a mapped repository at its ref', async () => {
     const { record, log } = await run(
       'checkout',
-      `
-on: push
-permissions: {}
-jobs:
-  checkout:
-    runs-on: ubuntu-latest
-    steps:
+      onPush(
+        'checkout',
+        `
       - uses: actions/checkout@v4
       - uses: actions/checkout@v4
         with:
@@ -493,6 +465,7 @@ jobs:
           echo "lib=$(cat vendor/lib/lib.txt)" >> "$GITHUB_OUTPUT"
           echo "head=$(cat vendor/lib-head/lib.txt)" >> "$GITHUB_OUTPUT"
 `,
+      ),
     );
     expect({ conclusion: record.conclusion, log }).toEqual(
       expect.objectContaining({ conclusion: 'success' }),
@@ -509,13 +482,9 @@ jobs:
   it('fails for a repository with no mapped checkout, a ref it does not have, and a path outside the workspace', async () => {
     const { record, log } = await run(
       'checkout-refused',
-      `
-on: push
-permissions: {}
-jobs:
-  refused:
-    runs-on: ubuntu-latest
-    steps:
+      onPush(
+        'refused',
+        `
       - uses: actions/checkout@v4
         continue-on-error: true
         with:
@@ -529,6 +498,7 @@ jobs:
         with:
           path: ../outside
 `,
+      ),
     );
     expect(record.conclusion).toBe('failure');
     expect(record.jobs[0]!.steps.map((s) => s.outcome)).toEqual(['failure', 'failure', 'failure']);

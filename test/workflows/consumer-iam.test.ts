@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadScenario, startSim, type Sim } from '../../sim/index.js';
 import { decodeJwtPayload } from '../../runner/oidc.js';
-import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
-import { runWorkflow, type JobRecord, type WorkflowRecord } from '../../runner/run.js';
+import { repositoryRoot } from '../../runner/repo.js';
 import { consumerRepository, suiteClone } from './consumer-repos.js';
+import { flatJobs as flat, runShopWorkflow } from './consumer-runs.js';
 
 const FIXTURE = resolve(repositoryRoot, 'test/fixtures/consumer');
 const ACCOUNT = '210987654321';
@@ -104,27 +104,13 @@ afterAll(async () => {
 });
 
 async function runShop(workflow: string, inputs: Record<string, string>) {
-  const lines: string[] = [];
   const since = sim.calls().length;
-  const run = await runWorkflow(join(shop, '.github/workflows', workflow), {
-    repoRoot: shop,
-    repository: 'acme/shop',
-    event: 'workflow_dispatch',
-    ref: 'refs/heads/main',
-    sha: shopSha,
+  const { run, log } = await runShopWorkflow(
+    { shop, sha: shopSha, suite, sim, deployRole: DEPLOY_ROLE },
+    workflow,
     inputs,
-    env: { AWS_ENDPOINT_URL: sim.url, AWS_REGION: 'us-east-1' },
-    vars: { AWS_DEPLOY_ROLE_ARN: DEPLOY_ROLE },
-    environments: loadEnvironments(shop),
-    approve: true,
-    uses: { 'acme/ecs-ship': suite },
-    log: (line) => lines.push(line),
-  });
-  return { run, log: lines.join('\n'), calls: sim.calls(since) };
-}
-
-function flat(run: WorkflowRecord): JobRecord[] {
-  return run.jobs.flatMap((j) => (j.called ? flat(j.called) : [j]));
+  );
+  return { run, log, calls: sim.calls(since) };
 }
 
 describe('a deploy role pinned to the suite’s reusable workflow at v1', () => {

@@ -33,13 +33,15 @@ import {
   registryDigest,
 } from '../../runner/docker.js';
 import { ecrHost } from '../e2e/build-push-support.js';
-import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
-import { runWorkflow, type JobRecord, type WorkflowRecord } from '../../runner/run.js';
+import { repositoryRoot } from '../../runner/repo.js';
+import type { WorkflowRecord } from '../../runner/run.js';
 import { git, suiteClone } from './consumer-repos.js';
+import { flatJobs as flat, pushShopRelease, testKeysEcsClient } from './consumer-runs.js';
 
 const FIXTURE = resolve(repositoryRoot, 'test/fixtures/consumer-monorepo');
 const NAMES = Array.from({ length: 10 }, (_, i) => scaleServiceName(i + 1, 10));
 const OTHERS = NAMES.filter((name) => name !== 'svc-003');
+const DEPLOY_ROLE = 'arn:aws:iam::210987654321:role/shop-staging-github-deploy';
 
 let tmp: string;
 let shop: string;
@@ -83,11 +85,7 @@ beforeAll(async () => {
   };
   sim = await startSim({ scenario: world, speed: 60, port: 0 });
   registryHost = await ecrHost(sim);
-  ecs = new ECSClient({
-    endpoint: sim.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIATEST', secretAccessKey: 'test' },
-  });
+  ecs = testKeysEcsClient(sim);
 }, 300_000);
 
 afterAll(async () => {
@@ -95,10 +93,6 @@ afterAll(async () => {
   await sim?.close();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
-
-function flat(run: WorkflowRecord): JobRecord[] {
-  return run.jobs.flatMap((j) => (j.called ? flat(j.called) : [j]));
-}
 
 interface Push {
   sha: string;
@@ -123,30 +117,11 @@ async function push(message: string, change: () => void): Promise<Push> {
   git(shop, 'commit', '--quiet', '--allow-empty', '-m', message);
   const sha = git(shop, 'rev-parse', 'HEAD');
   const since = sim.calls().at(-1)?.seq ?? 0;
-  const lines: string[] = [];
-  const run = await runWorkflow(join(shop, '.github/workflows/release.yml'), {
-    repoRoot: shop,
-    repository: 'acme/shop',
-    event: 'push',
-    ref: 'refs/heads/main',
-    sha,
-    eventPayload: { before, after: sha },
-    env: { AWS_ENDPOINT_URL: sim.url, AWS_REGION: 'us-east-1' },
-    vars: {
-      AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::210987654321:role/shop-staging-github-deploy',
-      // This machine: the base image made locally, and an engine without a bridge network.
-      BASE_IMAGE: 'ecs-ship/node:24',
-      BUILD_NETWORK: 'host',
-    },
-    environments: loadEnvironments(shop),
-    approve: true,
-    uses: { 'acme/ecs-ship': suite },
-    log: (line) => lines.push(line),
-  });
+  const { run, log } = await pushShopRelease({ shop, sha, suite, sim, deployRole: DEPLOY_ROLE }, before);
   before = sha;
   const jobs = flat(run);
   const results = Object.fromEntries(jobs.map((j) => [j.id, j.result]));
-  expect({ results, log: run.conclusion === 'success' ? '' : lines.join('\n').slice(-6000) }).toEqual({
+  expect({ results, log: run.conclusion === 'success' ? '' : log.slice(-6000) }).toEqual({
     results: expect.objectContaining({ build: 'success', deploy: 'success', verify: 'success' }),
     log: '',
   });

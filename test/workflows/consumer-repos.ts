@@ -8,13 +8,25 @@ import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { repositoryRoot } from '../../runner/repo.js';
 
-/** git with a fixed identity and default branch, so commits need no global configuration. */
-export const git = (cwd: string, ...args: string[]): string =>
-  execFileSync(
-    'git',
-    ['-c', 'user.name=Shop CI', '-c', 'user.email=ci@shop.example', '-c', 'init.defaultBranch=main', ...args],
-    { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  ).trim();
+/** git with the given identity and default branch main, so commits need no global configuration. */
+export const gitAs =
+  (name: string, email: string) =>
+  (cwd: string, ...args: string[]): string =>
+    execFileSync(
+      'git',
+      ['-c', `user.name=${name}`, '-c', `user.email=${email}`, '-c', 'init.defaultBranch=main', ...args],
+      { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    ).trim();
+
+/** git as the shop's CI. */
+export const git = gitAs('Shop CI', 'ci@shop.example');
+
+/** Everything in the working tree of `cwd` committed as one commit; its sha. */
+export function commitAll(cwd: string, message: string, run = git): string {
+  run(cwd, 'add', '-A');
+  run(cwd, 'commit', '--quiet', '-m', message);
+  return run(cwd, 'rev-parse', 'HEAD');
+}
 
 /** The fixture directory copied to `path` and committed as one commit of a new repository. */
 export function consumerRepository(
@@ -24,9 +36,7 @@ export function consumerRepository(
 ): { path: string; sha: string } {
   cpSync(fixture, path, { recursive: true });
   git(path, 'init', '--quiet');
-  git(path, 'add', '-A');
-  git(path, 'commit', '--quiet', '-m', message);
-  return { path, sha: git(path, 'rev-parse', 'HEAD') };
+  return { path, sha: commitAll(path, message) };
 }
 
 /** A clone of this repository in `dir`, with `v1` tagged at its HEAD: what `acme/ecs-ship@v1` resolves to. */

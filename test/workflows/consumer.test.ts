@@ -19,9 +19,10 @@ import {
 } from '@aws-sdk/client-ecs';
 import { startSim, type Sim } from '../../sim/index.js';
 import { decodeJwtPayload } from '../../runner/oidc.js';
-import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
-import { runWorkflow, type JobRecord, type RunnerOptions, type WorkflowRecord } from '../../runner/run.js';
+import { repositoryRoot } from '../../runner/repo.js';
+import type { RunnerOptions, WorkflowRecord } from '../../runner/run.js';
 import { consumerRepository, git, suiteClone } from './consumer-repos.js';
+import { flatJobs as flat, runShopWorkflow, testKeysEcsClient } from './consumer-runs.js';
 
 const FIXTURE = resolve(repositoryRoot, 'test/fixtures/consumer');
 const ECR = '210987654321.dkr.ecr.us-east-1.amazonaws.com';
@@ -49,11 +50,7 @@ beforeAll(async () => {
   untagged = join(tmp, 'ecs-ship-untagged');
   git(tmp, 'clone', '--quiet', '--no-tags', repositoryRoot, untagged);
   sim = await startSim({ scenario: join(FIXTURE, 'world.json'), speed: 30, port: 0 });
-  ecs = new ECSClient({
-    endpoint: sim.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIATEST', secretAccessKey: 'test' },
-  });
+  ecs = testKeysEcsClient(sim);
 }, 120_000);
 
 afterAll(async () => {
@@ -62,33 +59,17 @@ afterAll(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-async function runShop(
+function runShop(
   workflow: string,
   inputs: Record<string, string>,
   extra: Partial<RunnerOptions> = {},
 ): Promise<{ run: WorkflowRecord; log: string }> {
-  const lines: string[] = [];
-  const run = await runWorkflow(join(shop, '.github/workflows', workflow), {
-    repoRoot: shop,
-    repository: 'acme/shop',
-    event: 'workflow_dispatch',
-    ref: 'refs/heads/main',
-    sha: shopSha,
+  return runShopWorkflow(
+    { shop, sha: shopSha, suite, sim, deployRole: DEPLOY_ROLE },
+    workflow,
     inputs,
-    // No AWS keys of the runner's own, as on a GitHub-hosted runner: only the credentials steps give any.
-    env: { AWS_ENDPOINT_URL: sim.url, AWS_REGION: 'us-east-1' },
-    vars: { AWS_DEPLOY_ROLE_ARN: DEPLOY_ROLE },
-    environments: loadEnvironments(shop),
-    approve: true,
-    uses: { 'acme/ecs-ship': suite },
-    log: (line) => lines.push(line),
-    ...extra,
-  });
-  return { run, log: lines.join('\n') };
-}
-
-function flat(run: WorkflowRecord): JobRecord[] {
-  return run.jobs.flatMap((j) => (j.called ? flat(j.called) : [j]));
+    extra,
+  );
 }
 
 async function service(name: string): Promise<Service> {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RemoteRepositories, parseRemoteUses, resolveGitRef } from '../../../runner/remote.js';
+import { commitAll, gitAs } from '../../workflows/consumer-repos.js';
 
 let tmp: string;
 let repo: string;
@@ -11,15 +11,7 @@ let plain: string;
 let first: string;
 let second: string;
 
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync(
-    'git',
-    ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args],
-    {
-      cwd,
-      encoding: 'utf8',
-    },
-  ).trim();
+const git = gitAs('t', 't@t');
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'remote-test-'));
@@ -27,9 +19,7 @@ beforeAll(() => {
   mkdirSync(join(repo, 'actions/x'), { recursive: true });
   git(repo, 'init', '--quiet');
   writeFileSync(join(repo, 'actions/x/action.yml'), 'name: x v1\n');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '--quiet', '-m', 'one');
-  first = git(repo, 'rev-parse', 'HEAD');
+  first = commitAll(repo, 'one', git);
   git(repo, 'tag', 'v1');
   writeFileSync(join(repo, 'actions/x/action.yml'), 'name: x v2\n');
   git(repo, 'commit', '--quiet', '-am', 'two');
