@@ -3,7 +3,7 @@
  * by the local runner against the simulator: the wiring between jobs is what
  * is under test, judged from the simulator's state.
  */
-import { beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { resolve } from 'node:path';
 import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
@@ -14,21 +14,18 @@ import {
   SECRET,
   SERVICES,
   jobResults,
-  runStagingWorkflow,
+  releaseToStaging,
   stagingImages,
-  useStagingWorld,
+  useFreshStagingWorld,
   type WorkflowRun,
 } from './staging-world.js';
 
-const world = useStagingWorld();
-beforeEach(async () => {
-  await world.sim.reset();
-});
+const world = useFreshStagingWorld();
 
 const images = stagingImages;
 
 function release(imagesJson: string): Promise<WorkflowRun> {
-  return runStagingWorkflow(world, 'deploy-staging.yml', { inputs: { images: imagesJson } });
+  return releaseToStaging(world, imagesJson);
 }
 
 async function primaryImages(): Promise<Record<string, string>> {

@@ -5,7 +5,7 @@
  * many lines or with quotes, `$` and backticks, the actions run from the
  * workflow's own commit, and an automatic rollback that needs no reviewer.
  */
-import { beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,21 +19,18 @@ import {
   ROLE_VARS,
   SERVICES,
   jobResults,
-  runStagingWorkflow,
+  releaseToStaging,
   stagingImages,
-  useStagingWorld,
+  useFreshStagingWorld,
   type WorkflowRun,
 } from './staging-world.js';
 
-const world = useStagingWorld();
-beforeEach(async () => {
-  await world.sim.reset();
-});
+const world = useFreshStagingWorld();
 
 const SHA = 'c0ffee0000000000000000000000000000000000';
 
 function release(imagesJson: string): Promise<WorkflowRun> {
-  return runStagingWorkflow(world, 'deploy-staging.yml', { inputs: { images: imagesJson } });
+  return releaseToStaging(world, imagesJson);
 }
 
 /** Each staging service's PRIMARY task definition. */

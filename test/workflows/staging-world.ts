@@ -3,7 +3,7 @@
  * real workflow files run by the local runner with the credentials and
  * variables a staging repository has, and reads of where the services stand.
  */
-import { afterAll, beforeAll } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DescribeServicesCommand, ECSClient, type Service } from '@aws-sdk/client-ecs';
@@ -51,6 +51,20 @@ export function useStagingWorld(speed = 30): StagingWorld {
     await world.sim.close();
   });
   return world;
+}
+
+/** The staging world of useStagingWorld, reset to the scenario before each test so no test sees another's release. */
+export function useFreshStagingWorld(speed = 30): StagingWorld {
+  const world = useStagingWorld(speed);
+  beforeEach(async () => {
+    await world.sim.reset();
+  });
+  return world;
+}
+
+/** deploy-staging.yml run with the given `images` input. */
+export function releaseToStaging(world: StagingWorld, imagesJson: string): Promise<WorkflowRun> {
+  return runStagingWorkflow(world, 'deploy-staging.yml', { inputs: { images: imagesJson } });
 }
 
 /** An `images` input: every container on `tag` in the staging registry, unless overridden. */
