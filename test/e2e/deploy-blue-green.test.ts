@@ -22,15 +22,15 @@ import type { AlbRequestRecord } from '../../sim/elb-engine.js';
 import type { Scenario, ServiceSpec } from '../../sim/scenario.js';
 import {
   blueGreenLoadBalancer,
+  ECS_INFRASTRUCTURE_ROLE,
   imageCheckHook,
-  SMALL_WORLD_TIMING,
+  smallWorld,
   startWithClients,
   stopClients,
   type Clients,
 } from '../sim/helpers.js';
 
 const CLUSTER = 'mixed';
-const ROLE = 'arn:aws:iam::123456789012:role/ecs-infrastructure';
 const HOOK_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:image-check';
 const SPEED = 60;
 const BLUE_GREEN = ['api', 'auth'];
@@ -57,7 +57,11 @@ function scenario(): Scenario {
       bakeTimeInMinutes: 3,
       deploymentCircuitBreaker: { enable: true, rollback: true },
       lifecycleHooks: [
-        { hookTargetArn: HOOK_ARN, roleArn: ROLE, lifecycleStages: ['POST_TEST_TRAFFIC_SHIFT'] },
+        {
+          hookTargetArn: HOOK_ARN,
+          roleArn: ECS_INFRASTRUCTURE_ROLE,
+          lifecycleStages: ['POST_TEST_TRAFFIC_SHIFT'],
+        },
       ],
     },
   });
@@ -75,11 +79,7 @@ function scenario(): Scenario {
     deregistrationDelaySeconds: 2,
   });
   return {
-    name: 'mixed-strategies',
-    seed: 11,
-    timing: SMALL_WORLD_TIMING,
-    throttling: { enabled: false },
-    clusters: [{ name: CLUSTER }],
+    ...smallWorld('mixed-strategies', 11, CLUSTER),
     // api:unhealthy answers 500: its tasks fail the target group's health checks.
     images: { 'api:unhealthy': { health: 'unhealthy', healthStatus: 500, http: { status: 500 } } },
     taskDefinitions: SERVICES.map((name) => ({

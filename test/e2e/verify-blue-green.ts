@@ -7,7 +7,7 @@
  * passing its health checks; "worker" rolls.
  */
 import type { Scenario } from '../../sim/index.js';
-import { blueGreenLoadBalancer, SMALL_WORLD_TIMING } from '../sim/helpers.js';
+import { blueGreenLoadBalancer, smallWorld } from '../sim/helpers.js';
 
 export const CLUSTER = 'bg';
 export const keys = { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'simulator' };
@@ -21,11 +21,7 @@ export const keys = { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'simulator'
 export function blueGreenWorld(testPort: number): Scenario {
   const healthCheck = { intervalSeconds: 2, healthyThresholdCount: 2 };
   return {
-    name: 'verify-test-traffic',
-    seed: 11,
-    timing: SMALL_WORLD_TIMING,
-    throttling: { enabled: false },
-    clusters: [{ name: CLUSTER }],
+    ...smallWorld('verify-test-traffic', 11, CLUSTER),
     taskDefinitions: [
       ...['web:v1', 'web:v2', 'web:broken'].map((image) => ({
         family: 'web',

@@ -27,8 +27,9 @@ import type { Scenario, ServiceSpec } from '../../sim/scenario.js';
 import type { SimEvent } from '../../sim/world.js';
 import {
   blueGreenLoadBalancer,
+  ECS_INFRASTRUCTURE_ROLE,
   imageCheckHook,
-  SMALL_WORLD_TIMING,
+  smallWorld,
   startWithClients,
   stopClients,
   waitFor,
@@ -36,7 +37,6 @@ import {
 } from './helpers.js';
 
 const CLUSTER = 'bg';
-const ROLE = 'arn:aws:iam::123456789012:role/ecs-infrastructure';
 const HOOK_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:gate-hook';
 
 /**
@@ -92,11 +92,7 @@ function scenario(
   hookCode = GATE_HOOK,
 ): Scenario {
   return {
-    name: 'blue-green',
-    seed: 7,
-    timing: SMALL_WORLD_TIMING,
-    throttling: { enabled: false },
-    clusters: [{ name: CLUSTER }],
+    ...smallWorld('blue-green', 7, CLUSTER),
     taskDefinitions: [1, 2, 3].map((n) => ({
       family: 'web',
       networkMode: 'awsvpc',
@@ -189,7 +185,9 @@ async function start(
   return world;
 }
 
-const hook = (stages: string[]) => [{ hookTargetArn: HOOK_ARN, roleArn: ROLE, lifecycleStages: stages }];
+const hook = (stages: string[]) => [
+  { hookTargetArn: HOOK_ARN, roleArn: ECS_INFRASTRUCTURE_ROLE, lifecycleStages: stages },
+];
 
 async function deploy(c: Clients, revision = 'web:2'): Promise<string> {
   await c.ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'web', taskDefinition: revision }));
@@ -322,7 +320,7 @@ describe('blue/green deployments: refused configurations', () => {
               advancedConfiguration: {
                 alternateTargetGroupArn: tg,
                 productionListenerRule: 'arn:nope',
-                roleArn: ROLE,
+                roleArn: ECS_INFRASTRUCTURE_ROLE,
               },
             },
           ],
@@ -531,7 +529,7 @@ describe('listener rules that are not a listener default', () => {
       lb.advancedConfiguration = {
         alternateTargetGroup: 'web-green',
         productionListenerRule: { loadBalancer: 'alb', port: 80, priority: 10 },
-        roleArn: ROLE,
+        roleArn: ECS_INFRASTRUCTURE_ROLE,
       };
     });
     const { c } = w;

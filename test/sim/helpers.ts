@@ -4,7 +4,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { loadScenario, startSim, type Sim, type StartSimOptions } from '../../sim/index.js';
-import type { Scenario, ServiceSpec, Timing } from '../../sim/scenario.js';
+import type { Scenario, ServiceSpec } from '../../sim/scenario.js';
 import { createServer } from 'node:net';
 
 export const STAGING = 'sim/scenarios/staging.json';
@@ -157,15 +157,30 @@ export async function refusal(
   throw new Error('the call was served');
 }
 
-/** The blue/green tests' small worlds: fixed timing (no jitter), a few simulated seconds a step. */
-export const SMALL_WORLD_TIMING: Partial<Timing> = {
-  provisionMs: 1000,
-  pullMs: 1000,
-  stopMs: 500,
-  jitter: 0,
-  schedulerTickMs: 1000,
-  registrationMs: 500,
-};
+/**
+ * The frame of the blue/green tests' small worlds: fixed timing (no jitter, a few simulated
+ * seconds a step), no throttling, one cluster.
+ */
+export function smallWorld(
+  name: string,
+  seed: number,
+  cluster: string,
+): Pick<Scenario, 'name' | 'seed' | 'timing' | 'throttling' | 'clusters'> {
+  return {
+    name,
+    seed,
+    timing: {
+      provisionMs: 1000,
+      pullMs: 1000,
+      stopMs: 500,
+      jitter: 0,
+      schedulerTickMs: 1000,
+      registrationMs: 500,
+    },
+    throttling: { enabled: false },
+    clusters: [{ name: cluster }],
+  };
+}
 
 /** The role ECS assumes to shift a blue/green service's traffic (advancedConfiguration.roleArn). */
 export const ECS_INFRASTRUCTURE_ROLE = 'arn:aws:iam::123456789012:role/ecs-infrastructure';

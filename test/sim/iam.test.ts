@@ -95,6 +95,14 @@ const migrationsDefinition = {
   ],
 };
 const network = { awsvpcConfiguration: { subnets: ['subnet-aaaa1111'], securityGroups: ['sg-1'] } };
+/** RunTask of the migrations task definition on Fargate in `cluster`. */
+const runMigrations = (cluster: string) =>
+  new RunTaskCommand({
+    cluster,
+    taskDefinition: 'alva-migrations',
+    launchType: 'FARGATE',
+    networkConfiguration: network,
+  });
 
 beforeAll(async () => {
   sim = await startSim({ scenario: scenarioWith(iamSpec()), speed: 20, port: 0 });
@@ -226,29 +234,13 @@ describe('authorization against the role policies', () => {
   it('honours the ecs:cluster condition on RunTask and ListTasks', async () => {
     await sim.load(scenarioWith(iamSpec()));
     const ecs = ecsAs(await deploySession());
-    const elsewhere = await refusal(
-      ecs.send(
-        new RunTaskCommand({
-          cluster: 'other-cluster',
-          taskDefinition: 'alva-migrations',
-          launchType: 'FARGATE',
-          networkConfiguration: network,
-        }),
-      ),
-    );
+    const elsewhere = await refusal(ecs.send(runMigrations('other-cluster')));
     expect(elsewhere.message).toContain(
       'not authorized to perform: ecs:RunTask on resource: arn:aws:ecs:us-east-1:123456789012:task-definition/alva-migrations:',
     );
     const listElsewhere = await refusal(ecs.send(new ListTasksCommand({ cluster: 'other-cluster' })));
     expect(listElsewhere.message).toContain('ecs:ListTasks on resource: * because');
-    const run = await ecs.send(
-      new RunTaskCommand({
-        cluster: CLUSTER,
-        taskDefinition: 'alva-migrations',
-        launchType: 'FARGATE',
-        networkConfiguration: network,
-      }),
-    );
+    const run = await ecs.send(runMigrations(CLUSTER));
     expect(run.tasks?.[0]?.clusterArn).toBe(CLUSTER_ARN);
     const call = sim.calls().findLast((c) => c.operation === 'RunTask');
     expect(call?.gate).toMatchObject({ principal: PRINCIPAL, action: 'ecs:RunTask', decision: 'Allowed' });
@@ -272,16 +264,7 @@ describe('authorization against the role policies', () => {
     await sim.load(scenarioWith(iamSpec(without('PassTaskRoles'))));
     const ecs = ecsAs(await deploySession());
     const since = sim.events().at(-1)?.seq ?? 0;
-    const err = await refusal(
-      ecs.send(
-        new RunTaskCommand({
-          cluster: CLUSTER,
-          taskDefinition: 'alva-migrations',
-          launchType: 'FARGATE',
-          networkConfiguration: network,
-        }),
-      ),
-    );
+    const err = await refusal(ecs.send(runMigrations(CLUSTER)));
     expect(err.message).toBe(
       `User: ${PRINCIPAL} is not authorized to perform: iam:PassRole on resource: ${TASK_ROLE} because no identity-based policy allows the iam:PassRole action`,
     );
@@ -292,14 +275,7 @@ describe('authorization against the role policies', () => {
     const deny: PolicyStatement = { Effect: 'Deny', Action: 'ecs:StopTask', Resource: '*' };
     await sim.load(scenarioWith(iamSpec([...deployStatements(), deny])));
     const ecs = ecsAs(await deploySession());
-    const run = await ecs.send(
-      new RunTaskCommand({
-        cluster: CLUSTER,
-        taskDefinition: 'alva-migrations',
-        launchType: 'FARGATE',
-        networkConfiguration: network,
-      }),
-    );
+    const run = await ecs.send(runMigrations(CLUSTER));
     const taskArn = run.tasks![0].taskArn!;
     const err = await refusal(ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: taskArn })));
     expect(err.message).toBe(
