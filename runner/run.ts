@@ -875,6 +875,9 @@ function baseEnv(sc: StepContext): Record<string, string> {
   }
   return {
     ...env,
+    // Each job is a fresh runner: its own Docker client configuration (registry logins), so jobs
+    // and runs on one machine never share or race on ~/.docker/config.json (an explicit env wins).
+    DOCKER_CONFIG: join(sc.runnerTemp, '.docker'),
     ...sc.scope.options.env,
     CI: 'true',
     GITHUB_ACTIONS: 'true',
