@@ -14,16 +14,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { loadScenario, startSim, type Sim } from '../../sim/index.js';
-import {
-  REGISTRY,
-  REGISTRY_PASSWORD,
-  REGISTRY_USER,
-  ensureDocker,
-  registryDigest,
-} from '../../runner/docker.js';
+import { ensureDocker, registryDigest } from '../../runner/docker.js';
 import { repositoryRoot } from '../../runner/repo.js';
 import { consumerRepository, git, suiteClone } from './consumer-repos.js';
-import { flatJobs as flat, pushShopRelease, testKeysEcsClient } from './consumer-runs.js';
+import { flatJobs as flat, pushShopRelease, sharedRegistryEcr, testKeysEcsClient } from './consumer-runs.js';
 
 const FIXTURE = resolve(repositoryRoot, 'test/fixtures/consumer');
 
@@ -47,13 +41,8 @@ beforeAll(async () => {
   ));
   suite = suiteClone(tmp).path;
   const world = loadScenario(join(FIXTURE, 'world.json'));
-  world.ecr = {
-    registry: REGISTRY,
-    username: REGISTRY_USER,
-    password: REGISTRY_PASSWORD,
-    // The shop's repositories, each under this run's prefix in the shared registry.
-    repositories: ['shop-web', 'shop-worker'].map((name) => `${prefix}/${name}`),
-  };
+  // The shop's repositories, each under this run's prefix in the shared registry.
+  world.ecr = sharedRegistryEcr(['shop-web', 'shop-worker'].map((name) => `${prefix}/${name}`));
   sim = await startSim({ scenario: world, speed: 30, port: 0 });
   ecs = testKeysEcsClient(sim);
 }, 300_000);

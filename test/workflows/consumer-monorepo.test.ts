@@ -25,18 +25,12 @@ import { join, resolve } from 'node:path';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { loadScenario, startSim, type Sim } from '../../sim/index.js';
 import { scaleScenario, scaleServiceName } from '../../sim/scale.js';
-import {
-  REGISTRY,
-  REGISTRY_PASSWORD,
-  REGISTRY_USER,
-  ensureDocker,
-  registryDigest,
-} from '../../runner/docker.js';
+import { ensureDocker, registryDigest } from '../../runner/docker.js';
 import { ecrHost } from '../e2e/build-push-support.js';
 import { repositoryRoot } from '../../runner/repo.js';
 import type { WorkflowRecord } from '../../runner/run.js';
 import { git, suiteClone } from './consumer-repos.js';
-import { flatJobs as flat, pushShopRelease, testKeysEcsClient } from './consumer-runs.js';
+import { flatJobs as flat, pushShopRelease, sharedRegistryEcr, testKeysEcsClient } from './consumer-runs.js';
 
 const FIXTURE = resolve(repositoryRoot, 'test/fixtures/consumer-monorepo');
 const NAMES = Array.from({ length: 10 }, (_, i) => scaleServiceName(i + 1, 10));
@@ -77,12 +71,7 @@ beforeAll(async () => {
   suite = suiteClone(tmp).path;
 
   const world = scaleScenario(loadScenario(resolve(repositoryRoot, 'test/fixtures/consumer/world.json')), 10);
-  world.ecr = {
-    registry: REGISTRY,
-    username: REGISTRY_USER,
-    password: REGISTRY_PASSWORD,
-    repositories: NAMES.map((name) => `${prefix}/${name}`),
-  };
+  world.ecr = sharedRegistryEcr(NAMES.map((name) => `${prefix}/${name}`));
   sim = await startSim({ scenario: world, speed: 60, port: 0 });
   registryHost = await ecrHost(sim);
   ecs = testKeysEcsClient(sim);

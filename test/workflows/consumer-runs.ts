@@ -5,13 +5,19 @@
  */
 import { join } from 'node:path';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import type { Sim } from '../../sim/index.js';
+import type { Scenario, Sim } from '../../sim/index.js';
+import { REGISTRY, REGISTRY_PASSWORD, REGISTRY_USER } from '../../runner/docker.js';
 import { loadEnvironments } from '../../runner/repo.js';
 import { runWorkflow, type JobRecord, type RunnerOptions, type WorkflowRecord } from '../../runner/run.js';
 
 /** Every job of a run, the jobs of called workflows in place of the job that called them. */
 export function flatJobs(run: WorkflowRecord): JobRecord[] {
   return run.jobs.flatMap((j) => (j.called ? flatJobs(j.called) : [j]));
+}
+
+/** The world's ECR served by the machine's shared registry (127.0.0.1:5000), holding `repositories`. */
+export function sharedRegistryEcr(repositories: string[]): NonNullable<Scenario['ecr']> {
+  return { registry: REGISTRY, username: REGISTRY_USER, password: REGISTRY_PASSWORD, repositories };
 }
 
 /** An ECS client of the simulator with unsigned test keys (served where the world has no IAM model). */
