@@ -9,16 +9,15 @@ import { describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
 import { runWorkflow } from '../../runner/run.js';
 import {
-  CLUSTER,
   ECR,
   REPOSITORY,
   ROLE_VARS,
-  SERVICES,
   jobResults,
+  primaryTaskDefinitions,
   releaseToStaging,
   stagingImages,
   useFreshStagingWorld,
@@ -34,17 +33,7 @@ function release(imagesJson: string): Promise<WorkflowRun> {
 }
 
 /** Each staging service's PRIMARY task definition. */
-async function primaries(): Promise<Record<string, string>> {
-  const { services = [] } = await world.ecs.send(
-    new DescribeServicesCommand({ cluster: CLUSTER, services: SERVICES }),
-  );
-  return Object.fromEntries(
-    services.map((s) => [
-      s.serviceName!,
-      s.deployments!.find((d) => d.status === 'PRIMARY')!.taskDefinition!,
-    ]),
-  );
-}
+const primaries = () => primaryTaskDefinitions(world);
 
 async function containerImage(taskDefinition: string, container: string): Promise<string | undefined> {
   const { taskDefinition: td } = await world.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition }));

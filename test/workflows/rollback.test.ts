@@ -3,7 +3,7 @@
  * `to` (previous, a revision number, a JSON map, tag:<tag>) on a subset of the
  * services, and the refusals, judged from the simulator's state and call log.
  */
-import { beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
@@ -16,19 +16,16 @@ import {
   CLUSTER,
   ECR,
   SECRET,
-  SERVICES,
+  primaryTaskDefinitions,
   runStagingWorkflow,
-  useStagingWorld,
+  useFreshStagingWorld,
   type WorkflowRun,
 } from './staging-world.js';
 
 const td = (family: string, revision: number) =>
   `arn:aws:ecs:us-east-1:123456789012:task-definition/${family}:${revision}`;
 
-const world = useStagingWorld();
-beforeEach(async () => {
-  await world.sim.reset();
-});
+const world = useFreshStagingWorld();
 
 function rollback(
   inputs: { services: string; to?: string },
@@ -48,17 +45,7 @@ async function describe1(service: string): Promise<Service> {
 }
 
 /** Each service's PRIMARY task definition, from the simulator. */
-async function primaries(): Promise<Record<string, string>> {
-  const { services = [] } = await world.ecs.send(
-    new DescribeServicesCommand({ cluster: CLUSTER, services: SERVICES }),
-  );
-  return Object.fromEntries(
-    services.map((s) => [
-      s.serviceName!,
-      s.deployments!.find((d) => d.status === 'PRIMARY')!.taskDefinition!,
-    ]),
-  );
-}
+const primaries = () => primaryTaskDefinitions(world);
 
 /** Registers the next revision of `family` with its one container on `tag`. */
 async function registerRevision(family: string, tag: string): Promise<string> {

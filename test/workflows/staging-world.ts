@@ -121,3 +121,13 @@ export async function describeStaging(world: StagingWorld): Promise<Service[]> {
   );
   return services;
 }
+
+/** Each staging service's PRIMARY task definition, from the simulator. */
+export async function primaryTaskDefinitions(world: StagingWorld): Promise<Record<string, string>> {
+  return Object.fromEntries(
+    (await describeStaging(world)).map((s) => [
+      s.serviceName!,
+      s.deployments!.find((d) => d.status === 'PRIMARY')!.taskDefinition!,
+    ]),
+  );
+}
