@@ -31,6 +31,7 @@ import {
   stagingImages,
   type StagingWorld,
 } from './staging-world.js';
+import { expectRunSucceeded } from './run-outcome.js';
 
 const SPEED = 30;
 const CI_IDENTITY = 'lib/stacks/ci-identity-stack.ts';
@@ -62,13 +63,7 @@ describe('the world synthesized from infra/ as committed, IAM enforced', () => {
     const { run, log } = await runStagingWorkflow(world, 'deploy-staging.yml', {
       inputs: { images: stagingImages('iam1') },
     });
-    expect({
-      conclusion: run.conclusion,
-      tail: run.conclusion === 'success' ? '' : log.slice(-3000),
-    }).toEqual({
-      conclusion: 'success',
-      tail: '',
-    });
+    expectRunSucceeded(run, log);
     const calls = world.sim.calls();
     expect(refused(calls)).toEqual([]);
     // Every AWS call the jobs made was a session's, authorized (none served unauthenticated).
