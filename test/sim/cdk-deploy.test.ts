@@ -7,14 +7,13 @@
  * with TemplateURL, and the world serves the app; a second run changes nothing.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { startSim, type Sim } from '../../sim/index.js';
 import { withCdkBootstrap } from '../../sim/cfn/bootstrap.js';
+import { synthesize } from '../../sim/assembly/index.js';
 import type { Scenario } from '../../sim/scenario.js';
 
 const ACCOUNT = '123456789012';
@@ -75,12 +74,13 @@ async function calls(sim: Sim, since = 0): Promise<Call[]> {
   return (await (await fetch(`${sim.url}/_sim/calls?since=${since}`)).json()) as Call[];
 }
 
-const scratch: string[] = [];
+let app: string | undefined;
 
 /** `cdk deploy --all --require-approval never` from infra/, with the simulator as every service's endpoint. */
 function cdkDeploy(sim: Sim, credentials: Credentials): Promise<{ code: number; output: string }> {
-  const out = mkdtempSync(join(tmpdir(), 'cdk-deploy-sim-'));
-  scratch.push(out);
+  // The app synthesized once (cached by its sources) and handed to the CLI as a cloud assembly, so each run
+  // is the deploy alone: the CLI publishes and deploys an assembly directory exactly as one it synthesized.
+  app ??= synthesize({ appDir: INFRA });
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -93,7 +93,7 @@ function cdkDeploy(sim: Sim, credentials: Credentials): Promise<{ code: number; 
     AWS_EC2_METADATA_DISABLED: 'true',
     CDK_DISABLE_CLI_TELEMETRY: 'true',
   };
-  const args = ['deploy', '--all', '--require-approval', 'never', '--no-notices', '--output', out];
+  const args = ['deploy', '--all', '--app', app, '--require-approval', 'never', '--no-notices'];
   return new Promise((resolve) => {
     execFile(CDK, args, { cwd: INFRA, env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` });
@@ -117,7 +117,6 @@ describe('cdk deploy --all against the simulator', () => {
   const sims: Sim[] = [];
   afterAll(async () => {
     await Promise.all(sims.map((s) => s.close()));
-    for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
   });
 
   it("refuses an account that is not bootstrapped with the CLI's own message, deploying nothing", async () => {
