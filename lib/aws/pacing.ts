@@ -54,7 +54,7 @@ export class TokenPacer {
   /**
    * The cancellation of the last caller that gave one: a retry the SDK makes of
    * that caller's call (pacedRetries) waits for its token under it, so a
-   * cancelled release is not held in the queue.
+   * cancelled release is not held in the queue (its retries then go unpaced).
    */
   lastSignal?: AbortSignal;
 
@@ -132,7 +132,18 @@ function pacedRetries(client: PacedClient, byAction: Map<string, TokenPacer>): v
       const attempt = Number(
         /attempt=(\d+)/.exec(args.request?.headers?.['amz-sdk-request'] ?? '')?.[1] ?? 1,
       );
-      if (attempt > 1) await pacer.take(pacer.lastSignal);
+      if (attempt > 1) {
+        // A cancellation ends the wait, never the call: the rollback a cancelled release sends within
+        // GitHub's grace goes through this client too, and must reach AWS (at the SDK's own pace).
+        const signal = pacer.lastSignal;
+        if (!signal?.aborted) {
+          try {
+            await pacer.take(signal);
+          } catch {
+            // cancelled while waiting: send it now
+          }
+        }
+      }
       try {
         return await next(args);
       } catch (err) {

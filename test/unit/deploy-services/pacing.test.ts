@@ -199,7 +199,7 @@ describe("the SDK's own retries of a paced call", () => {
     expect(attempts.filter((a) => !a.refused)).toHaveLength(3);
   });
 
-  it('a retry waiting for its token ends when the release is cancelled', async () => {
+  it('a retry waiting for its token stops waiting when the release is cancelled (the SDK retries on at its own pace)', async () => {
     // A clock on which no token ever comes: only the cancellation ends a wait.
     const stuck: Clock = {
       now: () => 0,
@@ -235,5 +235,38 @@ describe("the SDK's own retries of a paced call", () => {
     const sent = ecs.send(new UpdateServiceCommand({ cluster: 'alva', service: 'svc' }));
     release.abort('cancelled');
     await expect(sent).rejects.toThrow();
+  });
+  it('a rollback sent after the release was cancelled is retried and reaches AWS, not failed by the cancellation', async () => {
+    const { Readable } = await import('node:stream');
+    let attempts = 0;
+    const reply = (statusCode: number, body: unknown) =>
+      Promise.resolve({
+        response: {
+          statusCode,
+          headers: { 'content-type': 'application/x-amz-json-1.1' },
+          body: Readable.from([Buffer.from(JSON.stringify(body))]),
+        },
+      });
+    const ecs = new ECSClient({
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:9',
+      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
+      requestHandler: {
+        // Throttled once (as AWS may answer a rollback sent in a burst), then accepted.
+        handle: () =>
+          ++attempts === 1
+            ? reply(400, { __type: 'ThrottlingException', message: 'Rate exceeded' })
+            : reply(200, { service: { serviceName: 'svc' } }),
+      } as never,
+      retryStrategy: cappedRetryStrategy(8, () => 0),
+    });
+    const pacer = ecsStartPacer(ecs, 'UpdateService', manualClock(0));
+    const release = new AbortController();
+    await pacer.take(release.signal);
+    pacer.throttled();
+    release.abort('cancelled');
+    const rollback = await ecs.send(new UpdateServiceCommand({ cluster: 'alva', service: 'svc' }));
+    expect(rollback.service?.serviceName).toBe('svc');
+    expect(attempts).toBe(2);
   });
 });
