@@ -30,7 +30,6 @@
  * listener and rule, which target group, which task and task definition.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mulberry32 } from './clock.js';
 import type {
   ElbEngine,
@@ -42,6 +41,7 @@ import type {
   TargetRecord,
   WeightedTargetGroup,
 } from './elb-engine.js';
+import { closeServer, listen } from './listen.js';
 
 /** What the data plane reads of the simulator: ELB state, its request log and the clock's scale. */
 export interface AlbDataPlaneDeps {
@@ -102,24 +102,6 @@ export async function startAlbDataPlane(deps: AlbDataPlaneDeps): Promise<AlbData
       await Promise.all(servers.map(closeServer));
     },
   };
-}
-
-function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }
 
 /** `*` any run of characters, `?` exactly one; everything else literal. */

@@ -19,10 +19,10 @@
  * name it, so clients that log in through ECR push through it.
  * Error shape: https://distribution.github.io/distribution/spec/api/#errors
  */
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { DataPlaneDeps } from './registry.js';
 import { EcrService } from './services/ecr.js';
+import { closeServer, listen } from './listen.js';
 
 /** `/v2/<name>/manifests/<reference>`, `/v2/<name>/blobs/…`, `/v2/<name>/tags/list`. */
 const REPOSITORY_PATH = /^\/v2\/(.+?)\/(manifests|blobs|tags)\/(.*)$/;
@@ -187,22 +187,4 @@ function registryError(res: ServerResponse, status: number, code: string, messag
 function splitHost(address: string): [string, number] {
   const url = new URL(/^https?:\/\//.test(address) ? address : `http://${address}`);
   return [url.hostname, Number(url.port || 80)];
-}
-
-function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }
