@@ -270,13 +270,18 @@ describe('deployment circuit breaker', () => {
     });
     expect(task.containers![0]).toMatchObject({ name: 'auth', exitCode: 1, lastStatus: 'STOPPED' });
     const taskId = task.taskArn!.split('/').pop();
-    const { events } = await c.logs.send(
-      new FilterLogEventsCommand({
-        logGroupName: '/ecs/alva-staging/auth',
-        logStreamNames: [`auth/auth/${taskId}`],
-      }),
-    );
-    expect(events!.map((e) => e.message)).toContain('Process exiting with code 1');
+    // The lines reach CloudWatch Logs as the container writes them; under load the read can come first.
+    const messages = await waitFor(async () => {
+      const { events } = await c.logs.send(
+        new FilterLogEventsCommand({
+          logGroupName: '/ecs/alva-staging/auth',
+          logStreamNames: [`auth/auth/${taskId}`],
+        }),
+      );
+      const lines = events!.map((e) => e.message);
+      return lines.includes('Process exiting with code 1') ? lines : undefined;
+    }, 'the crash log lines').catch(() => undefined);
+    expect(messages).toContain('Process exiting with code 1');
   });
 
   it('an image that cannot be pulled stops with TaskFailedToStart and CannotPullContainerError', async () => {
