@@ -69,6 +69,11 @@ export interface DeployedService {
   lifecycleStage?: string;
   /** BLUE_GREEN, LINEAR, CANARY: % of production traffic on the new (green) revision at the last read. */
   productionTrafficWeight?: number;
+  /**
+   * BLUE_GREEN, LINEAR, CANARY: the target service revision ARN of the service deployment this run
+   * followed (what the release gate opens for: release-gate `open`).
+   */
+  serviceRevisionArn?: string;
   /** The revision the service's PRIMARY deployment runs at the end. */
   finalTaskDefinition: string;
   consoleUrl?: string;
@@ -110,6 +115,7 @@ const STRING_FIELDS = [
   'reason',
   'strategy',
   'lifecycleStage',
+  'serviceRevisionArn',
 ] as const;
 
 /** The `deployments` output of one run. */

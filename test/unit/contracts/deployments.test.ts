@@ -31,6 +31,7 @@ const report: DeployReport = {
       strategy: 'BLUE_GREEN',
       lifecycleStage: 'BAKE_TIME',
       productionTrafficWeight: 0,
+      serviceRevisionArn: 'arn:aws:ecs:us-east-1:123456789012:service-revision/alva/alva-web/4077',
       startedAt: '2026-11-26T21:40:02.114Z',
       finishedAt: '2026-11-26T21:41:31.870Z',
       durationMs: 89_756,
@@ -113,6 +114,11 @@ describe('deployments: what it refuses, naming the input and the fix', () => {
       'a productionTrafficWeight that is not a number',
       '{"alva-web": {"taskDefinition": "w:5", "productionTrafficWeight": "100%"}}',
       /"productionTrafficWeight" is not a number/,
+    ],
+    [
+      'a serviceRevisionArn that is not a string',
+      '{"alva-web": {"taskDefinition": "w:5", "serviceRevisionArn": 4077}}',
+      /"serviceRevisionArn" is not a string \(4077\)/,
     ],
     [
       'images that is not an array',
