@@ -37,18 +37,23 @@ describe('the release pipeline (ecs-deploy.yml)', () => {
       parse(readFileSync(join(dir, '..', '..', 'actions', name, 'action.yml'), 'utf8')) as {
         inputs: Record<string, unknown>;
       };
-    const passed: [string, string, string][] = [
+    // [job, workflow input, action input, the step's id when the job has several of the suite's actions]
+    const passed: [string, string, string, string?][] = [
       ['build', 'reuse-unchanged', 'reuse-unchanged'],
       ['build', 'max-parallel', 'max-parallel'],
       ['build', 'registry', 'registry'],
       ['build', 'registry-username', 'username'],
-      ['deploy', 'wait-for', 'wait-for'],
+      // The gated release's second run (the first waits for test traffic: see the gate's tests below).
+      ['deploy', 'wait-for', 'wait-for', 'follow'],
+      ['deploy', 'release-gate-parameter', 'parameter', 'gate_pending'],
       ['verify', 'base-url', 'base-url'],
       ['verify', 'consecutive-successes', 'consecutive-successes'],
     ];
-    for (const [jobId, input, actionInput] of passed) {
+    for (const [jobId, input, actionInput, stepId] of passed) {
       expect(call.inputs).toHaveProperty([input]);
-      const step = job(jobId).steps!.find((s) => s.uses?.startsWith('./.ecs-ship/actions/'))!;
+      const step = job(jobId).steps!.find((s) =>
+        stepId ? s.id === stepId : s.uses?.startsWith('./.ecs-ship/actions/'),
+      )!;
       expect(action(step.uses!.split('/').pop()!).inputs).toHaveProperty([actionInput]);
       expect(step.with?.[actionInput]).toBe(`\${{ inputs.${input} }}`);
     }
@@ -127,6 +132,72 @@ describe('the release pipeline (ecs-deploy.yml)', () => {
   });
 });
 
+describe('the release gate across services (ecs-deploy.yml, release-gate-parameter)', () => {
+  const call = triggers(pipeline).workflow_call as { inputs: Record<string, { default?: unknown }> };
+  const steps = () => job('deploy').steps!;
+  const step = (id: string) => steps().find((s) => s.id === id)!;
+  const gated = "inputs.release-gate-parameter != ''";
+
+  it('is off by default: without the parameter the deploy job is one deploy-services run as before', () => {
+    expect(call.inputs['release-gate-parameter']!.default).toBe('');
+    expect(call.inputs['test-traffic-checks']!.default).toBe('');
+    // Every step the gate adds runs only with the parameter; the first deploy-services run keeps the caller's wait-for.
+    const deploy = step('deploy');
+    expect(deploy.if).toBeUndefined();
+    expect(deploy.with?.['wait-for']).toBe(`\${{ ${gated} && 'test-traffic' || inputs.wait-for }}`);
+    for (const s of steps().filter((s) => s.id !== 'deploy' && s.uses?.startsWith('./.ecs-ship/actions/')))
+      expect({ step: s.id ?? s.name, if: String(s.if) }).toEqual({
+        step: s.id ?? s.name,
+        if: expect.stringContaining(gated),
+      });
+  });
+
+  it('holds, verifies on test traffic, opens, then follows the same release to the end', () => {
+    const order = steps()
+      .filter((s) => s.uses?.startsWith('./.ecs-ship/actions/'))
+      .map((s) => `${s.uses!.split('/').pop()}${s.with?.state ? `:${String(s.with.state)}` : ''}`);
+    expect(order).toEqual([
+      'release-gate:pending',
+      'deploy-services',
+      'verify',
+      'release-gate:open',
+      'deploy-services',
+      'release-gate:closed',
+    ]);
+    const verify = steps().find((s) => s.uses === './.ecs-ship/actions/verify')!;
+    expect(verify.with).toMatchObject({
+      traffic: 'test',
+      services: '${{ steps.held.outputs.services }}',
+      deployments: '${{ steps.deploy.outputs.deployments }}',
+      checks: '${{ inputs.test-traffic-checks || inputs.checks }}',
+    });
+    // The gate opens for the revisions the first run deployed; the second run is the same release.
+    expect(step('gate_open').with?.deployments).toBe('${{ steps.deploy.outputs.deployments }}');
+    const { ['wait-for']: _first, ...first } = step('deploy').with!;
+    const { ['wait-for']: _second, ...second } = step('follow').with!;
+    expect(second).toEqual(first);
+  });
+
+  it('closes the gate when the job fails or is cancelled, and never needs deployments for it', () => {
+    const close = steps().find((s) => s.with?.state === 'closed')!;
+    expect(String(close.if)).toMatch(/failure\(\) \|\| cancelled\(\)/);
+    expect(close.with?.deployments).toBeUndefined();
+    expect(close.with?.parameter).toBe('${{ inputs.release-gate-parameter }}');
+  });
+
+  it('hands the verify and rollback jobs one deployments output covering both runs', () => {
+    expect(job('deploy').outputs?.deployments).toBe(
+      '${{ steps.deployments.outputs.deployments || steps.deploy.outputs.deployments }}',
+    );
+    const merge = step('deployments');
+    expect(String(merge.if)).toMatch(/always\(\)/);
+    expect(merge.env).toEqual({
+      FIRST: '${{ steps.deploy.outputs.deployments }}',
+      SECOND: '${{ steps.follow.outputs.deployments }}',
+    });
+  });
+});
+
 describe('deploy-staging.yml', () => {
   const staging = load('deploy-staging.yml');
   it('runs on push to staging and by hand, one release at a time, never cancelled half-way', () => {
@@ -144,6 +215,12 @@ describe('deploy-staging.yml', () => {
     expect(rollbackEnvironment).toBe('staging-rollback');
     expect(environments[rollbackEnvironment]).toEqual({ reviewers: [], 'deployment-branches': ['staging'] });
     expect(environments.staging!.reviewers!.length).toBeGreaterThan(0);
+  });
+  it('turns the release gate on from repository variables (empty: every service rolls)', () => {
+    expect(staging.jobs.release!.with).toMatchObject({
+      'release-gate-parameter': '${{ vars.RELEASE_GATE_PARAMETER }}',
+      'test-traffic-checks': '${{ vars.RELEASE_GATE_CHECKS }}',
+    });
   });
   it('is one pipeline: it calls the reusable workflow', () => {
     expect(Object.values(staging.jobs).map((j) => j.uses)).toEqual(['./.github/workflows/ecs-deploy.yml']);
