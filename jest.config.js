@@ -27,6 +27,16 @@ const needsDocker = [
 const synthesizesInfra = ['test/unit/cdk-diff/infra-diff.test.ts'];
 
 /**
+ * The tests that run the CDK CLI (`cdk deploy` of infra/) against the simulator: minutes of real time
+ * each (the CLI polls in real time), so test:infra, not the unit inner loop
+ * (test/architecture/test-subsets.test.ts). As a glob for testMatch and a regular expression for ignoring.
+ */
+const drivesCdkCli = {
+  glob: 'test/sim/cdk-deploy*.test.ts',
+  pattern: 'test/sim/cdk-deploy[^/]*\\.test\\.ts$',
+};
+
+/**
  * One project per subset, so `npm run test:<name>` is `jest --selectProjects <name>`
  * and `npm test` (no selection) is all of them. Every test file is in exactly one.
  */
@@ -40,6 +50,7 @@ export default {
       testPathIgnorePatterns: [
         ...typescript.testPathIgnorePatterns,
         ...synthesizesInfra.map((path) => `<rootDir>/${path}$`),
+        `<rootDir>/${drivesCdkCli.pattern}`,
       ],
     },
     // The committed bundles as processes and whole workflows, against the simulator.
@@ -53,13 +64,14 @@ export default {
       ],
     },
     { ...typescript, displayName: 'docker', testMatch: needsDocker.map((path) => `<rootDir>/${path}`) },
-    // The CDK app: each file synthesizes it.
+    // The CDK app: each file synthesizes it (and some deploy it with the CDK CLI).
     {
       ...typescript,
       displayName: 'infra',
       testMatch: [
         '<rootDir>/infra/test/**/*.test.ts',
         ...synthesizesInfra.map((path) => `<rootDir>/${path}`),
+        `<rootDir>/${drivesCdkCli.glob}`,
       ],
     },
   ],
