@@ -41,7 +41,12 @@ export const DEFAULT_MAX_INTERVAL_MS = 2000;
  */
 export const HEALTH_FALLBACK_INTERVALS = 5;
 
-export type WaitFor = 'healthy' | 'steady';
+/**
+ * healthy: new tasks healthy in their target groups; steady: deployment COMPLETED;
+ * test-traffic: a BLUE_GREEN/LINEAR/CANARY deployment has green on its test listener and is
+ * held (or further) at POST_TEST_TRAFFIC_SHIFT, the release gate; rolling services as healthy.
+ */
+export type WaitFor = 'healthy' | 'steady' | 'test-traffic';
 
 export interface RolloutTarget {
   service: string;

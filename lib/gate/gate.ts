@@ -135,9 +135,7 @@ export function parseGate(text: string | undefined): Partial<Gate> | undefined {
 
 /** What to do with the gate as it is now: write, refuse (open), or leave it (closed). */
 export type GateDecision =
-  | { kind: 'write'; note?: string }
-  | { kind: 'refuse'; reason: string }
-  | { kind: 'leave'; reason: string };
+  { kind: 'write'; note?: string } | { kind: 'refuse'; reason: string } | { kind: 'leave'; reason: string };
 
 /**
  * The ownership rules: a release owns the gate from its `pending` write.

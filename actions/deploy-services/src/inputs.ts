@@ -132,11 +132,11 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
   }
   checkServiceList(services, cluster);
   const waitFor = (optional('wait-for') ?? 'healthy') as WaitFor;
-  if (waitFor !== 'healthy' && waitFor !== 'steady') {
+  if (waitFor !== 'healthy' && waitFor !== 'steady' && waitFor !== 'test-traffic') {
     throw new InputError(
       'wait-for',
       `"${waitFor}" is not a known condition`,
-      'use healthy (new tasks healthy in their target groups) or steady (deployment COMPLETED)',
+      'use healthy (new tasks healthy in their target groups), steady (deployment COMPLETED) or test-traffic (blue/green, linear and canary services: green on the test listener, held by the release gate)',
     );
   }
   const timeoutSeconds = integer('timeout-seconds', 1800, 1, 24 * 3600);

@@ -23,7 +23,10 @@ export const DEFAULT_REASON = 'the release run failed or was cancelled';
 
 export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
   const parameter = checkParameterName(
-    required('parameter', "set `parameter:` to the gate's SSM parameter name (infra's output ReleaseGateParameterName)"),
+    required(
+      'parameter',
+      "set `parameter:` to the gate's SSM parameter name (infra's output ReleaseGateParameterName)",
+    ),
   );
   const state = parseGateState(required('state', 'set `state:` to pending, open or closed'));
   const release = checkReleaseId(optional('release') ?? defaultRelease(env));
@@ -49,5 +52,9 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
 /** `<run id>-<run attempt>`, as action.yml's default says; only when GitHub's variables are there. */
 function defaultRelease(env: NodeJS.ProcessEnv): string {
   if (env.GITHUB_RUN_ID) return `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}`;
-  throw new InputError('release', 'is empty and GITHUB_RUN_ID is not set', 'give `release:` (default: ${{ github.run_id }}-${{ github.run_attempt }})');
+  throw new InputError(
+    'release',
+    'is empty and GITHUB_RUN_ID is not set',
+    'give `release:` (default: ${{ github.run_id }}-${{ github.run_attempt }})',
+  );
 }

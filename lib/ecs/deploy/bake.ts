@@ -27,6 +27,7 @@ import {
   type DetailRequest,
 } from '../follow/poll-budget.js';
 import { DEFAULT_MAX_INTERVAL_MS, HEALTH_FALLBACK_INTERVALS } from '../rollout.js';
+import { trafficShiftOf } from '../strategies/traffic-shift.js';
 import { describeServices } from '../services.js';
 import { describeTasks, listTaskArns } from '../tasks.js';
 import type { DeployRun, StartedService } from './run.js';
@@ -50,7 +51,12 @@ export async function bakeDeployRollouts(
   started: readonly StartedService[],
   bakeMs: number,
 ): Promise<void> {
-  const baking = started.filter((s) => s.report.status === 'deployed' && s.target);
+  // wait-for test-traffic: a traffic-shift deployment is held at the release gate, not done; ECS bakes it
+  // after production shifts, and the run that adopts it then bakes it (no bake for held deployments).
+  const held = run.follow.waitFor === 'test-traffic';
+  const baking = started.filter(
+    (s) => s.report.status === 'deployed' && s.target && !(held && trafficShiftOf(s)),
+  );
   if (!bakeMs || !baking.length || run.signal?.aborted) return;
   await run.log.group(
     `Bake: watch ${baking.map((s) => s.report.service).join(', ')} for ${formatDuration(bakeMs)}`,

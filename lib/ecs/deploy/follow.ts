@@ -3,7 +3,7 @@
  * outcome into its service's report.
  */
 import type { DeploymentStatus } from '../../contracts/deployments.js';
-import { followRollouts, type RolloutResult } from '../rollout.js';
+import { followRollouts, type RolloutResult, type WaitFor } from '../rollout.js';
 import { followTrafficShifts, readStrategies, trafficShiftOf } from '../strategies/traffic-shift.js';
 import type { DeployRun, StartedService } from './run.js';
 
@@ -26,7 +26,7 @@ export async function followDeployRollouts(
     const targets = started.filter((s) => s.target && !trafficShiftOf(s)).map((s) => s.target!);
     const names = [...targets.map((t) => t.service), ...shifting.map((s) => s.report.service)];
     results = await run.log.group(
-      `Wait until ${names.join(', ')} ${run.follow.waitFor === 'steady' ? 'are steady' : 'run healthy'}${shifting.length ? ` (${shifting.map((s) => s.report.service).join(', ')}: their service deployment SUCCESSFUL)` : ''}`,
+      `Wait until ${names.join(', ')} ${run.follow.waitFor === 'steady' ? 'are steady' : 'run healthy'}${shifting.length ? ` (${shifting.map((s) => s.report.service).join(', ')}: ${shiftGoal(run.follow.waitFor)})` : ''}`,
       async () =>
         (
           await Promise.all([
@@ -39,6 +39,13 @@ export async function followDeployRollouts(
     );
   }
   recordRolloutResults(started, results);
+}
+
+/** What a traffic-shift service is followed to. */
+function shiftGoal(waitFor: WaitFor): string {
+  return waitFor === 'test-traffic'
+    ? 'green on the test listener, held at POST_TEST_TRAFFIC_SHIFT by the release gate or further'
+    : 'their service deployment SUCCESSFUL';
 }
 
 /** Each followed service's status, reason and timings from its rollout's result. */

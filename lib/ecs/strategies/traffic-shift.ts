@@ -7,7 +7,8 @@
  * back (StopServiceDeployment ROLLBACK), never with a new UpdateService.
  *
  * Success is the service deployment SUCCESSFUL: after ECS's bake time and
- * CLEAN_UP. Failure: it ends ROLLBACK_* (a hook FAILED, the circuit breaker),
+ * CLEAN_UP; with wait-for test-traffic, green on the test listener with the
+ * deployment held at POST_TEST_TRAFFIC_SHIFT by the release gate, or further. Failure: it ends ROLLBACK_* (a hook FAILED, the circuit breaker),
  * FAILED or STOPPED. A deployment held by a hook (IN_PROGRESS, e.g. at
  * POST_TEST_TRAFFIC_SHIFT waiting for a gate) is in progress until the
  * follow's timeout.
@@ -25,7 +26,7 @@ import { errorMessage } from '../../errors.js';
 import { formatDuration } from '../../time.js';
 import type { DeployRun, StartedService } from '../deploy/run.js';
 import { findServiceDeployment, type ServiceDeploymentLookup } from '../follow/service-deployments.js';
-import { DEFAULT_MAX_INTERVAL_MS, type RolloutResult } from '../rollout.js';
+import { DEFAULT_MAX_INTERVAL_MS, type RolloutResult, type WaitFor } from '../rollout.js';
 import { chunks } from '../services.js';
 import { shortTaskDefinition } from '../taskdef.js';
 
@@ -91,9 +92,30 @@ export async function readStrategies(run: DeployRun, started: readonly StartedSe
   }
 }
 
-/** The last lifecycle stage and green's production weight seen, into the service's `deployments` entry. */
+/**
+ * The stages at which green serves the test listener: the test traffic shift is done
+ * (POST_TEST_TRAFFIC_SHIFT, where the release gate holds it) or production already moves.
+ */
+const ON_TEST_TRAFFIC_STAGES = new Set([
+  'POST_TEST_TRAFFIC_SHIFT',
+  'PRODUCTION_TRAFFIC_SHIFT',
+  'POST_PRODUCTION_TRAFFIC_SHIFT',
+  'BAKE_TIME',
+  'CLEAN_UP',
+]);
+
+/** In progress with green on the test listener (all of its test traffic at POST_TEST_TRAFFIC_SHIFT), or further. */
+export function onTestTraffic(d: ServiceDeployment): boolean {
+  if (d.status !== 'IN_PROGRESS' || !ON_TEST_TRAFFIC_STAGES.has(d.lifecycleStage ?? '')) return false;
+  const testWeight = d.targetServiceRevision?.requestedTestTrafficWeight;
+  return d.lifecycleStage !== 'POST_TEST_TRAFFIC_SHIFT' || testWeight === undefined || testWeight === 100;
+}
+
+/** The last lifecycle stage, green's production weight and revision seen, into the service's `deployments` entry. */
 function recordObservation(report: DeployedService, d: ServiceDeployment): void {
   if (d.lifecycleStage) report.lifecycleStage = d.lifecycleStage;
+  // What the release gate opens for (release-gate `open`): this deployment's target service revision.
+  if (d.targetServiceRevision?.arn) report.serviceRevisionArn = d.targetServiceRevision.arn;
   const weight = d.targetServiceRevision?.requestedProductionTrafficWeight;
   if (weight !== undefined) report.productionTrafficWeight = weight;
 }
@@ -119,12 +141,17 @@ export function explainShift(strategy: string, d: ServiceDeployment): string {
   return parts.join('; ');
 }
 
-/** The verdict on one read of a service deployment: ok, failed (with why), or still in progress. */
+/**
+ * The verdict on one read of a service deployment: ok, failed (with why), or still in progress.
+ * wait-for test-traffic: ok once green is on the test listener (held by the gate, or further).
+ */
 export function judgeShift(
   strategy: string,
   d: ServiceDeployment,
+  waitFor: WaitFor = 'healthy',
 ): { ok: boolean; reason?: string } | undefined {
   if (d.status === 'SUCCESSFUL') return { ok: true };
+  if (waitFor === 'test-traffic' && onTestTraffic(d)) return { ok: true };
   if (FAILED_STATUSES.has(d.status ?? '')) return { ok: false, reason: explainShift(strategy, d) };
   return undefined;
 }
@@ -214,7 +241,11 @@ export async function followTrafficShifts(
         const now = describeShift(d);
         if (now !== f.seen) log.info(`${f.s.report.service} (${f.shift.strategy}): ${now}`);
         f.seen = now;
-        const verdict = judgeShift(f.shift.strategy, d);
+        const verdict = judgeShift(f.shift.strategy, d, run.follow.waitFor);
+        if (verdict?.ok && d.status !== 'SUCCESSFUL')
+          log.info(
+            `✓ ${f.s.report.service} (${f.shift.strategy}): green ${shortTaskDefinition(f.s.target!.taskDefinition)} on the test listener, production still on blue until the release gate opens (${d.targetServiceRevision?.arn ?? 'revision unknown'})`,
+          );
         if (verdict?.ok) end(f, true, now);
         else if (verdict) end(f, false, now, { kind: 'deployment-failed', reason: verdict.reason! });
       }

@@ -46,6 +46,13 @@ describe('getInputs', () => {
     });
   });
 
+  it('wait-for test-traffic: the release gate mode, named in the fix of an unknown wait-for', () => {
+    inputs = { ...inputs, 'wait-for': 'test-traffic' };
+    expect(getInputs().waitFor).toBe('test-traffic');
+    inputs = { ...inputs, 'wait-for': 'test' };
+    expect(() => getInputs()).toThrow(/Input "wait-for": "test" is not a known condition.*or test-traffic/);
+  });
+
   it('refuses an unknown if-in-progress and a negative bake-seconds, naming the input', () => {
     inputs = { ...inputs, 'if-in-progress': 'queue' };
     expect(() => getInputs()).toThrow(

@@ -20,6 +20,7 @@ const CREATED = new Date(Date.UTC(2026, 0, 1, 0, 0, 0, 123));
 const ARN = 'arn:aws:ecs:us-east-1:123456789012:service-deployment/c/api/abc';
 const TD = 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:2';
 
+const REVISION = 'arn:aws:ecs:us-east-1:123456789012:service-revision/c/api/9001';
 const at = (status: string, stage: string, production?: number, test?: number): ServiceDeployment => ({
   serviceDeploymentArn: ARN,
   status: status as ServiceDeployment['status'],
@@ -28,6 +29,7 @@ const at = (status: string, stage: string, production?: number, test?: number): 
     ? {}
     : {
         targetServiceRevision: {
+          arn: REVISION,
           requestedProductionTrafficWeight: production,
           requestedTestTrafficWeight: test ?? 0,
         },
@@ -71,7 +73,7 @@ function scriptedEcs(
   return { ecs, calls };
 }
 
-function setUp(ecs: ECSClient, timeoutMs = 60_000) {
+function setUp(ecs: ECSClient, timeoutMs = 60_000, waitFor: 'healthy' | 'test-traffic' = 'healthy') {
   const log = memoryLog();
   const clock = manualClock();
   const run: DeployRun = {
@@ -87,7 +89,7 @@ function setUp(ecs: ECSClient, timeoutMs = 60_000) {
     cancelGraceMs: 5_000,
     follow: {
       cluster: 'c',
-      waitFor: 'healthy',
+      waitFor,
       timeoutMs,
       log,
       clock,
@@ -135,7 +137,64 @@ describe('judgeShift', () => {
   });
 });
 
+describe('judgeShift with wait-for test-traffic', () => {
+  it('fails a rollback and waits before green has all test traffic; not ok before POST_TEST_TRAFFIC_SHIFT', () => {
+    expect(
+      judgeShift('BLUE_GREEN', at('ROLLBACK_SUCCESSFUL', 'POST_TEST_TRAFFIC_SHIFT'), 'test-traffic')?.ok,
+    ).toBe(false);
+    expect(judgeShift('BLUE_GREEN', at('IN_PROGRESS', 'SCALE_UP', 0, 0), 'test-traffic')).toBeUndefined();
+    expect(
+      judgeShift('BLUE_GREEN', at('IN_PROGRESS', 'TEST_TRAFFIC_SHIFT', 0, 100), 'test-traffic'),
+    ).toBeUndefined();
+    expect(
+      judgeShift('BLUE_GREEN', at('IN_PROGRESS', 'POST_TEST_TRAFFIC_SHIFT', 0, 50), 'test-traffic'),
+    ).toBeUndefined();
+  });
+  it('ok when held at the gate with green on the test listener, or further', () => {
+    for (const stage of ['POST_TEST_TRAFFIC_SHIFT', 'PRODUCTION_TRAFFIC_SHIFT', 'BAKE_TIME', 'CLEAN_UP'])
+      expect(judgeShift('LINEAR', at('IN_PROGRESS', stage, 0, 100), 'test-traffic')).toEqual({ ok: true });
+    expect(judgeShift('CANARY', at('SUCCESSFUL', 'CLEAN_UP', 100, 100), 'test-traffic')).toEqual({
+      ok: true,
+    });
+  });
+});
+
 describe('followTrafficShifts', () => {
+  it('wait-for test-traffic: succeeds once held at POST_TEST_TRAFFIC_SHIFT, recording the target service revision', async () => {
+    const { ecs, calls } = scriptedEcs([
+      at('PENDING', 'RECONCILE_SERVICE'),
+      at('IN_PROGRESS', 'SCALE_UP', 0, 0),
+      at('IN_PROGRESS', 'TEST_TRAFFIC_SHIFT', 0, 100),
+      at('IN_PROGRESS', 'POST_TEST_TRAFFIC_SHIFT', 0, 100),
+      at('IN_PROGRESS', 'PRODUCTION_TRAFFIC_SHIFT', 100, 100),
+    ]);
+    const { run, started, log } = setUp(ecs, 60_000, 'test-traffic');
+    await readStrategies(run, [started]);
+    const [result] = await followTrafficShifts(run, [started], true);
+    expect(result).toMatchObject({ service: 'api', ok: true });
+    expect(started.report).toMatchObject({
+      lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT',
+      productionTrafficWeight: 0,
+      serviceRevisionArn: REVISION,
+    });
+    // Four reads: it stopped at the gate, never saw production move.
+    expect(calls.filter((c) => c.name === 'DescribeServiceDeployments')).toHaveLength(4);
+    expect(log.lines.join('\n')).toMatch(
+      /✓ api \(BLUE_GREEN\): green api:2 on the test listener, production still on blue until the release gate opens/,
+    );
+  });
+
+  it('wait-for test-traffic: a hook FAILED before the gate fails the service as always', async () => {
+    const { ecs } = scriptedEcs([
+      at('IN_PROGRESS', 'TEST_TRAFFIC_SHIFT', 0, 100),
+      at('ROLLBACK_IN_PROGRESS', 'POST_TEST_TRAFFIC_SHIFT', 0, 0),
+    ]);
+    const { run, started } = setUp(ecs, 60_000, 'test-traffic');
+    await readStrategies(run, [started]);
+    const [result] = await followTrafficShifts(run, [started], true);
+    expect(result).toMatchObject({ ok: false, failure: { kind: 'deployment-failed' } });
+  });
+
   it('logs each stage and weight change once and succeeds only at SUCCESSFUL, after bake and clean-up', async () => {
     const { ecs } = scriptedEcs([
       at('PENDING', 'RECONCILE_SERVICE'),

@@ -35,7 +35,11 @@ const entry = (service: string, fields: Record<string, unknown>) => ({
 
 describe('the gate refuses bad input, naming it and the fix', () => {
   it.each([
-    ['an ARN', 'arn:aws:ssm:us-east-1:123456789012:parameter/alva-staging/release-gate', /is an ARN, not a name/],
+    [
+      'an ARN',
+      'arn:aws:ssm:us-east-1:123456789012:parameter/alva-staging/release-gate',
+      /is an ARN, not a name/,
+    ],
     ['a name with spaces', 'release gate', /is not an SSM parameter name/],
     ['a path without a leading slash', 'alva-staging/release-gate', /does not start with "\/"/],
   ])('parameter: %s', (_label, raw, message) => {
@@ -57,9 +61,7 @@ describe('the gate refuses bad input, naming it and the fix', () => {
   });
 
   it('deployments for open: a blue/green entry without its service revision', () => {
-    const deployments = parseDeployments(
-      JSON.stringify({ web: entry('web', { strategy: 'BLUE_GREEN' }) }),
-    );
+    const deployments = parseDeployments(JSON.stringify({ web: entry('web', { strategy: 'BLUE_GREEN' }) }));
     const err = inputError(() => gatedRevisions(deployments));
     expect(err.input).toBe('deployments');
     expect(err.message).toMatch(/the entry for web \(BLUE_GREEN\) has no "serviceRevisionArn"/);
@@ -79,9 +81,9 @@ describe('the gate refuses bad input, naming it and the fix', () => {
 
   it('a gate longer than a String parameter holds', () => {
     const revisions = Array.from({ length: 40 }, (_, i) => `${REV('web')}${'0'.repeat(100)}${i}`);
-    expect(
-      inputError(() => gateText({ release: 'r', state: 'open', revisions })).message,
-    ).toMatch(/more than a standard SSM parameter holds \(4096\)/);
+    expect(inputError(() => gateText({ release: 'r', state: 'open', revisions })).message).toMatch(
+      /more than a standard SSM parameter holds \(4096\)/,
+    );
   });
 });
 
@@ -100,9 +102,9 @@ describe('gatedRevisions: what open lets shift production', () => {
   });
 
   it('none: an all-rolling release opens a gate that lists nothing', () => {
-    expect(gatedRevisions(parseDeployments(JSON.stringify({ web: entry('web', { strategy: 'ROLLING' }) })))).toEqual(
-      [],
-    );
+    expect(
+      gatedRevisions(parseDeployments(JSON.stringify({ web: entry('web', { strategy: 'ROLLING' }) }))),
+    ).toEqual([]);
   });
 });
 
@@ -114,7 +116,9 @@ describe('the ownership rules', () => {
   it('open refuses a gate another release took, and one nobody wrote', () => {
     expect(decideGateWrite('open', 'run-1', held('run-2'))).toMatchObject({
       kind: 'refuse',
-      reason: expect.stringMatching(/release run-2 holds the gate \(pending\), not this release \(run-1\): a newer run took it/),
+      reason: expect.stringMatching(
+        /release run-2 holds the gate \(pending\), not this release \(run-1\): a newer run took it/,
+      ),
     });
     expect(decideGateWrite('open', 'run-1', { exists: false })).toMatchObject({
       kind: 'refuse',
@@ -124,7 +128,9 @@ describe('the ownership rules', () => {
   it('closed leaves another release’s gate alone, saying who holds it', () => {
     expect(decideGateWrite('closed', 'run-1', held('run-2', 'open'))).toMatchObject({
       kind: 'leave',
-      reason: expect.stringMatching(/release run-2 holds the gate \(open\).*closing it would roll that release back/),
+      reason: expect.stringMatching(
+        /release run-2 holds the gate \(open\).*closing it would roll that release back/,
+      ),
     });
   });
   it('closed writes over an absent gate or its own; pending always writes, saying whom it took the gate from', () => {
@@ -165,7 +171,9 @@ describe('setGate: PutParameter, then GetParameter reads it back', () => {
       memoryLog(),
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OperationError);
-    expect((err as Error).message).toMatch(/Refused to open the release gate \/alva-staging\/release-gate: release run-2 holds/);
+    expect((err as Error).message).toMatch(
+      /Refused to open the release gate \/alva-staging\/release-gate: release run-2 holds/,
+    );
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
   });
 
@@ -198,7 +206,9 @@ describe('setGate: PutParameter, then GetParameter reads it back', () => {
       memoryLog(),
     ).catch((e: unknown) => e)) as OperationError;
     expect(err.message).toMatch(/Could not write the release gate .* \(pending\): AccessDeniedException/);
-    expect(err.details.join('\n')).toMatch(/ssm:GetParameter and ssm:PutParameter on \/alva-staging\/release-gate/);
+    expect(err.details.join('\n')).toMatch(
+      /ssm:GetParameter and ssm:PutParameter on \/alva-staging\/release-gate/,
+    );
   });
 
   it('pending → open → closed by one release: each a String written with Overwrite, read back', async () => {
@@ -235,7 +245,11 @@ describe('setGate: PutParameter, then GetParameter reads it back', () => {
   });
 
   it('closed with no gate at all: written', async () => {
-    const outcome = await setGate(client(), { parameter: GATE, state: 'closed', release: 'run-1' }, memoryLog());
+    const outcome = await setGate(
+      client(),
+      { parameter: GATE, state: 'closed', release: 'run-1' },
+      memoryLog(),
+    );
     expect(outcome.written).toBe(true);
     expect(JSON.parse(stored!)).toMatchObject({ release: 'run-1', state: 'closed' });
   });

@@ -23,11 +23,13 @@ beforeEach(() => {
   ssm.reset();
   stored = undefined;
   process.env.AWS_REGION = 'us-east-1';
-  ssm.on(GetParameterCommand).callsFake(() =>
-    stored === undefined
-      ? Promise.reject(Object.assign(new Error('not found'), { name: 'ParameterNotFound' }))
-      : Promise.resolve({ Parameter: { Name: GATE, Value: stored, Version: 1 } }),
-  );
+  ssm
+    .on(GetParameterCommand)
+    .callsFake(() =>
+      stored === undefined
+        ? Promise.reject(Object.assign(new Error('not found'), { name: 'ParameterNotFound' }))
+        : Promise.resolve({ Parameter: { Name: GATE, Value: stored, Version: 1 } }),
+    );
   ssm.on(PutParameterCommand).callsFake((input: { Value: string }) => {
     stored = input.Value;
     return Promise.resolve({ Version: 1 });
@@ -54,9 +56,12 @@ describe('release-gate main', () => {
   it('an unknown state: an input error naming it, before any AWS call', async () => {
     inputs.state = 'go';
     await run();
-    expect(core.error).toHaveBeenCalledWith(expect.stringMatching(/^Input "state": "go" is not a gate state/), {
-      title: 'state',
-    });
+    expect(core.error).toHaveBeenCalledWith(
+      expect.stringMatching(/^Input "state": "go" is not a gate state/),
+      {
+        title: 'state',
+      },
+    );
     expect(ssm.calls()).toHaveLength(0);
   });
 
@@ -74,7 +79,10 @@ describe('release-gate main', () => {
     });
     await run();
     expect(process.exitCode).toBeUndefined();
-    expect(core.setOutput).toHaveBeenCalledWith('gate', JSON.stringify({ release: 'run-1', state: 'open', revisions: [REV] }));
+    expect(core.setOutput).toHaveBeenCalledWith(
+      'gate',
+      JSON.stringify({ release: 'run-1', state: 'open', revisions: [REV] }),
+    );
     expect(core.summary.stringify()).toContain(`# Release gate ${GATE}: open`);
   });
 
@@ -91,7 +99,9 @@ describe('release-gate main', () => {
     ssm.resetHistory();
     await run();
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
-    expect(core.warning).toHaveBeenCalledWith(expect.stringMatching(/not closed: release run-2 holds the gate/));
+    expect(core.warning).toHaveBeenCalledWith(
+      expect.stringMatching(/not closed: release run-2 holds the gate/),
+    );
     expect(process.exitCode).toBeUndefined();
   });
 
