@@ -32,7 +32,11 @@
  *
  * Five runs by default: the official waiter's jitter spreads its figures widely.
  *
+ * Then the strategies section (bench/strategies/measure.ts): rolling vs blue/green with the release gate on
+ * the same four services, release and rollback wall time and a bad revision's production exposure.
+ *
  *   npx tsx bench/deploy.ts [--runs 5] [--speed 20] [--out bench/results/deploy.md]
+ *     [--sections policies,strategies] [--strategy-runs 3] [--strategy-speed 10] [--verify-timeout 60]
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -51,6 +55,8 @@ import {
   type OfficialConfig,
   type OfficialStep,
 } from './official-action.js';
+import { median } from './strategies/exposure.js';
+import { strategiesSection } from './strategies/measure.js';
 
 const root = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -58,6 +64,12 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '5' },
     speed: { type: 'string', default: '20' },
     out: { type: 'string', default: 'bench/results/deploy.md' },
+    // Which sections to run and write: policies (the table above), strategies (bench/strategies/measure.ts).
+    sections: { type: 'string', default: 'policies,strategies' },
+    'strategy-runs': { type: 'string', default: '3' },
+    'strategy-speed': { type: 'string', default: '10' },
+    /** verify's timeout-seconds in the strategies section, simulated seconds. */
+    'verify-timeout': { type: 'string', default: '60' },
   },
 });
 const runs = Number(args.runs);
@@ -367,12 +379,6 @@ async function measureFailure(sim: Sim, policy: Policy, tag: string): Promise<Fa
 
 // ---------------------------------------------------------------- report
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 function committedLib(): string {
@@ -387,7 +393,8 @@ function committedLib(): string {
   }
 }
 
-async function main(): Promise<void> {
+/** The policies section: deploy-services vs the official action's emulation, good releases and a crashing one. */
+async function policiesSection(): Promise<string[]> {
   const scenario = loadScenario(resolve(root, 'sim/scenarios/staging.json'));
   // Authorization is not what this compares (every policy would run under the same deploy role): no IAM model,
   // so the bench's keys are served. Rate limits stay as the scenario has them (absent: AWS's documented buckets).
@@ -508,6 +515,25 @@ async function main(): Promise<void> {
     ),
     '',
   ];
+  return lines;
+}
+
+async function main(): Promise<void> {
+  const sections = args.sections!.split(',').map((x) => x.trim());
+  const unknown = sections.filter((x) => x !== 'policies' && x !== 'strategies');
+  if (unknown.length) throw new Error(`--sections: ${unknown.join(', ')}? (policies, strategies)`);
+  const lines: string[] = [];
+  if (sections.includes('policies')) lines.push(...(await policiesSection()));
+  if (sections.includes('strategies'))
+    lines.push(
+      ...(await strategiesSection({
+        runs: Number(args['strategy-runs']),
+        speed: Number(args['strategy-speed']),
+        verifyTimeoutS: Number(args['verify-timeout']),
+        loadGapMs: 25,
+        log: (line) => console.log(line),
+      })),
+    );
   writeFileSync(resolve(root, args.out!), lines.join('\n'));
   console.log(lines.join('\n'));
 }
