@@ -32,6 +32,8 @@ import { repositoryRoot } from '../../runner/repo.js';
  */
 export const PIPELINE_ROLES: Record<string, string> = {
   'deploy-services': 'alva-staging-github-deploy',
+  // The deploy job writes the release gate (ssm:PutParameter/GetParameter on that parameter only).
+  'release-gate': 'alva-staging-github-deploy',
   migrate: 'alva-staging-github-migrate',
   verify: 'alva-staging-github-read',
   'cdk-diff': 'alva-staging-github-read',
