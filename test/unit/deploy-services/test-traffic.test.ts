@@ -1,0 +1,192 @@
+/**
+ * deploy-services and the release gate, on a mocked ECS and a manual clock:
+ * - wait-for test-traffic: a blue/green service held at POST_TEST_TRAFFIC_SHIFT is
+ *   deployed (its target service revision recorded), without a bake;
+ * - the same images again once the gate opened: the held (or shifting) deployment is
+ *   adopted and followed to SUCCESSFUL; no RegisterTaskDefinition, no UpdateService,
+ *   never "unchanged".
+ */
+import { describe, expect, it } from '@jest/globals';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  DescribeServiceDeploymentsCommand,
+  DescribeServiceRevisionsCommand,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  ListServiceDeploymentsCommand,
+  ListTaskDefinitionsCommand,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+  type Deployment,
+  type Service,
+  type ServiceDeployment,
+} from '@aws-sdk/client-ecs';
+import type { EcsClients } from '../../../lib/ecs/clients.js';
+import { executeDeploy, planImageDeploy } from '../../../lib/ecs/deploy.js';
+import { memoryLog } from '../../../lib/log.js';
+import { manualClock } from '../../../lib/time.js';
+
+const arn = (revision: number) => `arn:aws:ecs:us-east-1:123456789012:task-definition/alva-web:${revision}`;
+const SD = 'arn:aws:ecs:us-east-1:123456789012:service-deployment/alva/alva-web/green';
+const REVISION = 'arn:aws:ecs:us-east-1:123456789012:service-revision/alva/alva-web/9001';
+const t0 = new Date('2026-01-01T00:00:10.250Z');
+
+const blue: Deployment = {
+  id: 'ecs-svc/blue',
+  status: 'ACTIVE',
+  taskDefinition: arn(3),
+  rolloutState: 'COMPLETED',
+  runningCount: 1,
+  desiredCount: 1,
+};
+
+/** alva-web, BLUE_GREEN: green (alva-web:4, repo/web:2) PRIMARY and in progress beside blue, or done. */
+function service(done = false): Service {
+  return {
+    serviceName: 'alva-web',
+    status: 'ACTIVE',
+    // The service's task definition is green's from UpdateService on, as for any deployment.
+    taskDefinition: arn(4),
+    desiredCount: 1,
+    deploymentConfiguration: { strategy: 'BLUE_GREEN' },
+    deployments: [
+      {
+        id: 'ecs-svc/green',
+        status: 'PRIMARY',
+        taskDefinition: arn(4),
+        desiredCount: 1,
+        runningCount: 1,
+        rolloutState: done ? 'COMPLETED' : 'IN_PROGRESS',
+        createdAt: t0,
+      },
+      ...(done ? [] : [blue]),
+    ],
+  };
+}
+
+const at = (status: string, stage: string, production: number): ServiceDeployment => ({
+  serviceDeploymentArn: SD,
+  status: status as ServiceDeployment['status'],
+  lifecycleStage: stage as ServiceDeployment['lifecycleStage'],
+  targetServiceRevision: {
+    arn: REVISION,
+    requestedProductionTrafficWeight: production,
+    requestedTestTrafficWeight: 100,
+  },
+});
+
+function world(services: Service[], reads: ServiceDeployment[]) {
+  const ecs = mockClient(ECSClient);
+  let described = 0;
+  let read = 0;
+  ecs
+    .on(DescribeServicesCommand)
+    .callsFake(() => ({ services: [services[Math.min(described++, services.length - 1)]] }));
+  ecs.on(DescribeTaskDefinitionCommand).callsFake((input: { taskDefinition: string }) => ({
+    taskDefinition: {
+      taskDefinitionArn: input.taskDefinition,
+      family: 'alva-web',
+      containerDefinitions: [
+        { name: 'web', image: input.taskDefinition.endsWith(':4') ? 'repo/web:2' : 'repo/web:1' },
+      ],
+    },
+    tags: [],
+  }));
+  ecs.on(ListTaskDefinitionsCommand).resolves({ taskDefinitionArns: [arn(3), arn(4)] });
+  ecs.on(ListServiceDeploymentsCommand).resolves({
+    serviceDeployments: [{ serviceDeploymentArn: SD, createdAt: t0, targetServiceRevisionArn: REVISION }],
+  });
+  ecs
+    .on(DescribeServiceRevisionsCommand)
+    .resolves({ serviceRevisions: [{ serviceRevisionArn: REVISION, taskDefinition: arn(4) }] });
+  ecs
+    .on(DescribeServiceDeploymentsCommand)
+    .callsFake(() => ({ serviceDeployments: [reads[Math.min(read++, reads.length - 1)]] }));
+  const clients: EcsClients = {
+    ecs: new ECSClient({ region: 'us-east-1' }),
+    elbv2: () => Promise.reject(new Error('not used')),
+    logs: () => Promise.reject(new Error('not used')),
+  };
+  const mutating = () =>
+    ecs.commandCalls(RegisterTaskDefinitionCommand).length + ecs.commandCalls(UpdateServiceCommand).length;
+  return { ecs, clients, mutating, reads: () => read };
+}
+
+describe('the same images again after the release gate opened', () => {
+  it('adopts the deployment the gate held and follows it to SUCCESSFUL: no new deployment, never unchanged', async () => {
+    const { ecs, clients, mutating } = world(
+      [service(), service(), service(), service(true)],
+      [
+        at('IN_PROGRESS', 'POST_TEST_TRAFFIC_SHIFT', 0),
+        at('IN_PROGRESS', 'PRODUCTION_TRAFFIC_SHIFT', 100),
+        at('IN_PROGRESS', 'BAKE_TIME', 100),
+        at('IN_PROGRESS', 'CLEAN_UP', 100),
+        at('SUCCESSFUL', 'CLEAN_UP', 100),
+      ],
+    );
+    const plan = await planImageDeploy(clients, 'alva', ['alva-web'], { web: 'repo/web:2' });
+    expect(plan.services[0]!.adopt).toMatchObject({ deploymentId: 'ecs-svc/green', previous: arn(3) });
+    const clock = manualClock();
+    const log = memoryLog();
+    const outcome = await executeDeploy(clients, plan, {
+      waitFor: 'healthy',
+      timeoutMs: 600_000,
+      rollbackOnFailure: true,
+      forceNewDeployment: false,
+      log,
+      clock,
+    });
+    expect(mutating()).toBe(0);
+    expect(outcome.ok).toBe(true);
+    expect(outcome.services[0]).toMatchObject({
+      status: 'deployed',
+      strategy: 'BLUE_GREEN',
+      lifecycleStage: 'CLEAN_UP',
+      previousTaskDefinition: arn(3),
+      taskDefinition: arn(4),
+      serviceRevisionArn: REVISION,
+    });
+    expect(log.lines.join('\n')).toMatch(/alva-web \(BLUE_GREEN\): SUCCESSFUL at CLEAN_UP/);
+    ecs.restore();
+  });
+});
+
+describe('wait-for test-traffic', () => {
+  it('a deployment held at POST_TEST_TRAFFIC_SHIFT is deployed, recording its service revision; no bake, production never awaited', async () => {
+    const { ecs, clients, mutating, reads } = world(
+      [service(true)],
+      [at('IN_PROGRESS', 'TEST_TRAFFIC_SHIFT', 0), at('IN_PROGRESS', 'POST_TEST_TRAFFIC_SHIFT', 0)],
+    );
+    // A first release: alva-web runs alva-web:3 (repo/web:1) before it.
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [{ ...service(true), taskDefinition: arn(3), deployments: [{ ...blue, status: 'PRIMARY' }] }],
+    });
+    ecs.on(RegisterTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: arn(4) } });
+    ecs.on(UpdateServiceCommand).resolves({ service: service() });
+    const plan = await planImageDeploy(clients, 'alva', ['alva-web'], { web: 'repo/web:2' });
+    const clock = manualClock();
+    const begun = clock.now();
+    const outcome = await executeDeploy(clients, plan, {
+      waitFor: 'test-traffic',
+      timeoutMs: 600_000,
+      rollbackOnFailure: true,
+      forceNewDeployment: false,
+      bakeMs: 120_000,
+      log: memoryLog(),
+      clock,
+    });
+    expect(outcome.ok).toBe(true);
+    expect(mutating()).toBe(2);
+    expect(outcome.services[0]).toMatchObject({
+      status: 'deployed',
+      lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT',
+      productionTrafficWeight: 0,
+      serviceRevisionArn: REVISION,
+    });
+    expect(reads()).toBe(2);
+    // Held at the gate: bake-seconds does not wait here (the run that adopts it after the gate opens bakes it).
+    expect(clock.now() - begun).toBeLessThan(120_000);
+    ecs.restore();
+  });
+});
