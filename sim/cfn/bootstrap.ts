@@ -58,6 +58,39 @@ const AWS_MANAGED_POLICIES: ManagedPolicySpec[] = [
   },
 ];
 
+/**
+ * An empty account (no stacks, no services) with one administrator role, `admin`, trusted by the account:
+ * where `cdk deploy` of a whole app starts (`npm run sim -- --empty --bootstrap`, test/sim/cdk-deploy*.test.ts).
+ */
+export function emptyAccount(accountId = '123456789012'): Scenario {
+  return {
+    name: 'empty-account',
+    clusters: [],
+    taskDefinitions: [],
+    stacks: [],
+    iam: {
+      roles: [
+        {
+          name: 'admin',
+          arn: `arn:aws:iam::${accountId}:role/admin`,
+          trust: {
+            Statement: [
+              {
+                Effect: 'Allow',
+                Principal: { AWS: `arn:aws:iam::${accountId}:root` },
+                Action: 'sts:AssumeRole',
+              },
+            ],
+          },
+          policies: [
+            { name: 'all', document: { Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } },
+          ],
+        },
+      ],
+    },
+  };
+}
+
 /** The bootstrap template of the CDK CLI installed beside the simulator. */
 export function cdkBootstrapTemplate(): CfnTemplate {
   const require = createRequire(import.meta.url);

@@ -245,11 +245,14 @@ export class CloudFormationControlPlane {
 
   changeSet(name: unknown, stackName: unknown): ChangeSetRecord {
     const ref = String(name);
+    // By name: the stack's live change set of that name (an earlier one deleted under the same name, as
+    // `cdk deploy` reuses "cdk-deploy-change-set" on every update, is gone).
     const found = ref.startsWith('arn:')
       ? this.changeSets.find((c) => c.id === ref)
       : this.changeSets.find(
           (c) =>
             c.name === ref &&
+            c.status !== 'DELETE_COMPLETE' &&
             stackName !== undefined &&
             (c.stack.name === stackName || c.stack.id === stackName) &&
             !c.stack.deletedAt,

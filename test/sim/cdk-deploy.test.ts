@@ -6,112 +6,33 @@
  * templates to the staging bucket, deploys every stack through change sets
  * with TemplateURL, and the world serves the app; a second run changes nothing.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { startSim, type Sim } from '../../sim/index.js';
 import { withCdkBootstrap } from '../../sim/cfn/bootstrap.js';
-import { synthesize } from '../../sim/assembly/index.js';
-import type { Scenario } from '../../sim/scenario.js';
+import {
+  ACCOUNT,
+  SPEED,
+  STACKS,
+  adminCredentials,
+  calls,
+  cdkDeploy as deployApp,
+  freshAccount as fresh,
+  infraAssembly,
+  sessionFor,
+  type Credentials,
+} from './cdk-cli.js';
 
-const ACCOUNT = '123456789012';
-const INFRA = join(process.cwd(), 'infra');
-const CDK = join(process.cwd(), 'node_modules', '.bin', 'cdk');
 const ROLE_PREFIX = `arn:aws:sts::${ACCOUNT}:assumed-role/cdk-hnb659fds-`;
-/** The simulated clock runs this much faster than real time (the CLI polls in real time). */
-const SPEED = 10;
-
-/** An empty account with one administrator role, as someone runs `cdk deploy` with. */
-const fresh: Scenario = {
-  name: 'fresh-account',
-  clusters: [],
-  taskDefinitions: [],
-  iam: {
-    roles: [
-      {
-        name: 'admin',
-        arn: `arn:aws:iam::${ACCOUNT}:role/admin`,
-        trust: {
-          Statement: [
-            { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' },
-          ],
-        },
-        policies: [
-          { name: 'all', document: { Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } },
-        ],
-      },
-    ],
-  },
-};
-
-interface Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken: string;
-}
-
-interface Call {
-  seq: number;
-  service: string;
-  operation: string;
-  status: number;
-  params: Record<string, unknown>;
-  gate?: { principal?: string };
-}
-
-/** A session of one of the account's roles, as an administrator hands it out. */
-async function sessionFor(sim: Sim, roleName: string): Promise<Credentials> {
-  const res = await fetch(`${sim.url}/_sim/sessions`, { method: 'POST', body: JSON.stringify({ roleName }) });
-  const { accessKeyId, secretAccessKey, sessionToken } = (await res.json()) as Credentials;
-  return { accessKeyId, secretAccessKey, sessionToken };
-}
-
-const adminCredentials = (sim: Sim) => sessionFor(sim, 'admin');
-
-async function calls(sim: Sim, since = 0): Promise<Call[]> {
-  return (await (await fetch(`${sim.url}/_sim/calls?since=${since}`)).json()) as Call[];
-}
 
 let app: string | undefined;
 
-/** `cdk deploy --all --require-approval never` from infra/, with the simulator as every service's endpoint. */
-function cdkDeploy(sim: Sim, credentials: Credentials): Promise<{ code: number; output: string }> {
-  // The app synthesized once (cached by its sources) and handed to the CLI as a cloud assembly, so each run
-  // is the deploy alone: the CLI publishes and deploys an assembly directory exactly as one it synthesized.
-  app ??= synthesize({ appDir: INFRA });
-  const env = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    AWS_ENDPOINT_URL: sim.url,
-    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    AWS_SESSION_TOKEN: credentials.sessionToken,
-    AWS_REGION: 'us-east-1',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    CDK_DISABLE_CLI_TELEMETRY: 'true',
-  };
-  const args = ['deploy', '--all', '--app', app, '--require-approval', 'never', '--no-notices'];
-  return new Promise((resolve) => {
-    execFile(CDK, args, { cwd: INFRA, env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` });
-    });
-  });
+/** `cdk deploy --all` of infra/ as it is (synthesized once, cached). */
+function cdkDeploy(sim: Sim, credentials: Credentials) {
+  app ??= infraAssembly();
+  return deployApp(sim, credentials, app);
 }
-
-const STACKS = [
-  'AlvaStagingNetwork',
-  'AlvaStagingSecrets',
-  'AlvaStagingRegistry',
-  'AlvaStagingDatabase',
-  'AlvaStagingCache',
-  'AlvaStagingAlb',
-  'AlvaStagingEcs',
-  'AlvaStagingMonitoring',
-  'AlvaStagingCiIdentity',
-];
 
 describe('cdk deploy --all against the simulator', () => {
   const sims: Sim[] = [];
