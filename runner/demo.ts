@@ -14,11 +14,16 @@
  *
  * As on a GitHub-hosted runner, the jobs get no AWS keys but the ones their
  * configure-aws-credentials step obtains.
+ *
+ * `npm run demo -- --profile lean`: the same on infra/'s lean profile (ARM64,
+ * Fargate Spot, no NAT), the world synthesized from infra/ with that context.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { startSim, loadScenario, type Sim } from '../sim/index.js';
+import { INFRA_DIR, STAGING_OVERLAY, scenarioFromApp } from '../sim/assembly/index.js';
 import { REGISTRY, REGISTRY_PASSWORD, REGISTRY_USER, engineUp, registryUp } from './docker.js';
 import { headSha, loadEnvironments, repositoryRoot } from './repo.js';
 import { credentialsTable, renderRun, table } from './report.js';
@@ -104,9 +109,33 @@ async function release(title: string, inputs: Record<string, string>, sim: Sim):
   return run;
 }
 
+/**
+ * `--profile standard|lean`: the infra/ profile the world is deployed with (infra/lib/config/profiles.ts).
+ * lean is infra/ synthesized with `-c profile=lean` (sim/assembly, cached in .tmp/assemblies): Fargate Spot,
+ * ARM64 task definitions, tasks in public subnets.
+ */
+function demoProfile(): 'standard' | 'lean' {
+  const { values } = parseArgs({ options: { profile: { type: 'string', default: 'standard' } } });
+  if (values.profile !== 'standard' && values.profile !== 'lean') {
+    throw new Error(`--profile must be standard or lean (infra/'s context profile), got "${values.profile}"`);
+  }
+  return values.profile;
+}
+
 async function main() {
   const started = Date.now();
-  const scenario = loadScenario(resolve(repositoryRoot, 'sim/scenarios/staging.json'));
+  const profile = demoProfile();
+  const scenario =
+    profile === 'lean'
+      ? scenarioFromApp({ appDir: INFRA_DIR, overlay: STAGING_OVERLAY, context: { profile } }).scenario
+      : loadScenario(resolve(repositoryRoot, 'sim/scenarios/staging.json'));
+  if (profile === 'lean') {
+    // What is emulated, said where it matters: this x86 machine builds linux/amd64 images (no buildx, no
+    // QEMU), and the simulator does not check an image's architecture against the task's.
+    console.log(
+      'Profile lean: ARM64 task definitions on Fargate Spot. The images built here are linux/amd64 and the simulator does not check an image against the task architecture; on AWS they must be linux/arm64 (build-push `platforms: linux/arm64`, on an arm64 runner or with QEMU), else each task exits at start with "exec format error".',
+    );
+  }
   // Docker can build here when the registry takes our login and the engine has the samples' base image.
   const docker = (await registryUp()) && engineUp();
   if (docker) {
@@ -120,7 +149,7 @@ async function main() {
     };
   }
   const sim = await startSim({ scenario, speed: SPEED, port: 0 });
-  console.log(`AWS simulator on ${sim.url} (staging scenario, clock ×${SPEED})`);
+  console.log(`AWS simulator on ${sim.url} (staging scenario, profile ${profile}, clock ×${SPEED})`);
   try {
     const before = await serving(sim);
     const tag = headSha(repositoryRoot).slice(0, 7);
