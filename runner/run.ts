@@ -31,6 +31,7 @@ import type { AssumedRole } from './credentials.js';
 import { emulate, isEmulated } from './emulations.js';
 import { OidcIssuer, oidcSubject, workflowRefOf, type JobIdentity } from './oidc.js';
 import { OidcTokenEndpoint } from './oidc-endpoint.js';
+import { writeNpmStandIn } from './offline-npm.js';
 import { jobPermissions, type Permissions } from './permissions.js';
 import { RemoteRepositories, isRemoteUses, parseRemoteUses, type ResolvedRepository } from './remote.js';
 import {
@@ -110,6 +111,12 @@ export interface RunnerOptions {
   /** github.run_number and github.run_attempt (default 1). */
   runNumber?: number;
   runAttempt?: number;
+  /**
+   * A node_modules folder that `npm ci` in a `run:` step links instead of installing (offline and at
+   * once; every other npm command is the real npm): a stand-in `npm` first on every step's PATH
+   * (offline-npm.ts). For tests and the demo on this machine, never part of a workflow file.
+   */
+  offlineNodeModules?: string;
 }
 
 export interface StepRecord {
@@ -175,6 +182,8 @@ interface Scope {
   source: WorkflowSource;
   /** The run's own temporary files (the event payload). */
   runDir: string;
+  /** The folder of the stand-in `npm` (options.offlineNodeModules), put first on every step's PATH. */
+  npmStandIn?: string;
 }
 
 /** A repository at a commit, as a workflow's files are read from it. */
@@ -262,6 +271,9 @@ export async function runWorkflow(file: string, options: RunnerOptions): Promise
     remotes,
     source: { root: options.repoRoot, repository, ref, sha },
     runDir,
+    ...(options.offlineNodeModules
+      ? { npmStandIn: writeNpmStandIn(join(runDir, 'offline-npm'), options.offlineNodeModules) }
+      : {}),
   };
   scope.masks.add(String(github.token));
   try {
@@ -879,6 +891,9 @@ function baseEnv(sc: StepContext): Record<string, string> {
     // and runs on one machine never share or race on ~/.docker/config.json (an explicit env wins).
     DOCKER_CONFIG: join(sc.runnerTemp, '.docker'),
     ...sc.scope.options.env,
+    ...(sc.scope.npmStandIn
+      ? { PATH: `${sc.scope.npmStandIn}:${sc.scope.options.env?.PATH ?? process.env.PATH ?? ''}` }
+      : {}),
     CI: 'true',
     GITHUB_ACTIONS: 'true',
     GITHUB_WORKSPACE: sc.workspace,

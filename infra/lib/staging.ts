@@ -1,4 +1,5 @@
 import { type App, Tags } from 'aws-cdk-lib';
+import { type RunningImages, readRunningImages } from './config/images.js';
 import { type ProfileName, profileNameFromContext, profiles } from './config/profiles.js';
 import { environment, names } from './config/services.js';
 import { AlbStack } from './stacks/alb-stack.js';
@@ -23,6 +24,8 @@ export interface StagingSettings {
   readonly alarmEmail?: string;
   /** Context `image-tag`: the tag the CDK-defined task definitions start from. */
   readonly imageTag: string;
+  /** Context `images`: the image each service runs now, kept instead of `image-tag` (config/images.ts). */
+  readonly runningImages?: RunningImages;
   /** Context `github-oidc-provider-arn`: reuse the account's GitHub OIDC provider. */
   readonly existingOidcProviderArn?: string;
   /** Context `profile`: `standard` (the default: the seed's environment) or `lean` (infra/README.md). */
@@ -61,6 +64,7 @@ export function readSettings(app: App): StagingSettings {
     githubRepository,
     alarmEmail: text('alarm-email'),
     imageTag: text('image-tag') ?? 'initial',
+    runningImages: readRunningImages(app.node.tryGetContext('images'), account),
     existingOidcProviderArn: text('github-oidc-provider-arn'),
     profile: profileNameFromContext(app.node.tryGetContext('profile')),
   };
@@ -105,6 +109,7 @@ export function buildStaging(app: App, settings: StagingSettings = readSettings(
     redisUrl: cache.redisUrl,
     publicOrigins: alb.publicOrigins,
     imageTag: settings.imageTag,
+    runningImages: settings.runningImages,
     deployments: alb.deployments,
     trafficShiftTargets: alb.trafficShiftTargets,
     profile,
@@ -119,8 +124,13 @@ export function buildStaging(app: App, settings: StagingSettings = readSettings(
     database: database.instance,
     alarmEmail: settings.alarmEmail,
   });
-  const ciIdentity = new CiIdentityStack(app, names.stack('CiIdentity'), {
+  const ciIdentityName = names.stack('CiIdentity');
+  const ciIdentity = new CiIdentityStack(app, ciIdentityName, {
     ...props,
+    appStackNames: [
+      ...[network, secrets, registry, database, cache, alb, ecs, monitoring].map((s) => s.stackName),
+      ciIdentityName,
+    ],
     githubRepository: settings.githubRepository,
     existingOidcProviderArn: settings.existingOidcProviderArn,
     servicePassedRoles: ecs.servicePassedRoles,

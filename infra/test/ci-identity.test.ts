@@ -17,6 +17,7 @@ import * as logs from '@aws-sdk/client-cloudwatch-logs';
 import * as ecr from '@aws-sdk/client-ecr';
 import * as ecs from '@aws-sdk/client-ecs';
 import * as elbv2 from '@aws-sdk/client-elastic-load-balancing-v2';
+import * as ssm from '@aws-sdk/client-ssm';
 import { ciRoles, type CiRoleName } from '../lib/stacks/ci-identity-stack.js';
 import { type SynthesizedStaging, synthStaging } from './synth.js';
 
@@ -74,6 +75,7 @@ const sdkServices: [Record<string, unknown>, string][] = [
   [elbv2, 'elasticloadbalancing'],
   [logs, 'logs'],
   [cloudformation, 'cloudformation'],
+  [ssm, 'ssm'],
 ];
 
 interface Declaration {
@@ -219,6 +221,16 @@ interface Job {
   subject: string;
   actions: string[];
   runsCdkDeploy: boolean;
+  /** IAM actions of the AWS CLI commands its run: steps call (`aws ecs describe-services` → ecs:DescribeServices). */
+  cliCalls: string[];
+}
+
+/** The IAM action of each `aws <service> <command>` in a run: step's text. */
+function awsCliCalls(script: string): string[] {
+  return [...script.matchAll(/\baws (ecs|cloudformation) ([a-z][a-z-]*)/g)].map(
+    ([, service, command]) =>
+      `${service}:${command!.replace(/(^|-)([a-z])/g, (_, __: string, letter: string) => letter.toUpperCase())}`,
+  );
 }
 
 type WorkflowJob = {
@@ -273,6 +285,7 @@ function jobsAssumingRoles(): Job[] {
         .map((s) => /actions\/([\w-]+)$/.exec(s.uses ?? '')?.[1])
         .filter((a): a is string => Boolean(a)),
       runsCdkDeploy: (job.steps ?? []).some((s) => /cdk deploy/.test(s.run ?? '')),
+      cliCalls: (job.steps ?? []).flatMap((s) => awsCliCalls(s.run ?? '')),
     });
   };
 
@@ -352,6 +365,14 @@ describe('CI roles and the jobs that assume them', () => {
         }
       }
       if (job.runsCdkDeploy) expect(allowed).toContain('sts:AssumeRole');
+      for (const call of job.cliCalls) {
+        expect({ job: job.id, role: job.role, call, allowed: allowed.has(call) }).toEqual({
+          job: job.id,
+          role: job.role,
+          call,
+          allowed: true,
+        });
+      }
     }
   });
 
@@ -360,6 +381,7 @@ describe('CI roles and the jobs that assume them', () => {
       const users = jobs.filter((j) => j.role === name);
       const needed = new Set(users.flatMap((j) => j.actions.flatMap((a) => [...iamActionsOf(a).keys()])));
       if (users.some((j) => j.runsCdkDeploy)) needed.add('sts:AssumeRole');
+      for (const call of users.flatMap((j) => j.cliCalls)) needed.add(call);
       expect({ role: name, unused: [...allowedActions(name)].filter((a) => !needed.has(a)) }).toEqual({
         role: name,
         unused: [],
@@ -428,7 +450,7 @@ describe('CI role policies', () => {
 
   it("scopes every other statement to this environment's ARNs", () => {
     const allowedNames =
-      /(alva-staging-cluster|alva-(web|api|auth|admin|migrations)|\/ecs\/alva-staging\/|role\/cdk-hnb659fds-\*-role-123456789012-us-east-1$)/;
+      /(alva-staging-cluster|alva-(web|api|auth|admin|migrations)|\/ecs\/alva-staging\/|role\/cdk-hnb659fds-\*-role-123456789012-us-east-1$|:stack\/AlvaStaging[A-Za-z]+\/\*$)/;
     for (const statement of statements()) {
       for (const resource of list(statement.Resource)) {
         if (resource === '*') continue;

@@ -12,6 +12,8 @@ export interface CiIdentityStackProps extends StackProps {
   readonly servicePassedRoles: readonly iam.IRole[];
   /** Task and execution roles of the migration task definition. */
   readonly migrationPassedRoles: readonly iam.IRole[];
+  /** Names of the app's stacks, which the infra job diffs against what is deployed (GetTemplate). */
+  readonly appStackNames: readonly string[];
 }
 
 const githubTokenHost = 'token.actions.githubusercontent.com';
@@ -236,6 +238,13 @@ export class CiIdentityStack extends Stack {
           'CdkBootstrapRoles',
           ['sts:AssumeRole'],
           [`arn:aws:iam::${this.account}:role/cdk-hnb659fds-*-role-${this.account}-${this.region}`],
+        ),
+        // Before it deploys, the infra job writes cdk-diff's comparison with the deployed templates to
+        // its summary (the stack ARN ends in an id CloudFormation assigns).
+        statement(
+          'DiffDeployedStacks',
+          ['cloudformation:GetTemplate'],
+          props.appStackNames.map((name) => arn('cloudformation', 'stack', `${name}/*`)),
         ),
         // The release gate of blue/green, linear and canary services (EcsStack's ReleaseGate):
         // the pipeline marks it pending, opens it for the verified revisions, or closes it.

@@ -9,6 +9,7 @@ import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import type { Construct } from 'constructs';
+import type { RunningImages } from '../config/images.js';
 import { type Profile, profiles } from '../config/profiles.js';
 import {
   type AppSecret,
@@ -36,6 +37,11 @@ export interface EcsStackProps extends StackProps {
   readonly publicOrigins: string[];
   /** Tag of the images the task definitions start from; the deploy actions register newer revisions. */
   readonly imageTag: string;
+  /**
+   * The tag or digest each service runs now (context `images`), which its task definition keeps instead of
+   * `imageTag`; the migration task takes its image service's. @default imageTag for every service
+   */
+  readonly runningImages?: RunningImages;
   /** Each service's deployment strategy (AlbStack.deployments). @default rolling for all */
   readonly deployments?: Readonly<Record<string, DeploymentConfig>>;
   /** What ECS shifts for each blue/green, linear or canary service (AlbStack.trafficShiftTargets). */
@@ -210,7 +216,10 @@ export class EcsStack extends Stack {
         cluster: this.cluster,
         serviceName: names.service(service),
         containerName: service.name,
-        image: ecs.ContainerImage.fromEcrRepository(props.repositories[service.name]!, props.imageTag),
+        image: ecs.ContainerImage.fromEcrRepository(
+          props.repositories[service.name]!,
+          props.runningImages?.[service.name] ?? props.imageTag,
+        ),
         containerPort: service.port,
         cpu: service.cpu,
         memoryLimitMiB: service.memoryMiB,
@@ -268,7 +277,10 @@ export class EcsStack extends Stack {
     });
     this.migrationTaskDefinition.addContainer(migrations.containerName, {
       containerName: migrations.containerName,
-      image: ecs.ContainerImage.fromEcrRepository(props.repositories[migrations.imageFrom]!, props.imageTag),
+      image: ecs.ContainerImage.fromEcrRepository(
+        props.repositories[migrations.imageFrom]!,
+        props.runningImages?.[migrations.imageFrom] ?? props.imageTag,
+      ),
       command: [...migrations.command],
       environment: { NODE_ENV: 'production', ...databaseEnvironment },
       secrets: databaseSecrets,
