@@ -16,7 +16,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -29,6 +29,8 @@ import {
 } from '@aws-sdk/client-ecs';
 import { startSim, type Sim } from '../../sim/index.js';
 import { withCdkBootstrap } from '../../sim/cfn/bootstrap.js';
+import { synthesize } from '../../sim/assembly/index.js';
+import { runAction } from '../e2e/run-action.js';
 import { clientConfig, withOperator } from '../sim/helpers.js';
 import { loadEnvironments, repositoryRoot } from '../../runner/repo.js';
 import { runWorkflow, type JobRecord, type WorkflowRecord } from '../../runner/run.js';
@@ -149,10 +151,10 @@ describe("ecs-deploy.yml's infra job on a push that changes infra/", () => {
     for (const root of repos) rmSync(root, { recursive: true, force: true });
   });
 
-  const pushChangingInfra = (approve: boolean | string[]) => {
+  const pushChangingInfra = async (approve: boolean | string[]) => {
     const repo = pushRepository(changeApiEnvironment);
     repos.push(repo.root);
-    return push(sim, repo, approve);
+    return { ...(await push(sim, repo, approve)), repo };
   };
 
   /** Every container of every revision of the services' and the migration's families: "family:rev image LOG_LEVEL". */
@@ -188,7 +190,7 @@ describe("ecs-deploy.yml's infra job on a push that changes infra/", () => {
   }, 120_000);
 
   it('approved: the diff in the summary, then the update deployed through the bootstrap roles; migrate, deploy, verify green on the running images, ending on the release', async () => {
-    const { run, log } = await pushChangingInfra(true);
+    const { run, log, repo } = await pushChangingInfra(true);
     expectRunSucceeded(run, log);
     expect(jobResults(run)).toEqual({
       check: 'success',
@@ -201,6 +203,10 @@ describe("ecs-deploy.yml's infra job on a push that changes infra/", () => {
     });
 
     // The diff against the deployed stacks is in the infra job's summary, naming the change.
+    // It synthesized with the images running then, so only the api's task definition differs.
+    expect(log).toContain(`api: ${ECR}/alva-api:${DEPLOYED_TAG}`);
+    expect(log).toContain('AlvaStagingEcs: 0 added, 0 updated, 0 removed, 1 replaced');
+    expect(log.match(/AlvaStaging\w+: no changes/g)).toHaveLength(8);
     const infra = job(run, 'infra');
     const diffStep = infra.steps.findIndex((s) => /LOG_LEVEL/.test(s.summary));
     expect(diffStep).toBeGreaterThanOrEqual(0);
@@ -247,5 +253,22 @@ describe("ecs-deploy.yml's infra job on a push that changes infra/", () => {
         `${service.serviceName} ${name === 'api' ? 'debug' : undefined}`,
       );
     }
+
+    // cdk-diff's deployed mode reads the templates the change sets deployed: the pushed app, synthesized
+    // with the context the job used, differs from no stack any more.
+    symlinkSync(join(repositoryRoot, 'node_modules'), join(repo.root, 'node_modules'));
+    const assembly = synthesize({
+      appDir: join(repo.root, 'infra'),
+      context: { images: stagingImages(DEPLOYED_TAG) },
+    });
+    const diff = await runAction('cdk-diff', {
+      inputs: { 'cloud-assembly': assembly, deployed: 'true' },
+      env: { AWS_ENDPOINT_URL: sim.url, GITHUB_EVENT_NAME: 'push' },
+      role: 'alva-staging-github-deploy',
+    });
+    expect({ exitCode: diff.exitCode, hasChanges: diff.outputs['has-changes'] }).toEqual({
+      exitCode: 0,
+      hasChanges: 'false',
+    });
   }, 900_000);
 });
