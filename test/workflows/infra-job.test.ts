@@ -70,7 +70,10 @@ const git = (root: string, ...args: string[]) =>
  * simulator's stacks were synthesized from), then `change` applied to it. Its workflow push.yml is
  * deploy-staging.yml's `release` job on push with `images` given (no Docker build).
  */
-function pushRepository(change: (root: string) => void): PushRepository {
+function pushRepository(
+  change: (root: string) => void,
+  extraInputs: Record<string, string> = {},
+): PushRepository {
   const root = mkdtempSync(join(tmpdir(), 'infra-job-repo-'));
   cpSync(repositoryRoot, root, {
     recursive: true,
@@ -84,6 +87,7 @@ function pushRepository(change: (root: string) => void): PushRepository {
   const inputs = caller.jobs.release.with;
   delete inputs['build'];
   inputs['images'] = stagingImages(RELEASE);
+  Object.assign(inputs, extraInputs);
   writeFileSync(join(root, '.github/workflows/push.yml'), stringifyYaml(caller));
   git(root, 'init', '-q', '-b', 'staging');
   git(root, 'add', '-A');
@@ -151,8 +155,8 @@ describe("ecs-deploy.yml's infra job on a push that changes infra/", () => {
     for (const root of repos) rmSync(root, { recursive: true, force: true });
   });
 
-  const pushChangingInfra = async (approve: boolean | string[]) => {
-    const repo = pushRepository(changeApiEnvironment);
+  const pushChangingInfra = async (approve: boolean | string[], inputs: Record<string, string> = {}) => {
+    const repo = pushRepository(changeApiEnvironment, inputs);
     repos.push(repo.root);
     return { ...(await push(sim, repo, approve)), repo };
   };
@@ -188,6 +192,14 @@ describe("ecs-deploy.yml's infra job on a push that changes infra/", () => {
     const changed = sim.calls().filter((c) => CHANGES.includes(c.operation) && c.status === 200);
     expect(changed.map((c) => c.operation)).toEqual([]);
   }, 120_000);
+
+  it('refuses a cdk-context line that is not key=value, naming the input, before anything changes', async () => {
+    const { run, log } = await pushChangingInfra(true, { 'cdk-context': 'profile=standard\nlean' });
+    expect(jobResults(run)).toMatchObject({ infra: 'failure', migrate: 'skipped', deploy: 'skipped' });
+    expect(log).toContain('Input "cdk-context": a line is not key=value');
+    const changed = sim.calls().filter((c) => CHANGES.includes(c.operation) && c.status === 200);
+    expect(changed.map((c) => c.operation)).toEqual([]);
+  }, 300_000);
 
   it('approved: the diff in the summary, then the update deployed through the bootstrap roles; migrate, deploy, verify green on the running images, ending on the release', async () => {
     const { run, log, repo } = await pushChangingInfra(true);
