@@ -863,7 +863,8 @@ async function runStep(
     record.outputs = { ...emulatedOutputs, ...written.outputs };
     for (const [k, v] of Object.entries(written.env)) sc.addEnv(k, v);
     const path = written.path.reverse();
-    if (path.length) sc.addEnv('PATH', [...path, sc.env.PATH ?? process.env.PATH].join(':'));
+    // Prepended to the PATH the job's steps get (the runner's own PATH, any `env` PATH and npm stand-in).
+    if (path.length) sc.addEnv('PATH', [...path, sc.env.PATH ?? baseEnv(sc).PATH].join(':'));
     record.summary = mask(written.summary, sc.scope.masks);
     if (exitCode === 130 || sc.scope.options.signal?.aborted) record.outcome = 'cancelled';
     else if (exitCode !== 0) record.outcome = 'failure';
