@@ -36,7 +36,7 @@
  * the same four services, release and rollback wall time and a bad revision's production exposure.
  *
  *   npx tsx bench/deploy.ts [--runs 5] [--speed 20] [--out bench/results/deploy.md]
- *     [--sections policies,strategies] [--strategy-runs 3] [--strategy-speed 10] [--verify-timeout 60]
+ *     [--sections policies,strategies] [--strategy-runs 5] [--strategy-speed 10] [--verify-timeout 60]
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -57,6 +57,7 @@ import {
 } from './official-action.js';
 import { median } from './strategies/exposure.js';
 import { strategiesSection } from './strategies/measure.js';
+import { serviceStates, settled } from './strategies/settle.js';
 
 const root = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -66,10 +67,16 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: 'bench/results/deploy.md' },
     // Which sections to run and write: policies (the table above), strategies (bench/strategies/measure.ts).
     sections: { type: 'string', default: 'policies,strategies' },
-    'strategy-runs': { type: 'string', default: '3' },
+    'strategy-runs': { type: 'string', default: '5' },
     'strategy-speed': { type: 'string', default: '10' },
     /** verify's timeout-seconds in the strategies section, simulated seconds. */
     'verify-timeout': { type: 'string', default: '60' },
+    /** What dist/ holds, as the report states it (e.g. "built from this commit by node scripts/bundle.mjs"). */
+    bundles: { type: 'string', default: 'as committed' },
+    /** The commit to name (a run from an export of it, which has no .git). */
+    commit: { type: 'string' },
+    /** A directory for every step's log in the strategies section. */
+    'strategy-logs': { type: 'string' },
   },
 });
 const runs = Number(args.runs);
@@ -260,30 +267,6 @@ function completedAt(events: SimEvent[], service: string, taskDefinition: string
   )?.realMs;
 }
 
-interface ServiceState {
-  name: string;
-  taskDefinition: string;
-  steady: boolean;
-  deployments: { id: string; status: string; rolloutState?: string }[];
-}
-
-function serviceStates(sim: Sim): Map<string, ServiceState> {
-  const state = sim.state() as { clusters: { name: string; services: ServiceState[] }[] };
-  const found = state.clusters.find((c) => c.name === cluster);
-  return new Map((found?.services ?? []).map((s) => [s.name, s]));
-}
-
-/** Waits (real time) until ECS has settled every service: one deployment, steady. */
-async function settled(sim: Sim): Promise<void> {
-  const deadline = Date.now() + (1800 * 1000) / speed;
-  while (Date.now() < deadline) {
-    const all = [...serviceStates(sim).values()].filter((s) => services.includes(s.name));
-    if (all.every((s) => s.steady && s.deployments.length === 1)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('the services did not settle');
-}
-
 // ---------------------------------------------------------------- measures
 
 interface Measure {
@@ -344,11 +327,11 @@ interface FailureMeasure {
 
 async function measureFailure(sim: Sim, policy: Policy, tag: string): Promise<FailureMeasure> {
   await sim.reset();
-  const before = serviceStates(sim);
+  const before = serviceStates(sim, cluster);
   const callsSince = lastCallSeq(sim);
   const eventsSince = lastEventSeq(sim);
   const run = await policy.run(sim, tag, `broken-${tag}`);
-  await settled(sim);
+  await settled(sim, cluster, services, (1800 * 1000) / speed);
   const events = sim.events(eventsSince);
   const breaker = events.find((e) => e.kind === 'deployment.failed' && e.detail.service === failing);
   if (!breaker) throw new Error(`${policy.label}: the circuit breaker never fired on ${failing}`);
@@ -356,7 +339,7 @@ async function measureFailure(sim: Sim, policy: Policy, tag: string): Promise<Fa
   const updates = sim
     .calls(callsSince)
     .filter((c) => c.operation === 'UpdateService' && c.status === 200 && !c.fault);
-  const after = serviceStates(sim);
+  const after = serviceStates(sim, cluster);
   const endState: Record<string, string> = {};
   for (const service of services) {
     const original = before.get(service)!.taskDefinition;
@@ -381,13 +364,14 @@ async function measureFailure(sim: Sim, policy: Policy, tag: string): Promise<Fa
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-function committedLib(): string {
+/** HEAD, and whether `paths` differ from it (what a section measured: lib/ and sim/, or the bundles in dist/). */
+function committedLib(paths = ['lib', 'sim']): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib', 'sim'], { cwd: root })
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', ...paths], { cwd: root })
       .toString()
       .trim();
-    return dirty ? `${head} (with uncommitted changes in lib/ or sim/)` : head;
+    return dirty ? `${head} (with uncommitted changes in ${paths.map((p) => `${p}/`).join(', ')})` : head;
   } catch {
     return 'unknown';
   }
@@ -409,7 +393,7 @@ async function policiesSection(): Promise<string[]> {
   process.env.AWS_SECRET_ACCESS_KEY ??= 'bench-secret';
   const good = new Map<string, Measure[]>(policies.map((p) => [p.id, []]));
   const failures = new Map<string, FailureMeasure>();
-  const commit = committedLib();
+  const commit = args.commit ?? committedLib();
   const began = Date.now();
   try {
     for (let i = 0; i < runs; i++) {
@@ -531,6 +515,9 @@ async function main(): Promise<void> {
         speed: Number(args['strategy-speed']),
         verifyTimeoutS: Number(args['verify-timeout']),
         loadGapMs: 25,
+        commit: args.commit ?? committedLib(['dist', 'sim', 'infra', 'runner']),
+        bundles: args.bundles!,
+        ...(args['strategy-logs'] ? { logsDir: resolve(args['strategy-logs']) } : {}),
         log: (line) => console.log(line),
       })),
     );

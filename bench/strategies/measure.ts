@@ -9,18 +9,18 @@
  *    the release-gate hook of infra/lambda/release-gate that ships, run by the
  *    simulator as ECS would run it, reading the gate's SSM parameter).
  * Both at the same speed and timing (the staging overlay's). Each release is
- * driven through the committed bundles (dist/) with the runner's action host,
- * as the pipeline runs them, while a steady client load hits the production
- * listener:
- *  - rolling: deploy-services (wait-for: healthy) → verify (production); a
- *    failed verify → deploy-services `rollback-to` the previous revisions (the
- *    rollback job);
- *  - blue/green: gate `pending` → deploy-services (followed in the background)
- *    → every deployment held at POST_TEST_TRAFFIC_SHIFT → verify `traffic: test`
- *    → gate `open` for the four target service revisions (or `closed`, ECS
- *    rolls all four back) → deploy-services ends (SUCCESSFUL after bake, or
- *    rolled back) → verify (production). The gate is written with the SSM SDK
- *    as the documented JSON (/work/helpers/gate-spec.md, infra/lambda/release-gate).
+ * driven through the bundles (dist/) with the runner's action host, as the
+ * pipeline's jobs run them (.github/workflows/ecs-deploy.yml), while a steady
+ * client load hits the production listener:
+ *  - rolling: deploy-services (wait-for: healthy) → verify (production);
+ *  - blue/green (release-gate-parameter set): release-gate `pending` →
+ *    deploy-services `wait-for: test-traffic` (every green held at
+ *    POST_TEST_TRAFFIC_SHIFT) → verify `traffic: test` → release-gate `open`
+ *    (deployments) → deploy-services again (adopts, follows to SUCCESSFUL after
+ *    bake) → verify (production); verify failing → release-gate `closed` (the
+ *    hook answers FAILED, ECS shifts every green back; that is the rollback);
+ *  - rolling, verify failing → the rollback job: deploy-services `rollback-to`
+ *    each service's previous revision.
  * The bad release: alva-api's new image passes its health checks but answers
  * every request 500 (only a check of its traffic finds it).
  *
@@ -28,16 +28,9 @@
  * production exposure comes from the ALB data plane's own request log
  * (GET /_sim/alb-requests): which revision answered each production request.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  DescribeServiceDeploymentsCommand,
-  ECSClient,
-  ListServiceDeploymentsCommand,
-  type ServiceDeployment,
-} from '@aws-sdk/client-ecs';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { INFRA_DIR, STAGING_OVERLAY, scenarioFromApp } from '../../sim/assembly/index.js';
 import { startSim, type Scenario, type Sim } from '../../sim/index.js';
 import {
@@ -48,6 +41,7 @@ import {
   type NodeActionRun,
 } from '../../runner/action-host.js';
 import { cutOverAt, exposure, median, type Exposure, type ServedRequest } from './exposure.js';
+import { serviceStates, settled } from './settle.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const CLUSTER = 'alva-staging-cluster';
@@ -79,6 +73,12 @@ export interface StrategiesOptions {
   /** Gap between two production requests of the client load, real ms. */
   loadGapMs: number;
   log: (line: string) => void;
+  /** The commit measured (what the bundles in dist/, sim/ and infra/ are), for the report. */
+  commit: string;
+  /** Where the bundles come from, for the report (committed, or built from the commit). */
+  bundles: string;
+  /** When set, every step's log is written here (`<run>-<n>-<action>.log`). */
+  logsDir?: string;
 }
 
 type WorldId = 'rolling' | 'blue-green';
@@ -101,6 +101,8 @@ interface Pipeline {
   runId: string;
   opts: StrategiesOptions;
   addresses: Record<number, string>;
+  /** Steps run so far (names the logs). */
+  steps: number;
 }
 
 async function step(p: Pipeline, action: string, inputs: Record<string, string>): Promise<Step> {
@@ -118,7 +120,10 @@ async function step(p: Pipeline, action: string, inputs: Record<string, string>)
       cwd: root,
       killAfterMs: 600_000,
     });
-    return { ok: run.exitCode === 0, run, startedSim, endedSim: p.sim.now() };
+    const endedSim = p.sim.now();
+    if (p.opts.logsDir)
+      writeFileSync(join(p.opts.logsDir, `${p.runId}-${++p.steps}-${action}.log`), `${JSON.stringify(inputs)}\n\n${run.log}`);
+    return { ok: run.exitCode === 0, run, startedSim, endedSim };
   } finally {
     rmSync(runnerTemp, { recursive: true, force: true });
   }
@@ -150,6 +155,18 @@ interface DeploymentsEntry {
 }
 const deploymentsOf = (s: Step): Record<string, DeploymentsEntry> =>
   JSON.parse(s.run.outputs.deployments || '{}') as Record<string, DeploymentsEntry>;
+
+/** The rollback job of ecs-deploy.yml: deploy-services `rollback-to` each service's previous revision. */
+function rollbackJob(p: Pipeline, deployed: Record<string, DeploymentsEntry>): Promise<Step> {
+  const previous = Object.fromEntries(Object.entries(deployed).map(([s, d]) => [s, d.previousTaskDefinition]));
+  return step(p, 'deploy-services', {
+    cluster: CLUSTER,
+    services: SERVICES.join(','),
+    'rollback-to': JSON.stringify(previous),
+    'wait-for': 'healthy',
+    'timeout-seconds': String(Math.ceil(1800 / p.speed)),
+  });
+}
 
 // ---------------------------------------------------------------- the client load
 
@@ -185,67 +202,32 @@ async function albLog(sim: Sim, since = 0): Promise<AlbLog> {
   return (await (await fetch(`${sim.url}/_sim/alb-requests?since=${since}`)).json()) as AlbLog;
 }
 
-// ---------------------------------------------------------------- the gate and ECS reads
-
-function clients(sim: Sim) {
-  const config = {
-    endpoint: sim.url,
-    region: OFFLINE_AWS_ENV.AWS_REGION,
-    credentials: {
-      accessKeyId: OFFLINE_AWS_ENV.AWS_ACCESS_KEY_ID,
-      secretAccessKey: OFFLINE_AWS_ENV.AWS_SECRET_ACCESS_KEY,
-    },
-  };
-  return { ecs: new ECSClient(config), ssm: new SSMClient(config) };
-}
-
-/** Writes the gate's value as the release-gate protocol defines it; returns the simulated time of the write. */
-async function writeGate(sim: Sim, ssm: SSMClient, value: Record<string, unknown>): Promise<number> {
-  await ssm.send(
-    new PutParameterCommand({ Name: GATE, Type: 'String', Overwrite: true, Value: JSON.stringify(value) }),
-  );
-  return sim.now();
-}
-
-async function latestDeployment(ecs: ECSClient, service: string): Promise<ServiceDeployment | undefined> {
-  const listed = await ecs.send(new ListServiceDeploymentsCommand({ cluster: CLUSTER, service }));
-  const arn = listed.serviceDeployments?.[0]?.serviceDeploymentArn;
-  if (!arn) return undefined;
-  return (await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] })))
-    .serviceDeployments?.[0];
-}
-
-/** Waits until every service's deployment is held at POST_TEST_TRAFFIC_SHIFT; its target service revisions. */
-async function allHeldAtGate(ecs: ECSClient, deploy: { done: boolean }): Promise<string[]> {
-  const deadline = Date.now() + 300_000;
-  while (Date.now() < deadline && !deploy.done) {
-    const all = await Promise.all(SERVICES.map((s) => latestDeployment(ecs, s)));
-    if (all.every((d) => d?.status === 'IN_PROGRESS' && d.lifecycleStage === 'POST_TEST_TRAFFIC_SHIFT'))
-      return all.map((d) => d!.targetServiceRevision!.arn!);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the four deployments were never all held at POST_TEST_TRAFFIC_SHIFT');
-}
-
 // ---------------------------------------------------------------- one release
 
 /** One release, as simulated times (ms) and what the ALB served. */
 export interface ReleaseMeasure {
   ok: boolean;
-  /** Pipeline start → its end (good: production verified; bad: every service back on its previous revision). */
+  /** Pipeline start → good: the last deploy-services step's end (the release live, followed to its end); bad: the rollback job's end. */
   pipelineMs: number;
+  /** Good: verify on production passed after the release. */
+  productionVerified?: boolean;
+  /** Once ECS settled: how many of the four services run the release's revision (PRIMARY), and how many their previous one. */
+  endOnNew: number;
+  endOnPrevious: number;
   /** Good: pipeline start → the last production request answered by a previous revision. */
   cutOverMs?: number;
   /** Bad: pipeline start → the failing verdict (verify failed). */
   verdictMs?: number;
-  /** Bad: verdict → the rollback's end (rolling: the rollback job's deploy-services; blue/green: deploy-services following ECS's rollback). */
+  /** Bad: verdict → the rollback job's end (deploy-services `rollback-to`: every service confirmed on its previous revision). */
   rollbackMs?: number;
+  /** Bad, blue/green: verdict → the release-gate `closed` step's end. */
+  gateClosedMs?: number;
   /** Bad: verdict → ECS has every service back on its previous revision (simulator events: rolling, the rollback deployments COMPLETED; blue/green, ROLLBACK_SUCCESSFUL, green stopped). */
   ecsBackMs?: number;
   /** Bad: verdict → the last production request answered by a revision of the release (0: none after it). */
   productionBackMs?: number;
-  /** Bad: deploy-services' trafficShiftBackMs (max over services), real ms × speed; absent when none reported. */
-  trafficShiftBackMs?: number;
+  /** Bad, blue/green: verdict → ECS shifted the last service's traffic back (the simulator's traffic-restored events). */
+  trafficRestoredMs?: number;
   /** Bad: production requests answered by the bad alva-api revision, and by any revision of the release. */
   badExposure?: Exposure;
   releaseExposure?: Exposure;
@@ -260,9 +242,11 @@ async function release(p: Pipeline, world: WorldId, tag: string, bad: boolean): 
   const eventsSince = sim.events().at(-1)?.seq ?? 0;
   const load = productionLoad(p.addresses[PRODUCTION_PORT]!, p.opts.loadGapMs);
   const apiTag = bad ? `bad-${tag}` : tag;
-  const { ecs, ssm } = clients(sim);
   const started = sim.now();
-  let outcome: Omit<ReleaseMeasure, 'productionRequests' | 'productionErrors' | 'badExposure' | 'releaseExposure'>;
+  let outcome: Omit<
+    ReleaseMeasure,
+    'productionRequests' | 'productionErrors' | 'badExposure' | 'releaseExposure' | 'endOnNew' | 'endOnPrevious'
+  >;
   let deployed: Record<string, DeploymentsEntry>;
   let verdictAt: number | undefined;
   try {
@@ -272,19 +256,15 @@ async function release(p: Pipeline, world: WorldId, tag: string, bad: boolean): 
       deployed = deploymentsOf(deploy);
       const verify = await step(p, 'verify', verifyInputs(p, 'production', deploy.run.outputs.deployments));
       if (verify.ok) {
-        outcome = { ok: true, pipelineMs: verify.endedSim - started, verdict: 'deployed, verified' };
+        outcome = {
+          ok: true,
+          pipelineMs: deploy.endedSim - started,
+          productionVerified: true,
+          verdict: 'deployed, verified on production',
+        };
       } else {
         verdictAt = verify.endedSim;
-        const previous = Object.fromEntries(
-          Object.entries(deployed).map(([s, d]) => [s, d.previousTaskDefinition]),
-        );
-        const rollback = await step(p, 'deploy-services', {
-          cluster: CLUSTER,
-          services: SERVICES.join(','),
-          'rollback-to': JSON.stringify(previous),
-          'wait-for': 'healthy',
-          'timeout-seconds': String(Math.ceil(1800 / p.speed)),
-        });
+        const rollback = await rollbackJob(p, deployed);
         outcome = {
           ok: false,
           pipelineMs: rollback.endedSim - started,
@@ -294,59 +274,64 @@ async function release(p: Pipeline, world: WorldId, tag: string, bad: boolean): 
         };
       }
     } else {
+      // The gated chain of ecs-deploy.yml's deploy job (release-gate-parameter set).
       const release = `bench-${p.runId}`;
-      await writeGate(sim, ssm, { release, state: 'pending' });
-      const following = { done: false };
-      const deploying = step(p, 'deploy-services', deployInputs(p, tag, apiTag)).finally(
-        () => (following.done = true),
-      );
-      const revisions = await allHeldAtGate(ecs, following);
-      const verify = await step(p, 'verify', verifyInputs(p, 'test'));
-      if (verify.ok) {
-        await writeGate(sim, ssm, { release, state: 'open', revisions });
-      } else {
-        verdictAt = await writeGate(sim, ssm, {
-          release,
-          state: 'closed',
-          reason: 'verify failed on test traffic',
-        });
-      }
-      const deploy = await deploying;
+      const gate = (state: string, more: Record<string, string> = {}) =>
+        step(p, 'release-gate', { parameter: GATE, state, release, ...more });
+      const pending = await gate('pending');
+      if (!pending.ok) throw new Error(`release-gate pending failed:\n${pending.run.log.slice(-2000)}`);
+      const deploy = await step(p, 'deploy-services', {
+        ...deployInputs(p, tag, apiTag),
+        'wait-for': 'test-traffic',
+      });
+      if (!deploy.ok) throw new Error(`deploy to test traffic failed:\n${deploy.run.log.slice(-2000)}`);
       deployed = deploymentsOf(deploy);
+      const verify = await step(p, 'verify', verifyInputs(p, 'test', deploy.run.outputs.deployments));
       if (verify.ok) {
-        if (!deploy.ok) throw new Error(`blue/green deploy failed:\n${deploy.run.log.slice(-2000)}`);
-        const production = await step(p, 'verify', verifyInputs(p, 'production', deploy.run.outputs.deployments));
+        const open = await gate('open', { deployments: deploy.run.outputs.deployments! });
+        if (!open.ok) throw new Error(`release-gate open failed:\n${open.run.log.slice(-2000)}`);
+        const follow = await step(p, 'deploy-services', deployInputs(p, tag, apiTag));
+        if (!follow.ok) throw new Error(`the follow run failed:\n${follow.run.log.slice(-2000)}`);
+        const production = await step(p, 'verify', verifyInputs(p, 'production', follow.run.outputs.deployments));
         outcome = {
-          ok: production.ok,
-          pipelineMs: production.endedSim - started,
-          verdict: production.ok ? 'deployed after bake, verified' : 'production verify FAILED',
+          ok: true,
+          pipelineMs: follow.endedSim - started,
+          productionVerified: production.ok,
+          verdict: `deployed after bake; verify on production ${production.ok ? 'passed' : 'FAILED'}`,
         };
       } else {
-        const shiftBack = Object.values(deployed)
-          .map((d) => d.rollback?.trafficShiftBackMs)
-          .filter((ms): ms is number => ms !== undefined);
+        verdictAt = verify.endedSim;
+        const closed = await gate('closed', { reason: 'verify failed on test traffic' });
+        if (!closed.ok) throw new Error(`release-gate closed failed:\n${closed.run.log.slice(-2000)}`);
+        // ECS's own rollback: the hook answers FAILED at its next call, ECS shifts test traffic back (production
+        // never left blue) and stops green. No rollback job for these services: see bench/README.md.
+        await settled(sim, CLUSTER, SERVICES, (1800 * 1000) / p.speed);
         outcome = {
           ok: false,
-          pipelineMs: deploy.endedSim - started,
-          verdictMs: verdictAt! - started,
-          rollbackMs: deploy.endedSim - verdictAt!,
-          ...(shiftBack.length ? { trafficShiftBackMs: Math.max(...shiftBack) * p.speed } : {}),
-          verdict: `verify failed on test traffic, gate closed; deploy-services ${deploy.ok ? 'SUCCEEDED (wrong)' : 'failed, every service rolled back by a traffic shift'}`,
+          pipelineMs: sim.now() - started,
+          verdictMs: verdictAt - started,
+          gateClosedMs: closed.endedSim - verdictAt,
+          verdict: 'verify failed on test traffic, gate closed; ECS shifted every green back',
         };
       }
     }
   } finally {
     await load.stop();
-    ecs.destroy();
-    ssm.destroy();
   }
   const requests = (await albLog(sim, since)).requests.filter((r) => r.listenerPort === PRODUCTION_PORT);
   const newRevisions = Object.fromEntries(Object.entries(deployed).map(([s, d]) => [s, d.taskDefinition]));
   const previousRevisions = Object.fromEntries(
     Object.entries(deployed).map(([s, d]) => [s, d.previousTaskDefinition]),
   );
+  // Where each service ends, once ECS has nothing left to do (ground truth).
+  await settled(sim, CLUSTER, SERVICES, (1800 * 1000) / p.speed);
+  const end = serviceStates(sim, CLUSTER);
+  const endOn = (revisions: Record<string, string>) =>
+    SERVICES.filter((service) => end.get(service)?.taskDefinition === revisions[service]).length;
   const measure: ReleaseMeasure = {
     ...outcome,
+    endOnNew: endOn(newRevisions),
+    endOnPrevious: endOn(previousRevisions),
     productionRequests: requests.length,
     productionErrors: requests.filter((r) => r.status >= 500).length,
   };
@@ -355,6 +340,13 @@ async function release(p: Pipeline, world: WorldId, tag: string, bad: boolean): 
     if (at !== undefined) measure.cutOverMs = at - started;
   } else {
     measure.ecsBackMs = ecsBackAt(sim, eventsSince, world, previousRevisions, verdictAt!);
+    // Blue/green: the rollback is ECS's, confirmed by its ROLLBACK_SUCCESSFUL (no deploy-services follows it).
+    if (world === 'blue-green') measure.rollbackMs = measure.ecsBackMs;
+    const restored = sim
+      .events(eventsSince)
+      .filter((e) => e.kind === 'deployment.traffic-restored' && Date.parse(e.simTime) >= verdictAt!);
+    if (world === 'blue-green' && restored.length)
+      measure.trafficRestoredMs = Math.max(...restored.map((e) => Date.parse(e.simTime))) - verdictAt!;
     measure.badExposure = exposure(requests, PRODUCTION_PORT, [newRevisions[BAD]!]);
     measure.releaseExposure = exposure(requests, PRODUCTION_PORT, Object.values(newRevisions));
     const afterVerdict = requests.filter((r) => r.time >= verdictAt!);
@@ -415,6 +407,7 @@ export async function strategiesSection(opts: StrategiesOptions): Promise<string
   const sims = new Map<WorldId, Sim>();
   const results = new Map<WorldId, WorldRuns>(WORLDS.map((w) => [w.id, { good: [], bad: [] }]));
   const began = Date.now();
+  if (opts.logsDir) mkdirSync(opts.logsDir, { recursive: true });
   try {
     for (const w of WORLDS)
       sims.set(w.id, await startSim({ scenario: worldScenario(w.context), speed: opts.speed, port: 0 }));
@@ -427,14 +420,14 @@ export async function strategiesSection(opts: StrategiesOptions): Promise<string
           const addresses = Object.fromEntries(listeners.map((l) => [l.port, l.address!]));
           const runId = `${i + 1}${bad ? 'b' : 'g'}${w.id === 'rolling' ? 'r' : 'bg'}`;
           const m = await release(
-            { sim, speed: opts.speed, runId, opts, addresses },
+            { sim, speed: opts.speed, runId, opts, addresses, steps: 0 },
             w.id,
             `bench-${runId}`,
             bad,
           );
           results.get(w.id)![bad ? 'bad' : 'good'].push(m);
           opts.log(
-            `strategies run ${i + 1}/${opts.runs} ${w.id} ${bad ? 'bad api' : 'good'}: ${m.verdict}, pipeline ${s(m.pipelineMs)}` +
+            `strategies run ${i + 1}/${opts.runs} ${w.id} ${bad ? 'bad api' : 'good'}: ${m.verdict}, pipeline ${s(m.pipelineMs)}, end: ${m.endOnNew} new / ${m.endOnPrevious} previous` +
               (bad
                 ? `, rollback ${s(m.rollbackMs!)}, bad api served ${m.badExposure!.served}/${m.productionRequests} production requests`
                 : `, production cut over at ${m.cutOverMs === undefined ? '—' : s(m.cutOverMs)}`),
@@ -467,26 +460,31 @@ function render(results: Map<WorldId, WorldRuns>, opts: StrategiesOptions, tookS
     `| ${label} | ${s(med(r[list], pick))} | ${s(med(b[list], pick))} | ${ratio(list, pick)} |`;
   const count = (label: string, pick: (m: ReleaseMeasure) => number, list: 'good' | 'bad') =>
     `| ${label} | ${med(r[list], pick)} | ${med(b[list], pick)} | |`;
+  const verified = (list: ReleaseMeasure[]) => `${list.filter((m) => m.productionVerified).length} of ${list.length}`;
+  const minOf = (list: ReleaseMeasure[], pick: (m: ReleaseMeasure) => number) => Math.min(...list.map(pick));
   const perRun = (w: WorldRuns, i: number) =>
     `${s(w.good[i]!.pipelineMs)} / ${s(w.good[i]!.cutOverMs)} | ${s(w.bad[i]!.rollbackMs)} / ${w.bad[i]!.badExposure!.served} req, ${s(w.bad[i]!.badExposure!.spanMs)}`;
   return [
     '## Rolling vs blue/green with the release gate (issue #18)',
     '',
-    `Written by the same run (bench/strategies/measure.ts), in ${tookS} s. The four services in two worlds built from the`,
+    `Written by the same run (bench/strategies/measure.ts) on commit ${opts.commit}, in ${tookS} s. The four services in two worlds built from the`,
     'CDK app (sim/assembly `scenarioFromApp`): **rolling**, infra/ as synthesized for staging; **blue/green**, infra/ with',
     'context `deployments=*=blue-green` (alternate target groups, weighted production and test listener rules, bake time',
     '5 min, and the POST_TEST_TRAFFIC_SHIFT hook that ships, infra/lambda/release-gate, run by the simulator and reading',
     `the gate's SSM parameter). Same staging overlay timing, simulator speed ×${opts.speed} for both. Releases run the`,
-    'committed bundles (dist/) through the runner\'s action host, as the pipeline runs them, while a client sends',
+    `bundles (dist/, ${opts.bundles}) through the runner's action host, as the pipeline runs them, while a client sends`,
     `production requests one after another (${opts.loadGapMs} ms real gap, the four service paths in turn):`,
     '',
-    '- rolling: deploy-services (`wait-for: healthy`, no bake) → verify (production); when verify fails, the rollback',
-    '  job: deploy-services `rollback-to` each service\'s previous revision;',
-    '- blue/green: the gate `pending` → deploy-services (followed in the background, default `wait-for`: to',
-    '  SUCCESSFUL after bake) → all four deployments held at POST_TEST_TRAFFIC_SHIFT → verify `traffic: test` → the gate',
-    '  `open` for the four target service revisions, or `closed` when verify failed (the hook answers FAILED and ECS',
-    '  shifts all four back) → deploy-services ends → verify (production). The gate is written with the SSM SDK as the',
-    '  documented JSON (`{release, state, revisions, reason}`); the release-gate action was not in the committed tree.',
+    '- rolling: deploy-services (`wait-for: healthy`, no bake) → verify (production);',
+    '- blue/green, the gated chain of ecs-deploy.yml: release-gate `pending` → deploy-services `wait-for: test-traffic`',
+    '  (every green held at POST_TEST_TRAFFIC_SHIFT, production on blue) → verify `traffic: test` → release-gate `open`',
+    '  (the four target service revisions) → deploy-services again (adopts, follows to SUCCESSFUL after bake) → verify',
+    '  (production); when verify fails on test traffic, release-gate `closed` (the hook answers FAILED, ECS shifts every',
+    '  green back);',
+    "- rolling, a failing verify → the rollback job: deploy-services `rollback-to` each service's previous revision;",
+    '  blue/green, the rollback is ECS\'s own once the gate is closed (no rollback job runs for these services here: the',
+    "  workflow's rollback job, started while ECS still shifts back, starts new blue/green deployments of the previous",
+    '  revisions, which the closed gate fails in turn; see bench/README.md);',
     `- the bad release: alva-api's new image passes its health checks but answers every request 500. verify retries a`,
     `  failing check until its \`timeout-seconds\`, here ${opts.verifyTimeoutS} s simulated (the action's default is 300 s: with it,`,
     '  a rolling bad revision serves production 240 s longer; the gated one still serves none).',
@@ -497,26 +495,38 @@ function render(results: Map<WorldId, WorldRuns>, opts: StrategiesOptions, tookS
     '',
     '| | Rolling | Blue/green + gate | Ratio |',
     '| --- | ---: | ---: | ---: |',
-    row('Good release: pipeline wall time (deploy … production verify)', (m) => m.pipelineMs, 'good'),
+    row('Good release: release wall time (first step → the last deploy-services confirmed it live)', (m) => m.pipelineMs, 'good'),
     row('Good release: production on the new revisions (last request to an old one)', (m) => m.cutOverMs, 'good'),
+    `| Good release: verify on production passed afterwards | ${verified(r.good)} | ${verified(b.good)} | |`,
+    `| Good release: services on the new revision once ECS settled (of 4, min) | ${minOf(r.good, (m) => m.endOnNew)} | ${minOf(b.good, (m) => m.endOnNew)} | |`,
     row('Bad api: failing verdict (verify failed)', (m) => m.verdictMs, 'bad'),
-    row('Bad api: rollback wall time (verdict → every service back, confirmed)', (m) => m.rollbackMs, 'bad'),
-    row('Bad api: verdict → ECS reports every service back (simulator events)', (m) => m.ecsBackMs, 'bad'),
+    `| Bad api: verdict → release-gate \`closed\` written | — | ${s(med(b.bad, (m) => m.gateClosedMs))} | |`,
+    row(
+      "Bad api: rollback wall time (verdict → every service back: rolling, the rollback job's deploy-services confirmed it; blue/green, ECS's ROLLBACK_SUCCESSFUL on all four)",
+      (m) => m.rollbackMs,
+      'bad',
+    ),
+    row('Bad api: verdict → ECS had every service back (simulator events)', (m) => m.ecsBackMs, 'bad'),
     row('Bad api: verdict → last production request to the release', (m) => m.productionBackMs, 'bad'),
-    `| Bad api: deploy-services' trafficShiftBackMs (max) | — (no traffic shift) | ${s(med(b.bad, (m) => m.trafficShiftBackMs))} | |`,
+    `| Bad api: verdict → ECS shifted the last green's traffic back (its traffic-restored events) | — (no traffic shift) | ${s(med(b.bad, (m) => m.trafficRestoredMs))} | |`,
     count('Bad api: production requests the bad api revision served', (m) => m.badExposure!.served, 'bad'),
     row('Bad api: time span the bad api revision served production', (m) => m.badExposure!.spanMs, 'bad'),
     count('Bad api: of those, answered 500', (m) => m.badExposure!.errors, 'bad'),
     count('Bad api: production requests any revision of the release served', (m) => m.releaseExposure!.served, 'bad'),
     count('Bad api: production requests during the release (all)', (m) => m.productionRequests, 'bad'),
+    `| Bad api: services on their previous revision once ECS settled (of 4, min) | ${minOf(r.bad, (m) => m.endOnPrevious)} | ${minOf(b.bad, (m) => m.endOnPrevious)} | |`,
     '',
-    `**Exposure.** A bad api revision served ${med(r.bad, (m) => m.badExposure!.served)} production requests over`,
-    `${s(med(r.bad, (m) => m.badExposure!.spanMs))} when rolling (median), and **${Math.max(...b.bad.map((m) => m.badExposure!.served))} in every`,
-    `blue/green run** (max over ${opts.runs}): with the gate, production never moved to any green revision.`,
+    `**Exposure.** Rolling, the bad api revision served ${med(r.bad, (m) => m.badExposure!.served)} production requests (median; min`,
+    `${Math.min(...r.bad.map((m) => m.badExposure!.served))}) over ${s(med(r.bad, (m) => m.badExposure!.spanMs))}, from its first healthy task until the rollback job had replaced it.`,
+    `Blue/green with the gate: **${Math.max(...b.bad.map((m) => m.badExposure!.served))} production requests in every run** (max over ${opts.runs}; any revision`,
+    `of the release: ${Math.max(...b.bad.map((m) => m.releaseExposure!.served))}): production never moved to a green revision; ECS's shift back moved the test`,
+    "listener only. deploy-services' `trafficShiftBackMs` is not in this table: it is reported when deploy-services itself",
+    'sends StopServiceDeployment ROLLBACK (a failure while it follows a release); in the gated chain no deploy-services',
+    'run follows the rollback, ECS does it on the hook\'s FAILED.',
     '',
     'Per round (good: pipeline / production cut over; bad: rollback / bad api production requests, their time span):',
     '',
-    '| Round | Rolling | | Blue/green + gate | |',
+    '| Round | Rolling, good | Rolling, bad api | Blue/green + gate, good | Blue/green + gate, bad api |',
     '| ---: | --- | --- | --- | --- |',
     ...r.good.map((_, i) => `| ${i + 1} | ${perRun(r, i)} | ${perRun(b, i)} |`),
     '',
@@ -533,8 +543,8 @@ function render(results: Map<WorldId, WorldRuns>, opts: StrategiesOptions, tookS
     `figure of the action) is shown × ${opts.speed}. No job start-up, checkout or credentials steps; no network latency;`,
     'the client load is sequential, so request counts depend on the machine, the time spans much less. The blue/green',
     'good release includes ECS\'s 5 min bake (the rolling one bakes nothing here; the staging pipeline adds',
-    '`bake-seconds: 30`). In the pipeline the gated release runs deploy-services twice (`wait-for: test-traffic`, then',
-    'again to adopt and follow); here one run follows throughout, which leaves out one process start.',
+    '`bake-seconds: 30`). The gated release runs deploy-services twice (`wait-for: test-traffic`, then',
+    "again to adopt and follow), as here; job boundaries (the rollback job's runner start) take no time here.",
     '',
   ];
 }
