@@ -16,7 +16,15 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -192,6 +200,25 @@ describe("ecs-deploy.yml's infra job on a push that changes infra/", () => {
     const changed = sim.calls().filter((c) => CHANGES.includes(c.operation) && c.status === 200);
     expect(changed.map((c) => c.operation)).toEqual([]);
   }, 120_000);
+
+  it('a push that changes nothing under infra/ releases without the infra job, asking no approval for it', async () => {
+    const repo = pushRepository((root) =>
+      appendFileSync(join(root, 'README.md'), '\nA change outside infra/.\n'),
+    );
+    repos.push(repo.root);
+    const { run, log } = await push(sim, repo, ['migrate', 'deploy']);
+    expectRunSucceeded(run, log);
+    expect(jobResults(run)).toMatchObject({
+      check: 'success',
+      infra: 'skipped',
+      deploy: 'success',
+      verify: 'success',
+    });
+    expect(log).toContain('Nothing changed under infra since');
+    expect(log).not.toContain('environment "staging" requires approval');
+    const cloudFormation = sim.calls().filter((c) => c.service === 'cloudformation');
+    expect(cloudFormation.map((c) => c.operation)).toEqual([]);
+  }, 600_000);
 
   it('refuses a cdk-context line that is not key=value, naming the input, before anything changes', async () => {
     const { run, log } = await pushChangingInfra(true, { 'cdk-context': 'profile=standard\nlean' });
