@@ -127,8 +127,9 @@ describe('the release pipeline (ecs-deploy.yml)', () => {
     for (const id of ['build', 'migrate', 'deploy', 'verify', 'rollback']) {
       expect(job(id).permissions).toEqual({ contents: 'read', 'id-token': 'write' });
     }
-    // The check job reads only its own token (no checkout).
-    expect(job('check').permissions).toEqual({ 'id-token': 'write' });
+    // The check job reads its own token, and on a push with a CDK app the caller's history (git diff only:
+    // whether the infra job runs).
+    expect(job('check').permissions).toEqual({ contents: 'read', 'id-token': 'write' });
   });
 });
 
