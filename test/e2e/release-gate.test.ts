@@ -290,7 +290,8 @@ describe('the release gate across four blue/green services (bundles, staging wor
     expect(JSON.parse(open.outputs.gate!)).toEqual({ release: 'e2e-good-1', state: 'open', revisions });
 
     const since = sim.calls().at(-1)?.seq ?? 0;
-    const second = await deployServices(images('gate-good'));
+    // The pipeline's second run bakes: green, now serving production from the alternate target group.
+    const second = await deployServices(images('gate-good'), { 'bake-seconds': '20' });
     expectSucceeded(second);
     const calls = sim.calls(since);
     expect(
@@ -308,6 +309,7 @@ describe('the release gate across four blue/green services (bundles, staging wor
       expect(followed[service]!.taskDefinition).not.toBe(before[service]);
     }
     expect(second.log).toMatch(/alva-auth: adopted deployment/);
+    for (const service of SERVICES) expect(second.log).toContain(`✓ ${service}: stayed healthy for 20s`);
     // After ECS's bake time and clean-up: SUCCESSFUL, production on green.
     await allEnd('SUCCESSFUL');
     expect(await running()).toEqual(Object.fromEntries(SERVICES.map((s) => [s, held[s]!.taskDefinition])));

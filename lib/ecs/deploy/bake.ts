@@ -18,7 +18,13 @@ import type { Task } from '@aws-sdk/client-ecs';
 import type { TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { errorMessage } from '../../errors.js';
 import { formatDuration } from '../../time.js';
-import { failedTasksOf, judgeBake, judgeBakeService, type BakeBaseline } from '../follow/bake.js';
+import {
+  bakeTargetGroups,
+  failedTasksOf,
+  judgeBake,
+  judgeBakeService,
+  type BakeBaseline,
+} from '../follow/bake.js';
 import { PollPace } from '../follow/pace.js';
 import {
   chooseDetailReads,
@@ -149,7 +155,7 @@ async function pollBake(
         tasks: { expectedTasks: (service.runningCount ?? 0) + (service.pendingCount ?? 0) },
         targetGroups: [
           ...new Set(
-            (service.loadBalancers ?? []).flatMap((lb) => (lb.targetGroupArn ? [lb.targetGroupArn] : [])),
+            (service.loadBalancers ?? []).flatMap((lb) => (lb.targetGroupArn ? bakeTargetGroups(lb) : [])),
           ),
         ],
         priority: changed ? 'changed' : 'fallback',

@@ -4,7 +4,7 @@
  * (DescribeServices, the service's RUNNING tasks, each target group's health)
  * against what the first poll of the bake saw.
  */
-import type { Service, Task } from '@aws-sdk/client-ecs';
+import type { LoadBalancer, Service, Task } from '@aws-sdk/client-ecs';
 import type { TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { RolloutTarget } from '../rollout.js';
 import { isRunningTaskOf, judgeTargetHealth } from '../target-health.js';
@@ -68,22 +68,35 @@ export function judgeBake(target: RolloutTarget, baseline: BakeBaseline, read: B
     return { ok: false, reason: `${failingContainer} new task(s) failing their container health check` };
   }
   for (const lb of (service.loadBalancers ?? []).filter((b) => b.targetGroupArn)) {
-    const judgement = judgeTargetHealth({
-      tasks,
-      descriptions: read.targetHealth.get(lb.targetGroupArn!) ?? [],
-      newTaskDefinitionArn: target.taskDefinition,
-      containerName: lb.containerName ?? '',
-      containerPort: lb.containerPort ?? 0,
-      desiredCount: desired,
-      failOnStaleTargets: false,
+    const judge = (targetGroupArn: string) => ({
+      targetGroupArn,
+      judgement: judgeTargetHealth({
+        tasks,
+        descriptions: read.targetHealth.get(targetGroupArn) ?? [],
+        newTaskDefinitionArn: target.taskDefinition,
+        containerName: lb.containerName ?? '',
+        containerPort: lb.containerPort ?? 0,
+        desiredCount: desired,
+        failOnStaleTargets: false,
+      }),
     });
-    if (!judgement.ok) {
-      const states = judgement.notServing.map((n) => `${n.state}${n.reason ? ` (${n.reason})` : ''}`);
-      return {
-        ok: false,
-        reason: `new target(s) not healthy in ${lb.targetGroupArn}: ${states.join(', ') || 'fewer serving targets than tasks'}`,
-      };
-    }
+    // A traffic-shift service's new tasks serve from one group of the pair (ECS alternates them
+    // from one deployment to the next): healthy there is healthy; the other one is blue's, emptied.
+    const judged = bakeTargetGroups(lb).map(judge);
+    if (judged.some((j) => j.judgement.ok)) continue;
+    const serving =
+      judged.find((j) => (read.targetHealth.get(j.targetGroupArn) ?? []).length > 0) ?? judged[0]!;
+    const states = serving.judgement.notServing.map((n) => `${n.state}${n.reason ? ` (${n.reason})` : ''}`);
+    return {
+      ok: false,
+      reason: `new target(s) not healthy in ${serving.targetGroupArn}: ${states.join(', ') || 'fewer serving targets than tasks'}`,
+    };
   }
   return { ok: true, state: `${fresh.length}/${desired} new tasks running and healthy` };
+}
+
+/** The target groups a load balancer entry's new tasks may serve from: its own, and a traffic-shift service's alternate. */
+export function bakeTargetGroups(lb: LoadBalancer): string[] {
+  const alternate = lb.advancedConfiguration?.alternateTargetGroupArn;
+  return [lb.targetGroupArn!, ...(alternate && alternate !== lb.targetGroupArn ? [alternate] : [])];
 }

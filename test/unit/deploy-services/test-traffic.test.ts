@@ -21,9 +21,11 @@ import {
   type Deployment,
   type Service,
   type ServiceDeployment,
+  type Task,
 } from '@aws-sdk/client-ecs';
 import type { EcsClients } from '../../../lib/ecs/clients.js';
 import { executeDeploy, planImageDeploy } from '../../../lib/ecs/deploy.js';
+import { judgeBake } from '../../../lib/ecs/follow/bake.js';
 import { memoryLog } from '../../../lib/log.js';
 import { manualClock } from '../../../lib/time.js';
 
@@ -188,5 +190,70 @@ describe('wait-for test-traffic', () => {
     // Held at the gate: bake-seconds does not wait here (the run that adopts it after the gate opens bakes it).
     expect(clock.now() - begun).toBeLessThan(120_000);
     ecs.restore();
+  });
+});
+
+describe('judgeBake of a blue/green service after its traffic shift', () => {
+  const BLUE_TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/alva-web/1';
+  const GREEN_TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/alva-web-alt/2';
+  const target = { service: 'alva-web', taskDefinition: arn(4), deploymentId: 'ecs-svc/green' };
+  const baked: Service = {
+    ...service(true),
+    loadBalancers: [
+      {
+        targetGroupArn: BLUE_TG,
+        containerName: 'web',
+        containerPort: 3000,
+        advancedConfiguration: { alternateTargetGroupArn: GREEN_TG },
+      },
+    ],
+  };
+  const tasks: Task[] = [
+    {
+      taskArn: 'arn:aws:ecs:us-east-1:123456789012:task/alva/green-1',
+      taskDefinitionArn: arn(4),
+      lastStatus: 'RUNNING',
+      desiredStatus: 'RUNNING',
+      attachments: [
+        { type: 'ElasticNetworkInterface', details: [{ name: 'privateIPv4Address', value: '10.0.1.7' }] },
+      ],
+      containers: [{ name: 'web' }],
+    },
+  ];
+  const healthy = [{ Target: { Id: '10.0.1.7', Port: 3000 }, TargetHealth: { State: 'healthy' as const } }];
+
+  it('green serves from the alternate target group: healthy there is healthy, the emptied blue group is no failure', () => {
+    const verdict = judgeBake(
+      target,
+      { failedTasks: 0 },
+      {
+        service: baked,
+        tasks,
+        targetHealth: new Map([
+          [BLUE_TG, []],
+          [GREEN_TG, healthy],
+        ]),
+      },
+    );
+    expect(verdict).toMatchObject({ ok: true });
+  });
+
+  it('green unhealthy in the group it serves from fails the bake, naming that group', () => {
+    const verdict = judgeBake(
+      target,
+      { failedTasks: 0 },
+      {
+        service: baked,
+        tasks,
+        targetHealth: new Map([
+          [BLUE_TG, []],
+          [GREEN_TG, [{ ...healthy[0]!, TargetHealth: { State: 'unhealthy' as const } }]],
+        ]),
+      },
+    );
+    expect(verdict).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining(`not healthy in ${GREEN_TG}`),
+    });
   });
 });
