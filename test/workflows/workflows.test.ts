@@ -174,9 +174,11 @@ describe('the release gate across services (ecs-deploy.yml, release-gate-paramet
     });
     // The gate opens for the revisions the first run deployed; the second run is the same release.
     expect(step('gate_open').with?.deployments).toBe('${{ steps.deploy.outputs.deployments }}');
-    const { ['wait-for']: _first, ...first } = step('deploy').with!;
-    const { ['wait-for']: _second, ...second } = step('follow').with!;
+    const { ['wait-for']: _first, ['bake-seconds']: bake, ...first } = step('deploy').with!;
+    const { ['wait-for']: _second, ['bake-seconds']: noBake, ...second } = step('follow').with!;
     expect(second).toEqual(first);
+    // The rolling services bake in the first run; the others in ECS's own bake time, blue still up.
+    expect([bake, noBake]).toEqual(['${{ inputs.bake-seconds }}', 0]);
   });
 
   it('closes the gate when the job fails or is cancelled, and never needs deployments for it', () => {
