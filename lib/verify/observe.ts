@@ -5,6 +5,7 @@
  */
 import type { ECSClient, Service, Task } from '@aws-sdk/client-ecs';
 import {
+  DescribeRulesCommand,
   DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
   type TargetHealthDescription,
@@ -55,14 +56,48 @@ interface Binding {
   containerPort: number;
 }
 
-const bindingsOf = (service: Service): Binding[] =>
-  (service.loadBalancers ?? [])
-    .filter((lb) => lb.targetGroupArn)
-    .map((lb) => ({
-      targetGroupArn: lb.targetGroupArn!,
-      containerName: lb.containerName ?? '',
-      containerPort: lb.containerPort ?? 0,
-    }));
+/**
+ * The target groups that serve a service's production traffic. A rolling service's are its load balancers'
+ * target groups. A blue/green, linear or canary service's new tasks register in one group of a pair (ECS
+ * alternates them from one deployment to the next), so its production groups are the ones its production
+ * listener rule forwards to with a weight above 0: after a release, green's (possibly the alternate), never the
+ * emptied blue one.
+ */
+async function productionBindings(
+  service: Service,
+  elbv2: ElasticLoadBalancingV2Client | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Binding[]> {
+  const bindings: Binding[] = [];
+  for (const lb of (service.loadBalancers ?? []).filter((b) => b.targetGroupArn)) {
+    const binding = { containerName: lb.containerName ?? '', containerPort: lb.containerPort ?? 0 };
+    const rule = lb.advancedConfiguration?.productionListenerRule;
+    const pair = [lb.targetGroupArn!, lb.advancedConfiguration?.alternateTargetGroupArn].filter(Boolean);
+    const weighted = rule && elbv2 ? await weightedTargetGroups(elbv2, rule, signal) : [];
+    const serving = weighted.filter((arn) => pair.includes(arn));
+    for (const targetGroupArn of serving.length > 0 ? serving : [lb.targetGroupArn!]) {
+      if (!bindings.some((b) => b.targetGroupArn === targetGroupArn))
+        bindings.push({ targetGroupArn, ...binding });
+    }
+  }
+  return bindings;
+}
+
+/** The target groups a listener rule forwards to with a weight above 0. */
+async function weightedTargetGroups(
+  elbv2: ElasticLoadBalancingV2Client,
+  ruleArn: string,
+  signal: AbortSignal | undefined,
+): Promise<string[]> {
+  const { Rules = [] } = await elbv2.send(new DescribeRulesCommand({ RuleArns: [ruleArn] }), {
+    abortSignal: signal,
+  });
+  const forward = Rules[0]?.Actions?.find((a) => a.Type === 'forward');
+  const groups =
+    forward?.ForwardConfig?.TargetGroups ??
+    (forward?.TargetGroupArn ? [{ TargetGroupArn: forward.TargetGroupArn, Weight: 1 }] : []);
+  return groups.filter((g) => g.TargetGroupArn && (g.Weight ?? 1) > 0).map((g) => g.TargetGroupArn!);
+}
 
 export interface Observation {
   services: VerifiedService[];
@@ -105,7 +140,7 @@ export async function observe(options: ObserveOptions): Promise<Observation> {
         expected?.newTaskDefinitionArn ?? primary?.taskDefinition ?? service.taskDefinition ?? '';
       const problem = revisionProblem(name, primary, newTaskDefinition, expected !== undefined);
       if (problem) terminal.push(problem);
-      const bindings = bindingsOf(service);
+      const bindings = await productionBindings(service, elbv2, signal);
       const reading = await readService(name, bindings, options, elbv2);
       if (options.watch) {
         terminal.push(
@@ -214,7 +249,11 @@ const MAX_EVENTS = 5;
 function problemEvents(service: Service, since: Date | undefined): { createdAt: string; message: string }[] {
   return relevantEvents(service.events ?? [], {
     ...(since ? { since } : {}),
-    targetGroupArns: (service.loadBalancers ?? []).flatMap((lb) => lb.targetGroupArn ?? []),
+    targetGroupArns: (service.loadBalancers ?? []).flatMap((lb) =>
+      [lb.targetGroupArn, lb.advancedConfiguration?.alternateTargetGroupArn].filter(
+        (arn) => arn !== undefined,
+      ),
+    ),
     problemsOnly: true,
     max: MAX_EVENTS,
   }).map((e) => ({ createdAt: e.createdAt?.toISOString() ?? '', message: e.message! }));

@@ -174,6 +174,43 @@ describe('verify traffic: test (bundle against the simulator)', () => {
     });
   });
 
+  it('after the release, production traffic is verified on the target group the production rule sends it to (green, the alternate), not the emptied blue one', async () => {
+    const arn = await deploy('web:2');
+    for (;;) {
+      const held = await stageOf(arn);
+      if (held.lifecycleStage === 'POST_TEST_TRAFFIC_SHIFT' && held.lifecycleHookDetails?.[0]?.hookId) {
+        await ecs.send(
+          new ContinueServiceDeploymentCommand({
+            serviceDeploymentArn: arn,
+            hookId: held.lifecycleHookDetails[0].hookId,
+            action: 'CONTINUE',
+          }),
+        );
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    while ((await stageOf(arn)).status !== 'SUCCESSFUL')
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    const since = await lastSeq();
+    const run = await verify({
+      traffic: 'production',
+      checks: 'GET / 200 "revision":2',
+      'timeout-seconds': '20',
+      'base-url': '',
+    });
+    expect(run.log).not.toMatch(/::error::/);
+    expect(run.exitCode).toBe(0);
+    const [web] = reportOf(run).services;
+    expect(web!.targetGroups.map((tg) => [tg.targetGroupName, tg.healthy, tg.ok])).toEqual([
+      ['web-green', 2, true],
+    ]);
+    const { requests, production } = await albLog(since);
+    const checked = requests.filter((r) => r.path === '/');
+    expect(checked.length).toBeGreaterThanOrEqual(3);
+    for (const r of checked) expect(r).toMatchObject({ listenerArn: production, targetGroup: 'web-green' });
+  });
+
   it('the gate closes while verify checks (the pause hook answered ROLLBACK): verify fails at once naming the rollback', async () => {
     const arn = await deploy('web:3');
     const since = await lastSeq();
