@@ -40,7 +40,9 @@ let staging: SynthesizedStaging;
 /** Role name suffix (build, read, ...) -> its trust and its policy statements. */
 let roles: Record<CiRoleName, { trust: Statement[]; statements: Statement[] }>;
 beforeAll(() => {
-  staging = synthStaging();
+  // One service behind the release gate, so the deploy job's gate steps (release-gate: SSM) are judged too;
+  // an app whose services all roll gets no gate permission (tested below).
+  staging = synthStaging({ deployments: 'api=blue-green' });
   const template = staging.templates.ciIdentity.toJSON() as {
     Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
   };
@@ -389,6 +391,12 @@ describe('CI roles and the jobs that assume them', () => {
     }
   });
 
+  it('gives the deploy role the release gate (ssm) only when a service shifts traffic', () => {
+    const rolling = synthStaging().templates.ciIdentity.toJSON() as { Resources: Record<string, unknown> };
+    expect(JSON.stringify(rolling.Resources)).not.toContain('ssm:');
+    expect(allowedActions('deploy')).toContain('ssm:PutParameter');
+  });
+
   it('finds the calls the issue suspected: RunTask tags and the ListTaskDefinitions fallback', () => {
     expect(iamActionsOf('migrate').get('ecs:TagResource')).toMatch(/RunTask/);
     expect(iamActionsOf('deploy-services').get('ecs:ListTaskDefinitions')).toBe('lib/ecs/previous.ts');
@@ -450,7 +458,7 @@ describe('CI role policies', () => {
 
   it("scopes every other statement to this environment's ARNs", () => {
     const allowedNames =
-      /(alva-staging-cluster|alva-(web|api|auth|admin|migrations)|\/ecs\/alva-staging\/|role\/cdk-hnb659fds-\*-role-123456789012-us-east-1$|:stack\/AlvaStaging[A-Za-z]+\/\*$)/;
+      /(alva-staging-cluster|alva-(web|api|auth|admin|migrations)|\/ecs\/alva-staging\/|role\/cdk-hnb659fds-\*-role-123456789012-us-east-1$|:stack\/AlvaStaging[A-Za-z]+\/\*$|:parameter\/alva-staging\/release-gate$)/;
     for (const statement of statements()) {
       for (const resource of list(statement.Resource)) {
         if (resource === '*') continue;
