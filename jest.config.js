@@ -32,8 +32,8 @@ const synthesizesInfra = ['test/unit/cdk-diff/infra-diff.test.ts'];
  * (test/architecture/test-subsets.test.ts). As a glob for testMatch and a regular expression for ignoring.
  */
 const drivesCdkCli = {
-  glob: 'test/sim/cdk-deploy*.test.ts',
-  pattern: 'test/sim/cdk-deploy[^/]*\\.test\\.ts$',
+  glob: 'test/sim/cdk-*.test.ts',
+  pattern: 'test/sim/cdk-[^/]*\\.test\\.ts$',
 };
 
 /**

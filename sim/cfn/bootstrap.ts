@@ -60,7 +60,7 @@ const AWS_MANAGED_POLICIES: ManagedPolicySpec[] = [
 
 /**
  * An empty account (no stacks, no services) with one administrator role, `admin`, trusted by the account:
- * where `cdk deploy` of a whole app starts (`npm run sim -- --empty --bootstrap`, test/sim/cdk-deploy*.test.ts).
+ * where `cdk deploy` of a whole app starts (`npm run sim -- --empty --bootstrap`, test/sim/cdk-*.test.ts).
  */
 export function emptyAccount(accountId = '123456789012'): Scenario {
   return {

@@ -1,6 +1,6 @@
 /**
  * The project's own CDK CLI against the simulator, for the tests that drive it
- * (test/sim/cdk-deploy*.test.ts): a fresh account with one administrator role,
+ * (test/sim/cdk-*.test.ts): a fresh account with one administrator role,
  * sessions, the call log, `cdk deploy` of a synthesized app, and edited copies
  * of infra/ (an app change) or of its assembly (a template CDK would refuse to
  * synthesize, as someone's hand-edited or escape-hatched template).
