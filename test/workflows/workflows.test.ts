@@ -188,6 +188,28 @@ describe('the release gate across services (ecs-deploy.yml, release-gate-paramet
     expect(close.with?.parameter).toBe('${{ inputs.release-gate-parameter }}');
   });
 
+  it('closes only before it opened, and the rollback job takes the gate into account', () => {
+    const close = steps().find((s) => s.with?.state === 'closed')!;
+    expect(String(close.if)).toContain("steps.gate_open.outcome != 'success'");
+    expect(job('deploy').outputs?.['gate-opened']).toBe("${{ steps.gate_open.outcome == 'success' }}");
+    const rollback = job('rollback').steps!;
+    const at = (id: string) => rollback.find((s) => s.id === id)!;
+    expect(at('previous').env).toMatchObject({
+      GATE_PARAMETER: '${{ inputs.release-gate-parameter }}',
+      GATE_OPENED: '${{ needs.deploy.outputs.gate-opened }}',
+    });
+    // After the gate opened, the rollback goes through it: pending, test traffic, open, followed.
+    expect(String(at('rollback_gate_pending').if)).toContain("needs.deploy.outputs.gate-opened == 'true'");
+    expect(at('rollback').with?.['wait-for']).toBe(
+      "${{ steps.rollback_gate_pending.outcome == 'success' && 'test-traffic' || inputs.wait-for }}",
+    );
+    expect(at('rollback_gate_open').with).toMatchObject({
+      state: 'open',
+      deployments: '${{ steps.rollback.outputs.deployments }}',
+    });
+    expect(at('rollback_follow').with?.['rollback-to']).toBe(at('rollback').with?.['rollback-to']);
+  });
+
   it('hands the verify and rollback jobs one deployments output covering both runs', () => {
     expect(job('deploy').outputs?.deployments).toBe(
       '${{ steps.deployments.outputs.deployments || steps.deploy.outputs.deployments }}',
