@@ -1,16 +1,21 @@
 /**
  * npm run demo: the staging pipeline end to end on this machine.
  *
- * Starts the AWS simulator with the staging scenario and runs the real
- * .github/workflows/deploy-staging.yml through the local runner twice:
+ * Starts the AWS simulator with the staging world synthesized from infra/ with
+ * api and auth deploying blue/green behind the release gate (web and admin
+ * roll; runner/gated-world.ts) and runs the real .github/workflows/deploy-staging.yml
+ * through the local runner twice, the gate on (RELEASE_GATE_PARAMETER):
  *   1. a good release: build (for real when a Docker engine and the local
  *      registry are up, else images already in the registry), migrate,
- *      deploy the four services, verify them behind the ALB;
- *   2. a release whose api image crash-loops: the circuit breaker fires,
- *      every service returns to release 1, the rollback job proves it.
+ *      deploy: web and admin roll, api and auth wait on test traffic until
+ *      both passed verify there, then the gate opens and production moves;
+ *      verify all four behind the ALB;
+ *   2. a release whose auth revision answers 500: verify on test traffic
+ *      fails, the gate closes, ECS shifts api and auth back (production never
+ *      reached them), the rollback job rolls web and admin back and proves it.
  * Then one screen: what ran, the AWS role each job assumed (through the
  * simulator's STS, with the OIDC token the runner minted for it), and which
- * revision each service serves.
+ * revision each service serves with its deployment strategy.
  *
  * As on a GitHub-hosted runner, the jobs get no AWS keys but the ones their
  * configure-aws-credentials step obtains.
@@ -22,8 +27,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { startSim, loadScenario, type Sim } from '../sim/index.js';
-import { INFRA_DIR, STAGING_OVERLAY, scenarioFromApp } from '../sim/assembly/index.js';
+import { startSim, type Sim } from '../sim/index.js';
+import { gatedStagingScenario, RELEASE_GATE_PARAMETER } from './gated-world.js';
 import { REGISTRY, REGISTRY_PASSWORD, REGISTRY_USER, engineUp, registryUp } from './docker.js';
 import { headSha, loadEnvironments, repositoryRoot } from './repo.js';
 import { credentialsTable, renderRun, table } from './report.js';
@@ -59,6 +64,22 @@ function repositoryOfInfra(): string {
   return repository;
 }
 const REPOSITORY = repositoryOfInfra();
+
+/** The release gate's checks: only the blue/green services' paths (the test listener routes no other). */
+const GATE_CHECKS = 'GET /api/health 200\nGET /auth/health 200';
+
+/** Each service's deployment strategy (ROLLING when unset), as ECS reports it. */
+async function strategies(sim: Sim): Promise<Record<string, string>> {
+  const session = sim.session({ role: 'alva-staging-github-read', sessionName: 'demo-report' });
+  const ecs = new ECSClient({ endpoint: sim.url, region: 'us-east-1', credentials: session });
+  const { services = [] } = await ecs.send(
+    new DescribeServicesCommand({ cluster: CLUSTER, services: SERVICES }),
+  );
+  ecs.destroy();
+  return Object.fromEntries(
+    services.map((s) => [s.serviceName!, s.deploymentConfiguration?.strategy ?? 'ROLLING']),
+  );
+}
 
 async function serving(sim: Sim): Promise<Record<string, string>> {
   // IAM is enforced: the report reads the services as the read-only CI role, with a session an administrator hands out.
@@ -98,6 +119,11 @@ async function release(title: string, inputs: Record<string, string>, sim: Sim):
       BUILD_NETWORK: 'host',
       // The simulator runs SPEED× faster than real time: bake the same simulated 30 s in fewer real seconds.
       BAKE_SECONDS: String(Math.max(1, Math.round(30 / SPEED))),
+      // The release gate on (infra's ReleaseGateParameterName): api and auth move production only once both
+      // passed verify on test traffic. verify waits in real seconds: 10 s, not 5 minutes, for a check to pass.
+      RELEASE_GATE_PARAMETER,
+      RELEASE_GATE_CHECKS: GATE_CHECKS,
+      RELEASE_GATE_VERIFY_SECONDS: '10',
     },
     environments: loadEnvironments(repositoryRoot),
     // The demo stands in for the release managers; say so where it happens.
@@ -125,10 +151,8 @@ function demoProfile(): 'standard' | 'lean' {
 async function main() {
   const started = Date.now();
   const profile = demoProfile();
-  const scenario =
-    profile === 'lean'
-      ? scenarioFromApp({ appDir: INFRA_DIR, overlay: STAGING_OVERLAY, context: { profile } }).scenario
-      : loadScenario(resolve(repositoryRoot, 'sim/scenarios/staging.json'));
+  // infra/ synthesized with api and auth blue/green behind the release gate (cached in .tmp/assemblies).
+  const scenario = await gatedStagingScenario(profile === 'lean' ? { profile } : {});
   if (profile === 'lean') {
     // What is emulated, said where it matters: this x86 machine builds linux/amd64 images (no buildx, no
     // QEMU), and the simulator does not check an image's architecture against the task's.
@@ -151,6 +175,7 @@ async function main() {
   const sim = await startSim({ scenario, speed: SPEED, port: 0 });
   console.log(`AWS simulator on ${sim.url} (staging scenario, profile ${profile}, clock ×${SPEED})`);
   try {
+    const strategy = await strategies(sim);
     const before = await serving(sim);
     const tag = headSha(repositoryRoot).slice(0, 7);
     const images = (suffix: string, overrides: Record<string, string> = {}) =>
@@ -173,8 +198,8 @@ async function main() {
     const afterFirst = await serving(sim);
 
     const second = await release(
-      'Release 2: the api image crash-loops; expect an automatic rollback',
-      { images: images(`${tag}-2`, { api: `${ECR}/alva-api:broken-${tag}` }) },
+      "Release 2: auth's new revision answers 500 on test traffic; expect the gate to close and an automatic rollback",
+      { images: images(`${tag}-2`, { auth: `${ECR}/alva-auth:verify-fails-${tag}` }) },
       sim,
     );
     const afterSecond = await serving(sim);
@@ -194,8 +219,8 @@ async function main() {
             .join(' '),
         ],
         [
-          '2 broken api',
-          'failure + rollback',
+          '2 auth fails on test traffic',
+          'failure: gate closed + rollback',
           second.conclusion,
           flat(second)
             .map((j) => `${j.id}:${j.result}`)
@@ -213,8 +238,14 @@ async function main() {
     console.log('');
     console.log(
       table([
-        ['service', 'before', 'after release 1', 'after release 2'],
-        ...SERVICES.map((s) => [s, before[s] ?? '', afterFirst[s] ?? '', afterSecond[s] ?? '']),
+        ['service', 'strategy', 'before', 'after release 1', 'after release 2'],
+        ...SERVICES.map((s) => [
+          s,
+          strategy[s] === 'ROLLING' ? 'rolling' : `${strategy[s]?.toLowerCase().replace('_', '/') ?? '?'}, gated`,
+          before[s] ?? '',
+          afterFirst[s] ?? '',
+          afterSecond[s] ?? '',
+        ]),
       ]),
     );
     // IAM is enforced: every call the jobs made (API and registry) was authorized against their role's policies.
@@ -236,7 +267,7 @@ async function main() {
     console.log(
       `\n${ok ? '✔' : '✖'} ${
         ok
-          ? 'Release 1 is live and verified; release 2 failed and every service is back on release 1.'
+          ? 'Release 1 is live and verified; release 2 failed on test traffic, the gate stayed closed, and every service is back on release 1.'
           : 'The demo did not end as expected: see the log above.'
       }`,
     );

@@ -16,18 +16,19 @@ export const GATED_DEPLOYMENTS = 'api=blue-green,auth=blue-green';
 export const RELEASE_GATE_PARAMETER = '/alva-staging/release-gate';
 
 /**
- * infra/ with `deployments` (e.g. "api=blue-green,auth=blue-green") as the simulator's world.
+ * infra/ with `deployments` (default GATED_DEPLOYMENTS) and any other context (e.g. `profile: 'lean'`)
+ * as the simulator's world.
  *
  * verify (`traffic: test`) reaches the test listener at the load balancer's DNS host and the
  * listener's port, as on AWS. The simulator serves each listener on a port of 127.0.0.1 of its
  * own, so each listener besides the load balancer's front one is declared on a free port and
  * served there: infra's 9000 would collide with any other world on this machine.
  */
-export async function gatedStagingScenario(deployments = GATED_DEPLOYMENTS): Promise<Scenario> {
+export async function gatedStagingScenario(context: Record<string, string> = {}): Promise<Scenario> {
   const { scenario } = scenarioFromApp({
     appDir: INFRA_DIR,
     overlay: STAGING_OVERLAY,
-    context: { deployments },
+    context: { deployments: GATED_DEPLOYMENTS, ...context },
   });
   for (const lb of scenario.loadBalancers ?? []) {
     const front = lb.listeners.find((l) => (l.protocol ?? 'HTTP') === 'HTTP') ?? lb.listeners[0];
