@@ -241,7 +241,9 @@ async function main() {
         ['service', 'strategy', 'before', 'after release 1', 'after release 2'],
         ...SERVICES.map((s) => [
           s,
-          strategy[s] === 'ROLLING' ? 'rolling' : `${strategy[s]?.toLowerCase().replace('_', '/') ?? '?'}, gated`,
+          strategy[s] === 'ROLLING'
+            ? 'rolling'
+            : `${strategy[s]?.toLowerCase().replace('_', '/') ?? '?'}, gated`,
           before[s] ?? '',
           afterFirst[s] ?? '',
           afterSecond[s] ?? '',
