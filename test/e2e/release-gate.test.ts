@@ -54,7 +54,7 @@ let ssm: SSMClient;
 let testPort: number;
 
 beforeAll(async () => {
-  const scenario = await gatedStagingScenario('*=blue-green');
+  const scenario = await gatedStagingScenario({ deployments: '*=blue-green' });
   testPort = scenario.loadBalancers![0]!.listeners.find((l) => l.port !== 80)!.port;
   sim = await startSim({
     scenario: withOperator({
