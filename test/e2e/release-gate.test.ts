@@ -250,7 +250,12 @@ describe('the release gate across four blue/green services (bundles, staging wor
       expect(JSON.parse(closed.outputs.gate!)).toMatchObject({ release: 'e2e-bad-1', state: 'closed' });
       // The hook answers FAILED: ECS rolls each deployment back by shifting traffic back.
       const rolledBack = await allEnd('ROLLBACK_SUCCESSFUL');
-      for (const d of rolledBack) expect(d.lifecycleStage).not.toBe('PRODUCTION_TRAFFIC_SHIFT');
+      for (const d of rolledBack) {
+        expect(d.lifecycleStage).toBe('POST_TEST_TRAFFIC_SHIFT');
+        expect(JSON.stringify(d)).toMatch(
+          /alva-staging-release-gate returned FAILED at POST_TEST_TRAFFIC_SHIFT/,
+        );
+      }
     } finally {
       production = (await users.stop()).filter((r) => r.listenerPort === 80);
     }
