@@ -245,6 +245,7 @@ describe('deploy-staging.yml', () => {
     expect(staging.jobs.release!.with).toMatchObject({
       'release-gate-parameter': '${{ vars.RELEASE_GATE_PARAMETER }}',
       'test-traffic-checks': '${{ vars.RELEASE_GATE_CHECKS }}',
+      'test-traffic-timeout-seconds': "${{ fromJSON(vars.RELEASE_GATE_VERIFY_SECONDS || '300') }}",
     });
   });
   it('is one pipeline: it calls the reusable workflow', () => {
