@@ -153,6 +153,17 @@ describe('the release gate across services (ecs-deploy.yml, release-gate-paramet
       });
   });
 
+  it("lets the longest gated release end by its steps' own timeouts, before GitHub cancels the job", () => {
+    const seconds = (name: string) => Number(call.inputs[name]!.default);
+    // Two deploy-services runs and the test-traffic verify, plus the cancellation grace, within the job's limit.
+    const longest = 2 * seconds('timeout-seconds') + seconds('test-traffic-timeout-seconds') + 60;
+    for (const id of ['deploy', 'rollback'])
+      expect({ job: id, fits: Number(job(id)['timeout-minutes']) * 60 > longest }).toEqual({
+        job: id,
+        fits: true,
+      });
+  });
+
   it('holds, verifies on test traffic, opens, then follows the same release to the end', () => {
     const order = steps()
       .filter((s) => s.uses?.startsWith('./.ecs-ship/actions/'))
