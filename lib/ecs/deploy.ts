@@ -53,7 +53,7 @@ export interface ServicePlan {
   clone?: TaskDefinitionClone;
   /** rollback-to mode: the existing revision to go to. */
   target?: string;
-  /** images mode: an unsettled deployment of these images found under way, followed as this run's. */
+  /** An unsettled deployment of these images (or of the rollback's target) found under way, followed as this run's. */
   adopt?: AdoptedDeployment;
 }
 
@@ -130,15 +130,26 @@ export function oneServiceImages(
   return imagesOfOneService(clients.ecs, cluster, service, image);
 }
 
-/** check → prepare, rollback-to mode: resolves each service's target revision; changes nothing. */
+/**
+ * check → prepare, rollback-to mode: resolves each service's target revision and
+ * adopts a deployment of it still under way (as images mode does); changes nothing.
+ */
 export async function planRollbackTo(
   clients: EcsClients,
   cluster: string,
   services: string[],
   rollbackTo: RollbackTo,
+  options: { forceNewDeployment?: boolean } = {},
 ): Promise<DeployPlan> {
   const found = await checkServices(clients.ecs, cluster, services);
-  return prepareRollbackTargets(clients.ecs, cluster, services, found, rollbackTo);
+  return prepareRollbackTargets(
+    clients.ecs,
+    cluster,
+    services,
+    found,
+    rollbackTo,
+    options.forceNewDeployment,
+  );
 }
 
 /**

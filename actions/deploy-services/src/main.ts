@@ -54,7 +54,9 @@ export async function main(signal: AbortSignal): Promise<void> {
     inputs.rollbackRelease
       ? planReleaseRollback(clients, inputs.cluster, inputs.services, inputs.rollbackRelease, coreLog)
       : inputs.rollbackTo
-        ? planRollbackTo(clients, inputs.cluster, inputs.services, inputs.rollbackTo)
+        ? planRollbackTo(clients, inputs.cluster, inputs.services, inputs.rollbackTo, {
+            forceNewDeployment: inputs.forceNewDeployment,
+          })
         : imagesToDeploy(clients, inputs).then((images) =>
             planImageDeploy(clients, inputs.cluster, inputs.services, images, {
               ifInProgress: inputs.ifInProgress,

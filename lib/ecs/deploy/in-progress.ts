@@ -1,11 +1,14 @@
 /**
- * Deployments already under way when a release starts (images mode):
- *  - one that runs the requested images (a killed or failed earlier attempt of
- *    this release) is adopted: followed and judged as this run's own, and rolled
+ * Deployments already under way when a release starts:
+ *  - one that runs what was asked for (images mode: the requested images;
+ *    rollback-to mode: the requested revision), as after a killed or failed
+ *    earlier attempt, or a run held by the release gate and run again once it
+ *    opened, is adopted: followed and judged as this run's own, and rolled
  *    back, on failure, to the revision that ran before it. Never "unchanged";
- *    that is only for a COMPLETED deployment of the same images, all running;
- *  - one in progress with other images, which this release did not start, is
- *    refused before any change (or waited for, with if-in-progress: wait).
+ *    that is only for a COMPLETED deployment of it, all running;
+ *  - images mode: one in progress with other images, which this release did
+ *    not start, is refused before any change (or waited for, with
+ *    if-in-progress: wait). A rollback is never refused.
  * Read-only: nothing here changes anything in AWS.
  */
 import type { Deployment, ECSClient, Service } from '@aws-sdk/client-ecs';
@@ -66,20 +69,36 @@ export function describeDeployment(d: Deployment): string {
 }
 
 /**
- * The service's deployment of the requested images that is not settled, if
- * any: its PRIMARY (same images as `current`, `sameImages`), or, while the
- * circuit breaker rolls back, the FAILED deployment it rolls back from.
+ * Whether a task definition runs what this run asks for: the requested images
+ * (images mode) or the requested revision (rollback-to mode).
+ */
+export type RunsRequested = (taskDefinition: string) => Promise<boolean>;
+
+/** images mode: a revision runs the requested images when applying them to it changes nothing. */
+export function runsImages(ecs: ECSClient, images: Record<string, string>): RunsRequested {
+  return async (taskDefinition) => (await planClone(ecs, taskDefinition, images)).changes.length === 0;
+}
+
+/** rollback-to mode: exactly the requested revision. */
+export function runsRevision(target: string): RunsRequested {
+  return (taskDefinition) => Promise.resolve(taskDefinition === target);
+}
+
+/**
+ * The service's deployment of what was asked for that is not settled, if
+ * any: its PRIMARY (when the service already runs it, `runsItNow`), or, while
+ * the circuit breaker rolls back, the FAILED deployment it rolls back from.
  */
 export async function adoptable(
   ecs: ECSClient,
   cluster: string,
   service: Service,
-  sameImages: boolean,
-  images: Record<string, string>,
+  runsItNow: boolean,
+  requested: RunsRequested,
 ): Promise<AdoptedDeployment | undefined> {
   const primary = primaryDeployment(service.deployments);
   if (!primary?.id || !primary.taskDefinition) return undefined;
-  if (sameImages) {
+  if (runsItNow) {
     if (!unsettled(service, primary)) return undefined;
     return {
       deploymentId: primary.id,
@@ -89,11 +108,10 @@ export async function adoptable(
       state: describeDeployment(primary),
     };
   }
-  // The circuit breaker rolls a deployment of these images back: that failure is this release's.
+  // The circuit breaker rolls a deployment of what was asked for back: that failure is this run's.
   if (!inProgress(service, primary)) return undefined;
   for (const failed of failedDeployments(service)) {
-    const clone = await planClone(ecs, failed.taskDefinition!, images);
-    if (clone.changes.length === 0) {
+    if (await requested(failed.taskDefinition!)) {
       return {
         deploymentId: failed.id!,
         ...(failed.createdAt ? { createdAt: failed.createdAt } : {}),

@@ -16,8 +16,11 @@ import {
   adoptable,
   foreignDeploymentMessage,
   inProgress,
+  runsImages,
+  runsRevision,
   type ForeignDeployment,
   type IfInProgress,
+  type RunsRequested,
 } from './in-progress.js';
 import {
   containerNames,
@@ -78,7 +81,8 @@ export async function planImages(
   for (;;) {
     const found = await checkServices(ecs, cluster, services);
     const plan = await prepareImageClones(ecs, cluster, services, found, images);
-    const foreign = await adoptOrFindForeign(ecs, plan, found, images, options.forceNewDeployment ?? false);
+    const requested = runsImages(ecs, images);
+    const foreign = await adoptOrFindForeign(ecs, plan, found, () => requested, options.forceNewDeployment);
     if (!foreign.length) return shareFamilyRevisions(plan, options.log);
     const messages = foreign.map(foreignDeploymentMessage);
     if (options.ifInProgress !== 'wait') {
@@ -104,30 +108,32 @@ export async function planImages(
 }
 
 /**
- * Marks the plans whose service runs an unsettled deployment of the requested
- * images as adopted; returns the services busy with a deployment of other images.
+ * Marks the plans whose service runs an unsettled deployment of what was asked
+ * for (`requestedBy`: the images, or the rollback's revision) as adopted;
+ * returns the services busy with a deployment of other images (images mode
+ * only: a rollback is never refused, it goes over whatever is under way).
  */
 async function adoptOrFindForeign(
   ecs: ECSClient,
   plan: DeployPlan,
   found: Map<string, Service>,
-  images: Record<string, string>,
-  forceNewDeployment: boolean,
+  requestedBy: (p: ServicePlan) => RunsRequested,
+  forceNewDeployment = false,
 ): Promise<ForeignDeployment[]> {
   const foreign: ForeignDeployment[] = [];
   await Promise.all(
     plan.services.map(async (p) => {
       const service = found.get(p.service)!;
       const changes = p.clone?.changes ?? [];
-      const sameImages = changes.length === 0;
-      if (sameImages && forceNewDeployment) return;
-      const adopt = await adoptable(ecs, plan.cluster, service, sameImages, images);
+      const runsItNow = p.clone ? changes.length === 0 : p.target === p.current;
+      if (runsItNow && forceNewDeployment) return;
+      const adopt = await adoptable(ecs, plan.cluster, service, runsItNow, requestedBy(p));
       if (adopt) {
         p.adopt = adopt;
         return;
       }
       const primary = primaryDeployment(service.deployments);
-      if (!sameImages && primary && inProgress(service, primary)) {
+      if (p.clone && !runsItNow && primary && inProgress(service, primary)) {
         foreign.push({ service: p.service, deployment: primary, changes });
       }
     }),
@@ -233,7 +239,8 @@ export async function prepareImageClones(
 /**
  * prepare, rollback-to mode: the existing revision each service returns to,
  * always one of the family the service runs now (a revision of another
- * family is refused here, before any change).
+ * family is refused here, before any change); a deployment of that revision
+ * still under way (an earlier attempt, or one the release gate held) is adopted.
  */
 export async function prepareRollbackTargets(
   ecs: ECSClient,
@@ -241,11 +248,27 @@ export async function prepareRollbackTargets(
   services: string[],
   found: Map<string, Service>,
   rollbackTo: RollbackTo,
+  forceNewDeployment = false,
 ): Promise<DeployPlan> {
   const plans = await Promise.all(
     services.map((service) => rollbackTarget(ecs, cluster, service, found.get(service)!, rollbackTo)),
   );
-  return { cluster, services: plans };
+  return adoptRollbacksUnderWay(ecs, { cluster, services: plans }, found, forceNewDeployment);
+}
+
+/**
+ * A rollback plan (rollback-to, rollback-release) with each service whose
+ * deployment of its target revision is still under way marked as adopted, as
+ * images mode does: followed to its end and judged, never "unchanged".
+ */
+export async function adoptRollbacksUnderWay(
+  ecs: ECSClient,
+  plan: DeployPlan,
+  found: Map<string, Service>,
+  forceNewDeployment = false,
+): Promise<DeployPlan> {
+  await adoptOrFindForeign(ecs, plan, found, (p) => runsRevision(p.target ?? p.current), forceNewDeployment);
+  return plan;
 }
 
 async function rollbackTarget(

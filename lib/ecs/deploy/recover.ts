@@ -12,7 +12,7 @@ import { InputError } from '../../errors.js';
 import type { Log } from '../../log.js';
 import type { DeployPlan, ServicePlan } from '../deploy.js';
 import { describeTaskDefinition, shortTaskDefinition } from '../taskdef.js';
-import { checkServices } from './plan.js';
+import { adoptRollbacksUnderWay, checkServices } from './plan.js';
 
 /** Tag on each revision a release registers: which release (deploy-services: the GitHub run id). */
 export const RELEASE_TAG = 'ecs-ship:release';
@@ -42,7 +42,8 @@ export async function prepareReleaseRollback(
       return { service, current, target };
     }),
   );
-  return { cluster, services: plans };
+  // A deployment of the revision to return to still under way (an earlier attempt) is followed, not "unchanged".
+  return adoptRollbacksUnderWay(ecs, { cluster, services: plans }, found);
 }
 
 /** Follows PREVIOUS_TAG from `current` while the revision is tagged with `release`. */

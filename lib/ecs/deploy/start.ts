@@ -163,7 +163,7 @@ function adoptRollout(
   report.taskDefinition = adopt.taskDefinition;
   report.startedAt = new Date(startedAtMs).toISOString();
   run.log.info(
-    `${p.service}: adopted deployment ${adopt.state}: it already runs these images but is not done, so this run follows it as its own` +
+    `${p.service}: adopted deployment ${adopt.state}: it already runs ${p.clone ? 'these images' : 'this revision'} but is not done, so this run follows it as its own` +
       (adopt.previous !== adopt.taskDefinition
         ? `; on failure it goes back to ${shortTaskDefinition(adopt.previous)}, the revision before it`
         : '') +
