@@ -653,35 +653,14 @@ export async function followRollouts(
     waitingFor: () =>
       pending().map((t) => ({ service: t.target.service, ...(t.state ? { state: t.state } : {}) })),
   });
-  let consecutiveErrors = 0;
-  let lastError: unknown;
+  const errors: PollErrors = { consecutive: 0 };
   while (pending().length > 0) {
-    let cancelled = signal?.aborted ?? false;
-    let events: ProgressEvent[] = [];
-    let changed = false;
-    let throttled: unknown;
-    if (!cancelled) {
-      // No read outlives the deadline, whatever the SDK's retries.
-      const pollSignal = withDeadline(signal, deadline - clock.now());
-      const poll = await pollRollouts(clients, pending(), { ...options, signal: pollSignal }, () =>
-        clock.now(),
-      );
-      events = recordObservations(poll.observations, clock.now());
-      changed = events.length > 0;
-      throttled = poll.throttled;
-      if (poll.error === undefined) consecutiveErrors = 0;
-      else if (signal?.aborted) cancelled = true;
-      else if (pollSignal.aborted) {
-        // Cut short by the deadline, not failed: AWS answered until then as far as this poll knows.
-      } else {
-        lastError = poll.error;
-        consecutiveErrors += 1;
-      }
-    }
+    const step = await pollStep(clients, pending(), options, clock, deadline, errors);
+    const { events } = step;
     const ending = followEnding({
-      cancelled,
-      consecutiveErrors,
-      lastError,
+      cancelled: step.cancelled,
+      consecutiveErrors: errors.consecutive,
+      lastError: errors.last,
       pending: pending().length,
       ...firstFailure(trackers, options),
       now: clock.now(),
@@ -689,29 +668,105 @@ export async function followRollouts(
       timeoutMs: options.timeoutMs,
     });
     if (ending && ending !== 'done') events.push(...recordEnding(pending(), ending, clock.now()));
-    // While AWS cannot be read: back off (capped, with jitter) and keep trying until the deadline.
-    // Throttled: slow down (pace.ts), never fail for it.
-    const paced = pace.next({
-      changed,
-      targetsInQuestion: pending().some((t) => t.health !== undefined),
-      throttled: throttled !== undefined,
-      services: pending().length,
-    });
-    const wait = Math.min(
-      consecutiveErrors > 0 ? Math.max(outageBackoffMs(consecutiveErrors), paced) : paced,
-      Math.max(0, deadline - clock.now()),
-    );
-    if (!ending && consecutiveErrors > 0)
-      events.push({ kind: 'poll-failed', consecutive: consecutiveErrors, error: lastError, retryInMs: wait });
-    if (!ending && throttled !== undefined)
-      events.push({ kind: 'throttled', slowdown: pace.throttleSlowdown, nextInMs: wait, error: throttled });
+    const wait = nextWait(pace, step, pending(), errors, Math.max(0, deadline - clock.now()));
+    if (!ending) events.push(...waitingEvents(step, errors, pace, wait));
     progress.report(events);
     if (ending) break;
-    progress.waiting(changed);
+    progress.waiting(step.changed);
     // A cancelled sleep ends early: the next iteration records the cancellation.
     await clock.sleep(wait, signal).catch(() => undefined);
   }
   return trackers.map((t) => t.result!);
+}
+
+/** Polls that failed in a row, and the last one's error: an outage is backed off until the deadline. */
+interface PollErrors {
+  consecutive: number;
+  last?: unknown;
+}
+
+/** What one poll saw, recorded on the trackers. */
+interface PollStep {
+  events: ProgressEvent[];
+  changed: boolean;
+  throttled?: unknown;
+  cancelled: boolean;
+}
+
+/** One poll of the pending rollouts (none once cancelled), recorded; a failed poll is counted in `errors`. */
+async function pollStep(
+  clients: EcsClients,
+  pending: Tracker[],
+  options: FollowOptions,
+  clock: Clock,
+  deadline: number,
+  errors: PollErrors,
+): Promise<PollStep> {
+  const { signal } = options;
+  if (signal?.aborted) return { events: [], changed: false, cancelled: true };
+  // No read outlives the deadline, whatever the SDK's retries.
+  const pollSignal = withDeadline(signal, deadline - clock.now());
+  const poll = await pollRollouts(clients, pending, { ...options, signal: pollSignal }, () => clock.now());
+  const events = recordObservations(poll.observations, clock.now());
+  let cancelled = false;
+  if (poll.error === undefined) errors.consecutive = 0;
+  else if (signal?.aborted) cancelled = true;
+  else if (pollSignal.aborted) {
+    // Cut short by the deadline, not failed: AWS answered until then as far as this poll knows.
+  } else {
+    errors.last = poll.error;
+    errors.consecutive += 1;
+  }
+  return {
+    events,
+    changed: events.length > 0,
+    ...(poll.throttled !== undefined ? { throttled: poll.throttled } : {}),
+    cancelled,
+  };
+}
+
+/**
+ * How long until the next poll, never past the deadline (`leftMs`). While AWS
+ * cannot be read: back off (capped, with jitter) and keep trying until the
+ * deadline. Throttled: slow down (pace.ts), never fail for it.
+ */
+function nextWait(
+  pace: PollPace,
+  step: PollStep,
+  pending: readonly Tracker[],
+  errors: PollErrors,
+  leftMs: number,
+): number {
+  const paced = pace.next({
+    changed: step.changed,
+    targetsInQuestion: pending.some((t) => t.health !== undefined),
+    throttled: step.throttled !== undefined,
+    services: pending.length,
+  });
+  return Math.min(
+    errors.consecutive > 0 ? Math.max(outageBackoffMs(errors.consecutive), paced) : paced,
+    leftMs,
+  );
+}
+
+/** What to report while the follow goes on: polls failing, or ECS throttling them. */
+function waitingEvents(step: PollStep, errors: PollErrors, pace: PollPace, wait: number): ProgressEvent[] {
+  const events: ProgressEvent[] = [];
+  if (errors.consecutive > 0)
+    events.push({
+      kind: 'poll-failed',
+      consecutive: errors.consecutive,
+      error: errors.last,
+      retryInMs: wait,
+    });
+  if (step.throttled !== undefined)
+    events.push({
+      kind: 'throttled',
+      slowdown: pace.throttleSlowdown,
+      nextInMs: wait,
+      error: step.throttled,
+    });
+  return events;
 }
 
 /** With stopOnFirstFailure: the first service (in target order) that failed. */

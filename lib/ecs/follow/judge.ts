@@ -35,18 +35,44 @@ export function judgeRollout(
   const ours = target.deploymentId
     ? deployments.find((d) => d.id === target.deploymentId)
     : deployments.find((d) => d.taskDefinition === target.taskDefinition);
+  const ended = endedWithoutSuccess(target, primary, ours, serviceDeployment);
+  // Not ended: the PRIMARY is ours (`!primary` only narrows the type).
+  if (ended || !primary) return ended ?? replacedVerdict(target, primary);
   const sdStatus = serviceDeployment?.status;
-  const progress = primary
-    ? `${primary.rolloutState ?? sdStatus ?? 'IN_PROGRESS'}, ${primary.runningCount ?? 0}/${primary.desiredCount ?? 0} running` +
-      (primary.pendingCount ? `, ${primary.pendingCount} pending` : '') +
-      (ours?.failedTasks ? `, ${ours.failedTasks} failed task(s)` : '')
-    : 'no PRIMARY deployment';
+  return judgeProgress(service, primary, sdStatus, waitFor, progressLine(primary, ours, sdStatus));
+}
+
+/** What one poll says of the rollout, for the log: the PRIMARY's state and counts. */
+function progressLine(
+  primary: Deployment | undefined,
+  ours: Deployment | undefined,
+  sdStatus: string | undefined,
+): string {
+  if (!primary) return 'no PRIMARY deployment';
+  return (
+    `${primary.rolloutState ?? sdStatus ?? 'IN_PROGRESS'}, ${primary.runningCount ?? 0}/${primary.desiredCount ?? 0} running` +
+    (primary.pendingCount ? `, ${primary.pendingCount} pending` : '') +
+    (ours?.failedTasks ? `, ${ours.failedTasks} failed task(s)` : '')
+  );
+}
+
+/**
+ * Termination without success: ECS rolled it back, it FAILED, another deployment
+ * replaced it or its service deployment was stopped. Undefined: it goes on, and
+ * the PRIMARY deployment is ours.
+ */
+function endedWithoutSuccess(
+  target: RolloutTarget,
+  primary: Deployment | undefined,
+  ours: Deployment | undefined,
+  serviceDeployment: ServiceDeployment | undefined,
+): Verdict | undefined {
+  const sdStatus = serviceDeployment?.status;
   // Ours is the deployment UpdateService returned (by id): another one on the same
   // task definition (a force-new-deployment started meanwhile) is not ours.
   const onTarget = target.deploymentId
     ? primary?.id === target.deploymentId
     : primary?.taskDefinition === target.taskDefinition;
-
   if (sdStatus && ROLLBACK_STATUSES.has(sdStatus)) {
     return {
       state: `rolled back by ECS (${sdStatus})`,
@@ -69,16 +95,7 @@ export function judgeRollout(
       },
     };
   }
-  if (!primary || !onTarget) {
-    return {
-      state: `PRIMARY is ${shortTaskDefinition(primary?.taskDefinition)}`,
-      outcome: {
-        ok: false,
-        kind: 'replaced',
-        reason: `another deployment replaced this one: the PRIMARY deployment ${primary?.id ?? ''} runs ${shortTaskDefinition(primary?.taskDefinition)}${target.deploymentId ? `, not ${target.deploymentId}` : ''}${primary?.taskDefinition === target.taskDefinition ? ' (the same revision, deployed again)' : `, not ${shortTaskDefinition(target.taskDefinition)}`}`,
-      },
-    };
-  }
+  if (!primary || !onTarget) return replacedVerdict(target, primary);
   if (sdStatus === 'STOPPED' || sdStatus === 'STOP_REQUESTED') {
     // ECS stops a service deployment when a newer one supersedes it (or on StopServiceDeployment).
     return {
@@ -90,6 +107,29 @@ export function judgeRollout(
       },
     };
   }
+  return undefined;
+}
+
+/** The PRIMARY deployment is not ours (or there is none): another deployment replaced this one. */
+function replacedVerdict(target: RolloutTarget, primary: Deployment | undefined): Verdict {
+  return {
+    state: `PRIMARY is ${shortTaskDefinition(primary?.taskDefinition)}`,
+    outcome: {
+      ok: false,
+      kind: 'replaced',
+      reason: `another deployment replaced this one: the PRIMARY deployment ${primary?.id ?? ''} runs ${shortTaskDefinition(primary?.taskDefinition)}${target.deploymentId ? `, not ${target.deploymentId}` : ''}${primary?.taskDefinition === target.taskDefinition ? ' (the same revision, deployed again)' : `, not ${shortTaskDefinition(target.taskDefinition)}`}`,
+    },
+  };
+}
+
+/** Ours is the PRIMARY and goes on: done (steady), its tasks to check (healthy), or not yet. */
+function judgeProgress(
+  service: Service,
+  primary: Deployment,
+  sdStatus: string | undefined,
+  waitFor: WaitFor,
+  progress: string,
+): Verdict {
   if (waitFor === 'steady') {
     // primary is ours here (onTarget): its own rolloutState, never another deployment's.
     const completed =
@@ -97,7 +137,7 @@ export function judgeRollout(
       primary.rolloutState === 'COMPLETED' ||
       (!primary.rolloutState &&
         !sdStatus &&
-        deployments.length === 1 &&
+        (service.deployments ?? []).length === 1 &&
         primary.runningCount === primary.desiredCount);
     return { state: progress, ...(completed ? { outcome: { ok: true } } : {}) };
   }
