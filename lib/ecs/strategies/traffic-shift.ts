@@ -187,8 +187,34 @@ export async function followTrafficShifts(
   started: readonly StartedService[],
   stopOnFirstFailure: boolean,
 ): Promise<RolloutResult[]> {
-  const { clients, cluster, log, clock, signal } = run;
-  const followers: Follower[] = started.map((s) => ({
+  const { clock, signal } = run;
+  const followers = started.map(newFollower);
+  const deadline = clock.now() + run.follow.timeoutMs;
+  const interval = run.follow.maxIntervalMs ?? DEFAULT_MAX_INTERVAL_MS;
+  const pending = () => followers.filter((f) => !f.result);
+  while (pending().length) {
+    if (signal?.aborted) {
+      for (const f of pending())
+        endFollower(run, f, false, f.seen ?? 'pending', { kind: 'cancelled', reason: 'cancelled' });
+      break;
+    }
+    try {
+      await pollShifts(run, pending);
+    } catch (err) {
+      if (signal?.aborted) continue;
+      run.log.debug(`reading the service deployments failed, trying again: ${errorMessage(err)}`);
+    }
+    if (endedEarly(run, followers, stopOnFirstFailure, deadline)) break;
+    if (pending().length)
+      await clock
+        .sleep(Math.min(interval, Math.max(0, deadline - clock.now())), signal)
+        .catch(() => undefined);
+  }
+  return followers.map((f) => f.result!);
+}
+
+function newFollower(s: StartedService): Follower {
+  return {
     s,
     shift: shifts.get(s)!,
     lookup: {
@@ -198,83 +224,89 @@ export async function followTrafficShifts(
       available: true,
       lookups: 0,
     },
-  }));
-  const deadline = clock.now() + run.follow.timeoutMs;
-  const interval = run.follow.maxIntervalMs ?? DEFAULT_MAX_INTERVAL_MS;
-  const end = (f: Follower, ok: boolean, state: string, failure?: RolloutResult['failure']) => {
-    f.result = {
-      service: f.s.report.service,
-      taskDefinition: f.s.target!.taskDefinition,
-      ok,
-      state,
-      finishedAt: clock.now(),
-      ...(failure ? { failure } : {}),
-    };
   };
-  const pending = () => followers.filter((f) => !f.result);
-  while (pending().length) {
-    if (signal?.aborted) {
-      for (const f of pending())
-        end(f, false, f.seen ?? 'pending', { kind: 'cancelled', reason: 'cancelled' });
-      break;
-    }
-    try {
-      for (const f of pending().filter((f) => !f.shift.serviceDeploymentArn)) {
-        await findServiceDeployment(clients.ecs, cluster, f.lookup, signal);
-        if (f.lookup.arn) f.shift.serviceDeploymentArn = f.lookup.arn;
-        else if (!f.lookup.available)
-          end(f, false, 'unknown', {
-            kind: 'unobservable',
-            reason: `${f.shift.strategy}: its service deployment could not be found (ListServiceDeployments)`,
-          });
-      }
-      const arns = pending()
-        .map((f) => f.shift.serviceDeploymentArn)
-        .filter((a): a is string => Boolean(a));
-      const read = arns.length ? await describeDeployments(clients.ecs, arns, signal) : new Map();
-      for (const f of pending()) {
-        const d = f.shift.serviceDeploymentArn ? read.get(f.shift.serviceDeploymentArn) : undefined;
-        if (!d) continue;
-        f.shift.status = d.status;
-        f.shift.stage = d.lifecycleStage;
-        recordObservation(f.s.report, d);
-        const now = describeShift(d);
-        if (now !== f.seen) log.info(`${f.s.report.service} (${f.shift.strategy}): ${now}`);
-        f.seen = now;
-        const verdict = judgeShift(f.shift.strategy, d, run.follow.waitFor);
-        if (verdict?.ok && d.status !== 'SUCCESSFUL')
-          log.info(
-            `✓ ${f.s.report.service} (${f.shift.strategy}): green ${shortTaskDefinition(f.s.target!.taskDefinition)} on the test listener, production still on blue until the release gate opens (${d.targetServiceRevision?.arn ?? 'revision unknown'})`,
-          );
-        if (verdict?.ok) end(f, true, now);
-        else if (verdict) end(f, false, now, { kind: 'deployment-failed', reason: verdict.reason! });
-      }
-    } catch (err) {
-      if (signal?.aborted) continue;
-      log.debug(`reading the service deployments failed, trying again: ${errorMessage(err)}`);
-    }
-    if (stopOnFirstFailure && followers.some((f) => f.result && !f.result.ok)) {
-      for (const f of pending())
-        end(f, false, f.seen ?? 'pending', {
-          kind: 'aborted',
-          reason: 'not followed to the end: another service failed',
-        });
-      break;
-    }
-    if (clock.now() >= deadline) {
-      for (const f of pending())
-        end(f, false, f.seen ?? 'pending', {
-          kind: 'timeout',
-          reason: `not SUCCESSFUL within ${formatDuration(run.follow.timeoutMs)}: ${f.seen ?? 'its service deployment was not seen'}`,
-        });
-      break;
-    }
-    if (pending().length)
-      await clock
-        .sleep(Math.min(interval, Math.max(0, deadline - clock.now())), signal)
-        .catch(() => undefined);
+}
+
+function endFollower(
+  run: DeployRun,
+  f: Follower,
+  ok: boolean,
+  state: string,
+  failure?: RolloutResult['failure'],
+): void {
+  f.result = {
+    service: f.s.report.service,
+    taskDefinition: f.s.target!.taskDefinition,
+    ok,
+    state,
+    finishedAt: run.clock.now(),
+    ...(failure ? { failure } : {}),
+  };
+}
+
+/** One poll: finds the service deployments not known yet, reads them all, judges each. Throws when a read fails. */
+async function pollShifts(run: DeployRun, pending: () => Follower[]): Promise<void> {
+  const { clients, cluster, signal } = run;
+  for (const f of pending().filter((f) => !f.shift.serviceDeploymentArn)) {
+    await findServiceDeployment(clients.ecs, cluster, f.lookup, signal);
+    if (f.lookup.arn) f.shift.serviceDeploymentArn = f.lookup.arn;
+    else if (!f.lookup.available)
+      endFollower(run, f, false, 'unknown', {
+        kind: 'unobservable',
+        reason: `${f.shift.strategy}: its service deployment could not be found (ListServiceDeployments)`,
+      });
   }
-  return followers.map((f) => f.result!);
+  const arns = pending()
+    .map((f) => f.shift.serviceDeploymentArn)
+    .filter((a): a is string => Boolean(a));
+  const read = arns.length ? await describeDeployments(clients.ecs, arns, signal) : new Map();
+  for (const f of pending()) {
+    const d = f.shift.serviceDeploymentArn ? read.get(f.shift.serviceDeploymentArn) : undefined;
+    if (d) judgeRead(run, f, d);
+  }
+}
+
+/** Records one read of a follower's service deployment, logs a change, and ends it when the read says so. */
+function judgeRead(run: DeployRun, f: Follower, d: ServiceDeployment): void {
+  const { log } = run;
+  f.shift.status = d.status;
+  f.shift.stage = d.lifecycleStage;
+  recordObservation(f.s.report, d);
+  const now = describeShift(d);
+  if (now !== f.seen) log.info(`${f.s.report.service} (${f.shift.strategy}): ${now}`);
+  f.seen = now;
+  const verdict = judgeShift(f.shift.strategy, d, run.follow.waitFor);
+  if (verdict?.ok && d.status !== 'SUCCESSFUL')
+    log.info(
+      `✓ ${f.s.report.service} (${f.shift.strategy}): green ${shortTaskDefinition(f.s.target!.taskDefinition)} on the test listener, production still on blue until the release gate opens (${d.targetServiceRevision?.arn ?? 'revision unknown'})`,
+    );
+  if (verdict?.ok) endFollower(run, f, true, now);
+  else if (verdict) endFollower(run, f, false, now, { kind: 'deployment-failed', reason: verdict.reason! });
+}
+
+/** Ends the pending followers after another service failed (stopOnFirstFailure) or at the deadline; true if so. */
+function endedEarly(
+  run: DeployRun,
+  followers: readonly Follower[],
+  stopOnFirstFailure: boolean,
+  deadline: number,
+): boolean {
+  const pending = followers.filter((f) => !f.result);
+  if (stopOnFirstFailure && followers.some((f) => f.result && !f.result.ok)) {
+    for (const f of pending)
+      endFollower(run, f, false, f.seen ?? 'pending', {
+        kind: 'aborted',
+        reason: 'not followed to the end: another service failed',
+      });
+    return true;
+  }
+  if (run.clock.now() < deadline) return false;
+  for (const f of pending)
+    endFollower(run, f, false, f.seen ?? 'pending', {
+      kind: 'timeout',
+      reason: `not SUCCESSFUL within ${formatDuration(run.follow.timeoutMs)}: ${f.seen ?? 'its service deployment was not seen'}`,
+    });
+  return true;
 }
 
 /** The outcome of the traffic shifts back: all ended ROLLBACK_SUCCESSFUL (or need a redeploy), and those past a shift back. */
@@ -311,6 +343,7 @@ export async function rollBackTrafficShifts(
   return { ok: results.every(Boolean), redeploy };
 }
 
+/** One service's traffic shift back: asked for (or already under way), then awaited unless cancelled. */
 async function shiftBack(
   run: DeployRun,
   s: StartedService,
@@ -318,16 +351,40 @@ async function shiftBack(
   deadline: number,
   cancelled: boolean,
 ): Promise<boolean | 'redeploy'> {
-  const { clients, clock, log, signal } = run;
-  const { service, previousTaskDefinition: previous } = s.report;
-  const begun = clock.now();
+  const begun = run.clock.now();
+  const fail = failRollback(run, s);
   const arn = shift.serviceDeploymentArn;
-  const fail = (reason: string) => {
-    s.report.rollback = { taskDefinition: previous, status: 'failed', reason };
-    log.error(`✗ ${service}: ${reason}`, { title: service });
+  if (!arn) return shift.status === undefined ? 'redeploy' : fail('its service deployment is unknown');
+  const requested = await requestShiftBack(run, s, shift, arn, deadline);
+  if (requested !== 'started') return requested === 'redeploy' ? 'redeploy' : fail(requested.reason);
+  s.report.rollback = { taskDefinition: s.report.previousTaskDefinition, status: 'started' };
+  if (cancelled) return false;
+  return awaitShiftBack(run, s, shift, arn, begun, deadline);
+}
+
+/** Records a failed rollback of `s` on its report and logs it; false. */
+function failRollback(run: DeployRun, s: StartedService): (reason: string) => false {
+  return (reason) => {
+    s.report.rollback = { taskDefinition: s.report.previousTaskDefinition, status: 'failed', reason };
+    run.log.error(`✗ ${s.report.service}: ${reason}`, { title: s.report.service });
     return false;
   };
-  if (!arn) return shift.status === undefined ? 'redeploy' : fail('its service deployment is unknown');
+}
+
+/**
+ * StopServiceDeployment ROLLBACK. A conflict means ECS already rolls it back (a
+ * hook FAILED, the circuit breaker): 'started' too; or it is past rolling back
+ * (blue is gone): 'redeploy'.
+ */
+async function requestShiftBack(
+  run: DeployRun,
+  s: StartedService,
+  shift: TrafficShift,
+  arn: string,
+  deadline: number,
+): Promise<'started' | 'redeploy' | { reason: string }> {
+  const { clients, clock, log } = run;
+  const { service, previousTaskDefinition: previous } = s.report;
   try {
     await clients.ecs.send(
       new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: 'ROLLBACK' }),
@@ -338,10 +395,10 @@ async function shiftBack(
     log.info(
       `${service} (${shift.strategy}): StopServiceDeployment ROLLBACK: production traffic goes back to ${shortTaskDefinition(previous)}`,
     );
+    return 'started';
   } catch (err) {
     if ((err as { name?: string }).name !== 'ConflictException')
-      return fail(`the traffic shift back could not start: ${errorMessage(err)}`);
-    // Either ECS already rolls it back (a hook FAILED, the circuit breaker), or it is past rolling back.
+      return { reason: `the traffic shift back could not start: ${errorMessage(err)}` };
     const d = await describeDeployments(clients.ecs, [arn]).then(
       (m) => m.get(arn),
       () => undefined,
@@ -354,9 +411,24 @@ async function shiftBack(
       return 'redeploy';
     }
     log.info(`${service} (${shift.strategy}): ECS rolls it back itself (${d.status})`);
+    return 'started';
   }
-  s.report.rollback = { taskDefinition: previous, status: 'started' };
-  if (cancelled) return false;
+}
+
+/**
+ * Waits for ROLLBACK_SUCCESSFUL (until the deadline or a cancellation), noting
+ * when green's requested production weight first read 0: production back on blue.
+ */
+async function awaitShiftBack(
+  run: DeployRun,
+  s: StartedService,
+  shift: TrafficShift,
+  arn: string,
+  begun: number,
+  deadline: number,
+): Promise<boolean> {
+  const { clients, clock, log, signal } = run;
+  const fail = failRollback(run, s);
   let shiftedBackAt: number | undefined;
   while (clock.now() < deadline && !signal?.aborted) {
     try {
@@ -368,30 +440,43 @@ async function shiftBack(
           (d.targetServiceRevision?.requestedProductionTrafficWeight ?? 0) === 0
         )
           shiftedBackAt = clock.now();
-        if (d.status === 'ROLLBACK_SUCCESSFUL') {
-          const shiftMs = (shiftedBackAt ?? clock.now()) - begun;
-          s.report.rollback = {
-            taskDefinition: previous,
-            status: 'succeeded',
-            finishedAt: new Date(clock.now()).toISOString(),
-            durationMs: clock.now() - begun,
-            ...(shiftedBackAt !== undefined ? { trafficShiftBackMs: shiftedBackAt - begun } : {}),
-          };
-          s.report.finalTaskDefinition = previous;
-          log.info(
-            `${service} (${shift.strategy}): ROLLBACK_SUCCESSFUL; production traffic back on ${shortTaskDefinition(previous)} within ${formatDuration(shiftMs)} of the rollback call, green's tasks stopped after ${formatDuration(clock.now() - begun)}`,
-          );
-          return true;
-        }
+        if (d.status === 'ROLLBACK_SUCCESSFUL') return recordShiftedBack(run, s, shift, begun, shiftedBackAt);
         if (d.status === 'ROLLBACK_FAILED') return fail(explainShift(shift.strategy, d));
       }
     } catch (err) {
       if (signal?.aborted) break;
-      log.debug(`reading ${service}'s service deployment failed, trying again: ${errorMessage(err)}`);
+      log.debug(
+        `reading ${s.report.service}'s service deployment failed, trying again: ${errorMessage(err)}`,
+      );
     }
     await clock.sleep(run.follow.minIntervalMs ?? 1000, signal).catch(() => undefined);
   }
   return signal?.aborted
     ? false
     : fail('the traffic shift back did not end ROLLBACK_SUCCESSFUL before the rollback deadline');
+}
+
+/** ROLLBACK_SUCCESSFUL: the report says so, with how long production took to be back on blue; true. */
+function recordShiftedBack(
+  run: DeployRun,
+  s: StartedService,
+  shift: TrafficShift,
+  begun: number,
+  shiftedBackAt: number | undefined,
+): true {
+  const { clock } = run;
+  const { service, previousTaskDefinition: previous } = s.report;
+  const shiftMs = (shiftedBackAt ?? clock.now()) - begun;
+  s.report.rollback = {
+    taskDefinition: previous,
+    status: 'succeeded',
+    finishedAt: new Date(clock.now()).toISOString(),
+    durationMs: clock.now() - begun,
+    ...(shiftedBackAt !== undefined ? { trafficShiftBackMs: shiftedBackAt - begun } : {}),
+  };
+  s.report.finalTaskDefinition = previous;
+  run.log.info(
+    `${service} (${shift.strategy}): ROLLBACK_SUCCESSFUL; production traffic back on ${shortTaskDefinition(previous)} within ${formatDuration(shiftMs)} of the rollback call, green's tasks stopped after ${formatDuration(clock.now() - begun)}`,
+  );
+  return true;
 }
