@@ -43,6 +43,10 @@ export interface TestTrafficReport {
   testListenerArn: string;
   /** Percent of the test listener rule's traffic forwarded to green. */
   testWeightPercent: number;
+  /** The test listener rule's path patterns (absent: it matches every path): which checks reach this green. */
+  testPathPatterns?: string[];
+  /** The test listener rule's priority (ALB evaluates the lowest first; absent: the default rule, last). */
+  testRulePriority?: number;
 }
 
 /** The `report` output. */

@@ -32,7 +32,7 @@ import {
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ExpectedRevision } from '../contracts/deployments.js';
-import type { TestTrafficReport } from '../contracts/verify-report.js';
+import type { TestTrafficReport, VerifiedService } from '../contracts/verify-report.js';
 import { InputError, OperationError } from '../errors.js';
 import { sameRevision } from '../ecs/target-health.js';
 import { shortTaskDefinition } from '../ecs/taskdef.js';
@@ -56,6 +56,10 @@ export interface GreenReading {
   deployment: ServiceDeployment;
   /** Percent of the test listener rule's traffic forwarded to green's target group. */
   testWeightPercent: number;
+  /** The test listener rule's path patterns; absent when it has none (every path). */
+  testPathPatterns?: string[];
+  /** The test listener rule's priority; absent for the listener's default rule. */
+  testRulePriority?: number;
 }
 
 const TRAFFIC_FIX =
@@ -164,10 +168,15 @@ export async function readGreen(
   const toGreen = groups
     .filter((g) => g.TargetGroupArn && greenGroups.has(g.TargetGroupArn))
     .reduce((sum, g) => sum + (g.Weight ?? 1), 0);
+  const paths = (Rules[0]?.Conditions ?? [])
+    .filter((c) => c.Field === 'path-pattern')
+    .flatMap((c) => c.PathPatternConfig?.Values ?? c.Values ?? []);
   return {
     green,
     deployment: serviceDeployments[0] ?? { serviceDeploymentArn: green.serviceDeploymentArn },
     testWeightPercent: total > 0 ? Math.round((toGreen / total) * 1000) / 10 : 0,
+    ...(paths.length > 0 ? { testPathPatterns: paths } : {}),
+    ...(/^\d+$/.test(Rules[0]?.Priority ?? '') ? { testRulePriority: Number(Rules[0]!.Priority) } : {}),
   };
 }
 
@@ -191,7 +200,34 @@ export function testTrafficReport(reading: GreenReading): TestTrafficReport {
     testListenerRuleArn: reading.green.testListenerRuleArn,
     testListenerArn: listenerArnOfRule(reading.green.testListenerRuleArn),
     testWeightPercent: reading.testWeightPercent,
+    ...(reading.testPathPatterns ? { testPathPatterns: reading.testPathPatterns } : {}),
+    ...(reading.testRulePriority !== undefined ? { testRulePriority: reading.testRulePriority } : {}),
   };
+}
+
+/** An ALB path pattern (case-sensitive; `*` any run of characters, `?` exactly one) against a request path. */
+export function pathPatternMatches(pattern: string, path: string): boolean {
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${regex}$`).test(path);
+}
+
+/**
+ * The green a request to `url` reaches through the test listener, as the ALB routes it: of the services whose
+ * test listener rule's path patterns match its path (a rule without path patterns matches every path), the
+ * one whose rule has the lowest priority. None for production checks (no test traffic was read).
+ */
+export function greensServing(url: string, services: readonly VerifiedService[]): string[] {
+  const path = new URL(url).pathname;
+  const matching = services.filter((s) => {
+    const patterns = s.testTraffic?.testPathPatterns;
+    return s.testTraffic && (!patterns || patterns.some((p) => pathPatternMatches(p, path)));
+  });
+  const rank = (s: VerifiedService) => s.testTraffic!.testRulePriority ?? Number.POSITIVE_INFINITY;
+  const first = matching.sort((a, b) => rank(a) - rank(b))[0];
+  return first ? [`${first.service}'s green ${shortTaskDefinition(first.testTraffic!.taskDefinition)}`] : [];
 }
 
 /** A rule's listener: arn:…:listener-rule/app/NAME/LB/LISTENER/RULE → arn:…:listener/app/NAME/LB/LISTENER. */

@@ -17,7 +17,7 @@ import { AdaptiveInterval, formatDuration, systemClock, type Clock } from '../ti
 import { shortTaskDefinition } from '../ecs/taskdef.js';
 import { discoverBaseUrl } from './base-url.js';
 import type { HttpCheck } from './checks.js';
-import { testListenerBaseUrl } from './green.js';
+import { greensServing, testListenerBaseUrl } from './green.js';
 import { attemptCheck, newProgress, recordAttempt, withoutCredentials, type CheckProgress } from './http.js';
 import { TaskWatch } from './late-crash.js';
 import { observe, type Observation, type ObserveOptions } from './observe.js';
@@ -329,7 +329,7 @@ function decide(
     problems: [
       `not verified within ${formatDuration(timeoutMs)}`,
       ...serviceProblems(observation.services),
-      ...checkProblems(report.checks, targetsOk),
+      ...checkProblems(report.checks, targetsOk, observation.services),
     ],
   };
 }
@@ -357,14 +357,17 @@ export function serviceProblems(services: VerifiedService[]): string[] {
   });
 }
 
-function checkProblems(checks: CheckProgress[], targetsOk: boolean): string[] {
+function checkProblems(checks: CheckProgress[], targetsOk: boolean, services: VerifiedService[]): string[] {
   return checks
     .filter((c) => !c.ok)
     .map((c) => {
       if (c.attempts === 0) return `HTTP ${c.check}: not run, the targets never passed`;
       const last =
         c.passes > 0 ? `last ${c.status} passed (${c.passes}/${c.required} in a row)` : c.lastProblem;
-      return `HTTP ${c.check} (${c.url}): ${last}${targetsOk ? '' : '; the targets stopped passing'}`;
+      // On test traffic, the listener rules say whose green answered: name the service, not only the path.
+      const greens = greensServing(c.url, services);
+      const served = greens.length > 0 ? `, served by ${greens.join(', ')}` : '';
+      return `HTTP ${c.check} (${c.url}${served}): ${last}${targetsOk ? '' : '; the targets stopped passing'}`;
     });
 }
 

@@ -241,8 +241,9 @@ describe('the release gate across four blue/green services (bundles, staging wor
       expect(verify.exitCode).toBe(1);
       expect(verify.refused).toEqual([]);
       // The failing check, through the test listener: auth's path answered 500.
+      // The failing check names the service whose green answered it (its test listener rule routes the path).
       expect(verify.log).toMatch(
-        /HTTP GET \/auth\/health 200 \(http:\/\/127\.0\.0\.1:\d+\/auth\/health\): .*500/,
+        /HTTP GET \/auth\/health 200 \(http:\/\/127\.0\.0\.1:\d+\/auth\/health, served by alva-auth's green alva-auth:\d+\): .*500/,
       );
 
       const closed = await releaseGate('e2e-bad-1', 'closed', { reason: 'verify failed on test traffic' });

@@ -108,7 +108,9 @@ describe('verify traffic: test (bundle against the simulator)', () => {
     expect(report.services[0]!.ok).toBe(true);
     expect(report.problems).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^HTTP GET \/ 200 \(http:\/\/127\.0\.0\.1:\d+\/\): .*500/),
+        expect.stringMatching(
+          /^HTTP GET \/ 200 \(http:\/\/127\.0\.0\.1:\d+\/, served by web's green web:3\): .*500/,
+        ),
       ]),
     );
     expect(run.log).toMatch(/HTTP GET \/ 200 .*500/);

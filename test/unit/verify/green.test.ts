@@ -21,6 +21,8 @@ import { InputError, OperationError } from '../../../lib/errors.js';
 import {
   endedProblem,
   findGreen,
+  greensServing,
+  pathPatternMatches,
   listenerArnOfRule,
   readGreen,
   testListenerBaseUrl,
@@ -203,5 +205,72 @@ describe('testListenerBaseUrl', () => {
       listenerArn: LISTENER,
       port: 8080,
     });
+  });
+});
+
+describe('whose green a test-traffic check reaches', () => {
+  it('matches ALB path patterns: case-sensitive, * any run, ? one character', () => {
+    expect(pathPatternMatches('/auth/*', '/auth/health')).toBe(true);
+    expect(pathPatternMatches('/auth/*', '/api/health')).toBe(false);
+    expect(pathPatternMatches('/auth/*', '/Auth/health')).toBe(false);
+    expect(pathPatternMatches('/v?/x', '/v2/x')).toBe(true);
+    expect(pathPatternMatches('/v?/x', '/v10/x')).toBe(false);
+    expect(pathPatternMatches('/a.b', '/aXb')).toBe(false);
+  });
+
+  it("names the services whose test listener rule routes the check's path; a rule without paths takes all", () => {
+    const service = (name: string, testPathPatterns?: string[], testRulePriority?: number) => ({
+      service: name,
+      desiredCount: 1,
+      newTaskDefinition: `arn:aws:ecs:us-east-1:1:task-definition/${name}:3`,
+      runningTasks: { new: 1, old: 0 },
+      ok: true,
+      targetGroups: [],
+      testTraffic: {
+        serviceDeploymentArn: SD,
+        serviceRevisionArn: 'arn:rev',
+        taskDefinition: `arn:aws:ecs:us-east-1:1:task-definition/${name}:3`,
+        targetGroupArns: [],
+        testListenerRuleArn: TEST_RULE,
+        testListenerArn: 'arn:listener',
+        testWeightPercent: 100,
+        ...(testPathPatterns ? { testPathPatterns } : {}),
+        ...(testRulePriority !== undefined ? { testRulePriority } : {}),
+      },
+    });
+    const services = [
+      service('alva-web', ['/*'], 40),
+      service('alva-api', ['/api/*'], 10),
+      service('alva-auth', ['/auth', '/auth/*'], 20),
+    ];
+    expect(greensServing('http://127.0.0.1:9000/auth/health', services)).toEqual([
+      "alva-auth's green alva-auth:3",
+    ]);
+    // The lowest priority among the matching rules wins, as the ALB routes: web's catch-all only for the rest.
+    expect(greensServing('http://127.0.0.1:9000/', services)).toEqual(["alva-web's green alva-web:3"]);
+    expect(greensServing('http://127.0.0.1:9000/', services.slice(1))).toEqual([]);
+    expect(greensServing('http://127.0.0.1:9000/x', [service('web')])).toEqual(["web's green web:3"]);
+    // Production checks (no test traffic read): nobody's green.
+    expect(
+      greensServing('http://127.0.0.1/api/x', [{ ...service('alva-api'), testTraffic: undefined }]),
+    ).toEqual([]);
+  });
+
+  it('reads the path patterns of the test listener rule', async () => {
+    ecsMock
+      .on(DescribeServiceDeploymentsCommand)
+      .resolves({ serviceDeployments: [{ status: 'IN_PROGRESS' }] });
+    elbMock.on(DescribeRulesCommand).resolves({
+      Rules: [
+        {
+          RuleArn: TEST_RULE,
+          Priority: '20',
+          Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/auth', '/auth/*'] } }],
+          Actions: [{ Type: 'forward', TargetGroupArn: GREEN }],
+        },
+      ],
+    });
+    const reading = await readGreen(new ECSClient({}), new ElasticLoadBalancingV2Client({}), green);
+    expect(reading).toMatchObject({ testPathPatterns: ['/auth', '/auth/*'], testRulePriority: 20 });
   });
 });
