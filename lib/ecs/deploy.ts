@@ -39,7 +39,8 @@ import {
 } from './deploy/plan.js';
 import { changedServices, rollBack, warnNoRollback } from './deploy/rollback.js';
 import type { DeployRun } from './deploy/run.js';
-import { PREVIOUS_TAG, RELEASE_TAG, prepareReleaseRollback } from './deploy/recover.js';
+import { prepareReleaseRollback } from './deploy/recover.js';
+import { PREVIOUS_TAG, RELEASE_TAG } from './deploy/release-tags.js';
 import { applyStanding, readStanding, standingBudgetMs, type Standing } from './deploy/standing.js';
 import { startRollouts } from './deploy/start.js';
 import type { WaitFor } from './rollout.js';

@@ -15,6 +15,7 @@ import type { Deployment, ECSClient, Service } from '@aws-sdk/client-ecs';
 import { previousTaskDefinition } from '../previous.js';
 import { planClone, shortTaskDefinition, type ImageChange } from '../taskdef.js';
 import { primaryDeployment } from '../tasks.js';
+import { RELEASE_TAG } from './release-tags.js';
 
 /** What to do about a deployment in progress with other images: refuse (default) or wait for it to end. */
 export type IfInProgress = 'fail' | 'wait';
@@ -38,6 +39,8 @@ export interface ForeignDeployment {
   deployment: Deployment;
   /** How the running images differ from the requested ones. */
   changes: ImageChange[];
+  /** The release that registered the revision it deploys (release-tags.ts), when deploy-services did. */
+  release?: string;
 }
 
 /** The deployment is still rolling out (or ECS is rolling it back). */
@@ -156,13 +159,17 @@ async function revisionBefore(
  * Why this release will not start over a deployment of someone else. ECS does
  * not record who started a deployment (neither Deployment nor ServiceDeployment
  * has such a field; CloudTrail's UpdateService event has the principal), so
- * the message names what ECS does say: the deployment, when, and its reason.
+ * the message names what ECS does say: the deployment, when, and its reason;
+ * and, when deploy-services registered its revision, the release that did.
  */
 export function foreignDeploymentMessage(f: ForeignDeployment): string {
   const d = f.deployment;
+  const cloudTrail = `CloudTrail's UpdateService event${d.createdAt ? ` at ${d.createdAt.toISOString()}` : ''} names the principal`;
   const startedBy = /circuit breaker/i.test(d.rolloutStateReason ?? '')
     ? `started by ECS's deployment circuit breaker (${d.rolloutStateReason})`
-    : `not started by this release; ECS does not record who started it (CloudTrail's UpdateService event${d.createdAt ? ` at ${d.createdAt.toISOString()}` : ''} names the principal)`;
+    : f.release !== undefined
+      ? `not started by this release; its revision ${shortTaskDefinition(d.taskDefinition)} was registered by release ${f.release} (tag ${RELEASE_TAG}: deploy-services' GitHub run id), whose run started it unless that revision was deployed again since (${cloudTrail})`
+      : `not started by this release; ECS does not record who started it (${cloudTrail})`;
   const differs = f.changes.map((c) => `${c.container}: it runs ${c.from}, this release wants ${c.to}`);
   return `${f.service}: deployment ${describeDeployment(d)} is in progress with other images (${differs.join('; ')}), ${startedBy}`;
 }

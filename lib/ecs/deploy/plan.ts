@@ -10,6 +10,7 @@ import type { Log } from '../../log.js';
 import { formatDuration, systemClock, type Clock } from '../../time.js';
 import type { DeployPlan, RollbackTo, ServicePlan } from '../deploy.js';
 import { previousTaskDefinition } from '../previous.js';
+import { registeringRelease } from './release-tags.js';
 import { describeServices } from '../services.js';
 import { primaryDeployment } from '../tasks.js';
 import {
@@ -134,7 +135,8 @@ async function adoptOrFindForeign(
       }
       const primary = primaryDeployment(service.deployments);
       if (p.clone && !runsItNow && primary && inProgress(service, primary)) {
-        foreign.push({ service: p.service, deployment: primary, changes });
+        const release = primary.taskDefinition && (await registeringRelease(ecs, primary.taskDefinition));
+        foreign.push({ service: p.service, deployment: primary, changes, ...(release ? { release } : {}) });
       }
     }),
   );

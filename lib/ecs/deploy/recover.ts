@@ -13,11 +13,7 @@ import type { Log } from '../../log.js';
 import type { DeployPlan, ServicePlan } from '../deploy.js';
 import { describeTaskDefinition, shortTaskDefinition } from '../taskdef.js';
 import { adoptRollbacksUnderWay, checkServices } from './plan.js';
-
-/** Tag on each revision a release registers: which release (deploy-services: the GitHub run id). */
-export const RELEASE_TAG = 'ecs-ship:release';
-/** Tag on each revision a release registers: the revision the service ran before (its ARN). */
-export const PREVIOUS_TAG = 'ecs-ship:previous';
+import { PREVIOUS_TAG, RELEASE_TAG } from './release-tags.js';
 
 /** A release registers at most this many revisions of one service in a row (reruns): a bound on the walk. */
 const MAX_WALK = 20;

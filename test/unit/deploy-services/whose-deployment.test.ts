@@ -289,6 +289,39 @@ describe('planImageDeploy with a deployment under way', () => {
     ecs.restore();
   });
 
+  it('a deployment of other images whose revision another run of deploy-services registered: the refusal names that release', async () => {
+    const { ecs, clients, mutating } = planSetup([serviceWith({}, [draining])]);
+    ecs.on(DescribeTaskDefinitionCommand).callsFake((input: { taskDefinition: string }) => ({
+      taskDefinition: {
+        taskDefinitionArn: input.taskDefinition,
+        family: 'alva-web',
+        containerDefinitions: [
+          { name: 'web', image: input.taskDefinition.endsWith(':4') ? 'repo/web:2' : 'repo/web:1' },
+        ],
+      },
+      tags: input.taskDefinition.endsWith(':4') ? [{ key: 'ecs-ship:release', value: '4242' }] : [],
+    }));
+    const error = await planImageDeploy(clients, 'alva', ['alva-web'], { web: 'repo/web:9' }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(OperationError);
+    expect((error as Error).message).toMatch(
+      /alva-web: deployment ecs-svc\/earlier of alva-web:4 .* its revision alva-web:4 was registered by release 4242 \(tag ecs-ship:release/,
+    );
+    expect(mutating()).toBe(0);
+    ecs.restore();
+  });
+
+  it('a deployment of other images whose revision carries no release tag: ECS does not record who started it', async () => {
+    const { ecs, clients } = planSetup([serviceWith({}, [draining])]);
+    const error = await planImageDeploy(clients, 'alva', ['alva-web'], { web: 'repo/web:9' }).catch(
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toMatch(/ECS does not record who started it/);
+    expect((error as Error).message).not.toMatch(/registered by release/);
+    ecs.restore();
+  });
+
   it('with if-in-progress: wait, waits on the clock until the other deployment is done', async () => {
     const done = serviceWith({ rolloutState: 'COMPLETED', runningCount: 1, failedTasks: 0 });
     const { ecs, clients } = planSetup([serviceWith({}, [draining]), serviceWith({}, [draining]), done]);
