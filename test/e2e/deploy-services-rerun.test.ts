@@ -53,7 +53,7 @@ function deploy(inputs: Record<string, string>, options: Parameters<typeof runAc
     timeoutMs: 180_000,
     ...options,
     inputs: { cluster, services: services.join('\n'), ...inputs },
-    env: { AWS_ENDPOINT_URL: sim.url },
+    env: { ...options.env, AWS_ENDPOINT_URL: sim.url },
   });
 }
 
@@ -161,6 +161,29 @@ describe('deploy-services: reruns, other deployments, late crashes (bundle again
     expect(run.log).toContain(theirs.id!);
     expect(run.log).toMatch(/alva-web: deployment .* is in progress with other images/);
     expect(run.log).toMatch(/if-in-progress: wait/);
+    expect(sim.calls(since).filter((c) => c.mutating)).toEqual([]);
+    expect(await taskDefinitions()).toEqual(before);
+  }, 150_000);
+
+  it('a deployment of other images that another run of deploy-services left in progress is refused naming that run', async () => {
+    await sim.load(withoutCircuitBreaker());
+    const left = await deploy(
+      {
+        images: images('o1', { web: `${registry}/alva-web:timeout-o1` }),
+        'timeout-seconds': '6',
+        'rollback-on-failure': 'false',
+      },
+      { env: { GITHUB_RUN_ID: '5150' } },
+    );
+    expect(left.exitCode).toBe(1);
+    expect((await primaryOf('alva-web')).rolloutState).toBe('IN_PROGRESS');
+    const before = await taskDefinitions();
+    const since = lastSeq();
+    const run = await deploy({ images: images('o2') }, { env: { GITHUB_RUN_ID: '5151' } });
+    expect(run.exitCode).toBe(1);
+    expect(run.log).toMatch(
+      /alva-web: deployment .* is in progress with other images .* was registered by release 5150/,
+    );
     expect(sim.calls(since).filter((c) => c.mutating)).toEqual([]);
     expect(await taskDefinitions()).toEqual(before);
   }, 150_000);
