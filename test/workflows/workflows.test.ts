@@ -209,6 +209,13 @@ describe('the release gate across services (ecs-deploy.yml, release-gate-paramet
       GATE_PARAMETER: '${{ inputs.release-gate-parameter }}',
       GATE_OPENED: '${{ needs.deploy.outputs.gate-opened }}',
     });
+    // Before it opened, the rollback job closes it again first (the deploy job may have been killed before its own close).
+    const ids = rollback.map((s) => s.id);
+    expect(ids.indexOf('rollback_gate_close')).toBeLessThan(ids.indexOf('previous'));
+    expect(at('rollback_gate_close')).toMatchObject({
+      if: "inputs.release-gate-parameter != '' && needs.deploy.outputs.gate-opened != 'true'",
+      with: { state: 'closed' },
+    });
     // After the gate opened, the rollback goes through it: pending, test traffic, open, followed.
     expect(String(at('rollback_gate_pending').if)).toContain("needs.deploy.outputs.gate-opened == 'true'");
     expect(at('rollback').with?.['wait-for']).toBe(
