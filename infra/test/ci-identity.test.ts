@@ -316,6 +316,7 @@ describe('CI roles and the jobs that assume them', () => {
       'ecs-deploy.yml#build -> build as ref:refs/heads/staging',
       'ecs-deploy.yml#deploy -> deploy as environment:staging',
       'ecs-deploy.yml#infra -> deploy as environment:staging',
+      'ecs-deploy.yml#infra-diff -> read as ref:refs/heads/staging',
       'ecs-deploy.yml#migrate -> migrate as environment:staging-migrations',
       'ecs-deploy.yml#rollback -> deploy as environment:staging-rollback',
       'ecs-deploy.yml#verify -> read as ref:refs/heads/staging',

@@ -187,7 +187,7 @@ describe("ecs-deploy.yml's infra job on a push that changes infra/", () => {
     return containers;
   }
 
-  it('waits for the environment approval before it changes anything', async () => {
+  it("without approval: the infra job waits and nothing changes, the diff already in infra-diff's summary", async () => {
     const { run, log } = await pushChangingInfra(['migrate', 'deploy']);
     const infra = job(run, 'infra');
     expect({ result: infra.result, note: infra.note }).toEqual({
@@ -195,11 +195,29 @@ describe("ecs-deploy.yml's infra job on a push that changes infra/", () => {
       note: 'waiting for approval of environment "staging"',
     });
     expect(infra.steps).toEqual([]);
-    expect(jobResults(run)).toMatchObject({ migrate: 'skipped', deploy: 'skipped' });
+    expect(jobResults(run)).toMatchObject({ 'infra-diff': 'success', migrate: 'skipped', deploy: 'skipped' });
     expect(log).toContain('environment "staging" requires approval');
-    const changed = sim.calls().filter((c) => CHANGES.includes(c.operation) && c.status === 200);
+
+    // What the reviewers judge is there while the approval waits: infra-diff's summary, written
+    // as the read role (no environment), names the api's changed task definition.
+    const infraDiff = job(run, 'infra-diff');
+    const diffStep = infraDiff.steps.find((s) => /LOG_LEVEL/.test(s.summary));
+    expect(diffStep?.summary).toContain('AlvaStagingEcs');
+    const calls = sim.calls();
+    const getTemplates = calls.filter((c) => c.operation === 'GetTemplate' && c.status === 200);
+    expect(getTemplates.length).toBeGreaterThan(0);
+    expect([...new Set(getTemplates.map((c) => c.gate?.principal))]).toEqual([
+      expect.stringMatching(/:assumed-role\/alva-staging-github-read\//),
+    ]);
+
+    // Nothing changed: no CloudFormation write, no ECS change.
+    const changed = calls.filter((c) => CHANGES.includes(c.operation) && c.status === 200);
     expect(changed.map((c) => c.operation)).toEqual([]);
-  }, 120_000);
+    const cloudFormationWrites = calls.filter(
+      (c) => c.service === 'cloudformation' && !/^(Get|Describe|List)/.test(c.operation),
+    );
+    expect(cloudFormationWrites.map((c) => c.operation)).toEqual([]);
+  }, 300_000);
 
   it('a push that changes nothing under infra/ releases without the infra job, asking no approval for it', async () => {
     const repo = pushRepository((root) =>
@@ -210,6 +228,7 @@ describe("ecs-deploy.yml's infra job on a push that changes infra/", () => {
     expectRunSucceeded(run, log);
     expect(jobResults(run)).toMatchObject({
       check: 'success',
+      'infra-diff': 'skipped',
       infra: 'skipped',
       deploy: 'success',
       verify: 'success',
@@ -222,7 +241,13 @@ describe("ecs-deploy.yml's infra job on a push that changes infra/", () => {
 
   it('refuses a cdk-context line that is not key=value, naming the input, before anything changes', async () => {
     const { run, log } = await pushChangingInfra(true, { 'cdk-context': 'profile=standard\nlean' });
-    expect(jobResults(run)).toMatchObject({ infra: 'failure', migrate: 'skipped', deploy: 'skipped' });
+    // infra-diff refuses it before anyone is asked to approve; the infra job never runs.
+    expect(jobResults(run)).toMatchObject({
+      'infra-diff': 'failure',
+      infra: 'skipped',
+      migrate: 'skipped',
+      deploy: 'skipped',
+    });
     expect(log).toContain('Input "cdk-context": a line is not key=value');
     const changed = sim.calls().filter((c) => CHANGES.includes(c.operation) && c.status === 200);
     expect(changed.map((c) => c.operation)).toEqual([]);
@@ -234,6 +259,7 @@ describe("ecs-deploy.yml's infra job on a push that changes infra/", () => {
     expect(jobResults(run)).toEqual({
       check: 'success',
       build: 'skipped',
+      'infra-diff': 'success',
       infra: 'success',
       migrate: 'success',
       deploy: 'success',
@@ -241,15 +267,19 @@ describe("ecs-deploy.yml's infra job on a push that changes infra/", () => {
       rollback: 'skipped',
     });
 
-    // The diff against the deployed stacks is in the infra job's summary, naming the change.
-    // It synthesized with the images running then, so only the api's task definition differs.
+    // The diff against the deployed stacks is in infra-diff's summary (before the approval) and again in
+    // the infra job's (after it), naming the change. Both synthesized with the images running then, so
+    // only the api's task definition differs.
     expect(log).toContain(`api: ${ECR}/alva-api:${DEPLOYED_TAG}`);
-    expect(log).toContain('AlvaStagingEcs: 0 added, 0 updated, 0 removed, 1 replaced');
-    expect(log.match(/AlvaStaging\w+: no changes/g)).toHaveLength(8);
-    const infra = job(run, 'infra');
-    const diffStep = infra.steps.findIndex((s) => /LOG_LEVEL/.test(s.summary));
-    expect(diffStep).toBeGreaterThanOrEqual(0);
-    expect(infra.steps[diffStep]!.summary).toContain('AlvaStagingEcs');
+    expect(log.match(/AlvaStagingEcs: 0 added, 0 updated, 0 removed, 1 replaced/g)).toHaveLength(2);
+    expect(log.match(/AlvaStaging\w+: no changes/g)).toHaveLength(2 * 8);
+    for (const id of ['infra-diff', 'infra']) {
+      const diffStep = job(run, id).steps.find((s) => /LOG_LEVEL/.test(s.summary));
+      expect({ job: id, summary: diffStep?.summary }).toEqual({
+        job: id,
+        summary: expect.stringContaining('AlvaStagingEcs'),
+      });
+    }
     const calls = sim.calls();
     const firstGetTemplate = calls.findIndex((c) => c.operation === 'GetTemplate' && c.status === 200);
     const executed = calls.filter((c) => c.operation === 'ExecuteChangeSet' && c.status === 200);

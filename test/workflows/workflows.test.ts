@@ -85,15 +85,17 @@ describe('the release pipeline (ecs-deploy.yml)', () => {
     expect(call.inputs['migration-image-from']!.default).toBe('');
   });
 
-  it('orders check → build → infra → migrate → deploy → verify', () => {
+  it('orders check → build → infra-diff → infra → migrate → deploy → verify', () => {
     expect(needsOf(job('build'))).toEqual(['check']);
-    expect(needsOf(job('infra'))).toEqual(['check', 'build']);
+    expect(needsOf(job('infra-diff'))).toEqual(['check']);
+    expect(needsOf(job('infra'))).toEqual(['check', 'build', 'infra-diff']);
     expect(needsOf(job('migrate'))).toEqual(expect.arrayContaining(['build', 'infra']));
     expect(needsOf(job('deploy'))).toEqual(expect.arrayContaining(['migrate']));
     expect(needsOf(job('verify'))).toEqual(['check', 'deploy']);
     expect(jobOrder(pipeline)).toEqual([
       'check',
       'build',
+      'infra-diff',
       'infra',
       'migrate',
       'deploy',
@@ -113,6 +115,27 @@ describe('the release pipeline (ecs-deploy.yml)', () => {
     expect(rollbackIf).toMatch(/needs\.verify\.result == 'failure'/);
   });
 
+  it('shows the infrastructure diff before the approval: infra-diff in no environment, as the read role', () => {
+    const diff = job('infra-diff');
+    expect(diff.environment).toBeUndefined();
+    expect(String(diff.if)).toMatch(/needs\.check\.outputs\.infra-changed == 'true'/);
+    const steps = diff.steps as { uses?: string; run?: string; with?: Record<string, unknown> }[];
+    const credentials = steps.find((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@'));
+    expect(credentials?.with?.['role-to-assume']).toBe('${{ inputs.read-role-arn || inputs.role-arn }}');
+    const cdkDiff = steps.find((s) => s.uses === './.ecs-ship/actions/cdk-diff');
+    expect(cdkDiff?.with).toMatchObject({
+      deployed: true,
+      'allowed-destroy-types': '${{ inputs.cdk-allowed-destroy-types }}',
+    });
+    // It only reads: no deploy, no change set.
+    expect(steps.some((s) => /cdk deploy|create-change-set|execute-change-set/.test(s.run ?? ''))).toBe(
+      false,
+    );
+    // The infra job, behind the approval, deploys a synthesis with the images infra-diff read.
+    expect(job('infra').environment).toBe('${{ inputs.environment }}');
+    expect(JSON.stringify(job('infra').steps)).toContain('needs.infra-diff.outputs.images');
+  });
+
   it('gates the migration and the deploy behind environments', () => {
     expect(job('migrate').environment).toBe('${{ inputs.migration-environment }}');
     expect(job('deploy').environment).toEqual({
@@ -124,7 +147,7 @@ describe('the release pipeline (ecs-deploy.yml)', () => {
   it('uses OIDC, never stored AWS keys', () => {
     const text = readFileSync(join(dir, 'ecs-deploy.yml'), 'utf8');
     expect(text).not.toMatch(/aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY/);
-    for (const id of ['build', 'migrate', 'deploy', 'verify', 'rollback']) {
+    for (const id of ['build', 'infra-diff', 'infra', 'migrate', 'deploy', 'verify', 'rollback']) {
       expect(job(id).permissions).toEqual({ contents: 'read', 'id-token': 'write' });
     }
     // The check job reads its own token, and on a push with a CDK app the caller's history (git diff only:

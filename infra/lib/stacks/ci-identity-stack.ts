@@ -12,7 +12,7 @@ export interface CiIdentityStackProps extends StackProps {
   readonly servicePassedRoles: readonly iam.IRole[];
   /** Task and execution roles of the migration task definition. */
   readonly migrationPassedRoles: readonly iam.IRole[];
-  /** Names of the app's stacks, which the infra job diffs against what is deployed (GetTemplate). */
+  /** Names of the app's stacks, which the infra-diff and infra jobs diff against what is deployed (GetTemplate). */
   readonly appStackNames: readonly string[];
 }
 
@@ -44,7 +44,7 @@ export const ciRoles = {
     roleName: `${environment.prefix}-github-read`,
     subjects: [`ref:refs/heads/${environment.githubBranch}`],
     output: 'ReadRoleArn',
-    purpose: 'verify: read-only ECS, ELB and log reads',
+    purpose: 'verify and infra-diff: read-only ECS, ELB, log and CloudFormation template reads',
   },
   migrate: {
     roleName: `${environment.prefix}-github-migrate`,
@@ -110,6 +110,14 @@ export class CiIdentityStack extends Stack {
         resources,
         ...(conditions ? { conditions: conditions as Record<string, unknown> } : {}),
       });
+
+    // cdk-diff's comparison with the deployed templates: the infra-diff job's (read role, before the
+    // approval) and the infra job's (deploy role). The stack ARN ends in an id CloudFormation assigns.
+    const diffDeployedStacks = statement(
+      'DiffDeployedStacks',
+      ['cloudformation:GetTemplate'],
+      props.appStackNames.map((name) => arn('cloudformation', 'stack', `${name}/*`)),
+    );
 
     // --- Reads shared by verify (read role) and deploy-services (deploy role).
     const serviceReads = [
@@ -196,7 +204,7 @@ export class CiIdentityStack extends Stack {
           services.map((service) => arn('ecr', 'repository', names.repository(service.name))),
         ),
       ],
-      read: [...serviceReads, albReads, ...deploymentReads],
+      read: [...serviceReads, albReads, ...deploymentReads, diffDeployedStacks],
       migrate: [
         statement('DescribeCluster', ['ecs:DescribeClusters'], [clusterArn]),
         // network-from-service: the task copies a service's network configuration.
@@ -239,13 +247,9 @@ export class CiIdentityStack extends Stack {
           ['sts:AssumeRole'],
           [`arn:aws:iam::${this.account}:role/cdk-hnb659fds-*-role-${this.account}-${this.region}`],
         ),
-        // Before it deploys, the infra job writes cdk-diff's comparison with the deployed templates to
-        // its summary (the stack ARN ends in an id CloudFormation assigns).
-        statement(
-          'DiffDeployedStacks',
-          ['cloudformation:GetTemplate'],
-          props.appStackNames.map((name) => arn('cloudformation', 'stack', `${name}/*`)),
-        ),
+        // Before it deploys, the infra job diffs again against the deployed templates (they may have
+        // changed while the approval waited).
+        diffDeployedStacks,
         // The release gate of blue/green, linear and canary services (EcsStack's ReleaseGate):
         // the pipeline marks it pending, opens it for the verified revisions, or closes it.
         ...(Object.values(resolveDeployments(this.node.tryGetContext('deployments'))).some(shiftsTraffic)
