@@ -47,6 +47,7 @@ describe('deploy-staging.yml through the local runner', () => {
     expect(jobResults(run)).toEqual({
       check: 'success',
       build: 'skipped',
+      'infra-diff': 'skipped',
       infra: 'skipped',
       migrate: 'success',
       deploy: 'success',

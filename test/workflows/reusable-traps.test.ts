@@ -53,6 +53,7 @@ describe('ecs-deploy.yml without traps', () => {
     expect(jobResults(run)).toEqual({
       check: 'failure',
       build: 'skipped',
+      'infra-diff': 'skipped',
       infra: 'skipped',
       migrate: 'skipped',
       deploy: 'skipped',
