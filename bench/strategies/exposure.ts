@@ -40,7 +40,9 @@ export function exposure(
 ): Exposure {
   const onListener = requests.filter((r) => r.listenerPort === listenerPort);
   const wanted = new Set(revisions);
-  const served = onListener.filter((r) => r.taskDefinitionArn !== undefined && wanted.has(r.taskDefinitionArn));
+  const served = onListener.filter(
+    (r) => r.taskDefinitionArn !== undefined && wanted.has(r.taskDefinitionArn),
+  );
   const times = served.map((r) => r.time);
   const firstMs = times.length ? Math.min(...times) : undefined;
   const lastMs = times.length ? Math.max(...times) : undefined;

@@ -124,7 +124,10 @@ async function step(p: Pipeline, action: string, inputs: Record<string, string>)
     });
     const endedSim = p.sim.now();
     if (p.opts.logsDir)
-      writeFileSync(join(p.opts.logsDir, `${p.runId}-${++p.steps}-${action}.log`), `${JSON.stringify(inputs)}\n\n${run.log}`);
+      writeFileSync(
+        join(p.opts.logsDir, `${p.runId}-${++p.steps}-${action}.log`),
+        `${JSON.stringify(inputs)}\n\n${run.log}`,
+      );
     return { ok: run.exitCode === 0, run, startedSim, endedSim };
   } finally {
     rmSync(runnerTemp, { recursive: true, force: true });
@@ -160,7 +163,9 @@ const deploymentsOf = (s: Step): Record<string, DeploymentsEntry> =>
 
 /** The rollback job of ecs-deploy.yml: deploy-services `rollback-to` each service's previous revision. */
 function rollbackJob(p: Pipeline, deployed: Record<string, DeploymentsEntry>): Promise<Step> {
-  const previous = Object.fromEntries(Object.entries(deployed).map(([s, d]) => [s, d.previousTaskDefinition]));
+  const previous = Object.fromEntries(
+    Object.entries(deployed).map(([s, d]) => [s, d.previousTaskDefinition]),
+  );
   return step(p, 'deploy-services', {
     cluster: CLUSTER,
     services: SERVICES.join(','),
@@ -249,7 +254,12 @@ async function release(p: Pipeline, world: WorldId, tag: string, bad: boolean): 
   const started = sim.now();
   let outcome: Omit<
     ReleaseMeasure,
-    'productionRequests' | 'productionErrors' | 'badExposure' | 'releaseExposure' | 'endOnNew' | 'endOnPrevious'
+    | 'productionRequests'
+    | 'productionErrors'
+    | 'badExposure'
+    | 'releaseExposure'
+    | 'endOnNew'
+    | 'endOnPrevious'
   >;
   let deployed: Record<string, DeploymentsEntry>;
   let verdictAt: number | undefined;
@@ -296,7 +306,11 @@ async function release(p: Pipeline, world: WorldId, tag: string, bad: boolean): 
         if (!open.ok) throw new Error(`release-gate open failed:\n${open.run.log.slice(-2000)}`);
         const follow = await step(p, 'deploy-services', deployInputs(p, tag, apiTag));
         if (!follow.ok) throw new Error(`the follow run failed:\n${follow.run.log.slice(-2000)}`);
-        const production = await step(p, 'verify', verifyInputs(p, 'production', follow.run.outputs.deployments));
+        const production = await step(
+          p,
+          'verify',
+          verifyInputs(p, 'production', follow.run.outputs.deployments),
+        );
         outcome = {
           ok: true,
           pipelineMs: follow.endedSim - started,
@@ -418,7 +432,8 @@ export async function strategiesSection(opts: StrategiesOptions): Promise<string
     for (const w of WORLDS) {
       const scenario = worldScenario(w.context);
       const bakes = new Set(scenario.services!.map((x) => x.deploymentConfiguration?.bakeTimeInMinutes ?? 0));
-      if (bakes.size !== 1) throw new Error(`the ${w.id} world's services bake differently: ${[...bakes].join(', ')} min`);
+      if (bakes.size !== 1)
+        throw new Error(`the ${w.id} world's services bake differently: ${[...bakes].join(', ')} min`);
       bakeMs.set(w.id, [...bakes][0]! * 60_000);
       sims.set(w.id, await startSim({ scenario, speed: opts.speed, port: 0 }));
     }
@@ -452,7 +467,8 @@ export async function strategiesSection(opts: StrategiesOptions): Promise<string
   return render(results, opts, Math.round((Date.now() - began) / 1000));
 }
 
-const s = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? '—' : `${(ms / 1000).toFixed(1)} s`);
+const s = (ms: number | undefined) =>
+  ms === undefined || Number.isNaN(ms) ? '—' : `${(ms / 1000).toFixed(1)} s`;
 
 function render(results: Map<WorldId, WorldRuns>, opts: StrategiesOptions, tookS: number): string[] {
   const r = results.get('rolling')!;
@@ -471,7 +487,8 @@ function render(results: Map<WorldId, WorldRuns>, opts: StrategiesOptions, tookS
     `| ${label} | ${s(med(r[list], pick))} | ${s(med(b[list], pick))} | ${ratio(list, pick)} |`;
   const count = (label: string, pick: (m: ReleaseMeasure) => number, list: 'good' | 'bad') =>
     `| ${label} | ${med(r[list], pick)} | ${med(b[list], pick)} | |`;
-  const verified = (list: ReleaseMeasure[]) => `${list.filter((m) => m.productionVerified).length} of ${list.length}`;
+  const verified = (list: ReleaseMeasure[]) =>
+    `${list.filter((m) => m.productionVerified).length} of ${list.length}`;
   const minOf = (list: ReleaseMeasure[], pick: (m: ReleaseMeasure) => number) => Math.min(...list.map(pick));
   const perRun = (w: WorldRuns, i: number) =>
     `${s(w.good[i]!.pipelineMs)} / ${s(w.good[i]!.cutOverMs)} | ${s(w.bad[i]!.rollbackMs)} / ${w.bad[i]!.badExposure!.served} req, ${s(w.bad[i]!.badExposure!.spanMs)}`;
@@ -493,7 +510,7 @@ function render(results: Map<WorldId, WorldRuns>, opts: StrategiesOptions, tookS
     '  (production); when verify fails on test traffic, release-gate `closed` (the hook answers FAILED, ECS shifts every',
     '  green back);',
     "- rolling, a failing verify → the rollback job: deploy-services `rollback-to` each service's previous revision;",
-    '  blue/green, the rollback is ECS\'s own once the gate is closed (no rollback job runs for these services here: the',
+    "  blue/green, the rollback is ECS's own once the gate is closed (no rollback job runs for these services here: the",
     "  workflow's rollback job, started while ECS still shifts back, starts new blue/green deployments of the previous",
     '  revisions, which the closed gate fails in turn; see bench/README.md);',
     `- the bad release: alva-api's new image passes its health checks but answers every request 500. verify retries a`,
@@ -501,18 +518,26 @@ function render(results: Map<WorldId, WorldRuns>, opts: StrategiesOptions, tookS
     '  a rolling bad revision serves production 240 s longer; the gated one still serves none).',
     '',
     `Median of ${opts.runs} rounds; each round runs good then bad, rolling then blue/green, each on a freshly reset world;`,
-    'ratios are blue/green ÷ rolling per round, then the median. All times are **simulated** seconds (the simulator\'s',
+    "ratios are blue/green ÷ rolling per round, then the median. All times are **simulated** seconds (the simulator's",
     'clock and its request log).',
     '',
     '| | Rolling | Blue/green + gate | Ratio |',
     '| --- | ---: | ---: | ---: |',
-    row('Good release: release wall time (first step → the last deploy-services confirmed it live)', (m) => m.pipelineMs, 'good'),
+    row(
+      'Good release: release wall time (first step → the last deploy-services confirmed it live)',
+      (m) => m.pipelineMs,
+      'good',
+    ),
     row(
       "Good release: the same, less blue/green's bake time (ECS's bakeTimeInMinutes)",
       (m) => (m.bakeMs === undefined ? m.pipelineMs : m.pipelineMs - m.bakeMs),
       'good',
     ),
-    row('Good release: production on the new revisions (last request to an old one)', (m) => m.cutOverMs, 'good'),
+    row(
+      'Good release: production on the new revisions (last request to an old one)',
+      (m) => m.cutOverMs,
+      'good',
+    ),
     `| Good release: verify on production passed afterwards | ${verified(r.good)} | ${verified(b.good)} | |`,
     `| Good release: services on the new revision once ECS settled (of 4, min) | ${minOf(r.good, (m) => m.endOnNew)} | ${minOf(b.good, (m) => m.endOnNew)} | |`,
     row('Bad api: failing verdict (verify failed)', (m) => m.verdictMs, 'bad'),
@@ -528,7 +553,11 @@ function render(results: Map<WorldId, WorldRuns>, opts: StrategiesOptions, tookS
     count('Bad api: production requests the bad api revision served', (m) => m.badExposure!.served, 'bad'),
     row('Bad api: time span the bad api revision served production', (m) => m.badExposure!.spanMs, 'bad'),
     count('Bad api: of those, answered 500', (m) => m.badExposure!.errors, 'bad'),
-    count('Bad api: production requests any revision of the release served', (m) => m.releaseExposure!.served, 'bad'),
+    count(
+      'Bad api: production requests any revision of the release served',
+      (m) => m.releaseExposure!.served,
+      'bad',
+    ),
     count('Bad api: production requests during the release (all)', (m) => m.productionRequests, 'bad'),
     `| Bad api: services on their previous revision once ECS settled (of 4, min) | ${minOf(r.bad, (m) => m.endOnPrevious)} | ${minOf(b.bad, (m) => m.endOnPrevious)} | |`,
     '',
@@ -538,7 +567,7 @@ function render(results: Map<WorldId, WorldRuns>, opts: StrategiesOptions, tookS
     `of the release: ${Math.max(...b.bad.map((m) => m.releaseExposure!.served))}): production never moved to a green revision; ECS's shift back moved the test`,
     "listener only. deploy-services' `trafficShiftBackMs` is not in this table: it is reported when deploy-services itself",
     'sends StopServiceDeployment ROLLBACK (a failure while it follows a release); in the gated chain no deploy-services',
-    'run follows the rollback, ECS does it on the hook\'s FAILED.',
+    "run follows the rollback, ECS does it on the hook's FAILED.",
     '',
     'Per round (good: pipeline / production cut over; bad: rollback / bad api production requests, their time span):',
     '',
@@ -558,7 +587,7 @@ function render(results: Map<WorldId, WorldRuns>, opts: StrategiesOptions, tookS
     'they would be shorter by about the same absolute amount for both strategies). No job start-up, checkout or',
     'credentials steps; no network latency;',
     'the client load is sequential, so request counts depend on the machine, the time spans much less. The blue/green',
-    'good release includes ECS\'s 5 min bake (the rolling one bakes nothing here; the staging pipeline adds',
+    "good release includes ECS's 5 min bake (the rolling one bakes nothing here; the staging pipeline adds",
     '`bake-seconds: 30`). The gated release runs deploy-services twice (`wait-for: test-traffic`, then',
     "again to adopt and follow), as here; job boundaries (the rollback job's runner start) take no time here.",
     '',

@@ -19,7 +19,12 @@ export function serviceStates(sim: Sim, cluster: string): Map<string, ServiceSta
 }
 
 /** Waits (at most `timeoutMs` real) until ECS has settled every one of `services`: one deployment, steady. */
-export async function settled(sim: Sim, cluster: string, services: string[], timeoutMs: number): Promise<void> {
+export async function settled(
+  sim: Sim,
+  cluster: string,
+  services: string[],
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const all = [...serviceStates(sim, cluster).values()].filter((s) => services.includes(s.name));
@@ -28,6 +33,9 @@ export async function settled(sim: Sim, cluster: string, services: string[], tim
   }
   const where = [...serviceStates(sim, cluster).values()]
     .filter((s) => services.includes(s.name))
-    .map((s) => `${s.name} on ${s.taskDefinition.split('/').pop()}, ${s.steady ? 'steady' : 'not steady'}, deployments: ${s.deployments.map((d) => `${d.status}${d.rolloutState ? ` ${d.rolloutState}` : ''}`).join(', ')}`);
+    .map(
+      (s) =>
+        `${s.name} on ${s.taskDefinition.split('/').pop()}, ${s.steady ? 'steady' : 'not steady'}, deployments: ${s.deployments.map((d) => `${d.status}${d.rolloutState ? ` ${d.rolloutState}` : ''}`).join(', ')}`,
+    );
   throw new Error(`the services did not settle: ${where.join('; ')}`);
 }
