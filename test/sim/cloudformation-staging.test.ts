@@ -111,7 +111,8 @@ function shape(s: Sim): Record<string, unknown> {
 }
 
 it('CREATE change sets of every staging stack, in order, give the loaded staging world', async () => {
-  const waiter = { client: cfn, maxWaitTime: 300, minDelay: 1, maxDelay: 1 };
+  // The SDK's own waiters, polling every 50-200 ms of real time (the simulated clock runs faster).
+  const waiter = { client: cfn, maxWaitTime: 300, minDelay: 0.05, maxDelay: 0.2 };
   for (const stack of staging.stacks!) {
     await cfn.send(
       new CreateChangeSetCommand({
@@ -141,7 +142,7 @@ it('an update of the loaded staging world: a health check reaches the live targe
   const client = new CloudFormationClient(clientConfig(loaded));
   const elb = new ElasticLoadBalancingV2Client(clientConfig(loaded));
   const ecs = new ECSClient(clientConfig(loaded));
-  const waiter = { client, maxWaitTime: 300, minDelay: 1, maxDelay: 1 };
+  const waiter = { client, maxWaitTime: 300, minDelay: 0.05, maxDelay: 0.2 };
   try {
     const templateOf = (name: string) =>
       structuredClone(staging.stacks!.find((s) => s.name === name)!.template) as {

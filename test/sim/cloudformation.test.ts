@@ -225,7 +225,8 @@ let ecs: ECSClient;
 let elb: ElasticLoadBalancingV2Client;
 let changeSetSeq = 0;
 
-const waitOptions = () => ({ client: cfn, maxWaitTime: 120, minDelay: 1, maxDelay: 1 });
+// The SDK's own waiters, polling every 50-200 ms of real time (the simulated clock runs faster).
+const waitOptions = () => ({ client: cfn, maxWaitTime: 120, minDelay: 0.05, maxDelay: 0.2 });
 
 async function createChangeSet(
   stack: string,
@@ -830,12 +831,12 @@ describe('"deploy this assembly to an empty account"', () => {
           }),
         );
         await waitUntilChangeSetCreateComplete(
-          { client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 },
+          { client, maxWaitTime: 60, minDelay: 0.05, maxDelay: 0.2 },
           { StackName: stack, ChangeSetName: 'initial' },
         );
         await client.send(new ExecuteChangeSetCommand({ StackName: stack, ChangeSetName: 'initial' }));
         await waitUntilStackCreateComplete(
-          { client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 },
+          { client, maxWaitTime: 60, minDelay: 0.05, maxDelay: 0.2 },
           { StackName: stack },
         );
       }
