@@ -1,9 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { mockClient } from 'aws-sdk-client-mock';
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
-  ECSClient,
   ListServiceDeploymentsCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
@@ -12,9 +10,9 @@ import {
 } from '@aws-sdk/client-ecs';
 import { InputError } from '../../../lib/errors.js';
 import { memoryLog } from '../../../lib/log.js';
-import type { EcsClients } from '../../../lib/ecs/clients.js';
 import { executeDeploy, planImageDeploy, planRollbackTo } from '../../../lib/ecs/deploy.js';
 import { judgeRollout } from '../../../lib/ecs/follow/judge.js';
+import { mockedEcs } from './blue-green-service.js';
 import { manualClock } from '../../../lib/time.js';
 import type { Deployment } from '@aws-sdk/client-ecs';
 
@@ -22,7 +20,7 @@ const arn = (family: string, revision: number) =>
   `arn:aws:ecs:us-east-1:123456789012:task-definition/${family}:${revision}`;
 
 function setup() {
-  const ecs = mockClient(ECSClient);
+  const { ecs, clients, mutating } = mockedEcs();
   const services: Record<string, Service> = {
     'alva-web': { serviceName: 'alva-web', status: 'ACTIVE', taskDefinition: arn('alva-web', 3) },
     'alva-api': { serviceName: 'alva-api', status: 'ACTIVE', taskDefinition: arn('alva-api', 5) },
@@ -44,13 +42,6 @@ function setup() {
       tags: [],
     };
   });
-  const clients: EcsClients = {
-    ecs: new ECSClient({ region: 'us-east-1' }),
-    elbv2: () => Promise.reject(new Error('not used')),
-    logs: () => Promise.reject(new Error('not used')),
-  };
-  const mutating = () =>
-    ecs.commandCalls(RegisterTaskDefinitionCommand).length + ecs.commandCalls(UpdateServiceCommand).length;
   return { ecs, clients, mutating };
 }
 

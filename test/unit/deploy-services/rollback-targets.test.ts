@@ -4,28 +4,24 @@
  * the calls made: a refusal comes before any call that changes anything.
  */
 import { describe, expect, it } from '@jest/globals';
-import { mockClient } from 'aws-sdk-client-mock';
 import {
   DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
-  ECSClient,
   ListServiceDeploymentsCommand,
   ListTaskDefinitionsCommand,
-  RegisterTaskDefinitionCommand,
-  UpdateServiceCommand,
   type Service,
 } from '@aws-sdk/client-ecs';
 import { InputError } from '../../../lib/errors.js';
-import type { EcsClients } from '../../../lib/ecs/clients.js';
 import { planRollbackTo } from '../../../lib/ecs/deploy.js';
+import { mockedEcs } from './blue-green-service.js';
 
 const ACCOUNT = '123456789012';
 const arn = (family: string, revision: number, region = 'us-east-1', account = ACCOUNT) =>
   `arn:aws:ecs:${region}:${account}:task-definition/${family}:${revision}`;
 
 function setup(services: Record<string, Service> = {}) {
-  const ecs = mockClient(ECSClient);
+  const { ecs, clients, mutating } = mockedEcs();
   const all: Record<string, Service> = {
     'alva-web': { serviceName: 'alva-web', status: 'ACTIVE', taskDefinition: arn('alva-web', 3) },
     'alva-api': { serviceName: 'alva-api', status: 'ACTIVE', taskDefinition: arn('alva-api', 5) },
@@ -49,13 +45,6 @@ function setup(services: Record<string, Service> = {}) {
       tags: [],
     };
   });
-  const clients: EcsClients = {
-    ecs: new ECSClient({ region: 'us-east-1' }),
-    elbv2: () => Promise.reject(new Error('not used')),
-    logs: () => Promise.reject(new Error('not used')),
-  };
-  const mutating = () =>
-    ecs.commandCalls(RegisterTaskDefinitionCommand).length + ecs.commandCalls(UpdateServiceCommand).length;
   return { ecs, clients, mutating };
 }
 

@@ -7,112 +7,29 @@
  * once that deployment completed. Mocked ECS, manual clock.
  */
 import { describe, expect, it } from '@jest/globals';
-import { mockClient } from 'aws-sdk-client-mock';
-import {
-  DescribeServiceDeploymentsCommand,
-  DescribeServiceRevisionsCommand,
-  DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
-  ECSClient,
-  ListServiceDeploymentsCommand,
-  ListTaskDefinitionsCommand,
-  RegisterTaskDefinitionCommand,
-  UpdateServiceCommand,
-  type Deployment,
-  type Service,
-  type ServiceDeployment,
-} from '@aws-sdk/client-ecs';
-import type { EcsClients } from '../../../lib/ecs/clients.js';
+import type { Service } from '@aws-sdk/client-ecs';
 import { executeDeploy, planRollbackTo } from '../../../lib/ecs/deploy.js';
 import { memoryLog } from '../../../lib/log.js';
 import { manualClock } from '../../../lib/time.js';
+import { blueGreenService, t0 } from './blue-green-service.js';
 
-const arn = (revision: number) => `arn:aws:ecs:us-east-1:123456789012:task-definition/alva-web:${revision}`;
-const SD = 'arn:aws:ecs:us-east-1:123456789012:service-deployment/alva/alva-web/back';
-const REVISION = 'arn:aws:ecs:us-east-1:123456789012:service-revision/alva/alva-web/9003';
-const t0 = new Date('2026-01-01T00:00:10.250Z');
-
-/** The release being rolled back: alva-web:5, still beside the rollback's deployment until it is done. */
-const release: Deployment = {
-  id: 'ecs-svc/release',
-  status: 'ACTIVE',
-  taskDefinition: arn(5),
-  rolloutState: 'COMPLETED',
-  runningCount: 1,
-  desiredCount: 1,
-};
-
-/** alva-web, BLUE_GREEN, after the first rollback-to run: alva-web:3 PRIMARY, in progress (held or shifting), or done. */
-function service(done = false): Service {
-  return {
-    serviceName: 'alva-web',
-    status: 'ACTIVE',
-    taskDefinition: arn(3),
-    desiredCount: 1,
-    deploymentConfiguration: { strategy: 'BLUE_GREEN' },
-    deployments: [
-      {
-        id: 'ecs-svc/back',
-        status: 'PRIMARY',
-        taskDefinition: arn(3),
-        desiredCount: 1,
-        runningCount: 1,
-        rolloutState: done ? 'COMPLETED' : 'IN_PROGRESS',
-        createdAt: t0,
-      },
-      ...(done ? [] : [release]),
-    ],
-  };
-}
-
-const at = (status: string, stage: string, production: number): ServiceDeployment => ({
-  serviceDeploymentArn: SD,
-  status: status as ServiceDeployment['status'],
-  lifecycleStage: stage as ServiceDeployment['lifecycleStage'],
-  targetServiceRevision: {
-    arn: REVISION,
-    requestedProductionTrafficWeight: production,
-    requestedTestTrafficWeight: 100,
-  },
+/**
+ * alva-web, BLUE_GREEN, after the first rollback-to run: alva-web:3 PRIMARY, in progress
+ * (held or shifting) beside the release being rolled back (alva-web:5), or done.
+ */
+const {
+  arn,
+  REVISION,
+  beside: release,
+  service,
+  at,
+  world,
+} = blueGreenService({
+  name: 'back',
+  revision: 3,
+  serviceRevision: 9003,
+  beside: { name: 'release', revision: 5 },
 });
-
-function world(services: Service[], reads: ServiceDeployment[]) {
-  const ecs = mockClient(ECSClient);
-  let described = 0;
-  let read = 0;
-  ecs
-    .on(DescribeServicesCommand)
-    .callsFake(() => ({ services: [services[Math.min(described++, services.length - 1)]] }));
-  ecs.on(DescribeTaskDefinitionCommand).callsFake((input: { taskDefinition: string }) => ({
-    taskDefinition: {
-      taskDefinitionArn: input.taskDefinition.startsWith('arn:')
-        ? input.taskDefinition
-        : arn(Number(input.taskDefinition.split(':').at(-1))),
-      family: 'alva-web',
-      status: 'ACTIVE',
-      containerDefinitions: [{ name: 'web', image: 'repo/web:1' }],
-    },
-    tags: [],
-  }));
-  ecs.on(ListTaskDefinitionsCommand).resolves({ taskDefinitionArns: [arn(3), arn(5)] });
-  ecs.on(ListServiceDeploymentsCommand).resolves({
-    serviceDeployments: [{ serviceDeploymentArn: SD, createdAt: t0, targetServiceRevisionArn: REVISION }],
-  });
-  ecs
-    .on(DescribeServiceRevisionsCommand)
-    .resolves({ serviceRevisions: [{ serviceRevisionArn: REVISION, taskDefinition: arn(3) }] });
-  ecs
-    .on(DescribeServiceDeploymentsCommand)
-    .callsFake(() => ({ serviceDeployments: [reads[Math.min(read++, reads.length - 1)]] }));
-  const clients: EcsClients = {
-    ecs: new ECSClient({ region: 'us-east-1' }),
-    elbv2: () => Promise.reject(new Error('not used')),
-    logs: () => Promise.reject(new Error('not used')),
-  };
-  const mutating = () =>
-    ecs.commandCalls(RegisterTaskDefinitionCommand).length + ecs.commandCalls(UpdateServiceCommand).length;
-  return { ecs, clients, mutating, reads: () => read };
-}
 
 const options = (clock = manualClock(), log = memoryLog()) => ({
   waitFor: 'healthy' as const,

@@ -7,113 +7,34 @@
  *   never "unchanged".
  */
 import { describe, expect, it } from '@jest/globals';
-import { mockClient } from 'aws-sdk-client-mock';
 import {
-  DescribeServiceDeploymentsCommand,
-  DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
-  ECSClient,
-  ListServiceDeploymentsCommand,
-  ListTaskDefinitionsCommand,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
-  type Deployment,
   type Service,
-  type ServiceDeployment,
   type Task,
 } from '@aws-sdk/client-ecs';
-import type { EcsClients } from '../../../lib/ecs/clients.js';
 import { executeDeploy, planImageDeploy } from '../../../lib/ecs/deploy.js';
 import { judgeBake } from '../../../lib/ecs/follow/bake.js';
 import { memoryLog } from '../../../lib/log.js';
 import { manualClock } from '../../../lib/time.js';
+import { blueGreenService } from './blue-green-service.js';
 
-const arn = (revision: number) => `arn:aws:ecs:us-east-1:123456789012:task-definition/alva-web:${revision}`;
-const SD = 'arn:aws:ecs:us-east-1:123456789012:service-deployment/alva/alva-web/green';
-const REVISION = 'arn:aws:ecs:us-east-1:123456789012:service-revision/alva/alva-web/9001';
-const t0 = new Date('2026-01-01T00:00:10.250Z');
-
-const blue: Deployment = {
-  id: 'ecs-svc/blue',
-  status: 'ACTIVE',
-  taskDefinition: arn(3),
-  rolloutState: 'COMPLETED',
-  runningCount: 1,
-  desiredCount: 1,
-};
-
-/** alva-web, BLUE_GREEN: green (alva-web:4, repo/web:2) PRIMARY and in progress beside blue, or done. */
-function service(done = false): Service {
-  return {
-    serviceName: 'alva-web',
-    status: 'ACTIVE',
-    // The service's task definition is green's from UpdateService on, as for any deployment.
-    taskDefinition: arn(4),
-    desiredCount: 1,
-    deploymentConfiguration: { strategy: 'BLUE_GREEN' },
-    deployments: [
-      {
-        id: 'ecs-svc/green',
-        status: 'PRIMARY',
-        taskDefinition: arn(4),
-        desiredCount: 1,
-        runningCount: 1,
-        rolloutState: done ? 'COMPLETED' : 'IN_PROGRESS',
-        createdAt: t0,
-      },
-      ...(done ? [] : [blue]),
-    ],
-  };
-}
-
-const at = (status: string, stage: string, production: number): ServiceDeployment => ({
-  serviceDeploymentArn: SD,
-  status: status as ServiceDeployment['status'],
-  lifecycleStage: stage as ServiceDeployment['lifecycleStage'],
-  targetServiceRevision: {
-    arn: REVISION,
-    requestedProductionTrafficWeight: production,
-    requestedTestTrafficWeight: 100,
-  },
+/** alva-web, BLUE_GREEN: green (alva-web:4, repo/web:2) PRIMARY and in progress beside blue (alva-web:3), or done. */
+const {
+  arn,
+  REVISION,
+  beside: blue,
+  service,
+  at,
+  world,
+} = blueGreenService({
+  name: 'green',
+  revision: 4,
+  serviceRevision: 9001,
+  beside: { name: 'blue', revision: 3 },
+  images: { 4: 'repo/web:2' },
 });
-
-function world(services: Service[], reads: ServiceDeployment[]) {
-  const ecs = mockClient(ECSClient);
-  let described = 0;
-  let read = 0;
-  ecs
-    .on(DescribeServicesCommand)
-    .callsFake(() => ({ services: [services[Math.min(described++, services.length - 1)]] }));
-  ecs.on(DescribeTaskDefinitionCommand).callsFake((input: { taskDefinition: string }) => ({
-    taskDefinition: {
-      taskDefinitionArn: input.taskDefinition,
-      family: 'alva-web',
-      containerDefinitions: [
-        { name: 'web', image: input.taskDefinition.endsWith(':4') ? 'repo/web:2' : 'repo/web:1' },
-      ],
-    },
-    tags: [],
-  }));
-  ecs.on(ListTaskDefinitionsCommand).resolves({ taskDefinitionArns: [arn(3), arn(4)] });
-  ecs.on(ListServiceDeploymentsCommand).resolves({
-    serviceDeployments: [{ serviceDeploymentArn: SD, createdAt: t0, targetServiceRevisionArn: REVISION }],
-  });
-  ecs
-    .on(DescribeServiceRevisionsCommand)
-    .resolves({ serviceRevisions: [{ serviceRevisionArn: REVISION, taskDefinition: arn(4) }] });
-  ecs
-    .on(DescribeServiceDeploymentsCommand)
-    .callsFake(() => ({ serviceDeployments: [reads[Math.min(read++, reads.length - 1)]] }));
-  const clients: EcsClients = {
-    ecs: new ECSClient({ region: 'us-east-1' }),
-    elbv2: () => Promise.reject(new Error('not used')),
-    logs: () => Promise.reject(new Error('not used')),
-  };
-  const mutating = () =>
-    ecs.commandCalls(RegisterTaskDefinitionCommand).length + ecs.commandCalls(UpdateServiceCommand).length;
-  return { ecs, clients, mutating, reads: () => read };
-}
 
 describe('the same images again after the release gate opened', () => {
   it('adopts the deployment the gate held and follows it to SUCCESSFUL: no new deployment, never unchanged', async () => {

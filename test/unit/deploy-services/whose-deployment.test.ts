@@ -5,13 +5,11 @@
  * the bake judge. Mocked SDK, manual clock.
  */
 import { describe, expect, it } from '@jest/globals';
-import { mockClient } from 'aws-sdk-client-mock';
 import {
   DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
-  ECSClient,
   ListServiceDeploymentsCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
@@ -22,7 +20,6 @@ import {
 } from '@aws-sdk/client-ecs';
 import { OperationError } from '../../../lib/errors.js';
 import { memoryLog } from '../../../lib/log.js';
-import type { EcsClients } from '../../../lib/ecs/clients.js';
 import { executeDeploy, planImageDeploy } from '../../../lib/ecs/deploy.js';
 import { judgeBake } from '../../../lib/ecs/follow/bake.js';
 import { judgeRollout } from '../../../lib/ecs/follow/judge.js';
@@ -30,24 +27,12 @@ import {
   findServiceDeployment,
   type ServiceDeploymentLookup,
 } from '../../../lib/ecs/follow/service-deployments.js';
+import { describeAlvaWebTaskDefinitions, describeInSequence, mockedEcs, t0 } from './blue-green-service.js';
 import { manualClock } from '../../../lib/time.js';
 
 const arn = (family: string, revision: number) =>
   `arn:aws:ecs:us-east-1:123456789012:task-definition/${family}:${revision}`;
 const sdArn = (id: string) => `arn:aws:ecs:us-east-1:123456789012:service-deployment/alva/alva-web/${id}`;
-const t0 = new Date('2026-01-01T00:00:10.250Z');
-
-function mocked() {
-  const ecs = mockClient(ECSClient);
-  const clients: EcsClients = {
-    ecs: new ECSClient({ region: 'us-east-1' }),
-    elbv2: () => Promise.reject(new Error('not used')),
-    logs: () => Promise.reject(new Error('not used')),
-  };
-  const mutating = () =>
-    ecs.commandCalls(RegisterTaskDefinitionCommand).length + ecs.commandCalls(UpdateServiceCommand).length;
-  return { ecs, clients, mutating };
-}
 
 describe('findServiceDeployment', () => {
   const lookup = (): ServiceDeploymentLookup => ({
@@ -58,7 +43,7 @@ describe('findServiceDeployment', () => {
   });
 
   it('takes the service deployment created at the very instant of ours, not one started 300 ms before it', async () => {
-    const { ecs, clients } = mocked();
+    const { ecs, clients } = mockedEcs();
     ecs.on(ListServiceDeploymentsCommand).resolves({
       serviceDeployments: [
         { serviceDeploymentArn: sdArn('ours'), createdAt: t0 },
@@ -72,7 +57,7 @@ describe('findServiceDeployment', () => {
   });
 
   it('never takes another one for ours: not listed yet, then deployments[] decides', async () => {
-    const { ecs, clients } = mocked();
+    const { ecs, clients } = mockedEcs();
     ecs.on(ListServiceDeploymentsCommand).resolves({
       serviceDeployments: [
         { serviceDeploymentArn: sdArn('theirs'), createdAt: new Date(t0.getTime() - 300) },
@@ -86,7 +71,7 @@ describe('findServiceDeployment', () => {
   });
 
   it('one created at the same instant whose service revision runs another task definition is not ours', async () => {
-    const { ecs, clients } = mocked();
+    const { ecs, clients } = mockedEcs();
     ecs.on(ListServiceDeploymentsCommand).resolves({
       serviceDeployments: [
         { serviceDeploymentArn: sdArn('theirs'), createdAt: t0, targetServiceRevisionArn: 'rev/theirs' },
@@ -109,7 +94,7 @@ describe('findServiceDeployment', () => {
   });
 
   it('two created at the same instant: ambiguous, deployments[] decides', async () => {
-    const { ecs, clients } = mocked();
+    const { ecs, clients } = mockedEcs();
     ecs.on(ListServiceDeploymentsCommand).resolves({
       serviceDeployments: [
         { serviceDeploymentArn: sdArn('a'), createdAt: t0 },
@@ -204,21 +189,9 @@ const draining: Deployment = {
 };
 
 function planSetup(sequence: Service[]) {
-  const { ecs, clients, mutating } = mocked();
-  let call = 0;
-  ecs
-    .on(DescribeServicesCommand)
-    .callsFake(() => ({ services: [sequence[Math.min(call++, sequence.length - 1)]] }));
-  ecs.on(DescribeTaskDefinitionCommand).callsFake((input: { taskDefinition: string }) => ({
-    taskDefinition: {
-      taskDefinitionArn: input.taskDefinition,
-      family: 'alva-web',
-      containerDefinitions: [
-        { name: 'web', image: input.taskDefinition.endsWith(':4') ? 'repo/web:2' : 'repo/web:1' },
-      ],
-    },
-    tags: [],
-  }));
+  const { ecs, clients, mutating } = mockedEcs();
+  describeInSequence(ecs, sequence);
+  describeAlvaWebTaskDefinitions(ecs, { 4: 'repo/web:2' });
   ecs.on(ListServiceDeploymentsCommand).resolves({ serviceDeployments: [] });
   return { ecs, clients, mutating };
 }
@@ -460,7 +433,7 @@ describe('judgeBake', () => {
 describe('executeDeploy with bake-seconds, on a manual clock', () => {
   /** alva-web deployed to :4 and steady; its one task of :4 runs for `crashAfterMs`, then is gone. */
   function bakeSetup(crashAfterMs: number) {
-    const { ecs, clients } = mocked();
+    const { ecs, clients } = mockedEcs();
     const clock = manualClock();
     const begun = clock.now();
     let running = arn('alva-web', 3);
