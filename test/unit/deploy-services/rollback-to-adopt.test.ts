@@ -17,19 +17,14 @@ import { blueGreenService, t0 } from './blue-green-service.js';
  * alva-web, BLUE_GREEN, after the first rollback-to run: alva-web:3 PRIMARY, in progress
  * (held or shifting) beside the release being rolled back (alva-web:5), or done.
  */
-const {
-  arn,
-  REVISION,
-  beside: release,
-  service,
-  at,
-  world,
-} = blueGreenService({
+const alvaWeb = blueGreenService({
   name: 'back',
   revision: 3,
   serviceRevision: 9003,
   beside: { name: 'release', revision: 5 },
 });
+const { arn, REVISION, service, at, world } = alvaWeb;
+const release = alvaWeb.beside;
 
 const options = (clock = manualClock(), log = memoryLog()) => ({
   waitFor: 'healthy' as const,

@@ -21,20 +21,15 @@ import { manualClock } from '../../../lib/time.js';
 import { blueGreenService } from './blue-green-service.js';
 
 /** alva-web, BLUE_GREEN: green (alva-web:4, repo/web:2) PRIMARY and in progress beside blue (alva-web:3), or done. */
-const {
-  arn,
-  REVISION,
-  beside: blue,
-  service,
-  at,
-  world,
-} = blueGreenService({
+const alvaWeb = blueGreenService({
   name: 'green',
   revision: 4,
   serviceRevision: 9001,
   beside: { name: 'blue', revision: 3 },
   images: { 4: 'repo/web:2' },
 });
+const { arn, REVISION, service, at, world } = alvaWeb;
+const blue = alvaWeb.beside;
 
 describe('the same images again after the release gate opened', () => {
   it('adopts the deployment the gate held and follows it to SUCCESSFUL: no new deployment, never unchanged', async () => {
