@@ -14,23 +14,24 @@
  * plane's own request log (GET /_sim/alb-requests).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import {
-  DescribeServiceDeploymentsCommand,
-  DescribeServicesCommand,
-  ECSClient,
-  ListServiceDeploymentsCommand,
-  type ServiceDeployment,
-} from '@aws-sdk/client-ecs';
+import type { ECSClient, ServiceDeployment } from '@aws-sdk/client-ecs';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { DeployedService } from '../../lib/contracts/deployments.js';
 import { gatedStagingScenario, RELEASE_GATE_PARAMETER } from '../../runner/gated-world.js';
-import { startSim, type Sim } from '../../sim/index.js';
-import { clientConfig, withOperator } from '../sim/helpers.js';
+import type { Sim } from '../../sim/index.js';
+import { clientConfig } from '../sim/helpers.js';
+import {
+  CLUSTER,
+  deploymentsOf,
+  ECR,
+  expectSucceeded,
+  gatedPipeline,
+  images,
+  SERVICES,
+  startGatedSim,
+} from './gated-release.js';
 import { runAction, type ActionRun } from './run-action.js';
 
-const CLUSTER = 'alva-staging-cluster';
-const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
-const SERVICES = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
 const PATHS: Record<string, string> = {
   'alva-web': '/',
   'alva-api': '/api/health',
@@ -56,20 +57,15 @@ let testPort: number;
 beforeAll(async () => {
   const scenario = await gatedStagingScenario({ deployments: '*=blue-green' });
   testPort = scenario.loadBalancers![0]!.listeners.find((l) => l.port !== 80)!.port;
-  sim = await startSim({
-    scenario: withOperator({
-      ...scenario,
-      // Starts, passes the target group's health checks, answers every other request 500:
-      // only a check of its traffic finds it.
-      images: {
-        '*:verify-fails-*': { http: { status: 500, body: 'Internal Server Error' } },
-        ...scenario.images,
-      },
-    }),
-    speed: 30,
-    port: 0,
-  });
-  ecs = new ECSClient(clientConfig(sim));
+  ({ sim, ecs } = await startGatedSim({
+    ...scenario,
+    // Starts, passes the target group's health checks, answers every other request 500:
+    // only a check of its traffic finds it.
+    images: {
+      '*:verify-fails-*': { http: { status: 500, body: 'Internal Server Error' } },
+      ...scenario.images,
+    },
+  }));
   ssm = new SSMClient(clientConfig(sim));
 }, 180_000);
 
@@ -83,27 +79,12 @@ beforeEach(async () => {
   await sim.reset();
 });
 
-const env = () => ({ AWS_ENDPOINT_URL: sim.url });
-
-function releaseGate(
-  release: string,
-  state: string,
-  inputs: Record<string, string> = {},
-): Promise<ActionRun> {
-  return runAction('release-gate', {
-    inputs: { parameter: RELEASE_GATE_PARAMETER, state, release, ...inputs },
-    env: env(),
-    timeoutMs: 60_000,
-  });
-}
-
-function deployServices(images: string, inputs: Record<string, string> = {}): Promise<ActionRun> {
-  return runAction('deploy-services', {
-    inputs: { cluster: CLUSTER, services: SERVICES.join(','), images, 'timeout-seconds': '240', ...inputs },
-    env: { ...env(), GITHUB_RUN_ID: '7001' },
-    timeoutMs: 300_000,
-  });
-}
+const { env, releaseGate, running, latestDeployment, ...pipeline } = gatedPipeline(
+  { sim: () => sim, ecs: () => ecs },
+  '7001',
+);
+const deployServices = (images: string, inputs: Record<string, string> = {}) =>
+  pipeline.deployServices({ images, ...inputs });
 
 function verifyTestTraffic(deployments: string, timeoutSeconds: string): Promise<ActionRun> {
   return runAction('verify', {
@@ -120,13 +101,6 @@ function verifyTestTraffic(deployments: string, timeoutSeconds: string): Promise
     timeoutMs: 180_000,
   });
 }
-
-const images = (tag: string, overrides: Record<string, string> = {}) =>
-  JSON.stringify(
-    Object.fromEntries(
-      ['web', 'api', 'auth', 'admin'].map((c) => [c, overrides[c] ?? `${ECR}/alva-${c}:${tag}`]),
-    ),
-  );
 
 async function albLog(
   since = 0,
@@ -158,21 +132,6 @@ async function productionUsers(): Promise<{ stop: () => Promise<AlbRequest[]> }>
   };
 }
 
-async function running(): Promise<Record<string, string>> {
-  const { services = [] } = await ecs.send(
-    new DescribeServicesCommand({ cluster: CLUSTER, services: SERVICES }),
-  );
-  return Object.fromEntries(services.map((s) => [s.serviceName!, s.taskDefinition!]));
-}
-
-async function latestDeployment(service: string): Promise<ServiceDeployment | undefined> {
-  const listed = await ecs.send(new ListServiceDeploymentsCommand({ cluster: CLUSTER, service }));
-  const arn = listed.serviceDeployments?.[0]?.serviceDeploymentArn;
-  if (!arn) return undefined;
-  return (await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] })))
-    .serviceDeployments?.[0];
-}
-
 async function allEnd(status: string): Promise<ServiceDeployment[]> {
   const deadline = Date.now() + 120_000;
   for (;;) {
@@ -189,22 +148,6 @@ async function allEnd(status: string): Promise<ServiceDeployment[]> {
 async function gateValue(): Promise<{ release?: string; state?: string; revisions?: string[] }> {
   const { Parameter } = await ssm.send(new GetParameterCommand({ Name: RELEASE_GATE_PARAMETER }));
   return JSON.parse(Parameter!.Value!) as { release?: string; state?: string; revisions?: string[] };
-}
-
-const deploymentsOf = (run: ActionRun) =>
-  JSON.parse(run.outputs.deployments!) as Record<string, DeployedService>;
-
-/** The run ended 0 with no refusal by IAM; otherwise the assertion shows its log. */
-function expectSucceeded(run: ActionRun): void {
-  expect({
-    exitCode: run.exitCode,
-    refused: run.refused ?? [],
-    log: run.exitCode === 0 ? '' : run.log,
-  }).toEqual({
-    exitCode: 0,
-    refused: [],
-    log: '',
-  });
 }
 
 describe('the release gate across four blue/green services (bundles, staging world from infra/)', () => {

@@ -14,89 +14,35 @@
  * DescribeServiceDeployments and the call log.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { gatedStagingScenario } from '../../runner/gated-world.js';
+import type { Sim } from '../../sim/index.js';
 import {
-  DescribeServiceDeploymentsCommand,
-  DescribeServicesCommand,
-  ECSClient,
-  ListServiceDeploymentsCommand,
-  type ServiceDeployment,
-} from '@aws-sdk/client-ecs';
-import type { DeployedService } from '../../lib/contracts/deployments.js';
-import { gatedStagingScenario, RELEASE_GATE_PARAMETER } from '../../runner/gated-world.js';
-import { startSim, type Sim } from '../../sim/index.js';
-import { clientConfig, withOperator } from '../sim/helpers.js';
-import { runAction, type ActionRun } from './run-action.js';
+  deploymentsOf,
+  expectSucceeded,
+  gatedPipeline,
+  images,
+  SERVICES,
+  startGatedSim,
+} from './gated-release.js';
 
-const CLUSTER = 'alva-staging-cluster';
-const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
-const SERVICES = ['alva-web', 'alva-api', 'alva-auth', 'alva-admin'];
 const SHIFTING = ['alva-api', 'alva-auth'];
 
 let sim: Sim;
 let ecs: ECSClient;
+const { releaseGate, deployServices, running, latestDeployment } = gatedPipeline(
+  { sim: () => sim, ecs: () => ecs },
+  '7101',
+);
 
 beforeAll(async () => {
-  sim = await startSim({ scenario: withOperator(await gatedStagingScenario()), speed: 30, port: 0 });
-  ecs = new ECSClient(clientConfig(sim));
+  ({ sim, ecs } = await startGatedSim(await gatedStagingScenario()));
 }, 180_000);
 
 afterAll(async () => {
   ecs?.destroy();
   await sim?.close();
 });
-
-const env = () => ({ AWS_ENDPOINT_URL: sim.url });
-
-function releaseGate(
-  release: string,
-  state: string,
-  inputs: Record<string, string> = {},
-): Promise<ActionRun> {
-  return runAction('release-gate', {
-    inputs: { parameter: RELEASE_GATE_PARAMETER, state, release, ...inputs },
-    env: env(),
-    timeoutMs: 60_000,
-  });
-}
-
-function deployServices(inputs: Record<string, string>): Promise<ActionRun> {
-  return runAction('deploy-services', {
-    inputs: { cluster: CLUSTER, services: SERVICES.join(','), 'timeout-seconds': '240', ...inputs },
-    env: { ...env(), GITHUB_RUN_ID: '7101' },
-    timeoutMs: 300_000,
-  });
-}
-
-const images = (tag: string) =>
-  JSON.stringify(
-    Object.fromEntries(['web', 'api', 'auth', 'admin'].map((c) => [c, `${ECR}/alva-${c}:${tag}`])),
-  );
-
-async function running(): Promise<Record<string, string>> {
-  const { services = [] } = await ecs.send(
-    new DescribeServicesCommand({ cluster: CLUSTER, services: SERVICES }),
-  );
-  return Object.fromEntries(services.map((s) => [s.serviceName!, s.taskDefinition!]));
-}
-
-async function latestDeployment(service: string): Promise<ServiceDeployment | undefined> {
-  const listed = await ecs.send(new ListServiceDeploymentsCommand({ cluster: CLUSTER, service }));
-  const arn = listed.serviceDeployments?.[0]?.serviceDeploymentArn;
-  if (!arn) return undefined;
-  return (await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] })))
-    .serviceDeployments?.[0];
-}
-
-const deploymentsOf = (run: ActionRun) =>
-  JSON.parse(run.outputs.deployments!) as Record<string, DeployedService>;
-
-function expectSucceeded(run: ActionRun): void {
-  expect({
-    exitCode: run.exitCode,
-    refused: run.refused ?? [],
-    log: run.exitCode === 0 ? '' : run.log,
-  }).toEqual({ exitCode: 0, refused: [], log: '' });
-}
 
 /** A release through the gate, as the deploy job runs it: every service ends on its new revision. */
 async function gatedRelease(release: string, tag: string): Promise<void> {
