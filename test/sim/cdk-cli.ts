@@ -20,7 +20,8 @@ import {
 import { join } from 'node:path';
 import { synthesize } from '../../sim/assembly/index.js';
 import type { CfnTemplate } from '../../sim/assembly/manifest.js';
-import { emptyAccount } from '../../sim/cfn/bootstrap.js';
+import { emptyAccount, withCdkBootstrap } from '../../sim/cfn/bootstrap.js';
+import { startSim, type Sim } from '../../sim/index.js';
 import type { Scenario } from '../../sim/scenario.js';
 
 export const ACCOUNT = '123456789012';
@@ -131,6 +132,22 @@ export function cdkDeploy(
   stacks: string[] = ['--all'],
 ): Promise<{ code: number; output: string }> {
   return cdk(sim, credentials, ['deploy', ...stacks, '--app', app, '--require-approval', 'never']);
+}
+
+/**
+ * The simulator on a fresh bootstrapped account with infra/ deployed by `cdk deploy --all`, and the
+ * administrator's session: where every update test starts (without the app deployed, none of them
+ * means anything, so a failed first deploy throws, with the CLI's output).
+ */
+export async function startWithAppDeployed(): Promise<{ sim: Sim; credentials: Credentials }> {
+  const sim = await startSim({ scenario: withCdkBootstrap(freshAccount), port: 0, speed: SPEED });
+  const credentials = await adminCredentials(sim);
+  const first = await cdkDeploy(sim, credentials, infraAssembly());
+  if (first.code !== 0) {
+    await sim.close();
+    throw new Error(`the first cdk deploy failed:\n${outcome(first).tail}`);
+  }
+  return { sim, credentials };
 }
 
 /** `{code: 0, tail: ''}` for a successful run, else the output's tail (what a failed expectation shows). */

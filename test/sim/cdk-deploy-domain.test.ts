@@ -27,18 +27,15 @@ import {
   DescribeRulesCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { startSim, type Sim } from '../../sim/index.js';
-import { withCdkBootstrap } from '../../sim/cfn/bootstrap.js';
+import type { Sim } from '../../sim/index.js';
 import {
-  SPEED,
-  adminCredentials,
   cdkDeploy,
   clientConfig,
   editedInfra,
-  freshAccount,
   infraAssembly,
   outcome,
   type Credentials,
+  startWithAppDeployed,
 } from './cdk-cli.js';
 
 const DOMAIN = { domain: 'alva.app' };
@@ -52,14 +49,10 @@ describe('adding the domain later with cdk deploy against the simulator', () => 
   let ecs: ECSClient;
 
   beforeAll(async () => {
-    sim = await startSim({ scenario: withCdkBootstrap(freshAccount), port: 0, speed: SPEED });
-    credentials = await adminCredentials(sim);
+    ({ sim, credentials } = await startWithAppDeployed());
     cfn = new CloudFormationClient(clientConfig(sim, credentials));
     elb = new ElasticLoadBalancingV2Client(clientConfig(sim, credentials));
     ecs = new ECSClient(clientConfig(sim, credentials));
-    const first = await cdkDeploy(sim, credentials, infraAssembly());
-    // Every test starts from the app deployed: without it, none of them means anything.
-    if (first.code !== 0) throw new Error(`the first cdk deploy failed:\n${outcome(first).tail}`);
   }, 900_000);
 
   afterAll(async () => {

@@ -31,21 +31,18 @@ import {
   ElasticLoadBalancingV2Client,
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { startSim, type Sim } from '../../sim/index.js';
-import { withCdkBootstrap } from '../../sim/cfn/bootstrap.js';
+import type { Sim } from '../../sim/index.js';
 import type { CfnTemplate } from '../../sim/assembly/manifest.js';
 import {
   STACKS,
-  SPEED,
-  adminCredentials,
   cdkDeploy,
   clientConfig,
   editedAssembly,
   editedInfra,
-  freshAccount,
   infraAssembly,
   outcome,
   type Credentials,
+  startWithAppDeployed,
 } from './cdk-cli.js';
 
 const ALB = 'AlvaStagingAlb';
@@ -79,13 +76,9 @@ describe('cdk deploy updates against the simulator', () => {
   let changedApp: string;
 
   beforeAll(async () => {
-    sim = await startSim({ scenario: withCdkBootstrap(freshAccount), port: 0, speed: SPEED });
-    credentials = await adminCredentials(sim);
+    ({ sim, credentials } = await startWithAppDeployed());
     cfn = new CloudFormationClient(clientConfig(sim, credentials));
     elb = new ElasticLoadBalancingV2Client(clientConfig(sim, credentials));
-    const first = await cdkDeploy(sim, credentials, infraAssembly());
-    // Every test starts from the app deployed: without it, none of them means anything.
-    if (first.code !== 0) throw new Error(`the first cdk deploy failed:\n${outcome(first).tail}`);
   }, 900_000);
 
   afterAll(async () => {
