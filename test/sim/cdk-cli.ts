@@ -18,6 +18,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from '@jest/globals';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { synthesize } from '../../sim/assembly/index.js';
 import type { CfnTemplate } from '../../sim/assembly/manifest.js';
 import { emptyAccount, withCdkBootstrap } from '../../sim/cfn/bootstrap.js';
@@ -134,20 +137,36 @@ export function cdkDeploy(
   return cdk(sim, credentials, ['deploy', ...stacks, '--app', app, '--require-approval', 'never']);
 }
 
+/** The simulator with infra/ deployed, the administrator's session, and CloudFormation and ELBv2 clients as that session. */
+export interface DeployedApp {
+  sim: Sim;
+  credentials: Credentials;
+  cfn: CloudFormationClient;
+  elb: ElasticLoadBalancingV2Client;
+}
+
 /**
- * The simulator on a fresh bootstrapped account with infra/ deployed by `cdk deploy --all`, and the
- * administrator's session: where every update test starts (without the app deployed, none of them
- * means anything, so a failed first deploy throws, with the CLI's output).
+ * For the describe block it is called in: before its tests, the simulator on a fresh bootstrapped
+ * account with infra/ deployed by `cdk deploy --all` (where every update test starts: without the app
+ * deployed none of them means anything, so a failed first deploy fails them all, with the CLI's output);
+ * after them, the clients destroyed and the simulator closed. Filled in by its beforeAll.
  */
-export async function startWithAppDeployed(): Promise<{ sim: Sim; credentials: Credentials }> {
-  const sim = await startSim({ scenario: withCdkBootstrap(freshAccount), port: 0, speed: SPEED });
-  const credentials = await adminCredentials(sim);
-  const first = await cdkDeploy(sim, credentials, infraAssembly());
-  if (first.code !== 0) {
-    await sim.close();
-    throw new Error(`the first cdk deploy failed:\n${outcome(first).tail}`);
-  }
-  return { sim, credentials };
+export function withAppDeployed(): DeployedApp {
+  const app = {} as Partial<DeployedApp>;
+  beforeAll(async () => {
+    app.sim = await startSim({ scenario: withCdkBootstrap(freshAccount), port: 0, speed: SPEED });
+    app.credentials = await adminCredentials(app.sim);
+    app.cfn = new CloudFormationClient(clientConfig(app.sim, app.credentials));
+    app.elb = new ElasticLoadBalancingV2Client(clientConfig(app.sim, app.credentials));
+    const first = await cdkDeploy(app.sim, app.credentials, infraAssembly());
+    if (first.code !== 0) throw new Error(`the first cdk deploy failed:\n${outcome(first).tail}`);
+  }, 900_000);
+  afterAll(async () => {
+    app.cfn?.destroy();
+    app.elb?.destroy();
+    await app.sim?.close();
+  });
+  return app as DeployedApp;
 }
 
 /** `{code: 0, tail: ''}` for a successful run, else the output's tail (what a failed expectation shows). */

@@ -15,7 +15,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
-  CloudFormationClient,
   DescribeStacksCommand,
   ListExportsCommand,
   ListImportsCommand,
@@ -25,64 +24,45 @@ import {
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
   DescribeRulesCommand,
-  ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { Sim } from '../../sim/index.js';
-import {
-  cdkDeploy,
-  clientConfig,
-  editedInfra,
-  infraAssembly,
-  outcome,
-  type Credentials,
-  startWithAppDeployed,
-} from './cdk-cli.js';
+import { cdkDeploy, clientConfig, editedInfra, infraAssembly, outcome, withAppDeployed } from './cdk-cli.js';
 
 const DOMAIN = { domain: 'alva.app' };
 const CLUSTER = 'alva-staging-cluster';
 
 describe('adding the domain later with cdk deploy against the simulator', () => {
-  let sim: Sim;
-  let credentials: Credentials;
-  let cfn: CloudFormationClient;
-  let elb: ElasticLoadBalancingV2Client;
+  const app = withAppDeployed();
   let ecs: ECSClient;
 
-  beforeAll(async () => {
-    ({ sim, credentials } = await startWithAppDeployed());
-    cfn = new CloudFormationClient(clientConfig(sim, credentials));
-    elb = new ElasticLoadBalancingV2Client(clientConfig(sim, credentials));
-    ecs = new ECSClient(clientConfig(sim, credentials));
-  }, 900_000);
+  beforeAll(() => {
+    ecs = new ECSClient(clientConfig(app.sim, app.credentials));
+  });
 
-  afterAll(async () => {
-    cfn?.destroy();
-    elb?.destroy();
+  afterAll(() => {
     ecs?.destroy();
-    await sim?.close();
   });
 
   const status = async (name: string) =>
-    (await cfn.send(new DescribeStacksCommand({ StackName: name }))).Stacks?.[0]?.StackStatus;
+    (await app.cfn.send(new DescribeStacksCommand({ StackName: name }))).Stacks?.[0]?.StackStatus;
   const listeners = async () => {
-    const { LoadBalancers = [] } = await elb.send(
+    const { LoadBalancers = [] } = await app.elb.send(
       new DescribeLoadBalancersCommand({ Names: ['alva-staging-alb'] }),
     );
-    const { Listeners = [] } = await elb.send(
+    const { Listeners = [] } = await app.elb.send(
       new DescribeListenersCommand({ LoadBalancerArn: LoadBalancers[0]!.LoadBalancerArn }),
     );
     return Listeners.sort((a, b) => a.Port! - b.Port!);
   };
   /** The ALB stack's export of its DNS name (CDK names it after the attribute: ...DNSName...). */
   const dnsExport = async () => {
-    const { Exports = [] } = await cfn.send(new ListExportsCommand({}));
+    const { Exports = [] } = await app.cfn.send(new ListExportsCommand({}));
     return Exports.find((e) => e.Name?.startsWith('AlvaStagingAlb:') && e.Name.includes('DNSName'));
   };
 
   it("without the kept DNS-name export, the domain is refused with CloudFormation's own export error and the ALB stack rolls back", async () => {
     const exported = await dnsExport();
     expect(exported?.Name).toBeDefined();
-    expect((await cfn.send(new ListImportsCommand({ ExportName: exported!.Name }))).Imports).toEqual([
+    expect((await app.cfn.send(new ListImportsCommand({ ExportName: exported!.Name }))).Imports).toEqual([
       'AlvaStagingEcs',
     ]);
     const before = await listeners();
@@ -93,7 +73,7 @@ describe('adding the domain later with cdk deploy against the simulator', () => 
         to: '// (the DNS name export is not kept)',
       },
     ]);
-    const run = await cdkDeploy(sim, credentials, infraAssembly(DOMAIN, unkept));
+    const run = await cdkDeploy(app.sim, app.credentials, infraAssembly(DOMAIN, unkept));
     expect(run.code).not.toBe(0);
     const reason = `Export ${exported!.Name} cannot be deleted as it is in use by AlvaStagingEcs`;
     expect(run.output).toContain(reason);
@@ -105,7 +85,7 @@ describe('adding the domain later with cdk deploy against the simulator', () => 
 
   it('adding the domain deploys as an update: HTTPS with host rules, port 80 redirects, api and auth get the https origins', async () => {
     const exported = await dnsExport();
-    const run = await cdkDeploy(sim, credentials, infraAssembly(DOMAIN));
+    const run = await cdkDeploy(app.sim, app.credentials, infraAssembly(DOMAIN));
     expect(outcome(run)).toEqual({ code: 0, tail: '' });
     expect(await status('AlvaStagingAlb')).toBe('UPDATE_COMPLETE');
     expect(await status('AlvaStagingEcs')).toBe('UPDATE_COMPLETE');
@@ -118,7 +98,7 @@ describe('adding the domain later with cdk deploy against the simulator', () => 
     expect(http80?.ForwardConfig ?? http80?.TargetGroupArn).toBeUndefined();
     expect(http80?.RedirectConfig?.StatusCode ?? http80?.FixedResponseConfig?.StatusCode).toMatch(/301$/);
     expect(https).toMatchObject({ Port: 443, Protocol: 'HTTPS' });
-    const { Rules = [] } = await elb.send(new DescribeRulesCommand({ ListenerArn: https!.ListenerArn }));
+    const { Rules = [] } = await app.elb.send(new DescribeRulesCommand({ ListenerArn: https!.ListenerArn }));
     const hosts = Rules.flatMap((r) => r.Conditions ?? []).flatMap(
       (c) => c.HostHeaderConfig?.Values ?? c.Values ?? [],
     );
@@ -126,7 +106,7 @@ describe('adding the domain later with cdk deploy against the simulator', () => 
 
     // The export outlived the import: same name and value, imported by no stack now.
     expect(await dnsExport()).toEqual(exported);
-    await expect(cfn.send(new ListImportsCommand({ ExportName: exported!.Name }))).rejects.toThrow(
+    await expect(app.cfn.send(new ListImportsCommand({ ExportName: exported!.Name }))).rejects.toThrow(
       `Export '${exported!.Name}' is not imported by any stack.`,
     );
 

@@ -17,9 +17,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
-  CloudFormationClient,
   DescribeStackEventsCommand,
   DescribeStacksCommand,
   ListImportsCommand,
@@ -28,21 +27,17 @@ import {
 import {
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
-  ElasticLoadBalancingV2Client,
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { Sim } from '../../sim/index.js';
 import type { CfnTemplate } from '../../sim/assembly/manifest.js';
 import {
   STACKS,
   cdkDeploy,
-  clientConfig,
   editedAssembly,
   editedInfra,
   infraAssembly,
   outcome,
-  type Credentials,
-  startWithAppDeployed,
+  withAppDeployed,
 } from './cdk-cli.js';
 
 const ALB = 'AlvaStagingAlb';
@@ -69,32 +64,17 @@ function targetGroupId(template: CfnTemplate, name: string): string {
 }
 
 describe('cdk deploy updates against the simulator', () => {
-  let sim: Sim;
-  let credentials: Credentials;
-  let cfn: CloudFormationClient;
-  let elb: ElasticLoadBalancingV2Client;
+  const app = withAppDeployed();
   let changedApp: string;
 
-  beforeAll(async () => {
-    ({ sim, credentials } = await startWithAppDeployed());
-    cfn = new CloudFormationClient(clientConfig(sim, credentials));
-    elb = new ElasticLoadBalancingV2Client(clientConfig(sim, credentials));
-  }, 900_000);
-
-  afterAll(async () => {
-    cfn?.destroy();
-    elb?.destroy();
-    await sim?.close();
-  });
-
   const groups = async (): Promise<Record<string, TargetGroup>> => {
-    const { TargetGroups = [] } = await elb.send(new DescribeTargetGroupsCommand({ Names: GROUPS }));
+    const { TargetGroups = [] } = await app.elb.send(new DescribeTargetGroupsCommand({ Names: GROUPS }));
     return Object.fromEntries(TargetGroups.map((g) => [g.TargetGroupName!, g]));
   };
   const stackStatus = async (name: string) =>
-    (await cfn.send(new DescribeStacksCommand({ StackName: name }))).Stacks?.[0]?.StackStatus;
+    (await app.cfn.send(new DescribeStacksCommand({ StackName: name }))).Stacks?.[0]?.StackStatus;
   const eventsSince = async (name: string, since: Date): Promise<StackEvent[]> => {
-    const { StackEvents = [] } = await cfn.send(new DescribeStackEventsCommand({ StackName: name }));
+    const { StackEvents = [] } = await app.cfn.send(new DescribeStackEventsCommand({ StackName: name }));
     return StackEvents.filter((e) => e.Timestamp! >= since).reverse();
   };
 
@@ -105,7 +85,7 @@ describe('cdk deploy updates against the simulator', () => {
       HealthCheckIntervalSeconds: 5,
     });
     changedApp = infraAssembly({}, healthCheckChange());
-    const run = await cdkDeploy(sim, credentials, changedApp);
+    const run = await cdkDeploy(app.sim, app.credentials, changedApp);
     expect(outcome(run)).toEqual({ code: 0, tail: '' });
     for (const name of STACKS.filter((s) => s !== ALB)) expect(run.output).toContain(`${name} (no changes)`);
     expect(await stackStatus(ALB)).toBe('UPDATE_COMPLETE');
@@ -122,13 +102,13 @@ describe('cdk deploy updates against the simulator', () => {
         TargetGroupArn: before[name]!.TargetGroupArn, // updated in place, not replaced
       });
       // The data plane's checks run on the group's live settings: the next check comes 10 s after the last.
-      const live = sim.world.elb.targetGroups.get(after[name]!.TargetGroupArn!);
+      const live = app.sim.world.elb.targetGroups.get(after[name]!.TargetGroupArn!);
       expect(live?.healthCheck).toMatchObject({ intervalSeconds: 10, path: after[name]!.HealthCheckPath });
     }
     // The tasks pass the new checks: wait out a few intervals of simulated time, every target still healthy.
-    await new Promise<void>((resolve) => sim.world.clock.after(35_000, resolve));
+    await new Promise<void>((resolve) => app.sim.world.clock.after(35_000, resolve));
     for (const name of GROUPS) {
-      const { TargetHealthDescriptions = [] } = await elb.send(
+      const { TargetHealthDescriptions = [] } = await app.elb.send(
         new DescribeTargetHealthCommand({ TargetGroupArn: after[name]!.TargetGroupArn }),
       );
       expect(TargetHealthDescriptions.length).toBeGreaterThan(0);
@@ -146,8 +126,8 @@ describe('cdk deploy updates against the simulator', () => {
       const props = template.Resources![failingId]!.Properties!;
       props.HealthCheckTimeoutSeconds = props.HealthCheckIntervalSeconds;
     });
-    const started = new Date(sim.world.clock.now());
-    const run = await cdkDeploy(sim, credentials, broken);
+    const started = new Date(app.sim.world.clock.now());
+    const run = await cdkDeploy(app.sim, app.credentials, broken);
     expect(run.code).not.toBe(0);
     const message = 'Health check interval must be greater than the timeout.';
     // The CLI prints the stack events (statuses cut to its column: UPDATE_ROLLBACK_COMPLET) and the failure.
@@ -188,10 +168,10 @@ describe('cdk deploy updates against the simulator', () => {
       removed = output.Export!.Name as string;
       delete template.Outputs![key];
     });
-    const started = new Date(sim.world.clock.now());
-    const run = await cdkDeploy(sim, credentials, dropped, [ALB]);
+    const started = new Date(app.sim.world.clock.now());
+    const run = await cdkDeploy(app.sim, app.credentials, dropped, [ALB]);
     expect(run.code).not.toBe(0);
-    const { Imports = [] } = await cfn.send(new ListImportsCommand({ ExportName: removed }));
+    const { Imports = [] } = await app.cfn.send(new ListImportsCommand({ ExportName: removed }));
     expect(Imports).toContain('AlvaStagingEcs');
     const reason = `Export ${removed} cannot be deleted as it is in use by ${Imports.join(', ')}`;
     expect(run.output).toContain(reason);
@@ -201,6 +181,6 @@ describe('cdk deploy updates against the simulator', () => {
       reason,
     );
     // The export is still there for its importer.
-    expect((await cfn.send(new ListImportsCommand({ ExportName: removed }))).Imports).toEqual(Imports);
+    expect((await app.cfn.send(new ListImportsCommand({ ExportName: removed }))).Imports).toEqual(Imports);
   }, 600_000);
 });
