@@ -31,6 +31,7 @@ import {
   startGatedSim,
 } from './gated-release.js';
 import { runAction, type ActionRun } from './run-action.js';
+import type { AlbRequestRecord } from '../../sim/elb-engine.js';
 
 const PATHS: Record<string, string> = {
   'alva-web': '/',
@@ -39,15 +40,6 @@ const PATHS: Record<string, string> = {
   'alva-admin': '/admin/health',
 };
 const CHECKS = SERVICES.map((s) => `GET ${PATHS[s]} 200`).join('\n');
-
-interface AlbRequest {
-  seq: number;
-  listenerPort: number;
-  path: string;
-  status: number;
-  targetGroup?: string;
-  taskDefinitionArn?: string;
-}
 
 let sim: Sim;
 let ecs: ECSClient;
@@ -104,15 +96,15 @@ function verifyTestTraffic(deployments: string, timeoutSeconds: string): Promise
 
 async function albLog(
   since = 0,
-): Promise<{ listeners: { port: number; address?: string }[]; requests: AlbRequest[] }> {
+): Promise<{ listeners: { port: number; address?: string }[]; requests: AlbRequestRecord[] }> {
   return (await (await fetch(`${sim.url}/_sim/alb-requests?since=${since}`)).json()) as {
     listeners: { port: number; address?: string }[];
-    requests: AlbRequest[];
+    requests: AlbRequestRecord[];
   };
 }
 
 /** Users sending production requests to every service until stopped; returns the ALB's record of them. */
-async function productionUsers(): Promise<{ stop: () => Promise<AlbRequest[]> }> {
+async function productionUsers(): Promise<{ stop: () => Promise<AlbRequestRecord[]> }> {
   const log = await albLog();
   const since = log.requests.at(-1)?.seq ?? 0;
   const production = log.listeners.find((l) => l.port === 80)!.address!;
@@ -154,7 +146,7 @@ describe('the release gate across four blue/green services (bundles, staging wor
   it('one bad green fails verify on test traffic: the gate closes, ECS shifts all four back, no production request ever reached a green revision', async () => {
     const before = await running();
     const users = await productionUsers();
-    let production: AlbRequest[] = [];
+    let production: AlbRequestRecord[] = [];
     let deployments: Record<string, DeployedService>;
     try {
       expectSucceeded(await releaseGate('e2e-bad-1', 'pending'));

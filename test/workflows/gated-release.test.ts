@@ -26,6 +26,7 @@ import {
   type StagingWorld,
   type WorkflowRun,
 } from './staging-world.js';
+import type { AlbRequestRecord } from '../../sim/elb-engine.js';
 
 const BLUE_GREEN = ['alva-api', 'alva-auth'];
 const ROLLING = ['alva-web', 'alva-admin'];
@@ -41,16 +42,6 @@ const GATE_VARS = {
   BAKE_SECONDS: '1',
 };
 const PRODUCTION_PATHS = ['/', '/api/health', '/auth/health', '/admin/health'];
-
-interface AlbRequest {
-  seq: number;
-  listenerPort: number;
-  path: string;
-  status: number;
-  targetGroup?: string;
-  service?: string;
-  taskDefinitionArn?: string;
-}
 
 const world = {} as StagingWorld;
 let ssm: SSMClient;
@@ -76,12 +67,12 @@ beforeEach(async () => {
 
 async function albLog(since = 0): Promise<{
   listeners: { port: number; address?: string }[];
-  requests: AlbRequest[];
+  requests: AlbRequestRecord[];
 }> {
   const response = await fetch(`${world.sim.url}/_sim/alb-requests?since=${since}`);
   return (await response.json()) as {
     listeners: { port: number; address?: string }[];
-    requests: AlbRequest[];
+    requests: AlbRequestRecord[];
   };
 }
 
@@ -92,7 +83,7 @@ async function albLog(since = 0): Promise<{
 async function gatedRelease(
   imagesJson: string,
   killStep?: Parameters<typeof runStagingWorkflow>[2]['killStep'],
-): Promise<WorkflowRun & { requests: AlbRequest[] }> {
+): Promise<WorkflowRun & { requests: AlbRequestRecord[] }> {
   const log = await albLog();
   const since = log.requests.at(-1)?.seq ?? 0;
   const production = log.listeners.find((l) => l.port === 80)!.address!;
@@ -131,7 +122,7 @@ async function latestDeployment(service: string): Promise<ServiceDeploymentBrief
 }
 
 /** Production requests (the listener on 80) to a service's target groups, by the revision that answered. */
-function productionRevisions(requests: AlbRequest[], service: string): Set<string | undefined> {
+function productionRevisions(requests: AlbRequestRecord[], service: string): Set<string | undefined> {
   const group = service.replace(/^alva-/, 'alva-staging-');
   return new Set(
     requests
